@@ -1,0 +1,44 @@
+# One command sets up and runs the demo; one sets up and runs the whole test suite.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+PYTHON  ?= python3
+export IATIPORTAL_SHARED_DATA ?= $(abspath ../shared/data)
+export IATIPORTAL_TEST_PG_URL ?= postgresql+psycopg://iatiportal:iatiportal@127.0.0.1:5432/iatiportal
+
+.PHONY: setup demo test check lint typecheck pytest postgres bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+iatiportal/standard/data/SOURCE: | $(VENV)/.installed
+	$(BIN)/iatiportal standard fetch
+
+setup: $(VENV)/.installed iatiportal/standard/data/SOURCE
+
+demo: setup
+	$(BIN)/iatiportal demo
+
+postgres:
+	scripts/postgres-start.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup postgres
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: setup
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,234 @@
+"""The ``iatiportal`` command. Thin: each command calls one library function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from iatiportal import __version__, standard
+from iatiportal.ingest.sources import SourceError
+from iatiportal.store import queries
+from iatiportal.store.db import open_store
+from iatiportal.store.load import FileOutcome, IngestSummary, ingest
+
+EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
+
+db_option = click.option(
+    "--db", metavar="URL",
+    help="SQLAlchemy URL or SQLite file; default $IATIPORTAL_DATABASE_URL, "
+         "else sqlite:///iatiportal.db.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="iatiportal")
+def main() -> None:
+    """iatiportal: a transparency portal for IATI publishers."""
+
+
+class _RichProgress:
+    """Bytes and activities of the file being read, on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), TextColumn("{task.fields[records]} activities"),
+            TimeElapsedColumn(), console=console, transient=True)
+        self.task: TaskID | None = None
+        self.console = console
+
+    def __enter__(self) -> _RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def file_started(self, source: str, size: int) -> None:
+        name = source.rsplit("/", 1)[-1]
+        self.task = self.progress.add_task(name, total=size, records=0)
+
+    def advanced(self, bytes_done: int, records: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=bytes_done, records=records)
+
+    def file_finished(self, outcome: FileOutcome) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+        mark = {"ingested": "[green]ingested", "unchanged": "[dim]unchanged",
+                "failed": "[red]FAILED"}[outcome.status]
+        detail = f"{outcome.activities} activities"
+        if outcome.organisations:
+            detail += f", {outcome.organisations} organisations"
+        if outcome.error:
+            detail = outcome.error
+        self.console.print(f"{mark}[/] {outcome.source}: {detail} ({outcome.seconds:.2f} s)",
+                           highlight=False)
+
+
+def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, Any]) -> None:
+    table = Table(title="Ingest summary", show_header=False)
+    table.add_row("files ingested", str(summary.count("ingested")))
+    table.add_row("files unchanged (skipped)", str(summary.count("unchanged")))
+    table.add_row("files that could not be read", str(summary.count("failed")))
+    table.add_row("activities read", str(sum(f.activities for f in summary.files
+                                             if f.status == "ingested")))
+    found = summary.problems()
+    table.add_row("problems found in this run",
+                  ", ".join(f"{found[k]} {k}" for k in ("error", "warning", "info")))
+    table.add_row("activities in the store (current)", str(totals["activities"]))
+    table.add_row("problems in the store",
+                  ", ".join(f"{v} {k}" for k, v in totals["problems"].items()))
+    console.print(table)
+    for f in summary.failed:
+        console.print(f"[red]could not read[/] {f.source}: {f.error}", highlight=False)
+
+
+@main.command("ingest")
+@click.argument("sources", nargs=-1, required=True)
+@db_option
+@click.option("--no-validate", is_flag=True, help="Skip schema and codelist checks.")
+@click.option("--force", is_flag=True, help="Re-read files even when unchanged.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def ingest_command(sources: tuple[str, ...], db: str | None, no_validate: bool, force: bool,
+                   quiet: bool) -> None:
+    """Read IATI files (files, directories of *.xml, or http(s) URLs) into the store.
+
+    Exit status: 0 when every file was read, 1 when some file could not be read,
+    2 for usage errors.
+    """
+    console = Console(stderr=True, quiet=quiet)
+    engine = open_store(db)
+    try:
+        with _RichProgress(console) as progress:
+            summary = ingest(engine, list(sources), validate=not no_validate, force=force,
+                             progress=progress)
+    except SourceError as e:
+        raise click.UsageError(str(e)) from e
+    with engine.connect() as conn:
+        totals = queries.stats(conn)
+    _print_summary(console, summary, totals)
+    sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def stats_document(totals: dict[str, Any]) -> dict[str, Any]:
+    """The JSON of ``stats --json``: sums as numbers, and exactly as decimal strings."""
+    doc = dict(totals)
+    doc["transaction_sums"] = [
+        {**row, "value": float(row["value"]), "value_exact": f"{row['value']:f}"}
+        for row in totals["transaction_sums"]
+    ]
+    return doc
+
+
+@main.command("stats")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats_command(db: str | None, as_json: bool) -> None:
+    """Counts and sums of what the store holds."""
+    engine = open_store(db)
+    with engine.connect() as conn:
+        totals = queries.stats(conn)
+    if as_json:
+        click.echo(json.dumps(stats_document(totals), indent=2, default=_json_default))
+        return
+    console = Console()
+    table = Table(show_header=False, title="iatiportal store")
+    for key in ("files", "files_failed", "activities", "organisations", "transactions",
+                "budgets", "results", "indicators"):
+        table.add_row(key, f"{totals[key]:,}")
+    for sev, n in totals["problems"].items():
+        table.add_row(f"problems ({sev})", f"{n:,}")
+    console.print(table)
+    sums = Table("transaction type", "currency", "value", "count",
+                 title="Transactions by type and currency")
+    for row in totals["transaction_sums"]:
+        sums.add_row(row["transaction_type"] or "?", row["currency"] or "?",
+                     f"{row['value']:,.2f}", f"{row['count']:,}")
+    console.print(sums)
+
+
+@main.command("problems")
+@db_option
+@click.option("--file", "file_", metavar="PATH", help="Problems of files whose path ends so.")
+@click.option("--activity", metavar="IATI-ID", help="Problems of one activity.")
+@click.option("--severity", multiple=True, type=click.Choice(["error", "warning", "info"]),
+              help="Only these severities (repeatable).")
+@click.option("--rule", help="Only this rule.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+def problems_command(db: str | None, file_: str | None, activity: str | None,
+                     severity: tuple[str, ...], rule: str | None, limit: int | None,
+                     as_json: bool) -> None:
+    """List the problems found in ingested files."""
+    engine = open_store(db)
+    with engine.connect() as conn:
+        rows = queries.problems(conn, file=file_, activity=activity, severity=severity,
+                                rule=rule, limit=limit)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row._asdict()))
+        return
+    for row in rows:
+        where = f"{row.file_path}:{row.line}" if row.line else row.file_path
+        ident = f" [{row.iati_identifier}]" if row.iati_identifier else ""
+        click.echo(f"{where}{ident} {row.severity} {row.rule}: {row.message}")
+    click.echo(f"{len(rows)} problems", err=True)
+
+
+@main.command("demo")
+@click.option("--db", default="iatiportal-demo.db", show_default=True,
+              help="SQLite file to (re)create with the sample data.")
+def demo_command(db: str) -> None:
+    """Load the bundled sample data (clearly marked as such) into a fresh SQLite file."""
+    from iatiportal.demo import demo_files
+
+    path = Path(db)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    engine = open_store(str(path))
+    summary = ingest(engine, [str(p) for p in demo_files()])
+    console = Console(stderr=True)
+    with engine.connect() as conn:
+        totals = queries.stats(conn)
+    _print_summary(console, summary, totals)
+    console.print(f"Sample data loaded into {path}", highlight=False)
+    sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
+
+
+@main.group("standard")
+def standard_group() -> None:
+    """The IATI schemas and codelists used for validation."""
+
+
+@standard_group.command("fetch")
+def standard_fetch() -> None:
+    """Install the schemas and codelists (from PyPI's pyIATI, plus a newer shared copy)."""
+    target = standard.fetch()
+    click.echo(f"IATI schemas and codelists installed in {target}")
+
+
+if __name__ == "__main__":
+    main()

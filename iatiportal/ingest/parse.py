@@ -1,0 +1,200 @@
+"""The one streaming parser for IATI activity and organisation files, every version.
+
+``iter_file`` reads a file with lxml ``iterparse`` and clears each activity after use, so memory
+does not grow with file size. Hostile XML is refused before any activity is read: a file with a
+DOCTYPE (the carrier of entity expansion, "billion laughs", and of external entities) is a
+file-level problem, and the parser never expands entities, loads DTDs or touches the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from lxml import etree
+
+from iatiportal.ingest import records as r
+from iatiportal.ingest.extract import clean, read_activity, read_organisation
+from iatiportal.ingest.validate import codelist_problems, schema_problems
+from iatiportal.ingest.versions import PILOT_VERSIONS
+
+SAFE_PARSER_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+}
+_ROOTS = {
+    "iati-activities": ("activities", "iati-activity"),
+    "iati-activity": ("activities", "iati-activity"),
+    "iati-organisations": ("organisations", "iati-organisation"),
+    "iati-organisation": ("organisations", "iati-organisation"),
+}
+
+
+class FileError(Exception):
+    """The file as a whole cannot be read (not XML, not IATI, hostile)."""
+
+    def __init__(self, rule: str, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.line = line
+
+
+def _localname(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def read_header(path: Path) -> r.FileHeader:
+    """What kind of IATI file ``path`` is; raises FileError when it is none."""
+    if path.stat().st_size == 0:
+        raise FileError("not-xml", "the file is empty")
+    try:
+        with path.open("rb") as f:
+            for _event, root in etree.iterparse(f, events=("start",), **SAFE_PARSER_OPTIONS):
+                doctype = root.getroottree().docinfo.doctype
+                if doctype:
+                    raise FileError(
+                        "xml-doctype",
+                        f"the file declares {doctype!r}: DOCTYPE declarations (and the entities "
+                        "they carry) are refused in IATI files", 1)
+                name = _localname(root.tag)
+                if name not in _ROOTS or "}" in root.tag:
+                    raise FileError(
+                        "not-iati",
+                        f"the root element is <{root.tag}>, not <iati-activities> or "
+                        "<iati-organisations>", root.sourceline)
+                return r.FileHeader(_ROOTS[name][0], clean(root.get("version")),
+                                    clean(root.get("generated-datetime")))
+    except etree.XMLSyntaxError as e:
+        raise FileError("not-xml", f"not well-formed XML: {e.msg}", e.lineno) from e
+    raise FileError("not-xml", "no root element")
+
+
+def activity_version(el: etree._Element, file_version: str | None) -> str | None:
+    """The activity's own version where an aggregator recorded it (d-portal writes
+    ``iati-activities:version`` on each activity), else the file's."""
+    for name, value in el.attrib.items():
+        if name.endswith("}version"):
+            return clean(value)
+    return file_version
+
+
+def activity_identifier(el: etree._Element, version: str | None
+                        ) -> tuple[str | None, list[r.Problem]]:
+    """The iati-identifier, or for the 2010 pilot format one derived from other-identifier."""
+    line = el.sourceline
+    ident_el = el.find("iati-identifier")
+    ident = clean(ident_el.text) if ident_el is not None else None
+    if ident is not None:
+        problems = []
+        if ident_el is not None and ident != ident_el.text:
+            problems.append(r.Problem("warning", "identifier-whitespace",
+                                      f"iati-identifier {ident_el.text!r} has whitespace around it",
+                                      line, ident))
+        return ident, problems
+    if version in PILOT_VERSIONS or version is None:
+        other = el.find("other-identifier")
+        other_id = clean(other.text) if other is not None else None
+        reporter = el.find("reporting-org")
+        owner = (clean(reporter.get("ref")) or clean(reporter.text)) if reporter is not None \
+            else None
+        if other_id is not None and owner is not None:
+            derived = f"{owner}-{other_id.lstrip(chr(39))}"
+            return derived, [r.Problem(
+                "warning", "identifier-derived",
+                f"no iati-identifier: identified as {derived!r} from reporting-org and "
+                "other-identifier (pilot format)", line, derived)]
+    return None, [r.Problem("error", "identifier-missing",
+                            "activity has no iati-identifier: skipped", line, None)]
+
+
+def read_activity_element(el: etree._Element, file_version: str | None, *, validate: bool,
+                          raw: bytes, line_offset: int = 0) -> r.Activity | list[r.Problem]:
+    """One activity element to a record with its problems (or only problems when skipped).
+
+    ``line_offset`` maps line numbers of a re-parsed fragment back to the file.
+    """
+    version = activity_version(el, file_version)
+    ident, problems = activity_identifier(el, version)
+    line = (el.sourceline or 1) + line_offset
+    for p in problems:
+        p.line = line
+    if ident is None:
+        return problems
+    act = read_activity(el, ident, version, line)
+    if line_offset:
+        for p in act.problems:
+            if p.line is not None:
+                p.line += line_offset
+    act.problems[:0] = problems
+    act.raw_xml = raw
+    if validate:
+        errors = schema_problems(el, version, ident, "activities", line_offset)
+        act.schema_valid = not errors
+        act.problems.extend(errors)
+        act.problems.extend(codelist_problems(act))
+    return act
+
+
+def read_organisation_element(el: etree._Element, file_version: str | None, *, validate: bool,
+                              raw: bytes) -> r.Organisation | list[r.Problem]:
+    line = el.sourceline
+    ident = None
+    for tag in ("organisation-identifier", "iati-identifier"):  # 2.0x, 1.0x
+        ident_el = el.find(tag)
+        if ident_el is not None and clean(ident_el.text):
+            ident = clean(ident_el.text)
+            break
+    if ident is None:
+        return [r.Problem("error", "identifier-missing",
+                          "organisation has no organisation-identifier: skipped", line, None)]
+    org = read_organisation(el, ident, file_version, line)
+    org.raw_xml = raw
+    if validate:
+        errors = schema_problems(el, file_version, ident, "organisations")
+        org.schema_valid = not errors
+        org.problems.extend(errors)
+    return org
+
+
+Item = r.FileHeader | r.Activity | r.Organisation | r.Problem
+
+
+def iter_file(path: Path, *, validate: bool = True,
+              progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+    """Yield the header, then each activity or organisation record, then skipped ones' problems.
+
+    Raises FileError for file-level failures, possibly after some records were yielded
+    (a syntax error half-way): the caller decides what to keep.
+    """
+    header = read_header(path)
+    yield header
+    tag = "iati-activity" if header.kind == "activities" else "iati-organisation"
+    with path.open("rb") as f:
+        yield from _iter_elements(f, tag, header, validate=validate, progress=progress)
+
+
+def _iter_elements(f: IO[bytes], tag: str, header: r.FileHeader, *, validate: bool,
+                   progress: Callable[[int], None] | None) -> Iterator[Item]:
+    context = etree.iterparse(f, events=("end",), tag=tag, **SAFE_PARSER_OPTIONS)
+    read = read_activity_element if tag == "iati-activity" else read_organisation_element
+    try:
+        for _event, el in context:
+            raw = etree.tostring(el, encoding="utf-8", with_tail=False)
+            result = read(el, header.iati_version, validate=validate, raw=raw)
+            if isinstance(result, list):
+                yield from result
+            else:
+                yield result
+            if progress is not None:
+                progress(f.tell())
+            el.clear(keep_tail=False)
+            parent = el.getparent()
+            if parent is not None:
+                while el.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as e:
+        raise FileError("xml-syntax", f"not well-formed XML: {e.msg}", e.lineno) from e

@@ -1,0 +1,1 @@
+"""Schema (one definition), migrations, writes and named queries."""
