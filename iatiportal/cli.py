@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from iatiportal import __version__, standard
+from iatiportal.demo import demo_files
 from iatiportal.ingest.sources import SourceError
 from iatiportal.store import queries
 from iatiportal.store.db import open_store
@@ -30,9 +31,11 @@ from iatiportal.store.load import FileOutcome, IngestSummary, ingest
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
 
 db_option = click.option(
-    "--db", metavar="URL",
+    "--db",
+    metavar="URL",
     help="SQLAlchemy URL or SQLite file; default $IATIPORTAL_DATABASE_URL, "
-         "else sqlite:///iatiportal.db.")
+    "else sqlite:///iatiportal.db.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,9 +49,15 @@ class _RichProgress:
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-            TransferSpeedColumn(), TextColumn("{task.fields[records]} activities"),
-            TimeElapsedColumn(), console=console, transient=True)
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TextColumn("{task.fields[records]} activities"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         self.task: TaskID | None = None
         self.console = console
 
@@ -71,15 +80,19 @@ class _RichProgress:
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        mark = {"ingested": "[green]ingested", "unchanged": "[dim]unchanged",
-                "failed": "[red]FAILED"}[outcome.status]
+        mark = {
+            "ingested": "[green]ingested",
+            "unchanged": "[dim]unchanged",
+            "failed": "[red]FAILED",
+        }[outcome.status]
         detail = f"{outcome.activities} activities"
         if outcome.organisations:
             detail += f", {outcome.organisations} organisations"
         if outcome.error:
             detail = outcome.error
-        self.console.print(f"{mark}[/] {outcome.source}: {detail} ({outcome.seconds:.2f} s)",
-                           highlight=False)
+        self.console.print(
+            f"{mark}[/] {outcome.source}: {detail} ({outcome.seconds:.2f} s)", highlight=False
+        )
 
 
 def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, Any]) -> None:
@@ -87,14 +100,18 @@ def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, A
     table.add_row("files ingested", str(summary.count("ingested")))
     table.add_row("files unchanged (skipped)", str(summary.count("unchanged")))
     table.add_row("files that could not be read", str(summary.count("failed")))
-    table.add_row("activities read", str(sum(f.activities for f in summary.files
-                                             if f.status == "ingested")))
+    table.add_row(
+        "activities read", str(sum(f.activities for f in summary.files if f.status == "ingested"))
+    )
     found = summary.problems()
-    table.add_row("problems found in this run",
-                  ", ".join(f"{found[k]} {k}" for k in ("error", "warning", "info")))
+    table.add_row(
+        "problems found in this run",
+        ", ".join(f"{found[k]} {k}" for k in ("error", "warning", "info")),
+    )
     table.add_row("activities in the store (current)", str(totals["activities"]))
-    table.add_row("problems in the store",
-                  ", ".join(f"{v} {k}" for k, v in totals["problems"].items()))
+    table.add_row(
+        "problems in the store", ", ".join(f"{v} {k}" for k, v in totals["problems"].items())
+    )
     console.print(table)
     for f in summary.failed:
         console.print(f"[red]could not read[/] {f.source}: {f.error}", highlight=False)
@@ -106,8 +123,9 @@ def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, A
 @click.option("--no-validate", is_flag=True, help="Skip schema and codelist checks.")
 @click.option("--force", is_flag=True, help="Re-read files even when unchanged.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def ingest_command(sources: tuple[str, ...], db: str | None, no_validate: bool, force: bool,
-                   quiet: bool) -> None:
+def ingest_command(
+    sources: tuple[str, ...], db: str | None, no_validate: bool, force: bool, quiet: bool
+) -> None:
     """Read IATI files (files, directories of *.xml, or http(s) URLs) into the store.
 
     Exit status: 0 when every file was read, 1 when some file could not be read,
@@ -117,8 +135,9 @@ def ingest_command(sources: tuple[str, ...], db: str | None, no_validate: bool, 
     engine = open_store(db)
     try:
         with _RichProgress(console) as progress:
-            summary = ingest(engine, list(sources), validate=not no_validate, force=force,
-                             progress=progress)
+            summary = ingest(
+                engine, list(sources), validate=not no_validate, force=force, progress=progress
+            )
     except SourceError as e:
         raise click.UsageError(str(e)) from e
     with engine.connect() as conn:
@@ -156,17 +175,30 @@ def stats_command(db: str | None, as_json: bool) -> None:
         return
     console = Console()
     table = Table(show_header=False, title="iatiportal store")
-    for key in ("files", "files_failed", "activities", "organisations", "transactions",
-                "budgets", "results", "indicators"):
+    for key in (
+        "files",
+        "files_failed",
+        "activities",
+        "organisations",
+        "transactions",
+        "budgets",
+        "results",
+        "indicators",
+    ):
         table.add_row(key, f"{totals[key]:,}")
     for sev, n in totals["problems"].items():
         table.add_row(f"problems ({sev})", f"{n:,}")
     console.print(table)
-    sums = Table("transaction type", "currency", "value", "count",
-                 title="Transactions by type and currency")
+    sums = Table(
+        "transaction type", "currency", "value", "count", title="Transactions by type and currency"
+    )
     for row in totals["transaction_sums"]:
-        sums.add_row(row["transaction_type"] or "?", row["currency"] or "?",
-                     f"{row['value']:,.2f}", f"{row['count']:,}")
+        sums.add_row(
+            row["transaction_type"] or "?",
+            row["currency"] or "?",
+            f"{row['value']:,.2f}",
+            f"{row['count']:,}",
+        )
     console.print(sums)
 
 
@@ -174,19 +206,30 @@ def stats_command(db: str | None, as_json: bool) -> None:
 @db_option
 @click.option("--file", "file_", metavar="PATH", help="Problems of files whose path ends so.")
 @click.option("--activity", metavar="IATI-ID", help="Problems of one activity.")
-@click.option("--severity", multiple=True, type=click.Choice(["error", "warning", "info"]),
-              help="Only these severities (repeatable).")
+@click.option(
+    "--severity",
+    multiple=True,
+    type=click.Choice(["error", "warning", "info"]),
+    help="Only these severities (repeatable).",
+)
 @click.option("--rule", help="Only this rule.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
-def problems_command(db: str | None, file_: str | None, activity: str | None,
-                     severity: tuple[str, ...], rule: str | None, limit: int | None,
-                     as_json: bool) -> None:
+def problems_command(
+    db: str | None,
+    file_: str | None,
+    activity: str | None,
+    severity: tuple[str, ...],
+    rule: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """List the problems found in ingested files."""
     engine = open_store(db)
     with engine.connect() as conn:
-        rows = queries.problems(conn, file=file_, activity=activity, severity=severity,
-                                rule=rule, limit=limit)
+        rows = queries.problems(
+            conn, file=file_, activity=activity, severity=severity, rule=rule, limit=limit
+        )
     if as_json:
         for row in rows:
             click.echo(json.dumps(row._asdict()))
@@ -199,12 +242,14 @@ def problems_command(db: str | None, file_: str | None, activity: str | None,
 
 
 @main.command("demo")
-@click.option("--db", default="iatiportal-demo.db", show_default=True,
-              help="SQLite file to (re)create with the sample data.")
+@click.option(
+    "--db",
+    default="iatiportal-demo.db",
+    show_default=True,
+    help="SQLite file to (re)create with the sample data.",
+)
 def demo_command(db: str) -> None:
     """Load the bundled sample data (clearly marked as such) into a fresh SQLite file."""
-    from iatiportal.demo import demo_files
-
     path = Path(db)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -23,14 +23,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Without a PostgreSQL server the suite is incomplete: say so instead of skipping."""
     if PG_URL or SQLITE_ONLY:
         if SQLITE_ONLY:
-            keep = [i for i in items if "postgresql" not in i.name and
-                    i.get_closest_marker("postgres") is None]
+            keep = [
+                i
+                for i in items
+                if "postgresql" not in i.name and i.get_closest_marker("postgres") is None
+            ]
             config.hook.pytest_deselected(items=[i for i in items if i not in keep])
             items[:] = keep
         return
     raise pytest.UsageError(
         "IATIPORTAL_TEST_PG_URL is not set: run `make test` (which starts PostgreSQL), or set "
-        "IATIPORTAL_TEST_SQLITE_ONLY=1 to run the SQLite half only.")
+        "IATIPORTAL_TEST_SQLITE_ONLY=1 to run the SQLite half only."
+    )
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +60,11 @@ def postgresql_url() -> Iterator[str]:
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -33,6 +33,12 @@ def clean(value: str | None) -> str | None:
     return value or None
 
 
+def line_of(el: etree._Element) -> int | None:
+    """The element's line in its file (lxml's stubs type ``sourceline`` loosely)."""
+    line: object = el.sourceline
+    return line if isinstance(line, int) else None
+
+
 class Reader:
     """Collects problems while reading one activity or organisation."""
 
@@ -45,8 +51,9 @@ class Reader:
 
     def problem(self, severity: str, rule: str, message: str, el: etree._Element | None) -> None:
         self.problems.append(
-            r.Problem(severity, rule, message, el.sourceline if el is not None else None,
-                      self.identifier)
+            r.Problem(
+                severity, rule, message, line_of(el) if el is not None else None, self.identifier
+            )
         )
 
     # -- small values ---------------------------------------------------------------------
@@ -91,8 +98,13 @@ class Reader:
             moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
         return moment
 
-    def decimal(self, value: str | None, el: etree._Element, rule: str = "value-format",
-                limit: Decimal = MAX_ABS_VALUE) -> Decimal | None:
+    def decimal(
+        self,
+        value: str | None,
+        el: etree._Element,
+        rule: str = "value-format",
+        limit: Decimal = MAX_ABS_VALUE,
+    ) -> Decimal | None:
         value = clean(value)
         if value is None:
             return None
@@ -120,17 +132,23 @@ class Reader:
     def org(self, el: etree._Element | None, activity_attr: str) -> r.OrgRef | None:
         if el is None:
             return None
-        return r.OrgRef(clean(el.get("ref")), clean(el.get("type")),
-                        clean(el.get(activity_attr)), self.narratives(el))
+        return r.OrgRef(
+            clean(el.get("ref")),
+            clean(el.get("type")),
+            clean(el.get(activity_attr)),
+            self.narratives(el),
+        )
 
-    def value(self, parent: etree._Element) -> tuple[
-            Decimal | None, str | None, dt.date | None]:
+    def value(self, parent: etree._Element) -> tuple[Decimal | None, str | None, dt.date | None]:
         """(value, currency, value date) of the ``value`` child."""
         v = parent.find("value")
         if v is None:
             return None, None, None
-        return (self.decimal(v.text, v), clean(v.get("currency")),
-                self.date(v.get("value-date"), v))
+        return (
+            self.decimal(v.text, v),
+            clean(v.get("currency")),
+            self.date(v.get("value-date"), v),
+        )
 
     def period(self, parent: etree._Element) -> tuple[dt.date | None, dt.date | None]:
         start = parent.find("period-start")
@@ -157,8 +175,9 @@ def _code(el: etree._Element | None, attr: str = "code") -> str | None:
 # -- activity ---------------------------------------------------------------------------------
 
 
-def read_activity(el: etree._Element, identifier: str, version: str | None,
-                  source_line: int | None) -> r.Activity:
+def read_activity(
+    el: etree._Element, identifier: str, version: str | None, source_line: int | None
+) -> r.Activity:
     """Read an ``iati-activity`` element whose identifier the caller has established."""
     lang = el.get(XML_LANG)
     reader = Reader(lang.strip().lower() if lang else None)
@@ -189,8 +208,9 @@ def read_activity(el: etree._Element, identifier: str, version: str | None,
 
 
 def _reporting_org(rd: Reader, act: r.Activity, el: etree._Element) -> None:
-    act.reporting_org = r.OrgRef(clean(el.get("ref")), clean(el.get("type")), None,
-                                 rd.narratives(el))
+    act.reporting_org = r.OrgRef(
+        clean(el.get("ref")), clean(el.get("type")), None, rd.narratives(el)
+    )
     act.secondary_reporter = rd.boolean(el.get("secondary-reporter"))
 
 
@@ -207,8 +227,7 @@ def _activity_date(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     if kind is None:
         rd.problem("warning", "activity-date-type", "activity-date without a type", el)
         return
-    act.activity_dates.append(r.ActivityDate(kind, rd.date(_date_attr(el), el),
-                                             rd.narratives(el)))
+    act.activity_dates.append(r.ActivityDate(kind, rd.date(_date_attr(el), el), rd.narratives(el)))
 
 
 def _activity_status(rd: Reader, act: r.Activity, el: etree._Element) -> None:
@@ -230,9 +249,16 @@ def _default_aid_type(rd: Reader, act: r.Activity, el: etree._Element) -> None:
 
 
 def _participating_org(rd: Reader, act: r.Activity, el: etree._Element) -> None:
-    act.participating_orgs.append(r.ParticipatingOrg(
-        map_code("organisation-role", _code(el, "role")), _code(el, "ref"), _code(el, "type"),
-        _code(el, "activity-id"), _code(el, "crs-channel-code"), rd.narratives(el)))
+    act.participating_orgs.append(
+        r.ParticipatingOrg(
+            map_code("organisation-role", _code(el, "role")),
+            _code(el, "ref"),
+            _code(el, "type"),
+            _code(el, "activity-id"),
+            _code(el, "crs-channel-code"),
+            rd.narratives(el),
+        )
+    )
 
 
 def _recipient_country(rd: Reader, act: r.Activity, el: etree._Element) -> None:
@@ -240,9 +266,13 @@ def _recipient_country(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     if code is None:
         rd.problem("warning", "recipient-country-code", "recipient-country without a code", el)
         return
-    act.recipient_countries.append(r.RecipientCountry(
-        code.upper(), rd.decimal(el.get("percentage"), el, "percentage-format"),
-        rd.narratives(el)))
+    act.recipient_countries.append(
+        r.RecipientCountry(
+            code.upper(),
+            rd.decimal(el.get("percentage"), el, "percentage-format"),
+            rd.narratives(el),
+        )
+    )
 
 
 def _recipient_region(rd: Reader, act: r.Activity, el: etree._Element) -> None:
@@ -250,9 +280,14 @@ def _recipient_region(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     if code is None:
         rd.problem("warning", "recipient-region-code", "recipient-region without a code", el)
         return
-    act.recipient_regions.append(r.RecipientRegion(
-        code, map_code("region-vocabulary", _code(el, "vocabulary")) or "1",
-        rd.decimal(el.get("percentage"), el, "percentage-format"), rd.narratives(el)))
+    act.recipient_regions.append(
+        r.RecipientRegion(
+            code,
+            map_code("region-vocabulary", _code(el, "vocabulary")) or "1",
+            rd.decimal(el.get("percentage"), el, "percentage-format"),
+            rd.narratives(el),
+        )
+    )
 
 
 def _sector(rd: Reader, act: r.Activity, el: etree._Element) -> None:
@@ -260,25 +295,36 @@ def _sector(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     if code is None:
         rd.problem("warning", "sector-code", "sector without a code", el)
         return
-    act.sectors.append(r.Sector(
-        code, map_code("sector-vocabulary", _code(el, "vocabulary")) or "1",
-        _code(el, "vocabulary-uri"), rd.decimal(el.get("percentage"), el, "percentage-format"),
-        rd.narratives(el)))
+    act.sectors.append(
+        r.Sector(
+            code,
+            map_code("sector-vocabulary", _code(el, "vocabulary")) or "1",
+            _code(el, "vocabulary-uri"),
+            rd.decimal(el.get("percentage"), el, "percentage-format"),
+            rd.narratives(el),
+        )
+    )
 
 
 def _tag(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     code = _code(el)
     if code is not None:
-        act.tags.append(r.Tag(code, _code(el, "vocabulary"), _code(el, "vocabulary-uri"),
-                              rd.narratives(el)))
+        act.tags.append(
+            r.Tag(code, _code(el, "vocabulary"), _code(el, "vocabulary-uri"), rd.narratives(el))
+        )
 
 
 def _policy_marker(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     code = _code(el)
     if code is not None:
-        act.policy_markers.append(r.PolicyMarker(
-            code, map_code("policy-marker-vocabulary", _code(el, "vocabulary")) or "1",
-            _code(el, "significance"), rd.narratives(el)))
+        act.policy_markers.append(
+            r.PolicyMarker(
+                code,
+                map_code("policy-marker-vocabulary", _code(el, "vocabulary")) or "1",
+                _code(el, "significance"),
+                rd.narratives(el),
+            )
+        )
 
 
 def _location(rd: Reader, act: r.Activity, el: etree._Element) -> None:
@@ -297,27 +343,54 @@ def _location(rd: Reader, act: r.Activity, el: etree._Element) -> None:
             lat = rd.decimal(coords.get("latitude"), coords, "location-point", Decimal(91))
             lon = rd.decimal(coords.get("longitude"), coords, "location-point", Decimal(181))
     loc_id = el.find("location-id")
-    act.locations.append(r.Location(
-        _code(el, "ref"), _code(el.find("location-reach")), _code(loc_id, "vocabulary"),
-        _code(loc_id), rd.narratives(el.find("name")), rd.narratives(el.find("description")),
-        lat, lon, _code(el.find("exactness")), _code(el.find("location-class")),
-        _code(el.find("feature-designation"))))
+    act.locations.append(
+        r.Location(
+            _code(el, "ref"),
+            _code(el.find("location-reach")),
+            _code(loc_id, "vocabulary"),
+            _code(loc_id),
+            rd.narratives(el.find("name")),
+            rd.narratives(el.find("description")),
+            lat,
+            lon,
+            _code(el.find("exactness")),
+            _code(el.find("location-class")),
+            _code(el.find("feature-designation")),
+        )
+    )
 
 
 def _budget(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     start, end = rd.period(el)
     value, currency, value_date = rd.value(el)
-    act.budgets.append(r.Budget(map_code("budget-type", _code(el, "type")),
-                                _code(el, "status"), start, end, value, currency, value_date))
+    act.budgets.append(
+        r.Budget(
+            map_code("budget-type", _code(el, "type")),
+            _code(el, "status"),
+            start,
+            end,
+            value,
+            currency,
+            value_date,
+        )
+    )
 
 
 def _planned_disbursement(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     start, end = rd.period(el)
     value, currency, value_date = rd.value(el)
-    act.planned_disbursements.append(r.PlannedDisbursement(
-        _code(el, "type"), start, end, value, currency, value_date,
-        rd.org(el.find("provider-org"), "provider-activity-id"),
-        rd.org(el.find("receiver-org"), "receiver-activity-id")))
+    act.planned_disbursements.append(
+        r.PlannedDisbursement(
+            _code(el, "type"),
+            start,
+            end,
+            value,
+            currency,
+            value_date,
+            rd.org(el.find("provider-org"), "provider-activity-id"),
+            rd.org(el.find("receiver-org"), "receiver-activity-id"),
+        )
+    )
 
 
 def _transaction(rd: Reader, act: r.Activity, el: etree._Element) -> None:
@@ -334,19 +407,32 @@ def _transaction(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     sector = el.find("sector")
     region = el.find("recipient-region")
     country = _code(el.find("recipient-country"))
-    act.transactions.append(r.Transaction(
-        _code(el, "ref"), rd.boolean(el.get("humanitarian")), ttype,
-        rd.date(_date_attr(date_el), date_el) if date_el is not None else None,
-        value, currency, value_date, rd.narratives(el.find("description")),
-        rd.org(el.find("provider-org"), "provider-activity-id"),
-        rd.org(el.find("receiver-org"), "receiver-activity-id"),
-        _code(el.find("disbursement-channel")),
-        _code(sector), (map_code("sector-vocabulary", _code(sector, "vocabulary")) or "1")
-        if sector is not None else None,
-        country.upper() if country else None,
-        _code(region), (_code(region, "vocabulary") or "1") if region is not None else None,
-        _code(el.find("flow-type")), _code(el.find("finance-type")),
-        _code(el.find("aid-type")), _code(el.find("tied-status"))))
+    act.transactions.append(
+        r.Transaction(
+            _code(el, "ref"),
+            rd.boolean(el.get("humanitarian")),
+            ttype,
+            rd.date(_date_attr(date_el), date_el) if date_el is not None else None,
+            value,
+            currency,
+            value_date,
+            rd.narratives(el.find("description")),
+            rd.org(el.find("provider-org"), "provider-activity-id"),
+            rd.org(el.find("receiver-org"), "receiver-activity-id"),
+            _code(el.find("disbursement-channel")),
+            _code(sector),
+            (map_code("sector-vocabulary", _code(sector, "vocabulary")) or "1")
+            if sector is not None
+            else None,
+            country.upper() if country else None,
+            _code(region),
+            (_code(region, "vocabulary") or "1") if region is not None else None,
+            _code(el.find("flow-type")),
+            _code(el.find("finance-type")),
+            _code(el.find("aid-type")),
+            _code(el.find("tied-status")),
+        )
+    )
 
 
 def _indicator_value(rd: Reader, el: etree._Element) -> r.IndicatorValue:
@@ -356,41 +442,61 @@ def _indicator_value(rd: Reader, el: etree._Element) -> r.IndicatorValue:
         # 1.0x wrote <actual value="..."> too, but some publishers use the element text.
         value = el.text
     return r.IndicatorValue(
-        clean(value), rd.narratives(el.find("comment")),
+        clean(value),
+        rd.narratives(el.find("comment")),
         int(year) if year is not None and year.isdigit() else None,
-        rd.date(el.get("iso-date"), el) if el.get("iso-date") else None)
+        rd.date(el.get("iso-date"), el) if el.get("iso-date") else None,
+    )
 
 
 def _indicator(rd: Reader, el: etree._Element) -> r.Indicator:
     periods = []
     for p in el.iterchildren("period"):
         start, end = rd.period(p)
-        periods.append(r.IndicatorPeriod(
-            start, end,
-            [_indicator_value(rd, t) for t in p.iterchildren("target")],
-            [_indicator_value(rd, a) for a in p.iterchildren("actual")]))
+        periods.append(
+            r.IndicatorPeriod(
+                start,
+                end,
+                [_indicator_value(rd, t) for t in p.iterchildren("target")],
+                [_indicator_value(rd, a) for a in p.iterchildren("actual")],
+            )
+        )
     return r.Indicator(
-        map_code("indicator-measure", _code(el, "measure")), rd.boolean(el.get("ascending")),
-        rd.boolean(el.get("aggregation-status")), rd.narratives(el.find("title")),
+        map_code("indicator-measure", _code(el, "measure")),
+        rd.boolean(el.get("ascending")),
+        rd.boolean(el.get("aggregation-status")),
+        rd.narratives(el.find("title")),
         rd.narratives(el.find("description")),
         [(_code(ref, "vocabulary"), _code(ref)) for ref in el.iterchildren("reference")],
-        [_indicator_value(rd, b) for b in el.iterchildren("baseline")], periods)
+        [_indicator_value(rd, b) for b in el.iterchildren("baseline")],
+        periods,
+    )
 
 
 def _result(rd: Reader, act: r.Activity, el: etree._Element) -> None:
-    act.results.append(r.Result(
-        map_code("result-type", _code(el, "type")), rd.boolean(el.get("aggregation-status")),
-        rd.narratives(el.find("title")), rd.narratives(el.find("description")),
-        [_indicator(rd, i) for i in el.iterchildren("indicator")]))
+    act.results.append(
+        r.Result(
+            map_code("result-type", _code(el, "type")),
+            rd.boolean(el.get("aggregation-status")),
+            rd.narratives(el.find("title")),
+            rd.narratives(el.find("description")),
+            [_indicator(rd, i) for i in el.iterchildren("indicator")],
+        )
+    )
 
 
 def _document_link(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     date_el = el.find("document-date")
-    act.document_links.append(r.DocumentLink(
-        clean(el.get("url")), clean(el.get("format")), rd.narratives(el.find("title")),
-        [c for c in (_code(x) for x in el.iterchildren("category")) if c],
-        [c for c in (_code(x) for x in el.iterchildren("language")) if c],
-        rd.date(date_el.get("iso-date"), date_el) if date_el is not None else None))
+    act.document_links.append(
+        r.DocumentLink(
+            clean(el.get("url")),
+            clean(el.get("format")),
+            rd.narratives(el.find("title")),
+            [c for c in (_code(x) for x in el.iterchildren("category")) if c],
+            [c for c in (_code(x) for x in el.iterchildren("language")) if c],
+            rd.date(date_el.get("iso-date"), date_el) if date_el is not None else None,
+        )
+    )
 
 
 def _related_activity(rd: Reader, act: r.Activity, el: etree._Element) -> None:
@@ -400,27 +506,42 @@ def _related_activity(rd: Reader, act: r.Activity, el: etree._Element) -> None:
 
 
 def _humanitarian_scope(rd: Reader, act: r.Activity, el: etree._Element) -> None:
-    act.humanitarian_scopes.append(r.HumanitarianScope(
-        _code(el, "type"), _code(el, "vocabulary"), _code(el, "vocabulary-uri"), _code(el),
-        rd.narratives(el)))
+    act.humanitarian_scopes.append(
+        r.HumanitarianScope(
+            _code(el, "type"),
+            _code(el, "vocabulary"),
+            _code(el, "vocabulary-uri"),
+            _code(el),
+            rd.narratives(el),
+        )
+    )
 
 
 def _other_identifier(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     owner = el.find("owner-org")
-    act.other_identifiers.append(r.OtherIdentifier(
-        _code(el, "ref") or clean(el.text), _code(el, "type"),
-        _code(owner, "ref") if owner is not None else _code(el, "owner-ref"),
-        rd.narratives(owner) if owner is not None else
-        ([(None, el.get("owner-name", ""))] if el.get("owner-name") else [])))
+    act.other_identifiers.append(
+        r.OtherIdentifier(
+            _code(el, "ref") or clean(el.text),
+            _code(el, "type"),
+            _code(owner, "ref") if owner is not None else _code(el, "owner-ref"),
+            rd.narratives(owner)
+            if owner is not None
+            else ([(None, el.get("owner-name", ""))] if el.get("owner-name") else []),
+        )
+    )
 
 
 def _country_budget_items(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     vocabulary = _code(el, "vocabulary")
     for item in el.iterchildren("budget-item"):
-        act.country_budget_items.append(r.CountryBudgetItem(
-            vocabulary, _code(item), rd.decimal(item.get("percentage"), item,
-                                                "percentage-format"),
-            rd.narratives(item.find("description"))))
+        act.country_budget_items.append(
+            r.CountryBudgetItem(
+                vocabulary,
+                _code(item),
+                rd.decimal(item.get("percentage"), item, "percentage-format"),
+                rd.narratives(item.find("description")),
+            )
+        )
 
 
 _ACTIVITY_HANDLERS: dict[str, Handler] = {
@@ -465,14 +586,20 @@ _ORG_BUDGET_KINDS = {
 }
 
 
-def read_organisation(el: etree._Element, identifier: str, version: str | None,
-                      source_line: int | None) -> r.Organisation:
+def read_organisation(
+    el: etree._Element, identifier: str, version: str | None, source_line: int | None
+) -> r.Organisation:
     lang = el.get(XML_LANG)
     rd = Reader(lang.strip().lower() if lang else None)
     rd.identifier = identifier
-    org = r.Organisation(identifier, source_line, version,
-                         clean(el.get("default-currency")), rd.default_lang,
-                         rd.datetime(el.get("last-updated-datetime"), el))
+    org = r.Organisation(
+        identifier,
+        source_line,
+        version,
+        clean(el.get("default-currency")),
+        rd.default_lang,
+        rd.datetime(el.get("last-updated-datetime"), el),
+    )
     for child in el:
         tag = child.tag
         if not isinstance(tag, str):
@@ -480,8 +607,9 @@ def read_organisation(el: etree._Element, identifier: str, version: str | None,
         if tag == "name":
             org.name = rd.narratives(child)
         elif tag == "reporting-org":
-            org.reporting_org = r.OrgRef(_code(child, "ref"), _code(child, "type"), None,
-                                         rd.narratives(child))
+            org.reporting_org = r.OrgRef(
+                _code(child, "ref"), _code(child, "type"), None, rd.narratives(child)
+            )
         elif tag in _ORG_BUDGET_KINDS:
             start, end = rd.period(child)
             value, currency, value_date = rd.value(child)
@@ -491,8 +619,10 @@ def read_organisation(el: etree._Element, identifier: str, version: str | None,
                 rel = child.find(recipient[0])
                 ref = _code(rel, recipient[1])
                 vocab = _code(rel, "vocabulary")
-            org.budget_lines.append(r.OrgBudgetLine(
-                tag, _code(child, "status"), start, end, value, currency, value_date, ref,
-                vocab))
+            org.budget_lines.append(
+                r.OrgBudgetLine(
+                    tag, _code(child, "status"), start, end, value, currency, value_date, ref, vocab
+                )
+            )
     org.problems = rd.problems
     return org

@@ -15,7 +15,7 @@ from typing import IO, Any
 from lxml import etree
 
 from iatiportal.ingest import records as r
-from iatiportal.ingest.extract import clean, read_activity, read_organisation
+from iatiportal.ingest.extract import clean, line_of, read_activity, read_organisation
 from iatiportal.ingest.validate import codelist_problems, schema_problems
 from iatiportal.ingest.versions import PILOT_VERSIONS
 
@@ -59,15 +59,22 @@ def read_header(path: Path) -> r.FileHeader:
                     raise FileError(
                         "xml-doctype",
                         f"the file declares {doctype!r}: DOCTYPE declarations (and the entities "
-                        "they carry) are refused in IATI files", 1)
+                        "they carry) are refused in IATI files",
+                        1,
+                    )
                 name = _localname(root.tag)
                 if name not in _ROOTS or "}" in root.tag:
                     raise FileError(
                         "not-iati",
                         f"the root element is <{root.tag}>, not <iati-activities> or "
-                        "<iati-organisations>", root.sourceline)
-                return r.FileHeader(_ROOTS[name][0], clean(root.get("version")),
-                                    clean(root.get("generated-datetime")))
+                        "<iati-organisations>",
+                        line_of(root),
+                    )
+                return r.FileHeader(
+                    _ROOTS[name][0],
+                    clean(root.get("version")),
+                    clean(root.get("generated-datetime")),
+                )
     except etree.XMLSyntaxError as e:
         raise FileError("not-xml", f"not well-formed XML: {e.msg}", e.lineno) from e
     raise FileError("not-xml", "no root element")
@@ -77,49 +84,72 @@ def activity_version(el: etree._Element, file_version: str | None) -> str | None
     """The activity's own version where an aggregator recorded it (d-portal writes
     ``iati-activities:version`` on each activity), else the file's."""
     for name, value in el.attrib.items():
-        if name.endswith("}version"):
-            return clean(value)
+        if str(name).endswith("}version"):
+            return clean(str(value))
     return file_version
 
 
-def activity_identifier(el: etree._Element, version: str | None
-                        ) -> tuple[str | None, list[r.Problem]]:
+def activity_identifier(
+    el: etree._Element, version: str | None
+) -> tuple[str | None, list[r.Problem]]:
     """The iati-identifier, or for the 2010 pilot format one derived from other-identifier."""
-    line = el.sourceline
+    line = line_of(el)
     ident_el = el.find("iati-identifier")
     ident = clean(ident_el.text) if ident_el is not None else None
     if ident is not None:
         problems = []
         if ident_el is not None and ident != ident_el.text:
-            problems.append(r.Problem("warning", "identifier-whitespace",
-                                      f"iati-identifier {ident_el.text!r} has whitespace around it",
-                                      line, ident))
+            problems.append(
+                r.Problem(
+                    "warning",
+                    "identifier-whitespace",
+                    f"iati-identifier {ident_el.text!r} has whitespace around it",
+                    line,
+                    ident,
+                )
+            )
         return ident, problems
     if version in PILOT_VERSIONS or version is None:
         other = el.find("other-identifier")
         other_id = clean(other.text) if other is not None else None
         reporter = el.find("reporting-org")
-        owner = (clean(reporter.get("ref")) or clean(reporter.text)) if reporter is not None \
-            else None
+        owner = (
+            (clean(reporter.get("ref")) or clean(reporter.text)) if reporter is not None else None
+        )
         if other_id is not None and owner is not None:
             derived = f"{owner}-{other_id.lstrip(chr(39))}"
-            return derived, [r.Problem(
-                "warning", "identifier-derived",
-                f"no iati-identifier: identified as {derived!r} from reporting-org and "
-                "other-identifier (pilot format)", line, derived)]
-    return None, [r.Problem("error", "identifier-missing",
-                            "activity has no iati-identifier: skipped", line, None)]
+            return derived, [
+                r.Problem(
+                    "warning",
+                    "identifier-derived",
+                    f"no iati-identifier: identified as {derived!r} from reporting-org and "
+                    "other-identifier (pilot format)",
+                    line,
+                    derived,
+                )
+            ]
+    return None, [
+        r.Problem(
+            "error", "identifier-missing", "activity has no iati-identifier: skipped", line, None
+        )
+    ]
 
 
-def read_activity_element(el: etree._Element, file_version: str | None, *, validate: bool,
-                          raw: bytes, line_offset: int = 0) -> r.Activity | list[r.Problem]:
+def read_activity_element(
+    el: etree._Element,
+    file_version: str | None,
+    *,
+    validate: bool,
+    raw: bytes,
+    line_offset: int = 0,
+) -> r.Activity | list[r.Problem]:
     """One activity element to a record with its problems (or only problems when skipped).
 
     ``line_offset`` maps line numbers of a re-parsed fragment back to the file.
     """
     version = activity_version(el, file_version)
     ident, problems = activity_identifier(el, version)
-    line = (el.sourceline or 1) + line_offset
+    line = (line_of(el) or 1) + line_offset
     for p in problems:
         p.line = line
     if ident is None:
@@ -139,9 +169,10 @@ def read_activity_element(el: etree._Element, file_version: str | None, *, valid
     return act
 
 
-def read_organisation_element(el: etree._Element, file_version: str | None, *, validate: bool,
-                              raw: bytes) -> r.Organisation | list[r.Problem]:
-    line = el.sourceline
+def read_organisation_element(
+    el: etree._Element, file_version: str | None, *, validate: bool, raw: bytes
+) -> r.Organisation | list[r.Problem]:
+    line = line_of(el)
     ident = None
     for tag in ("organisation-identifier", "iati-identifier"):  # 2.0x, 1.0x
         ident_el = el.find(tag)
@@ -149,8 +180,15 @@ def read_organisation_element(el: etree._Element, file_version: str | None, *, v
             ident = clean(ident_el.text)
             break
     if ident is None:
-        return [r.Problem("error", "identifier-missing",
-                          "organisation has no organisation-identifier: skipped", line, None)]
+        return [
+            r.Problem(
+                "error",
+                "identifier-missing",
+                "organisation has no organisation-identifier: skipped",
+                line,
+                None,
+            )
+        ]
     org = read_organisation(el, ident, file_version, line)
     org.raw_xml = raw
     if validate:
@@ -163,8 +201,9 @@ def read_organisation_element(el: etree._Element, file_version: str | None, *, v
 Item = r.FileHeader | r.Activity | r.Organisation | r.Problem
 
 
-def iter_file(path: Path, *, validate: bool = True,
-              progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+def iter_file(
+    path: Path, *, validate: bool = True, progress: Callable[[int], None] | None = None
+) -> Iterator[Item]:
     """Yield the header, then each activity or organisation record, then skipped ones' problems.
 
     Raises FileError for file-level failures, possibly after some records were yielded
@@ -177,8 +216,14 @@ def iter_file(path: Path, *, validate: bool = True,
         yield from _iter_elements(f, tag, header, validate=validate, progress=progress)
 
 
-def _iter_elements(f: IO[bytes], tag: str, header: r.FileHeader, *, validate: bool,
-                   progress: Callable[[int], None] | None) -> Iterator[Item]:
+def _iter_elements(
+    f: IO[bytes],
+    tag: str,
+    header: r.FileHeader,
+    *,
+    validate: bool,
+    progress: Callable[[int], None] | None,
+) -> Iterator[Item]:
     context = etree.iterparse(f, events=("end",), tag=tag, **SAFE_PARSER_OPTIONS)
     read = read_activity_element if tag == "iati-activity" else read_organisation_element
     try:

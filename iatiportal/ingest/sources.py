@@ -37,8 +37,11 @@ def expand(sources: list[str]) -> list[str]:
             continue
         path = Path(source)
         if path.is_dir():
-            out.extend(str(p.resolve()) for p in sorted(path.rglob("*"))
-                       if p.is_file() and p.suffix.lower() == ".xml")
+            out.extend(
+                str(p.resolve())
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() == ".xml"
+            )
         elif path.is_file():
             out.append(str(path.resolve()))
         else:
@@ -54,10 +57,13 @@ def local_copy(source: str) -> Iterator[Path]:
         return
     fd, name = tempfile.mkstemp(prefix="iatiportal-", suffix=".xml")
     try:
+        # Only http(s) reaches here (is_url), so urlopen cannot be steered to file: URLs.
         request = urllib.request.Request(source, headers={"User-Agent": "iatiportal"})  # noqa: S310
         try:
-            with os.fdopen(fd, "wb") as out, \
-                    urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:  # noqa: S310
+            with (
+                os.fdopen(fd, "wb") as out,
+                urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response,  # noqa: S310
+            ):
                 shutil.copyfileobj(response, out, 1 << 20)
         except (urllib.error.URLError, OSError, ValueError) as e:
             raise FileError("download", f"could not download: {e}") from e

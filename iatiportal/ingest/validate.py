@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 from lxml import etree
 
 from iatiportal import standard
 from iatiportal.ingest import records as r
+from iatiportal.ingest.extract import line_of
 from iatiportal.ingest.versions import LATEST_VERSION, SCHEMA_FOR_VERSION
 
 MAX_SCHEMA_ERRORS = 5
@@ -29,22 +31,34 @@ def schema_version(version: str | None) -> str:
     return SCHEMA_FOR_VERSION.get((version or "").strip(), LATEST_VERSION)
 
 
-def schema_problems(el: etree._Element, version: str | None, identifier: str | None,
-                    kind: str = "activities", line_offset: int = 0) -> list[r.Problem]:
+def schema_problems(
+    el: etree._Element,
+    version: str | None,
+    identifier: str | None,
+    kind: str = "activities",
+    line_offset: int = 0,
+) -> list[r.Problem]:
     """Schema errors of ``el`` (validated as the root of its own document)."""
     schema = _schema(schema_version(version), kind)
     if schema.validate(el):
         return []
-    errors = list(schema.error_log)
+    errors: list[Any] = list(cast(Iterable[Any], schema.error_log))
     out = [
-        r.Problem("error", "schema", e.message, (e.line + line_offset) if e.line else None,
-                  identifier)
+        r.Problem(
+            "error", "schema", e.message, (e.line + line_offset) if e.line else None, identifier
+        )
         for e in errors[:MAX_SCHEMA_ERRORS]
     ]
     if len(errors) > MAX_SCHEMA_ERRORS:
-        out.append(r.Problem("error", "schema",
-                             f"{len(errors) - MAX_SCHEMA_ERRORS} more schema errors",
-                             el.sourceline, identifier))
+        out.append(
+            r.Problem(
+                "error",
+                "schema",
+                f"{len(errors) - MAX_SCHEMA_ERRORS} more schema errors",
+                line_of(el),
+                identifier,
+            )
+        )
     return out
 
 
@@ -80,15 +94,19 @@ _CHECKS: list[tuple[str, Callable[[r.Activity], Iterable[str | None]]]] = [
     ("ActivityScope", lambda a: [a.activity_scope]),
     ("CollaborationType", lambda a: [a.collaboration_type]),
     ("FlowType", lambda a: [a.default_flow_type, *(t.flow_type for t in a.transactions)]),
-    ("FinanceType", lambda a: [a.default_finance_type,
-                               *(t.finance_type for t in a.transactions)]),
+    ("FinanceType", lambda a: [a.default_finance_type, *(t.finance_type for t in a.transactions)]),
     ("TiedStatus", lambda a: [a.default_tied_status, *(t.tied_status for t in a.transactions)]),
     ("OrganisationType", _orgs),
     ("OrganisationRole", lambda a: (p.role for p in a.participating_orgs)),
     ("ActivityDateType", lambda a: (d.type for d in a.activity_dates)),
     ("DescriptionType", lambda a: (d.type for d in a.descriptions)),
-    ("Country", lambda a: [*(c.code for c in a.recipient_countries),
-                           *(t.recipient_country_code for t in a.transactions)]),
+    (
+        "Country",
+        lambda a: [
+            *(c.code for c in a.recipient_countries),
+            *(t.recipient_country_code for t in a.transactions),
+        ],
+    ),
     ("Region", lambda a: (g.code for g in a.recipient_regions if g.vocabulary == "1")),
     ("Sector", lambda a: (s.code for s in a.sectors if s.vocabulary == "1")),
     ("SectorCategory", lambda a: (s.code for s in a.sectors if s.vocabulary == "2")),
@@ -113,16 +131,26 @@ def codelist_problems(a: r.Activity) -> list[r.Problem]:
         codes = codelist(name)
         bad = sorted({v for v in values(a) if v is not None and v not in codes})
         out.extend(
-            r.Problem("warning", f"codelist-{name}", f"{v!r} is not a code of {name}",
-                      a.source_line, a.iati_identifier)
+            r.Problem(
+                "warning",
+                f"codelist-{name}",
+                f"{v!r} is not a code of {name}",
+                a.source_line,
+                a.iati_identifier,
+            )
             for v in bad
         )
     if a.default_currency is None:
         missing = sum(1 for t in a.transactions if t.currency is None and t.value is not None)
         missing += sum(1 for b in a.budgets if b.currency is None and b.value is not None)
         if missing:
-            out.append(r.Problem(
-                "error", "currency-missing",
-                f"{missing} values have no currency and the activity has no default-currency",
-                a.source_line, a.iati_identifier))
+            out.append(
+                r.Problem(
+                    "error",
+                    "currency-missing",
+                    f"{missing} values have no currency and the activity has no default-currency",
+                    a.source_line,
+                    a.iati_identifier,
+                )
+            )
     return out

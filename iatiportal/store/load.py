@@ -12,17 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, update
 
-from iatiportal.ingest import records as r
-from iatiportal.ingest.parse import FileError, iter_file
+from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.sources import expand, local_copy, sha256_of
 from iatiportal.store import schema as s
-from iatiportal.store.write import FLUSH_ROWS, RowBuffer, add_activity, add_organisation
+from iatiportal.store.produce import Job, Produced, messages
+from iatiportal.store.write import BulkInserter, start_ids
 
 FILE_RULES = ("not-xml", "not-iati", "xml-doctype", "xml-syntax", "download", "io")
 DUPLICATE_RULE = "duplicate-identifier"
@@ -68,16 +68,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def ingest(engine: Engine, sources: Sequence[str], *, validate: bool = True,
-           force: bool = False, progress: Progress | None = None) -> IngestSummary:
+def ingest(
+    engine: Engine,
+    sources: Sequence[str],
+    *,
+    validate: bool = True,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> IngestSummary:
     """Ingest every file that ``sources`` names (raises SourceError for a missing path)."""
     summary = IngestSummary()
     for source in expand(list(sources)):
         started = time.perf_counter()
         try:
             with local_copy(source) as path:
-                outcome = _ingest_file(engine, source, path, validate=validate, force=force,
-                                       progress=progress)
+                outcome = _ingest_file(
+                    engine, source, path, validate=validate, force=force, progress=progress
+                )
         except FileError as e:
             outcome = FileOutcome(source, "failed", error=e.message)
             outcome.problems["error"] += 1
@@ -101,39 +108,81 @@ def _ensure_file_row(conn: Connection, source: str) -> int:
     row = _file_row(conn, source)
     if row is not None:
         return int(row.id)
-    return int(conn.execute(insert(s.source_file).values(
-        path=source, status="new", activity_count=0, organisation_count=0,
-    ).returning(s.source_file.c.id)).scalar_one())
+    return int(
+        conn.execute(
+            insert(s.source_file)
+            .values(
+                path=source,
+                status="new",
+                activity_count=0,
+                organisation_count=0,
+            )
+            .returning(s.source_file.c.id)
+        ).scalar_one()
+    )
 
 
 def _record_failure(engine: Engine, source: str, error: FileError) -> None:
     """Keep what the file had stored before; note that reading it failed."""
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         file_id = _ensure_file_row(conn, source)
-        conn.execute(delete(s.problem).where(and_(
-            s.problem.c.source_file_id == file_id, s.problem.c.rule.in_(FILE_RULES))))
-        conn.execute(insert(s.problem).values(
-            source_file_id=file_id, file_path=source, line=error.line, iati_identifier=None,
-            severity="error", rule=error.rule, message=error.message, recorded_at=_now()))
+        conn.execute(
+            delete(s.problem).where(
+                and_(s.problem.c.source_file_id == file_id, s.problem.c.rule.in_(FILE_RULES))
+            )
+        )
+        conn.execute(
+            insert(s.problem).values(
+                source_file_id=file_id,
+                file_path=source,
+                line=error.line,
+                iati_identifier=None,
+                severity="error",
+                rule=error.rule,
+                message=error.message,
+                recorded_at=_now(),
+            )
+        )
         row = _file_row(conn, source)
-        conn.execute(update(s.source_file).where(s.source_file.c.id == file_id).values(
-            status="ok" if row.ingested_at is not None else "failed",
-            checked_at=_now(), error_rule=error.rule, error_message=error.message))
+        conn.execute(
+            update(s.source_file)
+            .where(s.source_file.c.id == file_id)
+            .values(
+                status="ok" if row.ingested_at is not None else "failed",
+                checked_at=_now(),
+                error_rule=error.rule,
+                error_message=error.message,
+            )
+        )
 
 
-def _ingest_file(engine: Engine, source: str, path: Any, *, validate: bool, force: bool,
-                 progress: Progress | None) -> FileOutcome:
+def _ingest_file(
+    engine: Engine,
+    source: str,
+    path: Any,
+    *,
+    validate: bool,
+    force: bool,
+    progress: Progress | None,
+) -> FileOutcome:
     size = path.stat().st_size
     digest = sha256_of(path)
     with engine.connect() as conn:
         row = _file_row(conn, source)
-    if (row is not None and not force and row.sha256 == digest and row.ingested_at is not None
-            and row.error_rule is None):
+    if (
+        row is not None
+        and not force
+        and row.sha256 == digest
+        and row.ingested_at is not None
+        and row.error_rule is None
+    ):
         with engine.begin() as conn:
-            conn.execute(update(s.source_file).where(s.source_file.c.id == row.id).values(
-                checked_at=_now()))
-        return FileOutcome(source, "unchanged", activities=row.activity_count,
-                           organisations=row.organisation_count)
+            conn.execute(
+                update(s.source_file).where(s.source_file.c.id == row.id).values(checked_at=_now())
+            )
+        return FileOutcome(
+            source, "unchanged", activities=row.activity_count, organisations=row.organisation_count
+        )
     if progress is not None:
         progress.file_started(source, size)
 
@@ -143,74 +192,58 @@ def _ingest_file(engine: Engine, source: str, path: Any, *, validate: bool, forc
         old_activity_ids = _identifiers(conn, s.activity, "iati_identifier", file_id)
         old_org_ids = _identifiers(conn, s.organisation, "organisation_identifier", file_id)
         _delete_file_records(conn, file_id)
-
-        buf = RowBuffer(conn)
-        problems: list[dict[str, Any]] = []
-        header: r.FileHeader | None = None
-        new_activity_ids: set[str] = set()
-        new_org_ids: set[str] = set()
         recorded_at = _now()
-        tick = 0
-
-        def on_bytes(done: int) -> None:
-            nonlocal tick
-            tick += 1
-            if progress is not None and tick % 50 == 0:
-                progress.advanced(done, outcome.activities + outcome.organisations)
-
-        def add_problems(items: Iterable[r.Problem]) -> None:
-            for p in items:
-                outcome.problems[p.severity] += 1
-                problems.append({
-                    "source_file_id": file_id, "file_path": source, "line": p.line,
-                    "iati_identifier": p.iati_identifier, "severity": p.severity,
-                    "rule": p.rule, "message": p.message, "recorded_at": recorded_at,
-                })
-
-        for item in iter_file(path, validate=validate, progress=on_bytes):
-            if isinstance(item, r.Activity):
-                add_activity(buf, item, file_id)
-                new_activity_ids.add(item.iati_identifier)
-                outcome.activities += 1
-                add_problems(item.problems)
-            elif isinstance(item, r.Organisation):
-                add_organisation(buf, item, file_id)
-                new_org_ids.add(item.organisation_identifier)
-                outcome.organisations += 1
-                add_problems(item.problems)
-            elif isinstance(item, r.Problem):
-                add_problems([item])
-            else:
-                header = item
-            if buf.count >= FLUSH_ROWS:
-                buf.flush()
-            if len(problems) >= FLUSH_ROWS:
-                conn.execute(insert(s.problem), problems)
-                problems.clear()
-        buf.flush()
-        if problems:
-            conn.execute(insert(s.problem), problems)
-
-        _recompute_current(conn, s.activity, "iati_identifier", old_activity_ids |
-                           new_activity_ids, recorded_at)
-        _recompute_current(conn, s.organisation, "organisation_identifier", old_org_ids |
-                           new_org_ids, recorded_at)
-        conn.execute(update(s.source_file).where(s.source_file.c.id == file_id).values(
-            sha256=digest, size_bytes=size, status="ok",
-            kind=header.kind if header else None,
-            iati_version=header.iati_version if header else None,
-            generated_datetime=header.generated_datetime if header else None,
-            activity_count=outcome.activities, organisation_count=outcome.organisations,
-            ingested_at=recorded_at, checked_at=recorded_at, error_rule=None,
-            error_message=None))
+        job = Job(path, source, file_id, start_ids(conn), validate, recorded_at)
+        inserter = BulkInserter(conn)
+        done = Produced()
+        for kind, payload in messages(job):
+            if kind == "rows":
+                inserter.insert(payload)
+            elif kind == "progress" and progress is not None:
+                progress.advanced(*payload)
+            elif kind == "done":
+                done = payload
+        _recompute_current(
+            conn, s.activity, "iati_identifier", old_activity_ids | done.activity_ids, recorded_at
+        )
+        _recompute_current(
+            conn,
+            s.organisation,
+            "organisation_identifier",
+            old_org_ids | done.organisation_ids,
+            recorded_at,
+        )
+        header = done.header
+        conn.execute(
+            update(s.source_file)
+            .where(s.source_file.c.id == file_id)
+            .values(
+                sha256=digest,
+                size_bytes=size,
+                status="ok",
+                kind=header.kind if header else None,
+                iati_version=header.iati_version if header else None,
+                generated_datetime=header.generated_datetime if header else None,
+                activity_count=done.activities,
+                organisation_count=done.organisations,
+                ingested_at=recorded_at,
+                checked_at=recorded_at,
+                error_rule=None,
+                error_message=None,
+            )
+        )
+    outcome.activities = done.activities
+    outcome.organisations = done.organisations
+    outcome.problems = done.problems
     if progress is not None:
-        progress.advanced(size, outcome.activities + outcome.organisations)
+        progress.advanced(size, done.activities + done.organisations)
     return outcome
 
 
 def _identifiers(conn: Connection, table: Table, column: str, file_id: int) -> set[str]:
-    return set(conn.execute(select(table.c[column]).where(table.c.source_file_id == file_id))
-               .scalars())
+    return set(
+        conn.execute(select(table.c[column]).where(table.c.source_file_id == file_id)).scalars()
+    )
 
 
 def _delete_file_records(conn: Connection, file_id: int) -> None:
@@ -220,31 +253,42 @@ def _delete_file_records(conn: Connection, file_id: int) -> None:
     conn.execute(delete(s.activity).where(s.activity.c.source_file_id == file_id))
     org_ids = select(s.organisation.c.id).where(s.organisation.c.source_file_id == file_id)
     conn.execute(delete(s.narrative).where(s.narrative.c.organisation_id.in_(org_ids)))
-    conn.execute(delete(s.organisation_budget).where(
-        s.organisation_budget.c.organisation_id.in_(org_ids)))
+    conn.execute(
+        delete(s.organisation_budget).where(s.organisation_budget.c.organisation_id.in_(org_ids))
+    )
     conn.execute(delete(s.organisation).where(s.organisation.c.source_file_id == file_id))
     conn.execute(delete(s.problem).where(s.problem.c.source_file_id == file_id))
 
 
-def _recompute_current(conn: Connection, table: Table, column: str, identifiers: set[str],
-                       recorded_at: dt.datetime) -> None:
+def _recompute_current(
+    conn: Connection, table: Table, column: str, identifiers: set[str], recorded_at: dt.datetime
+) -> None:
     """Mark one copy of each identifier current and record the others as duplicates."""
     ident_col = table.c[column]
     ordered = sorted(identifiers)
     for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start:start + _CHUNK]
+        chunk = ordered[start : start + _CHUNK]
         rows = conn.execute(
-            select(table.c.id, ident_col, table.c.last_updated_datetime, table.c.source_line,
-                   table.c.is_current, s.source_file.c.id.label("file_id"),
-                   s.source_file.c.path)
+            select(
+                table.c.id,
+                ident_col,
+                table.c.last_updated_datetime,
+                table.c.source_line,
+                table.c.is_current,
+                s.source_file.c.id.label("file_id"),
+                s.source_file.c.path,
+            )
             .join(s.source_file, s.source_file.c.id == table.c.source_file_id)
             .where(ident_col.in_(chunk))
         ).all()
         copies: dict[str, list[Any]] = {}
         for row in rows:
             copies.setdefault(row[1], []).append(row)
-        conn.execute(delete(s.problem).where(and_(s.problem.c.rule == DUPLICATE_RULE,
-                                                  s.problem.c.iati_identifier.in_(chunk))))
+        conn.execute(
+            delete(s.problem).where(
+                and_(s.problem.c.rule == DUPLICATE_RULE, s.problem.c.iati_identifier.in_(chunk))
+            )
+        )
         make_current: list[int] = []
         make_stale: list[int] = []
         problems: list[dict[str, Any]] = []
@@ -258,22 +302,25 @@ def _recompute_current(conn: Connection, table: Table, column: str, identifiers:
                 if loser.is_current:
                     make_stale.append(loser.id)
                 later = (loser.last_updated_datetime or dt.datetime.min) < (
-                    winner.last_updated_datetime or dt.datetime.min)
-                reason = ("its last-updated-datetime is later" if later
-                          else "it was ingested later")
-                problems.append({
-                    "source_file_id": loser.file_id, "file_path": loser.path,
-                    "line": loser.source_line, "iati_identifier": ident, "severity": "warning",
-                    "rule": DUPLICATE_RULE,
-                    "message": f"{ident} is also published in {winner.path} "
-                               f"(line {winner.source_line}), which is used: {reason}",
-                    "recorded_at": recorded_at,
-                })
+                    winner.last_updated_datetime or dt.datetime.min
+                )
+                reason = "its last-updated-datetime is later" if later else "it was ingested later"
+                problems.append(
+                    {
+                        "source_file_id": loser.file_id,
+                        "file_path": loser.path,
+                        "line": loser.source_line,
+                        "iati_identifier": ident,
+                        "severity": "warning",
+                        "rule": DUPLICATE_RULE,
+                        "message": f"{ident} is also published in {winner.path} "
+                        f"(line {winner.source_line}), which is used: {reason}",
+                        "recorded_at": recorded_at,
+                    }
+                )
         if make_current:
-            conn.execute(update(table).where(table.c.id.in_(make_current))
-                         .values(is_current=True))
+            conn.execute(update(table).where(table.c.id.in_(make_current)).values(is_current=True))
         if make_stale:
-            conn.execute(update(table).where(table.c.id.in_(make_stale))
-                         .values(is_current=False))
+            conn.execute(update(table).where(table.c.id.in_(make_stale)).values(is_current=False))
         if problems:
             conn.execute(insert(s.problem), problems)

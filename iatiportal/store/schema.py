@@ -42,11 +42,16 @@ metadata = MetaData(
     }
 )
 
-AMOUNT_SCALE = Decimal(10000)
+EXACT_SCALE = Decimal(10000)
 
 
-class Amount(TypeDecorator[Decimal]):
-    """Money, exact to 1/10,000 on both databases.
+def exact_to_int(value: Decimal) -> int:
+    """How SQLite stores an Exact value: a whole number of 1/10,000 units."""
+    return int((value * EXACT_SCALE).to_integral_value(ROUND_HALF_EVEN))
+
+
+class Exact(TypeDecorator[Decimal]):
+    """Money and percentages, exact to 1/10,000 on both databases.
 
     PostgreSQL stores NUMERIC(24, 4). SQLite has no exact decimal type, so the value is
     stored as an integer count of 1/10,000 units; ``SUM`` of the column keeps this type in
@@ -64,83 +69,92 @@ class Amount(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None or dialect.name != "sqlite":
             return value
-        return int((value * AMOUNT_SCALE).to_integral_value(ROUND_HALF_EVEN))
+        return exact_to_int(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return Decimal(int(value)) / AMOUNT_SCALE
+            return Decimal(int(value)) / EXACT_SCALE
         return Decimal(value)
 
 
-def _code(name: str, length: int = 40, **kw: Any) -> Column[Any]:
-    return Column(name, String(length), **kw)
+def _code(name: str, **kw: Any) -> Column[Any]:
+    # No length limit: real files put whole phrases where codes belong (a policy-marker code
+    # "ENVIRONMENTALLY SUSTAINABLE GROWTH"), and that must not fail a file on PostgreSQL.
+    return Column(name, String(), **kw)
 
 
 def _activity_fk() -> Column[Any]:
-    return Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"),
-                  nullable=False, index=True)
+    return Column(
+        "activity_id",
+        Integer,
+        ForeignKey("activity.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
 
 
 def _money_columns() -> list[Column[Any]]:
     return [
-        Column("value", Amount()),
-        _code("currency", 3),
+        Column("value", Exact()),
+        _code("currency"),
         Column("value_date", Date),
     ]
 
 
 def _org_columns(prefix: str) -> list[Column[Any]]:
     return [
-        _code(f"{prefix}_ref", 200),
-        _code(f"{prefix}_type", 10),
-        _code(f"{prefix}_activity_id", 200),
+        _code(f"{prefix}_ref"),
+        _code(f"{prefix}_type"),
+        _code(f"{prefix}_activity_id"),
     ]
 
 
 source_file = Table(
-    "source_file", metadata,
+    "source_file",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("path", Text, nullable=False, unique=True),
-    Column("sha256", String(64)),
+    Column("sha256", String()),
     Column("size_bytes", BigInteger),
-    _code("kind", 20),  # activities | organisations
-    _code("iati_version", 10),
-    _code("generated_datetime", 40),
-    _code("status", 10, nullable=False),  # ok | failed
+    _code("kind"),  # activities | organisations
+    _code("iati_version"),
+    _code("generated_datetime"),
+    _code("status", nullable=False),  # ok | failed
     Column("activity_count", Integer, nullable=False, default=0),
     Column("organisation_count", Integer, nullable=False, default=0),
     Column("ingested_at", DateTime),  # when this content was last stored
     Column("checked_at", DateTime),  # when the file was last read or found unchanged
-    _code("error_rule", 40),
+    _code("error_rule"),
     Column("error_message", Text),
 )
 
 activity = Table(
-    "activity", metadata,
+    "activity",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source_file_id", Integer, ForeignKey("source_file.id"), nullable=False, index=True),
-    Column("iati_identifier", String(300), nullable=False, index=True),
+    Column("iati_identifier", String(), nullable=False, index=True),
     Column("is_current", Boolean, nullable=False, default=True),
     Column("source_line", Integer),
-    _code("iati_version", 10),
-    _code("default_lang", 10),
-    _code("default_currency", 3),
+    _code("iati_version"),
+    _code("default_lang"),
+    _code("default_currency"),
     Column("hierarchy", Integer),
     Column("humanitarian", Boolean),
     Column("last_updated_datetime", DateTime),
     Column("linked_data_uri", Text),
-    _code("reporting_org_ref", 200, index=True),
-    _code("reporting_org_type", 10),
+    _code("reporting_org_ref", index=True),
+    _code("reporting_org_type"),
     Column("secondary_reporter", Boolean),
-    _code("activity_status", 10),
-    _code("activity_scope", 10),
-    _code("collaboration_type", 10),
-    _code("default_flow_type", 10),
-    _code("default_finance_type", 10),
-    _code("default_aid_type", 10),
-    _code("default_tied_status", 10),
+    _code("activity_status"),
+    _code("activity_scope"),
+    _code("collaboration_type"),
+    _code("default_flow_type"),
+    _code("default_finance_type"),
+    _code("default_aid_type"),
+    _code("default_tied_status"),
     Column("start_planned", Date),
     Column("start_actual", Date),
     Column("end_planned", Date),
@@ -150,117 +164,141 @@ activity = Table(
 )
 
 activity_xml = Table(
-    "activity_xml", metadata,
-    Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"),
-           primary_key=True),
+    "activity_xml",
+    metadata,
+    Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True),
     Column("raw_xml", LargeBinary, nullable=False),
 )
 
 narrative = Table(
-    "narrative", metadata,
+    "narrative",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"), index=True),
-    Column("organisation_id", Integer, ForeignKey("organisation.id", ondelete="CASCADE"),
-           index=True),
-    _code("element", 60, nullable=False),  # e.g. title, result/title, transaction/description
+    Column(
+        "organisation_id", Integer, ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    ),
+    _code("element", nullable=False),  # e.g. title, result/title, transaction/description
     Column("owner_id", Integer),  # row id in the element's table; NULL for the activity itself
-    _code("lang", 10),
+    _code("lang"),
     Column("text", Text, nullable=False),
     Index("ix_narrative_owner", "element", "owner_id"),
 )
 
 description = Table(
-    "description", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("description_type", 10),
+    "description",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("description_type"),
 )
 
 activity_date = Table(
-    "activity_date", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("activity_date_type", 10, nullable=False),
+    "activity_date",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("activity_date_type", nullable=False),
     Column("iso_date", Date),
 )
 
 participating_org = Table(
-    "participating_org", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("role", 10),
-    _code("ref", 200, index=True),
-    _code("type", 10),
-    _code("org_activity_id", 200),
-    _code("crs_channel_code", 20),
+    "participating_org",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("role"),
+    _code("ref", index=True),
+    _code("type"),
+    _code("org_activity_id"),
+    _code("crs_channel_code"),
 )
 
 recipient_country = Table(
-    "recipient_country", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("recipient_country_code", 10, nullable=False, index=True),
-    Column("percentage", Numeric(9, 4)),
+    "recipient_country",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("recipient_country_code", nullable=False, index=True),
+    Column("percentage", Exact()),
 )
 
 recipient_region = Table(
-    "recipient_region", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("recipient_region_code", 40, nullable=False),
-    _code("vocabulary", 10, nullable=False),
-    Column("percentage", Numeric(9, 4)),
+    "recipient_region",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("recipient_region_code", nullable=False),
+    _code("vocabulary", nullable=False),
+    Column("percentage", Exact()),
 )
 
 sector = Table(
-    "sector", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("sector_code", 100, nullable=False),
-    _code("vocabulary", 10, nullable=False),
+    "sector",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("sector_code", nullable=False),
+    _code("vocabulary", nullable=False),
     Column("vocabulary_uri", Text),
-    Column("percentage", Numeric(9, 4)),
+    Column("percentage", Exact()),
     Index("ix_sector_vocabulary_code", "vocabulary", "sector_code"),
 )
 
 tag = Table(
-    "tag", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("tag_code", 200, nullable=False),
-    _code("vocabulary", 10),
+    "tag",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("tag_code", nullable=False),
+    _code("vocabulary"),
     Column("vocabulary_uri", Text),
 )
 
 policy_marker = Table(
-    "policy_marker", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("policy_marker_code", 20, nullable=False),
-    _code("vocabulary", 10, nullable=False),
-    _code("significance", 10),
+    "policy_marker",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("policy_marker_code", nullable=False),
+    _code("vocabulary", nullable=False),
+    _code("significance"),
 )
 
 location = Table(
-    "location", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("ref", 200),
-    _code("location_reach", 10),
-    _code("location_id_vocabulary", 20),
-    _code("location_id_code", 200),
+    "location",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("ref"),
+    _code("location_reach"),
+    _code("location_id_vocabulary"),
+    _code("location_id_code"),
     Column("latitude", Float),
     Column("longitude", Float),
-    _code("exactness", 10),
-    _code("location_class", 10),
-    _code("feature_designation", 20),
+    _code("exactness"),
+    _code("location_class"),
+    _code("feature_designation"),
 )
 
 budget = Table(
-    "budget", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("budget_type", 10),
-    _code("budget_status", 10),
+    "budget",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("budget_type"),
+    _code("budget_status"),
     Column("period_start", Date),
     Column("period_end", Date),
     *_money_columns(),
 )
 
 planned_disbursement = Table(
-    "planned_disbursement", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("planned_disbursement_type", 10),
+    "planned_disbursement",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("planned_disbursement_type"),
     Column("period_start", Date),
     Column("period_end", Date),
     *_money_columns(),
@@ -269,69 +307,95 @@ planned_disbursement = Table(
 )
 
 transaction = Table(
-    "transaction", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("transaction_ref", 200),
+    "transaction",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("transaction_ref"),
     Column("humanitarian", Boolean),
-    _code("transaction_type", 10),
+    _code("transaction_type"),
     Column("transaction_date", Date),
     *_money_columns(),
     *_org_columns("provider_org"),
     *_org_columns("receiver_org"),
-    _code("disbursement_channel", 10),
-    _code("sector_code", 100),
-    _code("sector_vocabulary", 10),
-    _code("recipient_country_code", 10),
-    _code("recipient_region_code", 40),
-    _code("recipient_region_vocabulary", 10),
-    _code("flow_type", 10),
-    _code("finance_type", 10),
-    _code("aid_type", 10),
-    _code("tied_status", 10),
+    _code("disbursement_channel"),
+    _code("sector_code"),
+    _code("sector_vocabulary"),
+    _code("recipient_country_code"),
+    _code("recipient_region_code"),
+    _code("recipient_region_vocabulary"),
+    _code("flow_type"),
+    _code("finance_type"),
+    _code("aid_type"),
+    _code("tied_status"),
     Index("ix_transaction_type_date", "transaction_type", "transaction_date"),
 )
 
 result = Table(
-    "result", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("result_type", 10),
+    "result",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("result_type"),
     Column("aggregation_status", Boolean),
 )
 
 indicator = Table(
-    "indicator", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    Column("result_id", Integer, ForeignKey("result.id", ondelete="CASCADE"), nullable=False,
-           index=True),
-    _code("measure", 10),
+    "indicator",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    Column(
+        "result_id",
+        Integer,
+        ForeignKey("result.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _code("measure"),
     Column("ascending", Boolean),
     Column("aggregation_status", Boolean),
 )
 
 indicator_reference = Table(
-    "indicator_reference", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    Column("indicator_id", Integer, ForeignKey("indicator.id", ondelete="CASCADE"),
-           nullable=False),
-    _code("vocabulary", 20),
-    _code("code", 200),
+    "indicator_reference",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    Column("indicator_id", Integer, ForeignKey("indicator.id", ondelete="CASCADE"), nullable=False),
+    _code("vocabulary"),
+    _code("code"),
 )
 
 baseline = Table(
-    "baseline", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    Column("indicator_id", Integer, ForeignKey("indicator.id", ondelete="CASCADE"),
-           nullable=False, index=True),
+    "baseline",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    Column(
+        "indicator_id",
+        Integer,
+        ForeignKey("indicator.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("year", Integer),
     Column("iso_date", Date),
     Column("value", Text),
 )
 
 indicator_period = Table(
-    "indicator_period", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    Column("indicator_id", Integer, ForeignKey("indicator.id", ondelete="CASCADE"),
-           nullable=False, index=True),
+    "indicator_period",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    Column(
+        "indicator_id",
+        Integer,
+        ForeignKey("indicator.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("period_start", Date),
     Column("period_end", Date),
 )
@@ -339,10 +403,17 @@ indicator_period = Table(
 
 def _period_value(name: str) -> Table:
     return Table(
-        name, metadata,
-        Column("id", Integer, primary_key=True), _activity_fk(),
-        Column("period_id", Integer, ForeignKey("indicator_period.id", ondelete="CASCADE"),
-               nullable=False, index=True),
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        _activity_fk(),
+        Column(
+            "period_id",
+            Integer,
+            ForeignKey("indicator_period.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
         Column("value", Text),
     )
 
@@ -351,113 +422,165 @@ target = _period_value("target")
 actual = _period_value("actual")
 
 document_link = Table(
-    "document_link", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
+    "document_link",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
     Column("url", Text),
-    _code("format", 100),
+    _code("format"),
     Column("document_date", Date),
 )
 
 document_link_category = Table(
-    "document_link_category", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    Column("document_link_id", Integer, ForeignKey("document_link.id", ondelete="CASCADE"),
-           nullable=False),
-    _code("category_code", 10, nullable=False),
+    "document_link_category",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    Column(
+        "document_link_id",
+        Integer,
+        ForeignKey("document_link.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _code("category_code", nullable=False),
 )
 
 document_link_language = Table(
-    "document_link_language", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    Column("document_link_id", Integer, ForeignKey("document_link.id", ondelete="CASCADE"),
-           nullable=False),
-    _code("language_code", 10, nullable=False),
+    "document_link_language",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    Column(
+        "document_link_id",
+        Integer,
+        ForeignKey("document_link.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _code("language_code", nullable=False),
 )
 
 related_activity = Table(
-    "related_activity", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("ref", 300, nullable=False, index=True),
-    _code("related_activity_type", 10),
+    "related_activity",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("ref", nullable=False, index=True),
+    _code("related_activity_type"),
 )
 
 humanitarian_scope = Table(
-    "humanitarian_scope", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("humanitarian_scope_type", 10),
-    _code("vocabulary", 10),
+    "humanitarian_scope",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("humanitarian_scope_type"),
+    _code("vocabulary"),
     Column("vocabulary_uri", Text),
-    _code("code", 200),
+    _code("code"),
 )
 
 other_identifier = Table(
-    "other_identifier", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("ref", 300),
-    _code("other_identifier_type", 10),
-    _code("owner_org_ref", 200),
+    "other_identifier",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("ref"),
+    _code("other_identifier_type"),
+    _code("owner_org_ref"),
 )
 
 country_budget_item = Table(
-    "country_budget_item", metadata,
-    Column("id", Integer, primary_key=True), _activity_fk(),
-    _code("vocabulary", 10),
-    _code("budget_item_code", 40),
-    Column("percentage", Numeric(9, 4)),
+    "country_budget_item",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    _code("vocabulary"),
+    _code("budget_item_code"),
+    Column("percentage", Exact()),
 )
 
 organisation = Table(
-    "organisation", metadata,
+    "organisation",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source_file_id", Integer, ForeignKey("source_file.id"), nullable=False, index=True),
-    Column("organisation_identifier", String(300), nullable=False, index=True),
+    Column("organisation_identifier", String(), nullable=False, index=True),
     Column("is_current", Boolean, nullable=False, default=True),
     Column("source_line", Integer),
-    _code("iati_version", 10),
-    _code("default_currency", 3),
-    _code("default_lang", 10),
+    _code("iati_version"),
+    _code("default_currency"),
+    _code("default_lang"),
     Column("last_updated_datetime", DateTime),
-    _code("reporting_org_ref", 200),
-    _code("reporting_org_type", 10),
+    _code("reporting_org_ref"),
+    _code("reporting_org_type"),
     Column("schema_valid", Boolean),
     Column("raw_xml", LargeBinary, nullable=False),
 )
 
 organisation_budget = Table(
-    "organisation_budget", metadata,
+    "organisation_budget",
+    metadata,
     Column("id", Integer, primary_key=True),
-    Column("organisation_id", Integer, ForeignKey("organisation.id", ondelete="CASCADE"),
-           nullable=False, index=True),
+    Column(
+        "organisation_id",
+        Integer,
+        ForeignKey("organisation.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     # total-budget | recipient-org-budget | recipient-country-budget |
     # recipient-region-budget | total-expenditure
-    _code("element", 40, nullable=False),
-    _code("budget_status", 10),
+    _code("element", nullable=False),
+    _code("budget_status"),
     Column("period_start", Date),
     Column("period_end", Date),
     *_money_columns(),
-    _code("recipient_ref", 200),
-    _code("recipient_vocabulary", 10),
+    _code("recipient_ref"),
+    _code("recipient_vocabulary"),
 )
 
 problem = Table(
-    "problem", metadata,
+    "problem",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source_file_id", Integer, ForeignKey("source_file.id"), index=True),
     Column("file_path", Text, nullable=False),
     Column("line", Integer),
-    Column("iati_identifier", String(300), index=True),
-    _code("severity", 10, nullable=False),  # error | warning | info
-    _code("rule", 60, nullable=False),
+    Column("iati_identifier", String(), index=True),
+    _code("severity", nullable=False),  # error | warning | info
+    _code("rule", nullable=False),
     Column("message", Text, nullable=False),
     Column("recorded_at", DateTime, nullable=False),
 )
 
 ACTIVITY_CHILD_TABLES: tuple[Table, ...] = (
-    narrative, description, activity_date, participating_org, recipient_country,
-    recipient_region, sector, tag, policy_marker, location, budget, planned_disbursement,
-    transaction, actual, target, indicator_period, baseline,
-    indicator_reference, indicator, result, document_link_category, document_link_language,
-    document_link, related_activity, humanitarian_scope, other_identifier,
-    country_budget_item, activity_xml,
+    narrative,
+    description,
+    activity_date,
+    participating_org,
+    recipient_country,
+    recipient_region,
+    sector,
+    tag,
+    policy_marker,
+    location,
+    budget,
+    planned_disbursement,
+    transaction,
+    actual,
+    target,
+    indicator_period,
+    baseline,
+    indicator_reference,
+    indicator,
+    result,
+    document_link_category,
+    document_link_language,
+    document_link,
+    related_activity,
+    humanitarian_scope,
+    other_identifier,
+    country_budget_item,
+    activity_xml,
 )
 """Tables holding rows of an activity, children before parents (the order of deletes)."""

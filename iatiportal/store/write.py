@@ -1,77 +1,183 @@
-"""Writing one file's records: rows with ids allocated here, inserted in bulk.
+"""Rows of one file's records, with ids allocated here, for bulk inserts.
 
-Ids are allocated by the writer (max + 1 at the start of the file's transaction, which holds
-the store's write lock), so parents and children go in with plain multi-row inserts and no
-round trip per row.
+Ids are allocated by the writer from each table's maximum at the start of the file's
+transaction (which holds the store's write lock), so parents and children go in with plain
+multi-row inserts and no round trip per row. This module builds rows as plain dicts and can
+run in a worker process; :class:`BulkInserter` writes them in the process that owns the
+connection.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Date, DateTime, Table, func, select
 
 from iatiportal.ingest import records as r
 from iatiportal.store import schema as s
 
 # Parents before children: the order of inserts with foreign keys on.
 INSERT_ORDER: tuple[Table, ...] = (
-    s.activity, s.organisation, s.organisation_budget, *reversed(s.ACTIVITY_CHILD_TABLES))
+    s.activity,
+    s.organisation,
+    s.organisation_budget,
+    *reversed(s.ACTIVITY_CHILD_TABLES),
+    s.problem,
+)
+_BY_NAME = {t.name: t for t in INSERT_ORDER}
 FLUSH_ROWS = 20_000
+
+Rows = dict[str, list[dict[str, Any]]]
+"""Rows by table name."""
+
+
+def start_ids(conn: Connection) -> dict[str, int]:
+    """The next free id of every table that the writer fills."""
+    return {
+        t.name: (conn.execute(select(func.max(t.c.id))).scalar() or 0) + 1
+        for t in INSERT_ORDER
+        if t is not s.problem and "id" in t.c
+    }
 
 
 class RowBuffer:
-    """Rows waiting to be inserted, with ids allocated from each table's current maximum."""
+    """Rows waiting to be inserted, with ids allocated from ``next_ids``."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
+    def __init__(self, next_ids: dict[str, int]) -> None:
+        self.rows: Rows = defaultdict(list)
         self.count = 0
-        self._next: dict[Table, int] = {}
-
-    def new_id(self, table: Table) -> int:
-        nxt = self._next.get(table)
-        if nxt is None:
-            nxt = (self.conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-        self._next[table] = nxt + 1
-        return nxt
+        self.next_ids = next_ids
 
     def add(self, table: Table, row: dict[str, Any]) -> int:
-        row_id = self.new_id(table)
+        row_id = self.next_ids[table.name]
+        self.next_ids[table.name] = row_id + 1
         row["id"] = row_id
-        self.rows[table].append(row)
+        self.rows[table.name].append(row)
         self.count += 1
         return row_id
 
-    def flush(self) -> None:
+    def take(self) -> Rows:
+        """The buffered rows, leaving the buffer empty."""
+        rows, self.rows, self.count = dict(self.rows), defaultdict(list), 0
+        return rows
+
+
+def _sqlite_datetime(value: dt.datetime) -> str:
+    return value.isoformat(sep=" ")
+
+
+class BulkInserter:
+    """Inserts buffered rows through the driver: executemany on SQLite, COPY on PostgreSQL.
+
+    SQLAlchemy's per-row parameter processing costs more than the database's own work at
+    this volume (measured: 2.1 s of 3.5 s for the 69 MB benchmark file), so rows are bound
+    here, with the same storage formats as the SQLAlchemy types in schema.py.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        self._plans: dict[
+            str,
+            tuple[
+                list[str], Callable[[dict[str, Any]], Any], list[tuple[int, Callable[[Any], Any]]]
+            ],
+        ] = {}
+
+    def _plan(
+        self, name: str, columns: list[str]
+    ) -> tuple[list[str], Callable[[dict[str, Any]], Any], list[tuple[int, Callable[[Any], Any]]]]:
+        plan = self._plans.get(name)
+        if plan is None:
+            table = _BY_NAME[name]
+            convert: list[tuple[int, Callable[[Any], Any]]] = []
+            if self.sqlite:
+                for i, c in enumerate(columns):
+                    col_type = table.c[c].type
+                    if isinstance(col_type, s.Exact):
+                        convert.append((i, s.exact_to_int))
+                    elif isinstance(col_type, DateTime):
+                        convert.append((i, _sqlite_datetime))
+                    elif isinstance(col_type, Date):
+                        convert.append((i, dt.date.isoformat))
+            getter = itemgetter(*columns)
+            plan = (columns, getter, convert)
+            self._plans[name] = plan
+        return plan
+
+    def insert(self, rows: Rows) -> None:
         for table in INSERT_ORDER:
-            rows = self.rows.pop(table, None)
-            if rows:
-                self.conn.execute(table.insert(), rows)
-        if self.rows:
-            raise RuntimeError(f"no insert order for {sorted(t.name for t in self.rows)}")
-        self.count = 0
+            batch = rows.get(table.name)
+            if batch:
+                self._insert(table, batch)
+
+    def _insert(self, table: Table, batch: list[dict[str, Any]]) -> None:
+        columns, getter, convert = self._plan(table.name, list(batch[0]))
+        raw: Any = self.conn.connection.dbapi_connection
+        if raw is None:
+            raise RuntimeError("the connection is closed")
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        if self.sqlite:
+            values: list[Any] = []
+            for row in batch:
+                t = list(getter(row))
+                for i, f in convert:
+                    if t[i] is not None:
+                        t[i] = f(t[i])
+                values.append(t)
+            marks = ", ".join("?" * len(columns))
+            cur = raw.cursor()
+            cur.executemany(
+                f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})',  # noqa: S608
+                values,
+            )
+            cur.close()
+        else:
+            with (
+                raw.cursor() as cur,
+                cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy,
+            ):
+                for row in batch:
+                    copy.write_row(getter(row))
 
 
-def _narratives(buf: RowBuffer, activity_id: int | None, organisation_id: int | None,
-                element: str, owner_id: int | None, items: r.Narratives) -> None:
+def _narratives(
+    buf: RowBuffer,
+    activity_id: int | None,
+    organisation_id: int | None,
+    element: str,
+    owner_id: int | None,
+    items: r.Narratives,
+) -> None:
     for lang, text in items:
-        buf.add(s.narrative, {
-            "activity_id": activity_id, "organisation_id": organisation_id,
-            "element": element, "owner_id": owner_id, "lang": lang, "text": text,
-        })
+        buf.add(
+            s.narrative,
+            {
+                "activity_id": activity_id,
+                "organisation_id": organisation_id,
+                "element": element,
+                "owner_id": owner_id,
+                "lang": lang,
+                "text": text,
+            },
+        )
 
 
 def _org(prefix: str, org: r.OrgRef | None) -> dict[str, Any]:
     if org is None:
         return {f"{prefix}_ref": None, f"{prefix}_type": None, f"{prefix}_activity_id": None}
-    return {f"{prefix}_ref": org.ref, f"{prefix}_type": org.type,
-            f"{prefix}_activity_id": org.activity_id}
+    return {
+        f"{prefix}_ref": org.ref,
+        f"{prefix}_type": org.type,
+        f"{prefix}_activity_id": org.activity_id,
+    }
 
 
-_DATE_COLUMNS = {"1": "start_planned", "2": "start_actual", "3": "end_planned",
-                 "4": "end_actual"}
+_DATE_COLUMNS = {"1": "start_planned", "2": "start_actual", "3": "end_planned", "4": "end_actual"}
 
 
 def add_activity(buf: RowBuffer, act: r.Activity, source_file_id: int) -> int:
@@ -81,32 +187,35 @@ def add_activity(buf: RowBuffer, act: r.Activity, source_file_id: int) -> int:
         column = _DATE_COLUMNS.get(d.type)
         if column is not None and dates[column] is None:
             dates[column] = d.iso_date
-    aid = buf.add(s.activity, {
-        "source_file_id": source_file_id,
-        "iati_identifier": act.iati_identifier,
-        "is_current": True,
-        "source_line": act.source_line,
-        "iati_version": act.iati_version,
-        "default_lang": act.default_lang,
-        "default_currency": act.default_currency,
-        "hierarchy": act.hierarchy,
-        "humanitarian": act.humanitarian,
-        "last_updated_datetime": act.last_updated_datetime,
-        "linked_data_uri": act.linked_data_uri,
-        "reporting_org_ref": act.reporting_org.ref,
-        "reporting_org_type": act.reporting_org.type,
-        "secondary_reporter": act.secondary_reporter,
-        "activity_status": act.activity_status,
-        "activity_scope": act.activity_scope,
-        "collaboration_type": act.collaboration_type,
-        "default_flow_type": act.default_flow_type,
-        "default_finance_type": act.default_finance_type,
-        "default_aid_type": act.default_aid_type,
-        "default_tied_status": act.default_tied_status,
-        "schema_valid": act.schema_valid,
-        **dates,
-    })
-    buf.rows[s.activity_xml].append({"activity_id": aid, "raw_xml": act.raw_xml})
+    aid = buf.add(
+        s.activity,
+        {
+            "source_file_id": source_file_id,
+            "iati_identifier": act.iati_identifier,
+            "is_current": True,
+            "source_line": act.source_line,
+            "iati_version": act.iati_version,
+            "default_lang": act.default_lang,
+            "default_currency": act.default_currency,
+            "hierarchy": act.hierarchy,
+            "humanitarian": act.humanitarian,
+            "last_updated_datetime": act.last_updated_datetime,
+            "linked_data_uri": act.linked_data_uri,
+            "reporting_org_ref": act.reporting_org.ref,
+            "reporting_org_type": act.reporting_org.type,
+            "secondary_reporter": act.secondary_reporter,
+            "activity_status": act.activity_status,
+            "activity_scope": act.activity_scope,
+            "collaboration_type": act.collaboration_type,
+            "default_flow_type": act.default_flow_type,
+            "default_finance_type": act.default_finance_type,
+            "default_aid_type": act.default_aid_type,
+            "default_tied_status": act.default_tied_status,
+            "schema_valid": act.schema_valid,
+            **dates,
+        },
+    )
+    buf.rows[s.activity_xml.name].append({"activity_id": aid, "raw_xml": act.raw_xml})
     buf.count += 1
 
     def narr(element: str, owner: int | None, items: r.Narratives) -> None:
@@ -115,172 +224,360 @@ def add_activity(buf: RowBuffer, act: r.Activity, source_file_id: int) -> int:
 
     narr("title", None, act.titles)
     narr("reporting-org", None, act.reporting_org.narratives)
-    for d in act.descriptions:
-        narr("description", buf.add(s.description, {"activity_id": aid,
-                                                    "description_type": d.type}),
-             d.narratives)
+    for desc in act.descriptions:
+        narr(
+            "description",
+            buf.add(s.description, {"activity_id": aid, "description_type": desc.type}),
+            desc.narratives,
+        )
     for ad in act.activity_dates:
-        buf.add(s.activity_date, {"activity_id": aid, "activity_date_type": ad.type,
-                                  "iso_date": ad.iso_date})
+        buf.add(
+            s.activity_date,
+            {"activity_id": aid, "activity_date_type": ad.type, "iso_date": ad.iso_date},
+        )
     for p in act.participating_orgs:
-        narr("participating-org", buf.add(s.participating_org, {
-            "activity_id": aid, "role": p.role, "ref": p.ref, "type": p.type,
-            "org_activity_id": p.activity_id, "crs_channel_code": p.crs_channel_code,
-        }), p.narratives)
+        narr(
+            "participating-org",
+            buf.add(
+                s.participating_org,
+                {
+                    "activity_id": aid,
+                    "role": p.role,
+                    "ref": p.ref,
+                    "type": p.type,
+                    "org_activity_id": p.activity_id,
+                    "crs_channel_code": p.crs_channel_code,
+                },
+            ),
+            p.narratives,
+        )
     for c in act.recipient_countries:
-        buf.add(s.recipient_country, {"activity_id": aid, "recipient_country_code": c.code,
-                                      "percentage": c.percentage})
+        buf.add(
+            s.recipient_country,
+            {"activity_id": aid, "recipient_country_code": c.code, "percentage": c.percentage},
+        )
     for g in act.recipient_regions:
-        buf.add(s.recipient_region, {"activity_id": aid, "recipient_region_code": g.code,
-                                     "vocabulary": g.vocabulary, "percentage": g.percentage})
+        buf.add(
+            s.recipient_region,
+            {
+                "activity_id": aid,
+                "recipient_region_code": g.code,
+                "vocabulary": g.vocabulary,
+                "percentage": g.percentage,
+            },
+        )
     for sec in act.sectors:
-        narr("sector", buf.add(s.sector, {
-            "activity_id": aid, "sector_code": sec.code, "vocabulary": sec.vocabulary,
-            "vocabulary_uri": sec.vocabulary_uri, "percentage": sec.percentage,
-        }), sec.narratives)
-    for t in act.tags:
-        narr("tag", buf.add(s.tag, {"activity_id": aid, "tag_code": t.code,
-                                    "vocabulary": t.vocabulary,
-                                    "vocabulary_uri": t.vocabulary_uri}), t.narratives)
+        narr(
+            "sector",
+            buf.add(
+                s.sector,
+                {
+                    "activity_id": aid,
+                    "sector_code": sec.code,
+                    "vocabulary": sec.vocabulary,
+                    "vocabulary_uri": sec.vocabulary_uri,
+                    "percentage": sec.percentage,
+                },
+            ),
+            sec.narratives,
+        )
+    for tg in act.tags:
+        narr(
+            "tag",
+            buf.add(
+                s.tag,
+                {
+                    "activity_id": aid,
+                    "tag_code": tg.code,
+                    "vocabulary": tg.vocabulary,
+                    "vocabulary_uri": tg.vocabulary_uri,
+                },
+            ),
+            tg.narratives,
+        )
     for pm in act.policy_markers:
-        buf.add(s.policy_marker, {"activity_id": aid, "policy_marker_code": pm.code,
-                                  "vocabulary": pm.vocabulary,
-                                  "significance": pm.significance})
+        buf.add(
+            s.policy_marker,
+            {
+                "activity_id": aid,
+                "policy_marker_code": pm.code,
+                "vocabulary": pm.vocabulary,
+                "significance": pm.significance,
+            },
+        )
     for loc in act.locations:
-        lid = buf.add(s.location, {
-            "activity_id": aid, "ref": loc.ref, "location_reach": loc.location_reach,
-            "location_id_vocabulary": loc.location_id_vocabulary,
-            "location_id_code": loc.location_id_code,
-            "latitude": float(loc.latitude) if loc.latitude is not None else None,
-            "longitude": float(loc.longitude) if loc.longitude is not None else None,
-            "exactness": loc.exactness, "location_class": loc.location_class,
-            "feature_designation": loc.feature_designation,
-        })
+        lid = buf.add(
+            s.location,
+            {
+                "activity_id": aid,
+                "ref": loc.ref,
+                "location_reach": loc.location_reach,
+                "location_id_vocabulary": loc.location_id_vocabulary,
+                "location_id_code": loc.location_id_code,
+                "latitude": float(loc.latitude) if loc.latitude is not None else None,
+                "longitude": float(loc.longitude) if loc.longitude is not None else None,
+                "exactness": loc.exactness,
+                "location_class": loc.location_class,
+                "feature_designation": loc.feature_designation,
+            },
+        )
         narr("location/name", lid, loc.name)
         narr("location/description", lid, loc.description)
     for b in act.budgets:
-        buf.add(s.budget, {
-            "activity_id": aid, "budget_type": b.type, "budget_status": b.status,
-            "period_start": b.period_start, "period_end": b.period_end, "value": b.value,
-            "currency": b.currency, "value_date": b.value_date,
-        })
+        buf.add(
+            s.budget,
+            {
+                "activity_id": aid,
+                "budget_type": b.type,
+                "budget_status": b.status,
+                "period_start": b.period_start,
+                "period_end": b.period_end,
+                "value": b.value,
+                "currency": b.currency,
+                "value_date": b.value_date,
+            },
+        )
     for pd in act.planned_disbursements:
-        pid = buf.add(s.planned_disbursement, {
-            "activity_id": aid, "planned_disbursement_type": pd.type,
-            "period_start": pd.period_start, "period_end": pd.period_end, "value": pd.value,
-            "currency": pd.currency, "value_date": pd.value_date,
-            **_org("provider_org", pd.provider_org), **_org("receiver_org", pd.receiver_org),
-        })
+        pid = buf.add(
+            s.planned_disbursement,
+            {
+                "activity_id": aid,
+                "planned_disbursement_type": pd.type,
+                "period_start": pd.period_start,
+                "period_end": pd.period_end,
+                "value": pd.value,
+                "currency": pd.currency,
+                "value_date": pd.value_date,
+                **_org("provider_org", pd.provider_org),
+                **_org("receiver_org", pd.receiver_org),
+            },
+        )
         if pd.provider_org:
             narr("planned-disbursement/provider-org", pid, pd.provider_org.narratives)
         if pd.receiver_org:
             narr("planned-disbursement/receiver-org", pid, pd.receiver_org.narratives)
     for t in act.transactions:
-        tid = buf.add(s.transaction, {
-            "activity_id": aid, "transaction_ref": t.ref, "humanitarian": t.humanitarian,
-            "transaction_type": t.transaction_type, "transaction_date": t.transaction_date,
-            "value": t.value, "currency": t.currency, "value_date": t.value_date,
-            **_org("provider_org", t.provider_org), **_org("receiver_org", t.receiver_org),
-            "disbursement_channel": t.disbursement_channel, "sector_code": t.sector_code,
-            "sector_vocabulary": t.sector_vocabulary,
-            "recipient_country_code": t.recipient_country_code,
-            "recipient_region_code": t.recipient_region_code,
-            "recipient_region_vocabulary": t.recipient_region_vocabulary,
-            "flow_type": t.flow_type, "finance_type": t.finance_type, "aid_type": t.aid_type,
-            "tied_status": t.tied_status,
-        })
+        tid = buf.add(
+            s.transaction,
+            {
+                "activity_id": aid,
+                "transaction_ref": t.ref,
+                "humanitarian": t.humanitarian,
+                "transaction_type": t.transaction_type,
+                "transaction_date": t.transaction_date,
+                "value": t.value,
+                "currency": t.currency,
+                "value_date": t.value_date,
+                **_org("provider_org", t.provider_org),
+                **_org("receiver_org", t.receiver_org),
+                "disbursement_channel": t.disbursement_channel,
+                "sector_code": t.sector_code,
+                "sector_vocabulary": t.sector_vocabulary,
+                "recipient_country_code": t.recipient_country_code,
+                "recipient_region_code": t.recipient_region_code,
+                "recipient_region_vocabulary": t.recipient_region_vocabulary,
+                "flow_type": t.flow_type,
+                "finance_type": t.finance_type,
+                "aid_type": t.aid_type,
+                "tied_status": t.tied_status,
+            },
+        )
         narr("transaction/description", tid, t.description)
         if t.provider_org:
             narr("transaction/provider-org", tid, t.provider_org.narratives)
         if t.receiver_org:
             narr("transaction/receiver-org", tid, t.receiver_org.narratives)
     for res in act.results:
-        rid = buf.add(s.result, {"activity_id": aid, "result_type": res.type,
-                                 "aggregation_status": res.aggregation_status})
+        rid = buf.add(
+            s.result,
+            {
+                "activity_id": aid,
+                "result_type": res.type,
+                "aggregation_status": res.aggregation_status,
+            },
+        )
         narr("result/title", rid, res.title)
         narr("result/description", rid, res.description)
         for ind in res.indicators:
-            iid = buf.add(s.indicator, {
-                "activity_id": aid, "result_id": rid, "measure": ind.measure,
-                "ascending": ind.ascending, "aggregation_status": ind.aggregation_status,
-            })
+            iid = buf.add(
+                s.indicator,
+                {
+                    "activity_id": aid,
+                    "result_id": rid,
+                    "measure": ind.measure,
+                    "ascending": ind.ascending,
+                    "aggregation_status": ind.aggregation_status,
+                },
+            )
             narr("indicator/title", iid, ind.title)
             narr("indicator/description", iid, ind.description)
             for vocabulary, code in ind.references:
-                buf.add(s.indicator_reference, {"activity_id": aid, "indicator_id": iid,
-                                                "vocabulary": vocabulary, "code": code})
+                buf.add(
+                    s.indicator_reference,
+                    {
+                        "activity_id": aid,
+                        "indicator_id": iid,
+                        "vocabulary": vocabulary,
+                        "code": code,
+                    },
+                )
             for bl in ind.baselines:
-                narr("baseline/comment", buf.add(s.baseline, {
-                    "activity_id": aid, "indicator_id": iid, "year": bl.year,
-                    "iso_date": bl.iso_date, "value": bl.value,
-                }), bl.comment)
+                narr(
+                    "baseline/comment",
+                    buf.add(
+                        s.baseline,
+                        {
+                            "activity_id": aid,
+                            "indicator_id": iid,
+                            "year": bl.year,
+                            "iso_date": bl.iso_date,
+                            "value": bl.value,
+                        },
+                    ),
+                    bl.comment,
+                )
             for per in ind.periods:
-                perid = buf.add(s.indicator_period, {
-                    "activity_id": aid, "indicator_id": iid,
-                    "period_start": per.period_start, "period_end": per.period_end,
-                })
+                perid = buf.add(
+                    s.indicator_period,
+                    {
+                        "activity_id": aid,
+                        "indicator_id": iid,
+                        "period_start": per.period_start,
+                        "period_end": per.period_end,
+                    },
+                )
                 for tv in per.targets:
-                    narr("target/comment", buf.add(s.target, {
-                        "activity_id": aid, "period_id": perid, "value": tv.value,
-                    }), tv.comment)
+                    narr(
+                        "target/comment",
+                        buf.add(
+                            s.target,
+                            {
+                                "activity_id": aid,
+                                "period_id": perid,
+                                "value": tv.value,
+                            },
+                        ),
+                        tv.comment,
+                    )
                 for av in per.actuals:
-                    narr("actual/comment", buf.add(s.actual, {
-                        "activity_id": aid, "period_id": perid, "value": av.value,
-                    }), av.comment)
+                    narr(
+                        "actual/comment",
+                        buf.add(
+                            s.actual,
+                            {
+                                "activity_id": aid,
+                                "period_id": perid,
+                                "value": av.value,
+                            },
+                        ),
+                        av.comment,
+                    )
     for doc in act.document_links:
-        did = buf.add(s.document_link, {"activity_id": aid, "url": doc.url,
-                                        "format": doc.format,
-                                        "document_date": doc.document_date})
+        did = buf.add(
+            s.document_link,
+            {
+                "activity_id": aid,
+                "url": doc.url,
+                "format": doc.format,
+                "document_date": doc.document_date,
+            },
+        )
         narr("document-link/title", did, doc.title)
         for cat in doc.categories:
-            buf.add(s.document_link_category, {"activity_id": aid, "document_link_id": did,
-                                               "category_code": cat})
+            buf.add(
+                s.document_link_category,
+                {"activity_id": aid, "document_link_id": did, "category_code": cat},
+            )
         for language in doc.languages:
-            buf.add(s.document_link_language, {"activity_id": aid, "document_link_id": did,
-                                               "language_code": language})
+            buf.add(
+                s.document_link_language,
+                {"activity_id": aid, "document_link_id": did, "language_code": language},
+            )
     for rel in act.related_activities:
-        buf.add(s.related_activity, {"activity_id": aid, "ref": rel.ref,
-                                     "related_activity_type": rel.type})
+        buf.add(
+            s.related_activity,
+            {"activity_id": aid, "ref": rel.ref, "related_activity_type": rel.type},
+        )
     for hs in act.humanitarian_scopes:
-        narr("humanitarian-scope", buf.add(s.humanitarian_scope, {
-            "activity_id": aid, "humanitarian_scope_type": hs.type,
-            "vocabulary": hs.vocabulary, "vocabulary_uri": hs.vocabulary_uri, "code": hs.code,
-        }), hs.narratives)
+        narr(
+            "humanitarian-scope",
+            buf.add(
+                s.humanitarian_scope,
+                {
+                    "activity_id": aid,
+                    "humanitarian_scope_type": hs.type,
+                    "vocabulary": hs.vocabulary,
+                    "vocabulary_uri": hs.vocabulary_uri,
+                    "code": hs.code,
+                },
+            ),
+            hs.narratives,
+        )
     for oi in act.other_identifiers:
-        narr("other-identifier/owner-org", buf.add(s.other_identifier, {
-            "activity_id": aid, "ref": oi.ref, "other_identifier_type": oi.type,
-            "owner_org_ref": oi.owner_org_ref,
-        }), oi.owner_org_narratives)
+        narr(
+            "other-identifier/owner-org",
+            buf.add(
+                s.other_identifier,
+                {
+                    "activity_id": aid,
+                    "ref": oi.ref,
+                    "other_identifier_type": oi.type,
+                    "owner_org_ref": oi.owner_org_ref,
+                },
+            ),
+            oi.owner_org_narratives,
+        )
     for cbi in act.country_budget_items:
-        narr("budget-item/description", buf.add(s.country_budget_item, {
-            "activity_id": aid, "vocabulary": cbi.vocabulary, "budget_item_code": cbi.code,
-            "percentage": cbi.percentage,
-        }), cbi.description)
+        narr(
+            "budget-item/description",
+            buf.add(
+                s.country_budget_item,
+                {
+                    "activity_id": aid,
+                    "vocabulary": cbi.vocabulary,
+                    "budget_item_code": cbi.code,
+                    "percentage": cbi.percentage,
+                },
+            ),
+            cbi.description,
+        )
     return aid
 
 
 def add_organisation(buf: RowBuffer, org: r.Organisation, source_file_id: int) -> int:
-    oid = buf.add(s.organisation, {
-        "source_file_id": source_file_id,
-        "organisation_identifier": org.organisation_identifier,
-        "is_current": True,
-        "source_line": org.source_line,
-        "iati_version": org.iati_version,
-        "default_currency": org.default_currency,
-        "default_lang": org.default_lang,
-        "last_updated_datetime": org.last_updated_datetime,
-        "reporting_org_ref": org.reporting_org.ref,
-        "reporting_org_type": org.reporting_org.type,
-        "schema_valid": org.schema_valid,
-        "raw_xml": org.raw_xml,
-    })
+    oid = buf.add(
+        s.organisation,
+        {
+            "source_file_id": source_file_id,
+            "organisation_identifier": org.organisation_identifier,
+            "is_current": True,
+            "source_line": org.source_line,
+            "iati_version": org.iati_version,
+            "default_currency": org.default_currency,
+            "default_lang": org.default_lang,
+            "last_updated_datetime": org.last_updated_datetime,
+            "reporting_org_ref": org.reporting_org.ref,
+            "reporting_org_type": org.reporting_org.type,
+            "schema_valid": org.schema_valid,
+            "raw_xml": org.raw_xml,
+        },
+    )
     _narratives(buf, None, oid, "organisation/name", None, org.name)
     _narratives(buf, None, oid, "organisation/reporting-org", None, org.reporting_org.narratives)
     for line in org.budget_lines:
-        buf.add(s.organisation_budget, {
-            "organisation_id": oid, "element": line.kind, "budget_status": line.status,
-            "period_start": line.period_start, "period_end": line.period_end,
-            "value": line.value, "currency": line.currency, "value_date": line.value_date,
-            "recipient_ref": line.recipient_ref, "recipient_vocabulary": line.recipient_vocabulary,
-        })
+        buf.add(
+            s.organisation_budget,
+            {
+                "organisation_id": oid,
+                "element": line.kind,
+                "budget_status": line.status,
+                "period_start": line.period_start,
+                "period_end": line.period_end,
+                "value": line.value,
+                "currency": line.currency,
+                "value_date": line.value_date,
+                "recipient_ref": line.recipient_ref,
+                "recipient_vocabulary": line.recipient_vocabulary,
+            },
+        )
     return oid
