@@ -202,18 +202,24 @@ Item = r.FileHeader | r.Activity | r.Organisation | r.Problem
 
 
 def iter_file(
-    path: Path, *, validate: bool = True, progress: Callable[[int], None] | None = None
+    path: Path,
+    *,
+    validate: bool = True,
+    progress: Callable[[int], None] | None = None,
+    part: tuple[int, int] = (0, 1),
 ) -> Iterator[Item]:
-    """Yield the header, then each activity or organisation record, then skipped ones' problems.
+    """Yield the header, then each activity or organisation record (or the problems of one
+    that had to be skipped).
 
-    Raises FileError for file-level failures, possibly after some records were yielded
-    (a syntax error half-way): the caller decides what to keep.
+    ``part=(k, n)`` reads only every n-th element starting with the k-th, so that n processes
+    can share a file. Raises FileError for file-level failures, possibly after some records
+    were yielded (a syntax error half-way): the caller decides what to keep.
     """
     header = read_header(path)
     yield header
     tag = "iati-activity" if header.kind == "activities" else "iati-organisation"
     with path.open("rb") as f:
-        yield from _iter_elements(f, tag, header, validate=validate, progress=progress)
+        yield from _iter_elements(f, tag, header, validate=validate, progress=progress, part=part)
 
 
 def _iter_elements(
@@ -223,23 +229,49 @@ def _iter_elements(
     *,
     validate: bool,
     progress: Callable[[int], None] | None,
+    part: tuple[int, int],
 ) -> Iterator[Item]:
     context = etree.iterparse(f, events=("end",), tag=tag, **SAFE_PARSER_OPTIONS)
     read = read_activity_element if tag == "iati-activity" else read_organisation_element
+    mine, parts = part
+    index = -1
     try:
         for _event, el in context:
+            index += 1
+            if index % parts != mine:
+                _release(el)
+                continue
             raw = etree.tostring(el, encoding="utf-8", with_tail=False)
-            result = read(el, header.iati_version, validate=validate, raw=raw)
+            try:
+                result = read(el, header.iati_version, validate=validate, raw=raw)
+            except Exception as e:  # noqa: BLE001 - one unreadable activity must not end the run
+                ident = clean(
+                    el.findtext("iati-identifier") or el.findtext("organisation-identifier")
+                )
+                result = [
+                    r.Problem(
+                        "error",
+                        "activity-unreadable",
+                        f"skipped: reading it failed with {type(e).__name__}: {e}",
+                        line_of(el),
+                        ident,
+                    )
+                ]
             if isinstance(result, list):
                 yield from result
             else:
                 yield result
             if progress is not None:
                 progress(f.tell())
-            el.clear(keep_tail=False)
-            parent = el.getparent()
-            if parent is not None:
-                while el.getprevious() is not None:
-                    del parent[0]
+            _release(el)
     except etree.XMLSyntaxError as e:
         raise FileError("xml-syntax", f"not well-formed XML: {e.msg}", e.lineno) from e
+
+
+def _release(el: etree._Element) -> None:
+    """Free a read element and its earlier siblings: memory stays flat whatever the size."""
+    el.clear()
+    parent = el.getparent()
+    if parent is not None:
+        while el.getprevious() is not None:
+            del parent[0]

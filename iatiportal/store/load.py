@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.sources import expand, local_copy, sha256_of
@@ -24,7 +25,7 @@ from iatiportal.store import schema as s
 from iatiportal.store.produce import Job, Produced, messages
 from iatiportal.store.write import BulkInserter, start_ids
 
-FILE_RULES = ("not-xml", "not-iati", "xml-doctype", "xml-syntax", "download", "io")
+FILE_RULES = ("not-xml", "not-iati", "xml-doctype", "xml-syntax", "download", "io", "store")
 DUPLICATE_RULE = "duplicate-identifier"
 _CHUNK = 500
 
@@ -93,6 +94,12 @@ def ingest(
             outcome = FileOutcome(source, "failed", error=str(e))
             outcome.problems["error"] += 1
             _record_failure(engine, source, FileError("io", f"could not read the file: {e}"))
+        except (SQLAlchemyError, RuntimeError) as e:
+            # The store refused the file's rows (or the parsing worker died): its transaction
+            # was rolled back, so the file's previous state stays; the other files go on.
+            outcome = FileOutcome(source, "failed", error=f"{type(e).__name__}: {e}")
+            outcome.problems["error"] += 1
+            _record_failure(engine, source, FileError("store", f"could not store the file: {e}"))
         outcome.seconds = time.perf_counter() - started
         if progress is not None:
             progress.file_finished(outcome)

@@ -1,12 +1,14 @@
-"""Rows from one file, made inline or in a worker process so parsing and writing overlap.
+"""Rows from one file, made inline or by worker processes so parsing and writing overlap.
 
 The producer reads the file (iterparse, extraction, validation) and turns records into rows
-with allocated ids; the process that owns the database connection only inserts them. For a
-large file the producer runs in a second process, so both cores work (see bench/ingest.py).
+with allocated ids; the process that owns the database connection only inserts them. A large
+file is shared by several workers (each parses the whole file but reads every n-th activity),
+so all cores work while the main process writes (see bench/ingest.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
 import os
@@ -39,6 +41,15 @@ class Produced:
     problems: Counter[str] = field(default_factory=Counter)
     bytes_done: int = 0
 
+    def merge(self, other: Produced) -> None:
+        self.header = self.header or other.header
+        self.activities += other.activities
+        self.organisations += other.organisations
+        self.activity_ids |= other.activity_ids
+        self.organisation_ids |= other.organisation_ids
+        self.problems.update(other.problems)
+        self.bytes_done = max(self.bytes_done, other.bytes_done)
+
 
 @dataclass
 class Job:
@@ -48,6 +59,7 @@ class Job:
     next_ids: dict[str, int]
     validate: bool
     recorded_at: dt.datetime
+    part: tuple[int, int] = (0, 1)
 
 
 Message = tuple[str, Any]
@@ -56,7 +68,7 @@ Message = tuple[str, Any]
 
 def produce(job: Job) -> Iterator[Message]:
     """Read the file and yield batches of rows, progress, and finally a summary."""
-    buf = RowBuffer(job.next_ids)
+    buf = RowBuffer(job.next_ids, job.part)
     done = Produced()
 
     def add_problems(items: list[r.Problem]) -> None:
@@ -79,7 +91,7 @@ def produce(job: Job) -> Iterator[Message]:
     def on_bytes(n: int) -> None:
         done.bytes_done = n
 
-    for item in iter_file(job.path, validate=job.validate, progress=on_bytes):
+    for item in iter_file(job.path, validate=job.validate, progress=on_bytes, part=job.part):
         if isinstance(item, r.Activity):
             add_activity(buf, item, job.file_id)
             done.activity_ids.add(item.iati_identifier)
@@ -122,41 +134,66 @@ def _worker(job: Job, out: Any, parent: int) -> None:
         send(("crash", traceback.format_exc()))
 
 
-def messages(job: Job, *, use_worker: bool | None = None) -> Iterator[Message]:
-    """``produce(job)``, in a worker process for large files. Raises FileError like it."""
-    if use_worker is None:
-        workers = os.environ.get("IATIPORTAL_INGEST_WORKER", "auto")
-        use_worker = (
-            workers != "0"
-            and (os.cpu_count() or 1) > 1
-            and job.path.stat().st_size >= WORKER_MIN_BYTES
-        )
-    if not use_worker:
+def worker_count(path: Path) -> int:
+    """How many worker processes parse ``path``: none for small files, else one per core.
+
+    ``IATIPORTAL_INGEST_WORKERS`` overrides (0 parses in the writing process).
+    """
+    setting = os.environ.get("IATIPORTAL_INGEST_WORKERS")
+    if setting is not None:
+        return max(0, int(setting))
+    if path.stat().st_size < WORKER_MIN_BYTES:
+        return 0
+    return min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+
+
+def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
+    """``produce(job)``, shared by worker processes for large files; one "done" at the end.
+
+    Raises FileError like ``produce``.
+    """
+    n = worker_count(job.path) if workers is None else workers
+    if n == 0:
         yield from produce(job)
         return
     ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue(maxsize=4)  # bounded: the parser waits for the writer, memory stays flat
-    proc = ctx.Process(target=_worker, args=(job, out, os.getpid()), daemon=True)
-    proc.start()
+    out = ctx.Queue(maxsize=2 * n)  # bounded: parsers wait for the writer, memory stays flat
+    procs = [
+        ctx.Process(
+            target=_worker,
+            args=(dataclasses.replace(job, part=(k, n)), out, os.getpid()),
+            daemon=True,
+        )
+        for k in range(n)
+    ]
+    for proc in procs:
+        proc.start()
+    total = Produced()
+    finished = 0
     try:
-        while True:
+        while finished < n:
             try:
                 kind, payload = out.get(timeout=5)
             except queue.Empty:
-                if not proc.is_alive():
+                if not all(p.is_alive() for p in procs):
+                    codes = [p.exitcode for p in procs]
                     raise RuntimeError(
-                        f"the ingest worker for {job.source} died (exit code {proc.exitcode})"
+                        f"an ingest worker for {job.source} died (exit codes {codes})"
                     ) from None
                 continue
             if kind == "error":
                 raise FileError(*payload)
             if kind == "crash":
-                raise RuntimeError(f"the ingest worker failed on {job.source}:\n{payload}")
-            yield kind, payload
+                raise RuntimeError(f"an ingest worker failed on {job.source}:\n{payload}")
             if kind == "done":
-                break
+                total.merge(payload)
+                finished += 1
+            else:
+                yield kind, payload
+        yield "done", total
     finally:
-        if proc.is_alive():
-            proc.terminate()
-        proc.join()
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
         out.close()

@@ -45,16 +45,22 @@ def start_ids(conn: Connection) -> dict[str, int]:
 
 
 class RowBuffer:
-    """Rows waiting to be inserted, with ids allocated from ``next_ids``."""
+    """Rows waiting to be inserted, with ids allocated from ``next_ids``.
 
-    def __init__(self, next_ids: dict[str, int]) -> None:
+    ``part=(k, n)``: the k-th of n buffers filled in parallel takes the ids k, k + n, ...
+    above ``next_ids``, so the parts never collide (and the gaps stay as small as the
+    difference between the parts' sizes).
+    """
+
+    def __init__(self, next_ids: dict[str, int], part: tuple[int, int] = (0, 1)) -> None:
         self.rows: Rows = defaultdict(list)
         self.count = 0
-        self.next_ids = next_ids
+        self.step = part[1]
+        self.next_ids = {name: first + part[0] for name, first in next_ids.items()}
 
     def add(self, table: Table, row: dict[str, Any]) -> int:
         row_id = self.next_ids[table.name]
-        self.next_ids[table.name] = row_id + 1
+        self.next_ids[table.name] = row_id + self.step
         row["id"] = row_id
         self.rows[table.name].append(row)
         self.count += 1

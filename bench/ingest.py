@@ -1,0 +1,238 @@
+"""Ingest benchmark: speed and peak memory of `iatiportal ingest`, beside the floor and a peer.
+
+Prints, for the 69 MB / 5,300-activity D-Portal benchmark file (or --file):
+- the floor: a bare lxml iterparse pass that clears each activity (best of 3);
+- the full ingest, validation included, into a fresh SQLite file (median of --repeat runs):
+  seconds in the ingest call, MB/s, activities/s, peak memory of the process tree
+  (the ingest process and its parsing worker, summed), and the ratio to the floor;
+- re-ingesting the unchanged file: seconds in the ingest call and for the whole command;
+- the iatiflattener peer on the same file, if it installs from PyPI (--peer-venv).
+
+With --pg-large N it instead generates N synthetic activities with shared/tools/gen_iati.py,
+ingests them into a fresh PostgreSQL database and prints time, memory and database size
+(the generated file is deleted afterwards).
+
+Figures, not pass/fail: targets are in the ingest issue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+SHARED = Path(os.environ.get("IATIPORTAL_SHARED_DATA", "../shared/data")).resolve()
+BENCH_FILE = SHARED / "iati/dportal-covid19-2021/benchmark/dportal-covid19-merged-53pages.xml"
+GEN = SHARED.parent / "tools/gen_iati.py"
+PG_URL = os.environ.get(
+    "IATIPORTAL_TEST_PG_URL", "postgresql+psycopg://iatiportal:iatiportal@127.0.0.1:5432/iatiportal"
+)
+
+INGEST_ONCE = """
+import json, sys, time
+from iatiportal.store.db import open_store
+from iatiportal.store.load import ingest
+engine = open_store(sys.argv[1])
+started = time.perf_counter()
+summary = ingest(engine, [sys.argv[2]])
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "status": [f.status for f in summary.files],
+                  "activities": sum(f.activities for f in summary.files)}))
+"""
+
+PEER = """
+import json, sys, time
+from lxml import etree
+from iatiflattener import model
+started = time.perf_counter()
+doc = etree.parse(sys.argv[1])
+cache = model.ActivityCache()
+rows = 0
+for node in doc.xpath("//iati-activity"):
+    activity = model.Activity(node, cache, {}, ["en", "fr"])
+    activity.generate()
+    activity.as_csv_dict()
+    rows += 1
+print(json.dumps({"seconds": time.perf_counter() - started, "activities": rows}))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+        todo.extend(_children(p))
+    return total
+
+
+def measured(cmd: list[str]) -> tuple[float, int, str]:
+    """Run cmd; return wall seconds, peak tree RSS and stdout."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        out.seek(0)
+        stdout = out.read().decode()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])}... failed ({proc.returncode}):\n{err}")
+    return wall, peak, stdout
+
+
+def bare_parse(path: Path) -> float:
+    from lxml import etree
+
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _event, el in etree.iterparse(str(path), events=("end",), tag="iati-activity"):
+            el.clear()
+            while el.getprevious() is not None:
+                del el.getparent()[0]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def ensure_peer(venv: Path) -> Path | None:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"installing the iatiflattener peer into {venv} (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "iatiflattener"],
+                              check=False, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"  iatiflattener did not install: {done.stderr.strip()[-300:]}")
+            return None
+    return python
+
+
+def bench_file(path: Path, repeat: int, peer_venv: Path | None) -> None:
+    size_mb = path.stat().st_size / 1e6
+    floor = bare_parse(path)
+    print(f"file: {path} ({size_mb:.1f} MB)")
+    print(f"floor, bare lxml iterparse (best of 3): {floor:.2f} s = {size_mb / floor:.0f} MB/s")
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            db = f"sqlite:///{tmp}/run{i}.db"
+            wall, peak, out = measured([sys.executable, "-c", INGEST_ONCE, db, str(path)])
+            result = json.loads(out)
+            runs.append((result["seconds"], wall, peak, result["activities"]))
+        seconds = statistics.median(r[0] for r in runs)
+        activities = runs[0][3]
+        peak = max(r[2] for r in runs)
+        print(f"iatiportal ingest, validation included (median of {repeat}): {seconds:.2f} s "
+              f"in the ingest call ({statistics.median(r[1] for r in runs):.2f} s for the "
+              f"process) = {size_mb / seconds:.1f} MB/s, {activities / seconds:,.0f} "
+              f"activities/s, {seconds / floor:.1f}x the floor; peak memory "
+              f"{peak / 2**20:.0f} MiB (process tree)")
+        db = f"sqlite:///{tmp}/run0.db"
+        wall, _peak, out = measured([sys.executable, "-c", INGEST_ONCE, db, str(path)])
+        result = json.loads(out)
+        assert result["status"] == ["unchanged"], result
+        cli_wall, _p, _o = measured([sys.executable, "-m", "iatiportal.cli", "ingest", "-q",
+                                     "--db", db, str(path)])
+        print(f"re-ingest of the unchanged file: {result['seconds']:.2f} s in the ingest call, "
+              f"{cli_wall:.2f} s for the whole `iatiportal ingest` command")
+
+    if peer_venv is not None:
+        python = ensure_peer(peer_venv)
+        if python is not None:
+            wall, peak, out = measured([str(python), "-c", PEER, str(path)])
+            result = json.loads(out)
+            print(f"peer iatiflattener {_peer_version(python)} (parse + model.Activity "
+                  f"flattening only; its transaction/budget CSV passes need network codelists): "
+                  f"{result['seconds']:.2f} s = {size_mb / result['seconds']:.1f} MB/s, peak "
+                  f"memory {peak / 2**20:.0f} MiB")
+
+
+def _peer_version(python: Path) -> str:
+    done = subprocess.run([str(python), "-m", "pip", "show", "iatiflattener"], check=False,
+                          capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("Version:"):
+            return line.split()[1]
+    return "?"
+
+
+def bench_pg_large(n: int) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"iatiportal_bench_{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(dir=os.environ.get("IATIPORTAL_BENCH_TMP")) as tmp:
+        xml = Path(tmp) / f"gen-{n}.xml"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, str(GEN), str(n), str(xml)], check=True)
+        size_gb = xml.stat().st_size / 1e9
+        print(f"generated {n:,} activities, {size_gb:.2f} GB in "
+              f"{time.perf_counter() - started:.0f} s")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        try:
+            wall, peak, out = measured([sys.executable, "-c", INGEST_ONCE, url, str(xml)])
+            result = json.loads(out)
+            with admin.connect() as conn:
+                db_bytes = conn.execute(text("select pg_database_size(:n)"), {"n": name}).scalar()
+            seconds = result["seconds"]
+            print(f"PostgreSQL ingest of {result['activities']:,} activities: {seconds:.0f} s "
+                  f"({size_gb * 1000 / seconds:.1f} MB/s, {result['activities'] / seconds:,.0f} "
+                  f"activities/s), peak memory {peak / 2**20:.0f} MiB (process tree), database "
+                  f"size {int(db_bytes or 0) / 1e9:.2f} GB")
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--file", type=Path, default=BENCH_FILE)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peer-venv", type=Path, default=None,
+                        help="virtualenv for the iatiflattener peer (created if missing)")
+    parser.add_argument("--pg-large", type=int, metavar="N",
+                        help="generate N activities and ingest them into PostgreSQL")
+    args = parser.parse_args()
+    if args.pg_large:
+        bench_pg_large(args.pg_large)
+    else:
+        bench_file(args.file, args.repeat, args.peer_venv)
+
+
+if __name__ == "__main__":
+    main()
