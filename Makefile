@@ -6,7 +6,7 @@ PYTHON  ?= python3
 export IATIPORTAL_SHARED_DATA ?= $(abspath ../shared/data)
 export IATIPORTAL_TEST_PG_URL ?= postgresql+psycopg://iatiportal:iatiportal@127.0.0.1:5432/iatiportal
 
-.PHONY: setup demo test check lint typecheck pytest postgres bench clean
+.PHONY: setup demo test lint typecheck pytest postgres bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,10 @@ pytest: setup postgres
 test: lint typecheck pytest
 
 bench: setup
-	$(PY) bench/ingest.py
+	$(PY) bench/ingest.py --peer-venv .venv-peer
+
+docs: setup
+	$(PY) -m iatiportal.cli_reference > docs/cli.md
 
 clean:
-	rm -rf $(VENV) iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peer iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache
