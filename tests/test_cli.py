@@ -1,0 +1,352 @@
+"""The ``iatiportal`` command: exit codes, where the store is, and what stats/problems print.
+
+The installed entry point (``.venv/bin/iatiportal``) runs in a subprocess, as a user runs it.
+Output is read as data (``stats --json``, ``problems --json``) or checked in the store, never
+searched for substrings.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from iatiportal.cli import main
+from iatiportal.store import queries
+from iatiportal.store import schema as s
+from iatiportal.store.db import make_engine
+
+pytestmark = pytest.mark.slow  # each command is a process of its own
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+IATIPORTAL = Path(sys.executable).with_name("iatiportal")
+ENV_VAR = "IATIPORTAL_DATABASE_URL"
+PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def fixture(name: str) -> str:
+    return str(FIXTURES / name)
+
+
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``iatiportal ARGS``; without IATIPORTAL_DATABASE_URL (and proxies) unless ``env`` says."""
+    environ = {k: v for k, v in os.environ.items() if k != ENV_VAR and k not in PROXY_VARS}
+    environ.update(env or {})
+    return subprocess.run(
+        [str(IATIPORTAL), *args], capture_output=True, text=True, cwd=cwd, env=environ,
+        timeout=300, check=False,
+    )  # fmt: skip
+
+
+def store_stats(url: str) -> dict[str, Any]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return queries.stats(conn)
+    finally:
+        engine.dispose()
+
+
+def stats_json(url: str) -> dict[str, Any]:
+    result = run("stats", "--db", url, "--json")
+    assert result.returncode == 0, result.stderr
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return doc
+
+
+def problems_json(url: str, *filters: str) -> list[dict[str, Any]]:
+    result = run("problems", "--db", url, "--json", *filters)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_the_entry_point_is_installed() -> None:
+    assert IATIPORTAL.is_file()
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+
+
+# -- ingest exit codes -----------------------------------------------------------------------
+
+
+def test_ingest_exits_0_when_every_file_is_read(db_url: str) -> None:
+    result = run("ingest", "--db", db_url, fixture("v201-hierarchy-parent-child.xml"),
+                 fixture("organisation-203.xml"))  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    stats = store_stats(db_url)
+    assert (stats["files"], stats["activities"], stats["organisations"]) == (2, 2, 1)
+
+    # Again: both files are unchanged, which is success too.
+    assert run("ingest", "--db", db_url, fixture("v201-hierarchy-parent-child.xml"),
+               fixture("organisation-203.xml")).returncode == 0  # fmt: skip
+
+
+def test_ingest_exits_1_when_a_file_cannot_be_read_and_stores_the_others(db_url: str) -> None:
+    result = run("ingest", "--db", db_url, fixture("v201-hierarchy-parent-child.xml"),
+                 fixture("malformed.xml"), fixture("organisation-203.xml"))  # fmt: skip
+
+    assert result.returncode == 1, result.stderr
+    stats = store_stats(db_url)
+    assert (stats["files"], stats["files_failed"]) == (2, 1)
+    assert (stats["activities"], stats["organisations"]) == (2, 1)
+    assert [(Path(p["file_path"]).name, p["line"], p["rule"]) for p in problems_json(db_url)] == [
+        ("malformed.xml", 24, "xml-syntax"),
+    ]
+
+
+def test_ingest_of_a_directory_reads_its_xml_files(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "publisher"
+    (folder / "2016").mkdir(parents=True)
+    (folder / "2016" / "hierarchy.xml").write_bytes(
+        (FIXTURES / "v201-hierarchy-parent-child.xml").read_bytes()
+    )
+    (folder / "money.xml").write_bytes((FIXTURES / "money-exact-sums.xml").read_bytes())
+    (folder / "notes.txt").write_text("not read", encoding="utf-8")
+
+    result = run("ingest", "--db", db_url, str(folder))
+
+    assert result.returncode == 0, result.stderr
+    stats = store_stats(db_url)
+    assert (stats["files"], stats["files_failed"], stats["activities"]) == (2, 0, 4)
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [[], ["no-such-file.xml"], ["v201-hierarchy-parent-child.xml", "no-such-file.xml"]],
+    ids=["no-arguments", "no-such-path", "good-file-and-no-such-path"],
+)
+def test_ingest_usage_errors_exit_2(sqlite_url: str, tmp_path: Path, sources: list[str]) -> None:
+    args = [fixture(x) if (FIXTURES / x).is_file() else str(tmp_path / x) for x in sources]
+
+    result = run("ingest", "--db", sqlite_url, *args)
+
+    assert result.returncode == 2, result.stderr
+    if sources:
+        # A usage error stops before any file is read.
+        assert store_stats(sqlite_url)["files"] == 0
+
+
+# -- which store -----------------------------------------------------------------------------
+
+
+def test_db_option_then_environment_then_default(tmp_path: Path) -> None:
+    default = tmp_path / "iatiportal.db"
+    env_db = tmp_path / "from-env.db"
+    option_db = tmp_path / "option.db"
+    from_env = {ENV_VAR: f"sqlite:///{env_db}"}
+
+    # Neither --db nor the environment: ./iatiportal.db in the current directory.
+    assert run("ingest", fixture("v201-hierarchy-parent-child.xml"), cwd=tmp_path
+               ).returncode == 0  # fmt: skip
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["iatiportal.db"]
+    assert store_stats(f"sqlite:///{default}")["activities"] == 2
+
+    # The environment variable, when set, is used instead of the default.
+    assert run("ingest", fixture("money-exact-sums.xml"), cwd=tmp_path, env=from_env
+               ).returncode == 0  # fmt: skip
+    assert store_stats(f"sqlite:///{env_db}")["transactions"] == 9
+    assert store_stats(f"sqlite:///{default}")["transactions"] == 0
+
+    # --db wins over the environment; a value without "://" is an SQLite file (relative to
+    # the current directory).
+    assert run("ingest", "--db", "option.db", fixture("organisation-203.xml"), cwd=tmp_path,
+               env=from_env).returncode == 0  # fmt: skip
+    assert store_stats(f"sqlite:///{option_db}")["organisations"] == 1
+    assert store_stats(f"sqlite:///{env_db}")["organisations"] == 0
+    assert store_stats(f"sqlite:///{default}")["organisations"] == 0
+
+    # stats finds the store by the same rules.
+    def stats_in(env: dict[str, str] | None, *args: str) -> dict[str, Any]:
+        result = run("stats", "--json", *args, cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        doc: dict[str, Any] = json.loads(result.stdout)
+        return doc
+
+    assert stats_in(None)["activities"] == 2
+    assert stats_in(from_env)["activities"] == 2
+    assert stats_in(from_env)["transactions"] == 9
+    assert stats_in(from_env, "--db", "option.db")["organisations"] == 1
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == [
+        "from-env.db", "iatiportal.db", "option.db",
+    ]  # fmt: skip
+
+
+# -- stats -----------------------------------------------------------------------------------
+
+
+def test_stats_json(db_url: str) -> None:
+    assert run("ingest", "--db", db_url, fixture("money-exact-sums.xml"),
+               fixture("v105-result-type.xml"), fixture("schema-invalid.xml"),
+               fixture("foreign-namespaces.xml")).returncode == 0  # fmt: skip
+
+    doc = stats_json(db_url)
+
+    assert {k: doc[k] for k in ("files", "activities", "transactions", "budgets", "results",
+                                "indicators")} == {
+        "files": 4, "activities": 6, "transactions": 10, "budgets": 1, "results": 2,
+        "indicators": 2,
+    }  # fmt: skip
+    # schema-invalid.xml: one schema error; foreign-namespaces.xml: one identifier warning.
+    assert doc["problems"] == {"error": 1, "warning": 1, "info": 0}
+    rows = doc["transaction_sums"]
+    assert [{k: row[k] for k in ("transaction_type", "currency", "value", "count")}
+            for row in rows] == [
+        {"transaction_type": "2", "currency": "USD", "value": 111111111011.11, "count": 3},
+        {"transaction_type": "3", "currency": "EUR", "value": 100000000000.0, "count": 2},
+        {"transaction_type": "3", "currency": "USD", "value": 1000.8, "count": 3},
+        {"transaction_type": "4", "currency": "USD", "value": 1000000.0, "count": 2},
+    ]  # fmt: skip
+    # 0.1 + 0.2 + 1000.50 (the last from " USD ", stripped) is exactly 1000.80.
+    assert [Decimal(row["value_exact"]) for row in rows] == [
+        Decimal("111111111011.11"), Decimal("100000000000.00"), Decimal("1000.80"),
+        Decimal("1000000.00"),
+    ]  # fmt: skip
+
+
+# -- problems --------------------------------------------------------------------------------
+
+
+def brief(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (Path(r["file_path"]).name, r["line"], r["iati_identifier"], r["severity"], r["rule"])
+        for r in rows
+    )
+
+
+FILTER_CASES: list[tuple[list[str], list[tuple[Any, ...]]]] = [
+    ([], [
+        ("foreign-namespaces.xml", 11, "XX-TEST-FOREIGN-1", "warning", "identifier-whitespace"),
+        ("malformed.xml", 24, None, "error", "xml-syntax"),
+        ("missing-identifier.xml", 18, None, "error", "identifier-missing"),
+        ("missing-identifier.xml", 28, None, "error", "identifier-missing"),
+        ("schema-invalid.xml", 29, "XX-TEST-INVALID", "error", "schema"),
+    ]),
+    (["--file", "missing-identifier.xml"], [
+        ("missing-identifier.xml", 18, None, "error", "identifier-missing"),
+        ("missing-identifier.xml", 28, None, "error", "identifier-missing"),
+    ]),
+    (["--activity", "XX-TEST-INVALID"], [
+        ("schema-invalid.xml", 29, "XX-TEST-INVALID", "error", "schema"),
+    ]),
+    (["--activity", "XX-TEST-VALID"], []),
+    (["--severity", "warning"], [
+        ("foreign-namespaces.xml", 11, "XX-TEST-FOREIGN-1", "warning", "identifier-whitespace"),
+    ]),
+    (["--severity", "warning", "--severity", "info", "--file", "schema-invalid.xml"], []),
+    (["--severity", "error", "--file", "malformed.xml"], [
+        ("malformed.xml", 24, None, "error", "xml-syntax"),
+    ]),
+]  # fmt: skip
+
+
+def test_problems_filters(db_url: str) -> None:
+    result = run("ingest", "--db", db_url, fixture("missing-identifier.xml"),
+                 fixture("schema-invalid.xml"), fixture("foreign-namespaces.xml"),
+                 fixture("malformed.xml"))  # fmt: skip
+    assert result.returncode == 1, result.stderr
+
+    for filters, expected in FILTER_CASES:
+        assert brief(problems_json(db_url, *filters)) == expected, filters
+
+    text = run("problems", "--db", db_url, "--severity", "error")
+    assert text.returncode == 0, text.stderr
+    assert len(text.stdout.splitlines()) == 4
+    assert text.stderr.strip() == "4 problems"
+
+
+# -- http ------------------------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fixture_server() -> Iterator[str]:
+    """tests/fixtures served on 127.0.0.1 (no internet needed)."""
+    handler = functools.partial(_QuietHandler, directory=str(FIXTURES))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_ingest_of_an_http_url(db_url: str, fixture_server: str) -> None:
+    url = f"{fixture_server}/v201-hierarchy-parent-child.xml"
+    missing = f"{fixture_server}/no-such-file.xml"
+
+    assert run("ingest", "--db", db_url, url).returncode == 0
+    assert run("ingest", "--db", db_url, missing).returncode == 1
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            files = conn.execute(
+                select(s.source_file.c.path, s.source_file.c.status,
+                       s.source_file.c.activity_count, s.source_file.c.error_rule)
+                .order_by(s.source_file.c.id)
+            ).all()  # fmt: skip
+            idents = sorted(conn.execute(select(s.activity.c.iati_identifier)).scalars())
+    finally:
+        engine.dispose()
+    assert [tuple(f) for f in files] == [
+        (url, "ok", 2, None),
+        (missing, "failed", 0, "download"),
+    ]
+    assert idents == ["XX-TEST-CHILD", "XX-TEST-PARENT"]
+    assert [(p["file_path"], p["rule"]) for p in problems_json(db_url)] == [
+        (missing, "download"),
+    ]
+
+
+# -- in-process use ---------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "args",
+    [["stats", "--json"], ["problems"], ["ingest", fixture("v201-hierarchy-parent-child.xml")]],
+    ids=["stats", "problems", "ingest"],
+)
+def test_commands_close_their_store_connections_postgresql(
+    postgresql_url: str, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run in-process (as CliRunner or a caller of ``main`` does), a command leaves no
+    connection open for the garbage collector to find."""
+    leaked: list[str] = []
+    monkeypatch.setattr(
+        sys,
+        "unraisablehook",
+        lambda u: leaked.append(f"{type(u.exc_value).__name__}: {u.exc_value}"),
+    )
+    command, *rest = args
+
+    result = CliRunner().invoke(main, [command, "--db", postgresql_url, *rest])
+    exit_code, output = result.exit_code, result.output
+    del result  # its traceback (sys.exit) would keep the command's frame alive
+    gc.collect()
+
+    assert exit_code == 0, output
+    assert leaked == []
