@@ -108,6 +108,9 @@ def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, A
         "problems found in this run",
         ", ".join(f"{found[k]} {k}" for k in ("error", "warning", "info")),
     )
+    top = summary.rules().most_common(8)
+    if top:
+        table.add_row("most frequent rules", "\n".join(f"{n} {rule}" for rule, n in top))
     table.add_row("activities in the store (current)", str(totals["activities"]))
     table.add_row(
         "problems in the store", ", ".join(f"{v} {k}" for k, v in totals["problems"].items())

@@ -37,6 +37,7 @@ class FileOutcome:
     activities: int = 0
     organisations: int = 0
     problems: Counter[str] = field(default_factory=Counter)  # by severity
+    rules: Counter[str] = field(default_factory=Counter)
     error: str | None = None
     seconds: float = 0.0
 
@@ -53,9 +54,17 @@ class IngestSummary:
         return sum(1 for f in self.files if f.status == status)
 
     def problems(self) -> Counter[str]:
+        """Problems found in this run, by severity."""
         total: Counter[str] = Counter()
         for f in self.files:
             total.update(f.problems)
+        return total
+
+    def rules(self) -> Counter[str]:
+        """Problems found in this run, by rule."""
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.rules)
         return total
 
 
@@ -81,25 +90,25 @@ def ingest(
     summary = IngestSummary()
     for source in expand(list(sources)):
         started = time.perf_counter()
+        failure: FileError | None = None
         try:
             with local_copy(source) as path:
                 outcome = _ingest_file(
                     engine, source, path, validate=validate, force=force, progress=progress
                 )
         except FileError as e:
-            outcome = FileOutcome(source, "failed", error=e.message)
-            outcome.problems["error"] += 1
-            _record_failure(engine, source, e)
+            failure = e
         except OSError as e:
-            outcome = FileOutcome(source, "failed", error=str(e))
-            outcome.problems["error"] += 1
-            _record_failure(engine, source, FileError("io", f"could not read the file: {e}"))
+            failure = FileError("io", f"could not read the file: {e}")
         except (SQLAlchemyError, RuntimeError) as e:
-            # The store refused the file's rows (or the parsing worker died): its transaction
+            # The store refused the file's rows (or a parsing worker died): its transaction
             # was rolled back, so the file's previous state stays; the other files go on.
-            outcome = FileOutcome(source, "failed", error=f"{type(e).__name__}: {e}")
+            failure = FileError("store", f"could not store the file: {type(e).__name__}: {e}")
+        if failure is not None:
+            outcome = FileOutcome(source, "failed", error=failure.message)
             outcome.problems["error"] += 1
-            _record_failure(engine, source, FileError("store", f"could not store the file: {e}"))
+            outcome.rules[failure.rule] += 1
+            _record_failure(engine, source, failure)
         outcome.seconds = time.perf_counter() - started
         if progress is not None:
             progress.file_finished(outcome)
@@ -242,6 +251,7 @@ def _ingest_file(
     outcome.activities = done.activities
     outcome.organisations = done.organisations
     outcome.problems = done.problems
+    outcome.rules = done.rules
     if progress is not None:
         progress.advanced(size, done.activities + done.organisations)
     return outcome

@@ -38,7 +38,8 @@ class Produced:
     organisations: int = 0
     activity_ids: set[str] = field(default_factory=set)
     organisation_ids: set[str] = field(default_factory=set)
-    problems: Counter[str] = field(default_factory=Counter)
+    problems: Counter[str] = field(default_factory=Counter)  # by severity
+    rules: Counter[str] = field(default_factory=Counter)
     bytes_done: int = 0
 
     def merge(self, other: Produced) -> None:
@@ -48,6 +49,7 @@ class Produced:
         self.activity_ids |= other.activity_ids
         self.organisation_ids |= other.organisation_ids
         self.problems.update(other.problems)
+        self.rules.update(other.rules)
         self.bytes_done = max(self.bytes_done, other.bytes_done)
 
 
@@ -63,7 +65,8 @@ class Job:
 
 
 Message = tuple[str, Any]
-"""("rows", Rows), ("progress", (bytes, records)), ("done", Produced), ("error", FileError)."""
+"""("rows", Rows), ("progress", (part, bytes, records)), ("done", Produced); from workers
+also ("error", FileError arguments) and ("crash", traceback)."""
 
 
 def produce(job: Job) -> Iterator[Message]:
@@ -74,6 +77,7 @@ def produce(job: Job) -> Iterator[Message]:
     def add_problems(items: list[r.Problem]) -> None:
         for p in items:
             done.problems[p.severity] += 1
+            done.rules[p.rule] += 1
             buf.rows[s.problem.name].append(
                 {  # problems have no allocated id
                     "source_file_id": job.file_id,
@@ -108,7 +112,7 @@ def produce(job: Job) -> Iterator[Message]:
             done.header = item
         if buf.count >= FLUSH_ROWS:
             yield "rows", buf.take()
-            yield "progress", (done.bytes_done, done.activities + done.organisations)
+            yield "progress", (job.part[0], done.bytes_done, done.activities + done.organisations)
     yield "rows", buf.take()
     yield "done", done
 
@@ -148,13 +152,15 @@ def worker_count(path: Path) -> int:
 
 
 def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
-    """``produce(job)``, shared by worker processes for large files; one "done" at the end.
+    """``produce(job)``, shared by worker processes for large files; one "done" at the end
+    and progress as (bytes read, records) of the whole file.
 
     Raises FileError like ``produce``.
     """
     n = worker_count(job.path) if workers is None else workers
     if n == 0:
-        yield from produce(job)
+        for kind, payload in produce(job):
+            yield kind, payload[1:] if kind == "progress" else payload
         return
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue(maxsize=2 * n)  # bounded: parsers wait for the writer, memory stays flat
@@ -170,6 +176,7 @@ def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
         proc.start()
     total = Produced()
     finished = 0
+    seen: dict[int, tuple[int, int]] = {}  # progress of each part: bytes read, records
     try:
         while finished < n:
             try:
@@ -188,6 +195,10 @@ def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
             if kind == "done":
                 total.merge(payload)
                 finished += 1
+            elif kind == "progress":
+                part, bytes_done, records = payload
+                seen[part] = (bytes_done, records)
+                yield kind, (max(b for b, _ in seen.values()), sum(n for _, n in seen.values()))
             else:
                 yield kind, payload
         yield "done", total
