@@ -28,6 +28,10 @@ import time
 import uuid
 from pathlib import Path
 
+from lxml import etree
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 SHARED = Path(os.environ.get("IATIPORTAL_SHARED_DATA", "../shared/data")).resolve()
 BENCH_FILE = SHARED / "iati/dportal-covid19-2021/benchmark/dportal-covid19-merged-53pages.xml"
 GEN = SHARED.parent / "tools/gen_iati.py"
@@ -111,8 +115,6 @@ def measured(cmd: list[str]) -> tuple[float, int, str]:
 
 
 def bare_parse(path: Path) -> float:
-    from lxml import etree
-
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
@@ -129,8 +131,12 @@ def ensure_peer(venv: Path) -> Path | None:
     if not python.exists():
         print(f"installing the iatiflattener peer into {venv} (once) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "iatiflattener"],
-                              check=False, capture_output=True, text=True)
+        done = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "iatiflattener"],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             print(f"  iatiflattener did not install: {done.stderr.strip()[-300:]}")
             return None
@@ -153,34 +159,45 @@ def bench_file(path: Path, repeat: int, peer_venv: Path | None) -> None:
         seconds = statistics.median(r[0] for r in runs)
         activities = runs[0][3]
         peak = max(r[2] for r in runs)
-        print(f"iatiportal ingest, validation included (median of {repeat}): {seconds:.2f} s "
-              f"in the ingest call ({statistics.median(r[1] for r in runs):.2f} s for the "
-              f"process) = {size_mb / seconds:.1f} MB/s, {activities / seconds:,.0f} "
-              f"activities/s, {seconds / floor:.1f}x the floor; peak memory "
-              f"{peak / 2**20:.0f} MiB (process tree)")
+        print(
+            f"iatiportal ingest, validation included (median of {repeat}): {seconds:.2f} s "
+            f"in the ingest call ({statistics.median(r[1] for r in runs):.2f} s for the "
+            f"process) = {size_mb / seconds:.1f} MB/s, {activities / seconds:,.0f} "
+            f"activities/s, {seconds / floor:.1f}x the floor; peak memory "
+            f"{peak / 2**20:.0f} MiB (process tree)"
+        )
         db = f"sqlite:///{tmp}/run0.db"
         wall, _peak, out = measured([sys.executable, "-c", INGEST_ONCE, db, str(path)])
         result = json.loads(out)
         assert result["status"] == ["unchanged"], result
-        cli_wall, _p, _o = measured([sys.executable, "-m", "iatiportal.cli", "ingest", "-q",
-                                     "--db", db, str(path)])
-        print(f"re-ingest of the unchanged file: {result['seconds']:.2f} s in the ingest call, "
-              f"{cli_wall:.2f} s for the whole `iatiportal ingest` command")
+        cli_wall, _p, _o = measured(
+            [sys.executable, "-m", "iatiportal.cli", "ingest", "-q", "--db", db, str(path)]
+        )
+        print(
+            f"re-ingest of the unchanged file: {result['seconds']:.2f} s in the ingest call, "
+            f"{cli_wall:.2f} s for the whole `iatiportal ingest` command"
+        )
 
     if peer_venv is not None:
         python = ensure_peer(peer_venv)
         if python is not None:
             wall, peak, out = measured([str(python), "-c", PEER, str(path)])
             result = json.loads(out)
-            print(f"peer iatiflattener {_peer_version(python)} (parse + model.Activity "
-                  f"flattening only; its transaction/budget CSV passes need network codelists): "
-                  f"{result['seconds']:.2f} s = {size_mb / result['seconds']:.1f} MB/s, peak "
-                  f"memory {peak / 2**20:.0f} MiB")
+            print(
+                f"peer iatiflattener {_peer_version(python)} (parse + model.Activity "
+                f"flattening only; its transaction/budget CSV passes need network codelists): "
+                f"{result['seconds']:.2f} s = {size_mb / result['seconds']:.1f} MB/s, peak "
+                f"memory {peak / 2**20:.0f} MiB"
+            )
 
 
 def _peer_version(python: Path) -> str:
-    done = subprocess.run([str(python), "-m", "pip", "show", "iatiflattener"], check=False,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "show", "iatiflattener"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     for line in done.stdout.splitlines():
         if line.startswith("Version:"):
             return line.split()[1]
@@ -188,9 +205,6 @@ def _peer_version(python: Path) -> str:
 
 
 def bench_pg_large(n: int) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"iatiportal_bench_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(dir=os.environ.get("IATIPORTAL_BENCH_TMP")) as tmp:
@@ -198,21 +212,24 @@ def bench_pg_large(n: int) -> None:
         started = time.perf_counter()
         subprocess.run([sys.executable, str(GEN), str(n), str(xml)], check=True)
         size_gb = xml.stat().st_size / 1e9
-        print(f"generated {n:,} activities, {size_gb:.2f} GB in "
-              f"{time.perf_counter() - started:.0f} s")
+        print(
+            f"generated {n:,} activities, {size_gb:.2f} GB in {time.perf_counter() - started:.0f} s"
+        )
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         try:
-            wall, peak, out = measured([sys.executable, "-c", INGEST_ONCE, url, str(xml)])
+            _wall, peak, out = measured([sys.executable, "-c", INGEST_ONCE, url, str(xml)])
             result = json.loads(out)
             with admin.connect() as conn:
                 db_bytes = conn.execute(text("select pg_database_size(:n)"), {"n": name}).scalar()
             seconds = result["seconds"]
-            print(f"PostgreSQL ingest of {result['activities']:,} activities: {seconds:.0f} s "
-                  f"({size_gb * 1000 / seconds:.1f} MB/s, {result['activities'] / seconds:,.0f} "
-                  f"activities/s), peak memory {peak / 2**20:.0f} MiB (process tree), database "
-                  f"size {int(db_bytes or 0) / 1e9:.2f} GB")
+            print(
+                f"PostgreSQL ingest of {result['activities']:,} activities: {seconds:.0f} s "
+                f"({size_gb * 1000 / seconds:.1f} MB/s, {result['activities'] / seconds:,.0f} "
+                f"activities/s), peak memory {peak / 2**20:.0f} MiB (process tree), database "
+                f"size {int(db_bytes or 0) / 1e9:.2f} GB"
+            )
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -223,10 +240,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--file", type=Path, default=BENCH_FILE)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--peer-venv", type=Path, default=None,
-                        help="virtualenv for the iatiflattener peer (created if missing)")
-    parser.add_argument("--pg-large", type=int, metavar="N",
-                        help="generate N activities and ingest them into PostgreSQL")
+    parser.add_argument(
+        "--peer-venv",
+        type=Path,
+        default=None,
+        help="virtualenv for the iatiflattener peer (created if missing)",
+    )
+    parser.add_argument(
+        "--pg-large",
+        type=int,
+        metavar="N",
+        help="generate N activities and ingest them into PostgreSQL",
+    )
     args = parser.parse_args()
     if args.pg_large:
         bench_pg_large(args.pg_large)

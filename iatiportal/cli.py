@@ -25,7 +25,7 @@ from iatiportal import __version__, standard
 from iatiportal.demo import demo_files
 from iatiportal.ingest.sources import SourceError
 from iatiportal.store import queries
-from iatiportal.store.db import open_store
+from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
@@ -135,16 +135,20 @@ def ingest_command(
     2 for usage errors.
     """
     console = Console(stderr=True, quiet=quiet)
-    engine = open_store(db)
-    try:
-        with _RichProgress(console) as progress:
-            summary = ingest(
-                engine, list(sources), validate=not no_validate, force=force, progress=progress
-            )
-    except SourceError as e:
-        raise click.UsageError(str(e)) from e
-    with engine.connect() as conn:
-        totals = queries.stats(conn)
+    with store(db) as engine:
+        try:
+            with _RichProgress(console) as progress:
+                summary = ingest(
+                    engine,
+                    list(sources),
+                    validate=not no_validate,
+                    force=force,
+                    progress=progress,
+                )
+        except SourceError as e:
+            raise click.UsageError(str(e)) from e
+        with engine.connect() as conn:
+            totals = queries.stats(conn)
     _print_summary(console, summary, totals)
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
 
@@ -170,8 +174,7 @@ def stats_document(totals: dict[str, Any]) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats_command(db: str | None, as_json: bool) -> None:
     """Counts and sums of what the store holds."""
-    engine = open_store(db)
-    with engine.connect() as conn:
+    with store(db) as engine, engine.connect() as conn:
         totals = queries.stats(conn)
     if as_json:
         click.echo(json.dumps(stats_document(totals), indent=2, default=_json_default))
@@ -228,8 +231,7 @@ def problems_command(
     as_json: bool,
 ) -> None:
     """List the problems found in ingested files."""
-    engine = open_store(db)
-    with engine.connect() as conn:
+    with store(db) as engine, engine.connect() as conn:
         rows = queries.problems(
             conn, file=file_, activity=activity, severity=severity, rule=rule, limit=limit
         )
@@ -256,11 +258,11 @@ def demo_command(db: str) -> None:
     path = Path(db)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    engine = open_store(str(path))
-    summary = ingest(engine, [str(p) for p in demo_files()])
+    with store(str(path)) as engine:
+        summary = ingest(engine, [str(p) for p in demo_files()])
+        with engine.connect() as conn:
+            totals = queries.stats(conn)
     console = Console(stderr=True)
-    with engine.connect() as conn:
-        totals = queries.stats(conn)
     _print_summary(console, summary, totals)
     console.print(f"Sample data loaded into {path}", highlight=False)
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)

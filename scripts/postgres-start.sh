@@ -25,7 +25,7 @@ done
 as_postgres psql -qtAc "select 1 from pg_roles where rolname='iatiportal'" | grep -q 1 ||
   as_postgres psql -qc "create role iatiportal login createdb password 'iatiportal'"
 # The tests drop their scratch databases WITH (FORCE), which ends a killed client's backend.
-as_postgres psql -qc "grant pg_signal_backend to iatiportal" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" as_postgres psql -qc "grant pg_signal_backend to iatiportal" >/dev/null
 as_postgres psql -qtAc "select 1 from pg_database where datname='iatiportal'" | grep -q 1 ||
   as_postgres psql -qc "create database iatiportal owner iatiportal"
 echo "PostgreSQL $version is running on 127.0.0.1:5432 (database iatiportal)"

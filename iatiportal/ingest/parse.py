@@ -47,6 +47,14 @@ def _localname(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _doctype_line(path: Path) -> int | None:
+    """The line of the DOCTYPE declaration (it precedes the root element)."""
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    at = head.find(b"<!DOCTYPE")
+    return head.count(b"\n", 0, at) + 1 if at >= 0 else None
+
+
 def read_header(path: Path) -> r.FileHeader:
     """What kind of IATI file ``path`` is; raises FileError when it is none."""
     if path.stat().st_size == 0:
@@ -60,7 +68,7 @@ def read_header(path: Path) -> r.FileHeader:
                         "xml-doctype",
                         f"the file declares {doctype!r}: DOCTYPE declarations (and the entities "
                         "they carry) are refused in IATI files",
-                        1,
+                        _doctype_line(path),
                     )
                 name = _localname(root.tag)
                 if name not in _ROOTS or "}" in root.tag:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +82,13 @@ def open_store(option: str | None) -> Engine:
     engine = make_engine(resolve_url(option))
     migrate(engine)
     return engine
+
+
+@contextlib.contextmanager
+def store(option: str | None) -> Iterator[Engine]:
+    """``open_store`` for the length of a command; its connections are closed after."""
+    engine = open_store(option)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -43,6 +43,7 @@ metadata = MetaData(
 )
 
 EXACT_SCALE = Decimal(10000)
+_EXACT_QUANTUM = Decimal("0.0001")
 
 
 def exact_to_int(value: Decimal) -> int:
@@ -75,7 +76,8 @@ class Exact(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return Decimal(int(value)) / EXACT_SCALE
+            # Same scale as PostgreSQL's NUMERIC(24, 4), so both print alike.
+            return (Decimal(int(value)) / EXACT_SCALE).quantize(_EXACT_QUANTUM)
         return Decimal(value)
 
 
