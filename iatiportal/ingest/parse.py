@@ -8,6 +8,7 @@ file-level problem, and the parser never expands entities, loads DTDs or touches
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -16,6 +17,7 @@ from lxml import etree
 
 from iatiportal.ingest import records as r
 from iatiportal.ingest.extract import clean, line_of, read_activity, read_organisation
+from iatiportal.ingest.split import Part, open_part
 from iatiportal.ingest.validate import codelist_problems, schema_problems
 from iatiportal.ingest.versions import PILOT_VERSIONS
 
@@ -206,6 +208,8 @@ def read_organisation_element(
     return org
 
 
+WHOLE = Part()
+
 Item = r.FileHeader | r.Activity | r.Organisation | r.Problem
 
 
@@ -214,44 +218,65 @@ def iter_file(
     *,
     validate: bool = True,
     progress: Callable[[int], None] | None = None,
-    part: tuple[int, int] = (0, 1),
+    part: Part = WHOLE,
 ) -> Iterator[Item]:
     """Yield the header, then each activity or organisation record (or the problems of one
     that had to be skipped).
 
-    ``part=(k, n)`` reads only every n-th element starting with the k-th, so that n processes
-    can share a file. Raises FileError for file-level failures, possibly after some records
-    were yielded (a syntax error half-way): the caller decides what to keep.
+    ``part`` shares the file between processes (see ingest.split). Raises FileError for
+    file-level failures, possibly after some records were yielded (a syntax error half-way):
+    the caller decides what to keep.
     """
     header = read_header(path)
     yield header
     tag = "iati-activity" if header.kind == "activities" else "iati-organisation"
-    with path.open("rb") as f:
-        yield from _iter_elements(f, tag, header, validate=validate, progress=progress, part=part)
+    stream, line_offset = open_part(path, part)
+    with stream:
+        yield from _iter_elements(
+            stream,
+            tag,
+            header,
+            validate=validate,
+            progress=progress,
+            part=part,
+            line_offset=line_offset,
+        )
 
 
 def _iter_elements(
-    f: IO[bytes],
+    f: IO[bytes] | io.RawIOBase,
     tag: str,
     header: r.FileHeader,
     *,
     validate: bool,
     progress: Callable[[int], None] | None,
-    part: tuple[int, int],
+    part: Part,
+    line_offset: int,
 ) -> Iterator[Item]:
     context = etree.iterparse(f, events=("end",), tag=tag, **SAFE_PARSER_OPTIONS)
-    read = read_activity_element if tag == "iati-activity" else read_organisation_element
-    mine, parts = part
+    every = 1 if part.cuts else part.count  # a byte range is all ours; else every n-th
+    mine = 0 if part.cuts else part.index
     index = -1
     try:
         for _event, el in context:
             index += 1
-            if index % parts != mine:
+            if index % every != mine:
                 _release(el)
                 continue
             raw = etree.tostring(el, encoding="utf-8", with_tail=False)
             try:
-                result = read(el, header.iati_version, validate=validate, raw=raw)
+                if tag == "iati-activity":
+                    result: r.Activity | r.Organisation | list[r.Problem] = read_activity_element(
+                        el,
+                        header.iati_version,
+                        validate=validate,
+                        raw=raw,
+                        line_offset=line_offset,
+                    )
+                else:
+                    result = read_organisation_element(
+                        el, header.iati_version, validate=validate, raw=raw
+                    )
             except Exception as e:  # noqa: BLE001 - one unreadable activity must not end the run
                 ident = clean(
                     el.findtext("iati-identifier") or el.findtext("organisation-identifier")
@@ -261,7 +286,7 @@ def _iter_elements(
                         "error",
                         "activity-unreadable",
                         f"skipped: reading it failed with {type(e).__name__}: {e}",
-                        line_of(el),
+                        (line_of(el) or 0) + line_offset,
                         ident,
                     )
                 ]
@@ -273,7 +298,8 @@ def _iter_elements(
                 progress(f.tell())
             _release(el)
     except etree.XMLSyntaxError as e:
-        raise FileError("xml-syntax", f"not well-formed XML: {e.msg}", e.lineno) from e
+        line = e.lineno + line_offset if e.lineno else None
+        raise FileError("xml-syntax", f"not well-formed XML: {e.msg}", line) from e
 
 
 def _release(el: etree._Element) -> None:

@@ -310,8 +310,19 @@ def _recompute_current(
         make_stale: list[int] = []
         problems: list[dict[str, Any]] = []
         for ident, group in copies.items():
-            # Later last-updated-datetime wins; ties go to the copy stored last (higher id).
-            group.sort(key=lambda x: (x.last_updated_datetime or dt.datetime.min, x.id))
+            # Later last-updated-datetime wins; ties go to the copy stored last: the file
+            # ingested last (its rows have the higher ids), and within a file the later line.
+            file_rank: dict[int, int] = {}
+            for row in group:
+                file_rank[row.file_id] = min(file_rank.get(row.file_id, row.id), row.id)
+            group.sort(
+                key=lambda x: (
+                    x.last_updated_datetime or dt.datetime.min,
+                    file_rank[x.file_id],
+                    x.source_line or 0,
+                    x.id,
+                )
+            )
             winner = group[-1]
             if not winner.is_current:
                 make_current.append(winner.id)

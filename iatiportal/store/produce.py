@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import multiprocessing
 import os
-import queue
+import pickle
+import subprocess
+import sys
 import traceback
 from collections import Counter
 from collections.abc import Iterator
@@ -21,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from iatiportal.ingest import records as r
-from iatiportal.ingest.parse import FileError, iter_file
-from iatiportal.store import schema as s
-from iatiportal.store.write import FLUSH_ROWS, RowBuffer, add_activity, add_organisation
+from iatiportal.ingest.parse import WHOLE, FileError, iter_file
+from iatiportal.ingest.split import Part, find_cuts
+from iatiportal.store.rows import FLUSH_ROWS, RowBuffer, add_activity, add_organisation
 
 WORKER_MIN_BYTES = 4 << 20
 """Files at least this large are parsed in a worker process (start-up costs about 0.2 s)."""
@@ -61,7 +62,7 @@ class Job:
     next_ids: dict[str, int]
     validate: bool
     recorded_at: dt.datetime
-    part: tuple[int, int] = (0, 1)
+    part: Part = WHOLE
 
 
 Message = tuple[str, Any]
@@ -71,14 +72,14 @@ also ("error", FileError arguments) and ("crash", traceback)."""
 
 def produce(job: Job) -> Iterator[Message]:
     """Read the file and yield batches of rows, progress, and finally a summary."""
-    buf = RowBuffer(job.next_ids, job.part)
+    buf = RowBuffer(job.next_ids, (job.part.index, job.part.count))
     done = Produced()
 
     def add_problems(items: list[r.Problem]) -> None:
         for p in items:
             done.problems[p.severity] += 1
             done.rules[p.rule] += 1
-            buf.rows[s.problem.name].append(
+            buf.rows["problem"].append(
                 {  # problems have no allocated id
                     "source_file_id": job.file_id,
                     "file_path": job.source,
@@ -112,22 +113,27 @@ def produce(job: Job) -> Iterator[Message]:
             done.header = item
         if buf.count >= FLUSH_ROWS:
             yield "rows", buf.take()
-            yield "progress", (job.part[0], done.bytes_done, done.activities + done.organisations)
+            yield (
+                "progress",
+                (job.part.index, done.bytes_done, done.activities + done.organisations),
+            )
     yield "rows", buf.take()
     yield "done", done
 
 
-def _worker(job: Job, out: Any, parent: int) -> None:
-    """Run ``produce`` and send its messages; stop if the parent process has gone."""
+def worker_main() -> None:
+    """A worker process (``python -m iatiportal.store.worker``): read a pickled Job on stdin,
+    write pickled messages on stdout until the file is done.
+
+    A plain subprocess rather than multiprocessing: nothing but this module and the ingest
+    package is imported (a worker stays near 30 MB), the pipe's capacity makes the worker wait
+    for the writer, and the worker ends with a broken pipe if the writer is killed.
+    """
+    job = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our own parent, over a private pipe
+    out = sys.stdout.buffer
 
     def send(message: Message) -> None:
-        while True:
-            try:
-                out.put(message, timeout=1)
-                return
-            except queue.Full:
-                if os.getppid() != parent:
-                    raise SystemExit(1) from None
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
 
     try:
         for message in produce(job):
@@ -136,6 +142,7 @@ def _worker(job: Job, out: Any, parent: int) -> None:
         send(("error", (e.rule, e.message, e.line)))
     except Exception:  # noqa: BLE001 - any other failure is reported, with its traceback
         send(("crash", traceback.format_exc()))
+    out.flush()
 
 
 def worker_count(path: Path) -> int:
@@ -162,49 +169,50 @@ def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
         for kind, payload in produce(job):
             yield kind, payload[1:] if kind == "progress" else payload
         return
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue(maxsize=2 * n)  # bounded: parsers wait for the writer, memory stays flat
     procs = [
-        ctx.Process(
-            target=_worker,
-            args=(dataclasses.replace(job, part=(k, n)), out, os.getpid()),
-            daemon=True,
+        subprocess.Popen(
+            [sys.executable, "-m", "iatiportal.store.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
-        for k in range(n)
+        for _ in range(n)
     ]
-    for proc in procs:
-        proc.start()
     total = Produced()
-    finished = 0
     seen: dict[int, tuple[int, int]] = {}  # progress of each part: bytes read, records
     try:
-        while finished < n:
-            try:
-                kind, payload = out.get(timeout=5)
-            except queue.Empty:
-                if not all(p.is_alive() for p in procs):
-                    codes = [p.exitcode for p in procs]
+        cuts = find_cuts(job.path, n) or ()
+        for k, proc in enumerate(procs):
+            assert proc.stdin is not None  # noqa: S101 - Popen(stdin=PIPE) sets it
+            pickle.dump(dataclasses.replace(job, part=Part(k, n, cuts)), proc.stdin)
+            proc.stdin.close()
+        active = list(enumerate(procs))
+        while active:
+            # Round robin, one message per worker: each only writes, so none can deadlock.
+            for k, proc in list(active):
+                try:
+                    kind, payload = pickle.load(proc.stdout)  # type: ignore[arg-type]  # noqa: S301 - our own child
+                except EOFError:
                     raise RuntimeError(
-                        f"an ingest worker for {job.source} died (exit codes {codes})"
+                        f"an ingest worker for {job.source} died (exit code {proc.wait()})"
                     ) from None
-                continue
-            if kind == "error":
-                raise FileError(*payload)
-            if kind == "crash":
-                raise RuntimeError(f"an ingest worker failed on {job.source}:\n{payload}")
-            if kind == "done":
-                total.merge(payload)
-                finished += 1
-            elif kind == "progress":
-                part, bytes_done, records = payload
-                seen[part] = (bytes_done, records)
-                yield kind, (max(b for b, _ in seen.values()), sum(n for _, n in seen.values()))
-            else:
-                yield kind, payload
+                if kind == "error":
+                    raise FileError(*payload)
+                if kind == "crash":
+                    raise RuntimeError(f"an ingest worker failed on {job.source}:\n{payload}")
+                if kind == "done":
+                    total.merge(payload)
+                    active.remove((k, proc))
+                elif kind == "progress":
+                    part, bytes_done, records = payload
+                    seen[part] = (bytes_done, records)
+                    yield kind, (max(b for b, _ in seen.values()), sum(n for _, n in seen.values()))
+                else:
+                    yield kind, payload
         yield "done", total
     finally:
         for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
-        out.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
