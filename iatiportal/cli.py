@@ -134,6 +134,11 @@ def ingest_command(
     Exit status: 0 when every file was read, 1 when some file could not be read,
     2 for usage errors.
     """
+    if not no_validate and not standard.is_installed():
+        raise click.UsageError(
+            f"the IATI schemas and codelists are not installed in {standard.data_dir()}: run "
+            "`iatiportal standard fetch` (or `make`), or ingest with --no-validate"
+        )
     console = Console(stderr=True, quiet=quiet)
     with store(db) as engine:
         try:
