@@ -121,15 +121,17 @@ print(json.dumps({"seconds": secs, "budget_failures": failed}))
 
 
 def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                kids.append(int(entry.name))
+    """Child processes, from /proc/PID/task/*/children (no scan of all of /proc)."""
+    kids: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return kids
+    for task in tasks:
+        try:
+            kids.extend(int(k) for k in (task / "children").read_text().split())
+        except OSError:
+            continue
     return kids
 
 
@@ -156,7 +158,7 @@ def measured(cmd: list[str]) -> tuple[float, int, str]:
         peak = 0
         while proc.poll() is None:
             peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.02)
+            time.sleep(0.05)
         wall = time.perf_counter() - started
         err = proc.stderr.read().decode() if proc.stderr else ""
         out.seek(0)
