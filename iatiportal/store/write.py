@@ -7,7 +7,20 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Table, func, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    func,
+    select,
+)
 
 from iatiportal.store import schema as s
 from iatiportal.store.rows import Rows
@@ -34,6 +47,27 @@ def start_ids(conn: Connection) -> dict[str, int]:
 
 def _sqlite_datetime(value: dt.datetime) -> str:
     return value.isoformat(sep=" ")
+
+
+def _pg_type(col_type: Any) -> str:
+    """The PostgreSQL type name of a column, for binary COPY."""
+    for kind, name in _PG_TYPES:
+        if isinstance(col_type, kind):
+            return name
+    raise TypeError(f"no binary COPY type for {col_type!r}")
+
+
+_PG_TYPES: tuple[tuple[type, str], ...] = (
+    (s.Exact, "numeric"),
+    (BigInteger, "int8"),
+    (Integer, "int4"),
+    (Boolean, "bool"),
+    (DateTime, "timestamp"),
+    (Date, "date"),
+    (Float, "float8"),
+    (LargeBinary, "bytea"),
+    (String, "text"),
+)
 
 
 class BulkInserter:
@@ -105,7 +139,8 @@ class BulkInserter:
         else:
             with (
                 raw.cursor() as cur,
-                cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy,
+                cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)') as copy,
             ):
+                copy.set_types([_pg_type(table.c[c].type) for c in columns])
                 for row in batch:
                     copy.write_row(getter(row))
