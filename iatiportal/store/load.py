@@ -23,7 +23,7 @@ from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.sources import expand, local_copy, sha256_of
 from iatiportal.store import schema as s
 from iatiportal.store.produce import Job, Produced, messages
-from iatiportal.store.write import BulkInserter, start_ids
+from iatiportal.store.write import BulkInserter, conversions, start_ids
 
 FILE_RULES = ("not-xml", "not-iati", "xml-doctype", "xml-syntax", "download", "io", "store")
 DUPLICATE_RULE = "duplicate-identifier"
@@ -209,7 +209,15 @@ def _ingest_file(
         old_org_ids = _identifiers(conn, s.organisation, "organisation_identifier", file_id)
         _delete_file_records(conn, file_id)
         recorded_at = _now()
-        job = Job(path, source, file_id, start_ids(conn), validate, recorded_at)
+        job = Job(
+            path,
+            source,
+            file_id,
+            start_ids(conn),
+            validate,
+            recorded_at,
+            conversions=conversions(conn.dialect.name),
+        )
         inserter = BulkInserter(conn)
         done = Produced()
         for kind, payload in messages(job):

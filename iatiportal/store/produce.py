@@ -24,7 +24,14 @@ from typing import Any
 from iatiportal.ingest import records as r
 from iatiportal.ingest.parse import WHOLE, FileError, iter_file
 from iatiportal.ingest.split import Part, find_cuts
-from iatiportal.store.rows import FLUSH_ROWS, RowBuffer, add_activity, add_organisation
+from iatiportal.store.rows import (
+    FIRST_FLUSH_ROWS,
+    FLUSH_ROWS,
+    Conversions,
+    RowBuffer,
+    add_activity,
+    add_organisation,
+)
 
 WORKER_MIN_BYTES = 4 << 20
 """Files at least this large are parsed in a worker process (start-up costs about 0.2 s)."""
@@ -63,16 +70,18 @@ class Job:
     validate: bool
     recorded_at: dt.datetime
     part: Part = WHOLE
+    conversions: Conversions = dataclasses.field(default_factory=dict)
 
 
 Message = tuple[str, Any]
-"""("rows", Rows), ("progress", (part, bytes, records)), ("done", Produced); from workers
+"""("rows", Batch), ("progress", (part, bytes, records)), ("done", Produced); from workers
 also ("error", FileError arguments) and ("crash", traceback)."""
 
 
 def produce(job: Job) -> Iterator[Message]:
     """Read the file and yield batches of rows, progress, and finally a summary."""
-    buf = RowBuffer(job.next_ids, (job.part.index, job.part.count))
+    buf = RowBuffer(job.next_ids, (job.part.index, job.part.count), job.conversions)
+    flush_at = FIRST_FLUSH_ROWS
     done = Produced()
 
     def add_problems(items: list[r.Problem]) -> None:
@@ -111,7 +120,8 @@ def produce(job: Job) -> Iterator[Message]:
             add_problems([item])
         else:
             done.header = item
-        if buf.count >= FLUSH_ROWS:
+        if buf.count >= flush_at:
+            flush_at = FLUSH_ROWS
             yield "rows", buf.take()
             yield (
                 "progress",

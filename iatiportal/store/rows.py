@@ -9,14 +9,25 @@ imports no database code (a worker's memory stays small); ``store.write`` insert
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import itemgetter
 from typing import Any
 
 from iatiportal.ingest import records as r
+from iatiportal.store.exact import SQLITE_CONVERTERS
 
 FLUSH_ROWS = 20_000
+FIRST_FLUSH_ROWS = 2_000
+"""The first batch is small so that the writer starts while the parsers warm up."""
 
 Rows = dict[str, list[dict[str, Any]]]
-"""Rows by table name."""
+"""Rows by table name, as built."""
+
+Batch = dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]
+"""Rows by table name, ready for the driver: (column names, value tuples)."""
+
+Conversions = dict[str, dict[str, str]]
+"""Columns whose values the database stores in another form: table -> column -> kind
+(a key of ``exact.SQLITE_CONVERTERS``). Planned from the schema by ``store.write``."""
 
 
 class RowBuffer:
@@ -27,11 +38,17 @@ class RowBuffer:
     difference between the parts' sizes).
     """
 
-    def __init__(self, next_ids: dict[str, int], part: tuple[int, int] = (0, 1)) -> None:
+    def __init__(
+        self,
+        next_ids: dict[str, int],
+        part: tuple[int, int] = (0, 1),
+        conversions: Conversions | None = None,
+    ) -> None:
         self.rows: Rows = defaultdict(list)
         self.count = 0
         index, self.step = part
         self.next_ids = {name: first + index for name, first in next_ids.items()}
+        self.conversions = conversions or {}
 
     def add(self, table: str, row: dict[str, Any]) -> int:
         row_id = self.next_ids[table]
@@ -41,10 +58,32 @@ class RowBuffer:
         self.count += 1
         return row_id
 
-    def take(self) -> Rows:
-        """The buffered rows, leaving the buffer empty."""
-        rows, self.rows, self.count = dict(self.rows), defaultdict(list), 0
-        return rows
+    def take(self) -> Batch:
+        """The buffered rows as value tuples in the database's forms; the buffer empties.
+
+        Converting here, in the parsing workers, leaves the writer nothing to do per row.
+        """
+        batch: Batch = {}
+        for table, rows in self.rows.items():
+            if not rows:
+                continue
+            columns = tuple(rows[0])
+            get = itemgetter(*columns)
+            kinds = self.conversions.get(table, {})
+            plan = [(i, SQLITE_CONVERTERS[kinds[c]]) for i, c in enumerate(columns) if c in kinds]
+            if not plan:
+                batch[table] = (columns, [get(row) for row in rows])
+                continue
+            values: list[tuple[Any, ...]] = []
+            for row in rows:
+                value = list(get(row))
+                for i, convert in plan:
+                    if value[i] is not None:
+                        value[i] = convert(value[i])
+                values.append(tuple(value))
+            batch[table] = (columns, values)
+        self.rows, self.count = defaultdict(list), 0
+        return batch
 
 
 def _narratives(

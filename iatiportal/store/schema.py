@@ -9,7 +9,7 @@ Alembic migrations in ``store/migrations`` must agree with this file (a test run
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
+from iatiportal.store.exact import exact_to_int, int_to_exact
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,14 +43,6 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
-EXACT_SCALE = Decimal(10000)
-_EXACT_QUANTUM = Decimal("0.0001")
-
-
-def exact_to_int(value: Decimal) -> int:
-    """How SQLite stores an Exact value: a whole number of 1/10,000 units."""
-    return int((value * EXACT_SCALE).to_integral_value(ROUND_HALF_EVEN))
 
 
 class Exact(TypeDecorator[Decimal]):
@@ -77,7 +71,7 @@ class Exact(TypeDecorator[Decimal]):
             return None
         if dialect.name == "sqlite":
             # Same scale as PostgreSQL's NUMERIC(24, 4), so both print alike.
-            return (Decimal(int(value)) / EXACT_SCALE).quantize(_EXACT_QUANTUM)
+            return int_to_exact(int(value))
         return Decimal(value)
 
 
