@@ -1,0 +1,414 @@
+"""Publisher profiles: whose portal this is and how its data reads, from a small TOML file.
+
+A profile describes one publisher (one or more reporting-org refs): what one activity is
+called ("Outcome" for UN Women, neutrally "Activity"), how activities link to its strategic
+plan (a sector vocabulary whose codes are impact areas, and codes parsed from the activity
+identifier), names of its own region and office codes, and two money rules: which budget status
+counts and whether disbursements count as expenditure.
+
+A portal can hold several publishers: ``load_portal`` reads one profile file per publisher and
+answers ``Portal.for_org(ref)`` with the matching profile, or with the neutral default for a
+reporting org that has none. ``load_profile(None)`` is that neutral default, with which every
+page works for any publisher.
+
+The file format (every key optional except where said; unknown keys are refused so that a typo
+does not silently change a figure)::
+
+    key = "unwomen"                       # short id of the profile (default: the file name)
+    reporting_org_refs = ["XM-DAC-41146"] # the publisher's reporting-org refs (required)
+    name = { en = "UN Women", fr = "ONU Femmes" }
+    activity_label = { en = "Outcome", fr = "Effet" }
+    activity_label_plural = { en = "Outcomes", fr = "Effets" }
+
+    [money]
+    budget_status = "prefer-committed"    # or "committed" / "indicative"
+    disbursements_are_expenditure = false # count transaction type 3 with type 4
+
+    [strategic_plan]
+    name = { en = "Strategic Plan 2018–2021" }
+    sector_vocabulary = "99"              # sector codes of this vocabulary are impact areas
+    identifier_pattern = '...'            # regex with named groups, searched in the identifier
+    outcome_code = "{kind}_{number}"      # built from the pattern's groups
+    impact_area_code = "{kind}{area}"
+    office = "{office}"
+
+    [[strategic_plan.impact_areas]]
+    code = "D1"
+    name = { en = "...", fr = "..." }
+
+    [[regions]]                           # names of the publisher's own region codes
+    vocabulary = "99"
+    code = "2"
+    name = { en = "Arab States", fr = "États arabes" }
+
+    [[offices]]                           # office codes found in identifiers
+    code = "RAS"
+    region = "2"                          # optional: the region code it serves
+    name = { en = "Arab States Regional Office" }
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+BudgetStatusRule = Literal["prefer-committed", "committed", "indicative"]
+BUDGET_STATUS_RULES: tuple[BudgetStatusRule, ...] = ("prefer-committed", "committed", "indicative")
+"""``prefer-committed``: per activity and budget period, a committed budget (status 2) replaces
+an indicative one (status 1); ``committed``: only status 2 counts; ``indicative``: only status 1
+(or no status, which IATI defines as indicative) counts."""
+
+DEFAULT_LANG = "en"
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used (the message names the file and the key)."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """A label in several languages; ``get`` falls back to English, then to any language."""
+
+    by_lang: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, lang: str = DEFAULT_LANG, default: str = "") -> str:
+        if lang in self.by_lang:
+            return self.by_lang[lang]
+        base = lang.split("-", 1)[0].lower()
+        for candidate in (base, DEFAULT_LANG):
+            if candidate in self.by_lang:
+                return self.by_lang[candidate]
+        return next(iter(self.by_lang.values()), default)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_lang)
+
+
+@dataclass(frozen=True)
+class ImpactArea:
+    code: str
+    name: Names
+
+
+@dataclass(frozen=True)
+class IdentifierParts:
+    """What the strategic plan's pattern reads from one activity identifier."""
+
+    outcome_code: str | None
+    impact_area_code: str | None
+    office: str | None
+
+
+@dataclass(frozen=True)
+class StrategicPlan:
+    name: Names
+    sector_vocabulary: str | None
+    impact_areas: tuple[ImpactArea, ...]
+    identifier_pattern: re.Pattern[str] | None = None
+    outcome_code: str | None = None
+    impact_area_code: str | None = None
+    office: str | None = None
+
+    def impact_area(self, code: str) -> ImpactArea | None:
+        return next((a for a in self.impact_areas if a.code == code), None)
+
+    def parse_identifier(self, identifier: str) -> IdentifierParts | None:
+        """The outcome code, impact area and office encoded in an identifier, if it matches.
+
+        >>> plan = load_profile(bundled("unwomen")).strategic_plan
+        >>> plan.parse_identifier("XM-DAC-41146-PAP _O_1.1")
+        IdentifierParts(outcome_code='O_1.1', impact_area_code='O1', office='PAP')
+        """
+        if self.identifier_pattern is None:
+            return None
+        match = self.identifier_pattern.search(identifier)
+        if match is None:
+            return None
+        groups = {k: v for k, v in match.groupdict().items() if v is not None}
+
+        def build(template: str | None) -> str | None:
+            if template is None:
+                return None
+            try:
+                return template.format(**groups)
+            except KeyError:
+                return None
+
+        return IdentifierParts(
+            build(self.outcome_code), build(self.impact_area_code), build(self.office)
+        )
+
+
+@dataclass(frozen=True)
+class Region:
+    vocabulary: str
+    code: str
+    name: Names
+
+
+@dataclass(frozen=True)
+class Office:
+    code: str
+    name: Names
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class MoneyRules:
+    budget_status: BudgetStatusRule = "prefer-committed"
+    disbursements_are_expenditure: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One publisher's profile (see the module docstring for the file format)."""
+
+    key: str = "default"
+    reporting_org_refs: tuple[str, ...] = ()
+    name: Names = field(default_factory=Names)
+    activity_label: Names = field(
+        default_factory=lambda: Names({"en": "Activity", "fr": "Activité"})
+    )
+    activity_label_plural: Names = field(
+        default_factory=lambda: Names({"en": "Activities", "fr": "Activités"})
+    )
+    money: MoneyRules = field(default_factory=MoneyRules)
+    strategic_plan: StrategicPlan | None = None
+    regions: tuple[Region, ...] = ()
+    offices: tuple[Office, ...] = ()
+
+    def region_name(self, vocabulary: str, code: str, lang: str = DEFAULT_LANG) -> str | None:
+        """The publisher's name for one of its own region codes, if the profile gives one."""
+        for region in self.regions:
+            if region.vocabulary == vocabulary and region.code == code:
+                return region.name.get(lang)
+        return None
+
+    def office(self, code: str) -> Office | None:
+        return next((o for o in self.offices if o.code == code), None)
+
+
+@dataclass(frozen=True)
+class Portal:
+    """The publishers one portal shows: a profile per publisher, and the neutral default."""
+
+    profiles: tuple[Profile, ...] = ()
+    default: Profile = field(default_factory=Profile)
+
+    def __post_init__(self) -> None:
+        seen: dict[str, str] = {}
+        for profile in self.profiles:
+            for ref in profile.reporting_org_refs:
+                if ref in seen:
+                    raise ProfileError(
+                        f"reporting org {ref} is in two profiles: {seen[ref]} and {profile.key}"
+                    )
+                seen[ref] = profile.key
+
+    @property
+    def home_org_refs(self) -> tuple[str, ...]:
+        """Every reporting-org ref the portal's publishers report with, in profile order."""
+        return tuple(ref for p in self.profiles for ref in p.reporting_org_refs)
+
+    @property
+    def home(self) -> Profile:
+        """The first publisher (whose labels the portal uses), or the neutral default."""
+        return self.profiles[0] if self.profiles else self.default
+
+    def for_org(self, ref: str | None) -> Profile:
+        for profile in self.profiles:
+            if ref is not None and ref in profile.reporting_org_refs:
+                return profile
+        return self.default
+
+
+def bundled(key: str) -> Path:
+    """The path of a profile shipped with iatiportal (``iatiportal/profiles/{key}.toml``)."""
+    return Path(str(resources.files("iatiportal") / "profiles" / f"{key}.toml"))
+
+
+def load_profile(path: Path | str | None) -> Profile:
+    """The profile in a TOML file; with None, the neutral default profile."""
+    if path is None:
+        return Profile()
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise ProfileError(f"{path}: cannot read the profile: {e.strerror or e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ProfileError(f"{path}: not valid TOML: {e}") from e
+    return _profile(_Table(data, str(path), ""), default_key=path.stem)
+
+
+def load_portal(paths: Iterable[Path | str]) -> Portal:
+    """A portal of one profile per file (in that order); no files gives the neutral portal."""
+    return Portal(tuple(load_profile(p) for p in paths))
+
+
+class _Table:
+    """A TOML table read key by key, refusing keys that nothing read (typos)."""
+
+    def __init__(self, data: Mapping[str, Any], source: str, where: str) -> None:
+        self.data = data
+        self.source = source
+        self.where = where
+        self.used: set[str] = set()
+
+    def _name(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def fail(self, key: str, message: str) -> ProfileError:
+        return ProfileError(f"{self.source}: {self._name(key)}: {message}")
+
+    def get(self, key: str) -> Any:
+        self.used.add(key)
+        return self.data.get(key)
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be a non-empty string")
+        return value.strip()
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, "must be true or false")
+        return value
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, "must be a string or a list of strings")
+        return tuple(v.strip() for v in value)
+
+    def names(self, key: str, default: Names | None = None) -> Names:
+        value = self.get(key)
+        if value is None:
+            return default if default is not None else Names()
+        if isinstance(value, str):
+            value = {DEFAULT_LANG: value}
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise self.fail(key, 'must be a string or a table of languages: { en = "..." }')
+        return Names({k.lower(): v for k, v in value.items()})
+
+    def table(self, key: str) -> _Table | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        return _Table(value, self.source, self._name(key))
+
+    def tables(self, key: str) -> list[_Table]:
+        value = self.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, f"must be an array of tables ([[{self._name(key)}]])")
+        return [_Table(v, self.source, f"{self._name(key)}[{i}]") for i, v in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.fail(unknown[0], "unknown key")
+
+
+def _required(table: _Table, key: str) -> str:
+    value = table.text(key)
+    if value is None:
+        raise table.fail(key, "is required")
+    return value
+
+
+def _profile(t: _Table, default_key: str) -> Profile:
+    neutral = Profile()
+    refs = t.texts("reporting_org_refs")
+    if not refs:
+        raise t.fail("reporting_org_refs", "is required (the publisher's reporting-org refs)")
+    money = MoneyRules()
+    money_table = t.table("money")
+    if money_table is not None:
+        rule = money_table.text("budget_status", money.budget_status)
+        if rule not in BUDGET_STATUS_RULES:
+            raise money_table.fail("budget_status", f"must be one of {BUDGET_STATUS_RULES}")
+        money = MoneyRules(
+            rule,
+            money_table.flag("disbursements_are_expenditure", money.disbursements_are_expenditure),
+        )
+        money_table.done()
+    plan_table = t.table("strategic_plan")
+    plan = _plan(plan_table) if plan_table is not None else None
+    regions = []
+    for rt in t.tables("regions"):
+        regions.append(
+            Region(rt.text("vocabulary", "99") or "99", _required(rt, "code"), rt.names("name"))
+        )
+        rt.done()
+    offices = []
+    for ot in t.tables("offices"):
+        offices.append(Office(_required(ot, "code"), ot.names("name"), ot.text("region")))
+        ot.done()
+    profile = Profile(
+        key=t.text("key", default_key) or default_key,
+        reporting_org_refs=refs,
+        name=t.names("name"),
+        activity_label=t.names("activity_label", neutral.activity_label),
+        activity_label_plural=t.names("activity_label_plural", neutral.activity_label_plural),
+        money=money,
+        strategic_plan=plan,
+        regions=tuple(regions),
+        offices=tuple(offices),
+    )
+    t.done()
+    return profile
+
+
+def _plan(t: _Table) -> StrategicPlan:
+    pattern_text = t.text("identifier_pattern")
+    pattern = None
+    if pattern_text is not None:
+        try:
+            pattern = re.compile(pattern_text)
+        except re.error as e:
+            raise t.fail("identifier_pattern", f"not a regular expression: {e}") from e
+    templates: dict[str, str | None] = {}
+    for key in ("outcome_code", "impact_area_code", "office"):
+        templates[key] = t.text(key)
+        template = templates[key]
+        if template is not None and pattern is not None:
+            missing = set(re.findall(r"{(\w+)}", template)) - set(pattern.groupindex)
+            if missing:
+                raise t.fail(key, f"names groups the pattern lacks: {sorted(missing)}")
+    areas = []
+    for at in t.tables("impact_areas"):
+        areas.append(ImpactArea(_required(at, "code"), at.names("name")))
+        at.done()
+    plan = StrategicPlan(
+        name=t.names("name"),
+        sector_vocabulary=t.text("sector_vocabulary"),
+        impact_areas=tuple(areas),
+        identifier_pattern=pattern,
+        outcome_code=templates["outcome_code"],
+        impact_area_code=templates["impact_area_code"],
+        office=templates["office"],
+    )
+    t.done()
+    return plan

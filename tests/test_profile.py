@@ -1,0 +1,197 @@
+"""Publisher profiles: the neutral default, the shipped UN Women profile, portals, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from iatiportal.profile import (
+    Names,
+    Portal,
+    ProfileError,
+    bundled,
+    load_portal,
+    load_profile,
+)
+
+MINIMAL = 'reporting_org_refs = ["XX-ONE"]\n'
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_profile_gives_neutral_labels_and_default_money_rules() -> None:
+    profile = load_profile(None)
+    assert profile.reporting_org_refs == ()
+    assert profile.activity_label.get("en") == "Activity"
+    assert profile.activity_label_plural.get("fr") == "Activités"
+    assert profile.strategic_plan is None
+    assert profile.money.budget_status == "prefer-committed"
+    assert profile.money.disbursements_are_expenditure is False
+    assert profile.region_name("99", "2") is None
+
+
+def test_unwomen_profile() -> None:
+    profile = load_profile(bundled("unwomen"))
+    assert profile.key == "unwomen"
+    assert profile.reporting_org_refs == ("XM-DAC-41146",)
+    assert profile.name.get("fr") == "ONU Femmes"
+    assert profile.activity_label.get("en") == "Outcome"
+    assert profile.money.budget_status == "prefer-committed"
+    assert profile.money.disbursements_are_expenditure is False
+    plan = profile.strategic_plan
+    assert plan is not None
+    assert plan.sector_vocabulary == "99"
+    assert [a.code for a in plan.impact_areas] == ["D1", "D2", "D3", "D4", "O1", "O2", "O3"]
+    d3 = plan.impact_area("D3")
+    assert d3 is not None
+    assert d3.name.get("en") == "Ending violence against women"
+    assert d3.name.get("fr") == "Élimination de la violence à l'égard des femmes"
+    assert plan.impact_area("D9") is None
+    assert profile.region_name("99", "4", "fr") == "Europe et Asie centrale"
+    assert profile.region_name("1", "4") is None
+    eca = profile.office("ECA")
+    assert eca is not None
+    assert eca.region == "4"
+
+
+@pytest.mark.parametrize(
+    ("identifier", "outcome", "area", "office"),
+    [
+        ("XM-DAC-41146-ALB_D_4.1", "D_4.1", "D4", "ALB"),
+        ("XM-DAC-41146-PAP _O_1.1", "O_1.1", "O1", "PAP"),  # a space, as published
+        ("XM-DAC-41146-ECA_D_2.1", "D_2.1", "D2", "ECA"),
+        ("XM-DAC-41146-BDI_O_2.10", "O_2.10", "O2", "BDI"),
+    ],
+)
+def test_unwomen_identifier_codes(identifier: str, outcome: str, area: str, office: str) -> None:
+    plan = load_profile(bundled("unwomen")).strategic_plan
+    assert plan is not None
+    parts = plan.parse_identifier(identifier)
+    assert parts is not None
+    assert (parts.outcome_code, parts.impact_area_code, parts.office) == (outcome, area, office)
+
+
+@pytest.mark.parametrize(
+    "identifier", ["XM-DAC-41114-ALB_D_4.1", "XM-DAC-41146-ALB", "XM-DAC-41146-ALB_X_4.1"]
+)
+def test_identifiers_outside_the_pattern_have_no_codes(identifier: str) -> None:
+    plan = load_profile(bundled("unwomen")).strategic_plan
+    assert plan is not None
+    assert plan.parse_identifier(identifier) is None
+
+
+def test_unwomen_profile_covers_the_published_codes(shared: Path) -> None:
+    """Every identifier of the real UN Women file parses; every vocabulary-99 region and
+    impact-area code in it has a name, and every non-country office is listed."""
+    profile = load_profile(bundled("unwomen"))
+    plan = profile.strategic_plan
+    assert plan is not None
+    (path,) = (shared / "iati" / "unwomen").glob("*.xml")
+    root = etree.parse(str(path)).getroot()
+    activities = root.findall("iati-activity")
+    assert len(activities) == 13
+    for act in activities:
+        ident = (act.findtext("iati-identifier") or "").strip()
+        parts = plan.parse_identifier(ident)
+        assert parts is not None, ident
+        assert parts.outcome_code is not None
+        assert ident.replace(" ", "").endswith(parts.outcome_code)
+        for region in act.iterfind("recipient-region[@vocabulary='99']"):
+            assert profile.region_name("99", region.get("code", "")) is not None, ident
+        for sector in act.iterfind("sector[@vocabulary='99']"):
+            assert plan.impact_area(sector.get("code", "")) is not None, ident
+        if act.find("recipient-region") is not None:
+            assert parts.office is not None
+            assert profile.office(parts.office) is not None, ident
+
+
+def test_names_fall_back_to_the_base_language_then_english() -> None:
+    names = Names({"en": "Outcome", "fr": "Effet"})
+    assert names.get("fr-CA") == "Effet"
+    assert names.get("de") == "Outcome"
+    assert Names({"es": "Efecto"}).get("en") == "Efecto"
+    assert Names().get("en", "x") == "x"
+    assert not Names()
+
+
+def test_minimal_profile_takes_defaults_and_the_file_name(tmp_path: Path) -> None:
+    profile = load_profile(write(tmp_path, "ngo.toml", MINIMAL))
+    assert profile.key == "ngo"
+    assert profile.reporting_org_refs == ("XX-ONE",)
+    assert profile.activity_label.get("en") == "Activity"
+    assert profile.strategic_plan is None
+
+
+def test_money_rules_are_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "donor.toml",
+        MINIMAL + '[money]\nbudget_status = "committed"\ndisbursements_are_expenditure = true\n',
+    )
+    profile = load_profile(path)
+    assert profile.money.budget_status == "committed"
+    assert profile.money.disbursements_are_expenditure is True
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "reporting_org_refs: is required"),
+        (MINIMAL + "activity_lable = 'Project'\n", "activity_lable: unknown key"),
+        (MINIMAL + "[money]\nbudget_status = 'both'\n", "money.budget_status: must be one of"),
+        (MINIMAL + "[money]\ndisbursements_are_expenditure = 'yes'\n", "must be true or false"),
+        (MINIMAL + "[strategic_plan]\nidentifier_pattern = '(['\n", "not a regular expression"),
+        (
+            MINIMAL + "[strategic_plan]\nidentifier_pattern = '(?P<a>x)'\noutcome_code = '{b}'\n",
+            "outcome_code: names groups the pattern lacks: ['b']",
+        ),
+        (MINIMAL + "[[regions]]\nname = 'Somewhere'\n", "regions[0].code: is required"),
+        (MINIMAL + "name = 3\n", "name: must be a string or a table of languages"),
+        ("reporting_org_refs = [", "not valid TOML"),
+    ],
+)
+def test_bad_profiles_are_refused_with_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, "bad.toml", text)
+    with pytest.raises(ProfileError, match=r"bad\.toml") as caught:
+        load_profile(path)
+    assert message in str(caught.value)
+
+
+def test_missing_file_is_a_profile_error(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="cannot read"):
+        load_profile(tmp_path / "absent.toml")
+
+
+def test_portal_with_several_publishers(tmp_path: Path) -> None:
+    other = write(
+        tmp_path,
+        "other.toml",
+        'reporting_org_refs = ["XX-TWO", "XX-TWO-B"]\nactivity_label = "Project"\n',
+    )
+    portal = load_portal([bundled("unwomen"), other])
+    assert portal.home.key == "unwomen"
+    assert portal.home_org_refs == ("XM-DAC-41146", "XX-TWO", "XX-TWO-B")
+    assert portal.for_org("XX-TWO-B").activity_label.get("en") == "Project"
+    assert portal.for_org("XM-DAC-41146").key == "unwomen"
+    assert portal.for_org("XX-UNKNOWN") is portal.default
+    assert portal.for_org(None).activity_label.get("en") == "Activity"
+
+
+def test_portal_without_profiles_is_neutral() -> None:
+    portal = load_portal([])
+    assert portal.home_org_refs == ()
+    assert portal.home.activity_label.get("en") == "Activity"
+
+
+def test_one_reporting_org_in_two_profiles_is_refused(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.toml", MINIMAL)
+    b = write(tmp_path, "b.toml", MINIMAL)
+    with pytest.raises(ProfileError, match="XX-ONE is in two profiles: a and b"):
+        load_portal([a, b])
+    assert Portal().home.key == "default"
