@@ -6,7 +6,7 @@ PYTHON  ?= python3
 export IATIPORTAL_SHARED_DATA ?= $(abspath ../shared/data)
 export IATIPORTAL_TEST_PG_URL ?= postgresql+psycopg://iatiportal:iatiportal@127.0.0.1:5432/iatiportal
 
-.PHONY: setup demo test lint typecheck pytest postgres bench docs clean
+.PHONY: setup demo test lint typecheck pytest postgres bench docs messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ bench: setup
 
 docs: setup
 	$(PY) -m iatiportal.cli_reference > docs/cli.md
+
+# Extract the UI strings and merge them into every language's catalog (then translate).
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
+		-k _ -k gettext -k ngettext:1,2 -o iatiportal/web/locale/messages.pot .
+	$(BIN)/pybabel update -i iatiportal/web/locale/messages.pot -d iatiportal/web/locale \
+		--no-location --omit-header --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .venv-peer iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache

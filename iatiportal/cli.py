@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import uvicorn
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,6 +28,7 @@ from iatiportal.ingest.sources import SourceError
 from iatiportal.store import queries
 from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest
+from iatiportal.web.app import create_app
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -251,6 +253,34 @@ def problems_command(
     click.echo(f"{len(rows)} problems", err=True)
 
 
+host_option = click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+port_option = click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
+
+
+def _serve(engine_url: str | None, host: str, port: int) -> None:
+    with store(engine_url) as engine:
+        app = create_app(engine)
+        click.echo(f"iatiportal is serving on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command("serve")
+@db_option
+@host_option
+@port_option
+def serve_command(db: str | None, host: str, port: int) -> None:
+    """Serve the portal over the store."""
+    _serve(db, host, port)
+
+
 @main.command("demo")
 @click.option(
     "--db",
@@ -258,8 +288,17 @@ def problems_command(
     show_default=True,
     help="SQLite file to (re)create with the sample data.",
 )
-def demo_command(db: str) -> None:
-    """Load the bundled sample data (clearly marked as such) into a fresh SQLite file."""
+@host_option
+@port_option
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    show_default=True,
+    help="Serve the portal once the data is loaded.",
+)
+def demo_command(db: str, host: str, port: int, serve: bool) -> None:
+    """Load the bundled sample data (clearly marked as such) into a fresh SQLite file and serve
+    the portal over it."""
     path = Path(db)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -270,7 +309,10 @@ def demo_command(db: str) -> None:
     console = Console(stderr=True)
     _print_summary(console, summary, totals)
     console.print(f"Sample data loaded into {path}", highlight=False)
-    sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
+    if summary.failed:
+        sys.exit(EXIT_FILE_FAILED)
+    if serve:
+        _serve(str(path), host, port)
 
 
 @main.group("standard")

@@ -151,7 +151,7 @@ OFFICES: tuple[Office, ...] = (
            "in Europe and Central Asia", "en Europe et en Asie centrale", None,
            ("89", "Europe, regional", "Europe, régional"),
            (Place("Istanbul", "41.0082", "28.9784", False),),
-           False, ("D_2.1", "O_1.1")),
+           False, ("D_2.2", "O_1.1")),
     Office("WCA", "West and Central Africa", "Afrique de l'Ouest et du Centre",
            "in West and Central Africa", "en Afrique de l'Ouest et du Centre", None,
            ("289", "South of Sahara, regional", "Sud du Sahara, régional"),

@@ -8,6 +8,7 @@ An operator may point ``IATIPORTAL_STANDARD_DIR`` at another copy laid out the s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -16,6 +17,8 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+from lxml import etree
 
 PYIATI_VERSION = "0.4.1"
 PYIATI_SHA256 = "b6f8f0d596746bd774ed3e84cdad50dfa7dd501ac70e6399f2bb0244bfd5b0ef"
@@ -118,3 +121,26 @@ def fetch(target: Path | None = None, overlay: Path | None = None) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(staging, target)
     return target
+
+
+@functools.cache
+def code_names(name: str, language: str = "en") -> dict[str, str]:
+    """Code -> name of a codelist, in ``language`` where the codelist has it, else English."""
+    path = codelist_dir() / f"{name}.xml"
+    if not path.is_file():
+        return {}
+    lang_attr = "{http://www.w3.org/XML/1998/namespace}lang"
+    names: dict[str, str] = {}
+    tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+    for item in tree.iterfind(".//codelist-item"):
+        code = (item.findtext("code") or "").strip()
+        chosen = english = None
+        for narrative in item.iterfind("name/narrative"):
+            lang = (narrative.get(lang_attr) or "en").lower()
+            if lang == language and narrative.text:
+                chosen = narrative.text.strip()
+            if lang == "en" and narrative.text and english is None:
+                english = narrative.text.strip()
+        if code:
+            names[code] = chosen or english or code
+    return names

@@ -118,3 +118,187 @@ def problems(
     if limit:
         query = query.limit(limit)
     return list(conn.execute(query).all())
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+Narratives = list[tuple[str | None, str]]
+
+
+def narratives_of(conn: Connection, activity_id: int) -> dict[tuple[str, int | None], Narratives]:
+    """Every narrative of an activity, by (element, owner row id), in document order."""
+    out: dict[tuple[str, int | None], Narratives] = {}
+    rows = conn.execute(
+        select(
+            s.narrative.c.element, s.narrative.c.owner_id, s.narrative.c.lang, s.narrative.c.text
+        )
+        .where(s.narrative.c.activity_id == activity_id)
+        .order_by(s.narrative.c.id)
+    )
+    for element, owner, lang, text_ in rows:
+        out.setdefault((element, owner), []).append((lang, text_))
+    return out
+
+
+def _rows(conn: Connection, table: Any, activity_id: int) -> list[dict[str, Any]]:
+    return [
+        dict(row._mapping)
+        for row in conn.execute(
+            select(table).where(table.c.activity_id == activity_id).order_by(table.c.id)
+        )
+    ]
+
+
+def current_activity(conn: Connection, identifier: str) -> dict[str, Any] | None:
+    """The current copy of an activity with everything the activity page shows."""
+    row = conn.execute(
+        select(s.activity, s.source_file.c.path.label("source_path"))
+        .join(s.source_file, s.source_file.c.id == s.activity.c.source_file_id)
+        .where(s.activity.c.iati_identifier == identifier, _current)
+    ).first()
+    if row is None:
+        return None
+    act = dict(row._mapping)
+    aid = act["id"]
+    act["narratives"] = narratives_of(conn, aid)
+    for name, table in (
+        ("descriptions", s.description),
+        ("participating_orgs", s.participating_org),
+        ("recipient_countries", s.recipient_country),
+        ("recipient_regions", s.recipient_region),
+        ("sectors", s.sector),
+        ("policy_markers", s.policy_marker),
+        ("tags", s.tag),
+        ("locations", s.location),
+        ("budgets", s.budget),
+        ("planned_disbursements", s.planned_disbursement),
+        ("transactions", s.transaction),
+        ("document_links", s.document_link),
+        ("related_activities", s.related_activity),
+        ("humanitarian_scopes", s.humanitarian_scope),
+        ("results", s.result),
+        ("indicators", s.indicator),
+        ("baselines", s.baseline),
+        ("periods", s.indicator_period),
+        ("targets", s.target),
+        ("actuals", s.actual),
+    ):
+        act[name] = _rows(conn, table, aid)
+    act["problems"] = [
+        dict(p._mapping)
+        for p in conn.execute(
+            select(s.problem.c.severity, s.problem.c.rule, s.problem.c.message, s.problem.c.line)
+            .where(
+                s.problem.c.iati_identifier == identifier,
+                s.problem.c.source_file_id == act["source_file_id"],
+            )
+            .order_by(s.problem.c.line, s.problem.c.id)
+        )
+    ]
+    return act
+
+
+def activity_raw_xml(conn: Connection, identifier: str) -> bytes | None:
+    """The stored XML of the current copy of an activity."""
+    raw = conn.execute(
+        select(s.activity_xml.c.raw_xml)
+        .join(s.activity, s.activity.c.id == s.activity_xml.c.activity_id)
+        .where(s.activity.c.iati_identifier == identifier, _current)
+    ).scalar()
+    return bytes(raw) if raw is not None else None
+
+
+def activity_page(
+    conn: Connection,
+    *,
+    country: str | None = None,
+    reporting_org: str | None = None,
+    offset: int = 0,
+    limit: int = 10,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, one page) of current activities, newest start first, with a title each."""
+    query = select(s.activity.c.id).where(_current)
+    if country:
+        query = query.where(
+            s.activity.c.id.in_(
+                select(s.recipient_country.c.activity_id).where(
+                    s.recipient_country.c.recipient_country_code == country.upper()
+                )
+            )
+        )
+    if reporting_org:
+        query = query.where(s.activity.c.reporting_org_ref == reporting_org)
+    ids = query.subquery()
+    total = int(conn.execute(select(func.count()).select_from(ids)).scalar_one())
+    rows = conn.execute(
+        select(
+            s.activity.c.id,
+            s.activity.c.iati_identifier,
+            s.activity.c.reporting_org_ref,
+            s.activity.c.activity_status,
+            s.activity.c.start_planned,
+            s.activity.c.start_actual,
+            s.activity.c.end_planned,
+            s.activity.c.end_actual,
+            s.activity.c.default_lang,
+        )
+        .where(s.activity.c.id.in_(select(ids.c.id)))
+        .order_by(s.activity.c.iati_identifier)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    page = [dict(r._mapping) for r in rows]
+    titles: dict[int, Narratives] = {}
+    if page:
+        for aid, lang, text_ in conn.execute(
+            select(s.narrative.c.activity_id, s.narrative.c.lang, s.narrative.c.text)
+            .where(
+                s.narrative.c.activity_id.in_([r["id"] for r in page]),
+                s.narrative.c.element == "title",
+            )
+            .order_by(s.narrative.c.id)
+        ):
+            titles.setdefault(aid, []).append((lang, text_))
+    for r in page:
+        r["titles"] = titles.get(r["id"], [])
+    return total, page
+
+
+def data_health(conn: Connection) -> dict[str, Any]:
+    """Files ingested (when, what, status) and problems by file and rule."""
+    files = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(
+                s.source_file.c.id,
+                s.source_file.c.path,
+                s.source_file.c.status,
+                s.source_file.c.kind,
+                s.source_file.c.iati_version,
+                s.source_file.c.activity_count,
+                s.source_file.c.organisation_count,
+                s.source_file.c.ingested_at,
+                s.source_file.c.checked_at,
+                s.source_file.c.error_rule,
+                s.source_file.c.error_message,
+            ).order_by(s.source_file.c.path)
+        )
+    ]
+    by_file: dict[int, dict[str, int]] = {}
+    for file_id, severity, n in conn.execute(
+        select(s.problem.c.source_file_id, s.problem.c.severity, func.count()).group_by(
+            s.problem.c.source_file_id, s.problem.c.severity
+        )
+    ):
+        by_file.setdefault(file_id, {})[severity] = int(n)
+    for f in files:
+        f["problems"] = by_file.get(f["id"], {})
+    rules = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(s.problem.c.rule, s.problem.c.severity, func.count().label("problems"))
+            .group_by(s.problem.c.rule, s.problem.c.severity)
+            .order_by(func.count().desc(), s.problem.c.rule)
+        )
+    ]
+    return {"files": files, "rules": rules}

@@ -272,7 +272,7 @@ def test_organisation_budgets_agree_with_the_activities() -> None:
 def test_demo_command_loads_everything_into_a_fresh_sqlite_file(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     db.write_bytes(b"not a database: the command must replace it")
-    result = CliRunner().invoke(main, ["demo", "--db", str(db)])
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--db", str(db)])
     assert result.exit_code == 0, result.output
     engine = make_engine(f"sqlite:///{db}")
     try:

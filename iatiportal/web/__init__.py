@@ -1,0 +1,1 @@
+"""The portal's web layer: routes, templates and renderings. Reads through store's queries."""

@@ -1,0 +1,142 @@
+"""The Starlette application: routes, the Jinja environment and the rendering of Pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Connection, Engine
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from iatiportal import __version__
+from iatiportal.store import queries
+from iatiportal.web import i18n, views
+from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
+
+HERE = Path(__file__).resolve().parent
+PageFunction = Callable[[Connection, Any], Page]
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.filters.update(
+        money=i18n.money,
+        number=i18n.number,
+        date=i18n.date,
+        country=i18n.country_name,
+        quote=lambda value: quote(str(value), safe=""),
+    )
+    env.globals.update(
+        languages=i18n.LANGUAGES,
+        language_name=i18n.language_name,
+        version=__version__,
+        formats=FORMATS,
+    )
+    return env
+
+
+def create_app(engine: Engine) -> Starlette:
+    """The portal over the store that ``engine`` opens (migrated already)."""
+    env = _environment()
+
+    def render_html(request: Request, page: Page) -> str:
+        language = i18n.current_language.get()
+
+        def url_with(**changes: Any) -> str:
+            params = dict(request.query_params)
+            params.update({k: str(v) for k, v in changes.items() if v is not None})
+            for k, v in changes.items():
+                if v is None:
+                    params.pop(k, None)
+            return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+        def link(path: str) -> str:
+            """A link to another page of the portal that keeps the page's language."""
+            if language == i18n.DEFAULT_LANGUAGE:
+                return path
+            return f"{path}{'&' if '?' in path else '?'}lang={language}"
+
+        def data_url(fmt: str) -> str:
+            path = request.url.path.rstrip("/") or "/index"
+            query = f"?{request.url.query}" if request.url.query else ""
+            return f"{path}.{fmt}{query}"
+
+        template = env.get_template(page.template)
+        return template.render(
+            page=page,
+            request=request,
+            lang=language,
+            url_with=url_with,
+            link=link,
+            data_url=data_url,
+            **page.context,
+        )
+
+    html = HtmlRenderer(render_html)
+
+    def respond(request: Request, fmt: str, build: Callable[[Connection], Page | None]) -> Response:
+        i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
+        with engine.connect() as conn:
+            page = build(conn)
+        if page is None:
+            raise HTTPException(404)
+        return RENDERERS[fmt](request, page, html)
+
+    def page_route(path: str, function: PageFunction) -> list[Route]:
+        def endpoint(request: Request) -> Response:
+            fmt = request.path_params.get("fmt", "html")
+            if fmt not in FORMATS and fmt != "html":
+                raise HTTPException(404)
+            return respond(request, fmt, lambda conn: function(conn, request.query_params))
+
+        dotted = "/index.{fmt}" if path == "/" else path + ".{fmt}"
+        return [Route(path, endpoint), Route(dotted, endpoint)]
+
+    def activity_endpoint(request: Request) -> Response:
+        identifier, fmt = split_format(request.path_params["identifier"])
+        if identifier.endswith(".xml"):
+            return raw_xml(identifier.removesuffix(".xml"))
+        return respond(request, fmt, lambda conn: views.activity(conn, identifier))
+
+    def raw_xml(identifier: str) -> Response:
+        with engine.connect() as conn:
+            raw = queries.activity_raw_xml(conn, identifier)
+        if raw is None:
+            raise HTTPException(404)
+        body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + raw + b"\n"
+        return Response(body, media_type="application/xml")
+
+    def not_found(request: Request, exc: Exception) -> Response:
+        i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
+        wanted = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        page = Page(
+            "not_found.html", i18n.gettext("Page not found"), {"wanted": wanted}, status_code=404
+        )
+        return RENDERERS["html"](request, page, html)
+
+    routes = [
+        *page_route("/", views.overview),
+        *page_route("/activities", views.activities),
+        Route("/activities/{identifier:path}", activity_endpoint),
+        *page_route("/-/data-health", views.data_health),
+        *page_route("/about", views.about),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes, exception_handlers={404: not_found})

@@ -1,0 +1,103 @@
+"""Languages of the portal: gettext catalogs, the current locale, and locale formatting.
+
+Every UI string goes through gettext. Catalogs are the ``locale/<lang>/LC_MESSAGES/messages.po``
+files, compiled in memory at start-up (no build step). The language of a request comes from
+``?lang=`` (default English); links keep it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gettext as gettext_module
+import io
+from contextvars import ContextVar
+from decimal import Decimal
+from pathlib import Path
+
+import pycountry
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.support import Translations
+
+LANGUAGES = ("en", "fr")
+DEFAULT_LANGUAGE = "en"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
+
+
+@functools.cache
+def translations(language: str) -> gettext_module.NullTranslations:
+    """The compiled catalog of ``language`` (English is the source language)."""
+    po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if language == DEFAULT_LANGUAGE or not po.is_file():
+        return gettext_module.NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def gettext(message: str) -> str:
+    return translations(current_language.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_language.get()).ngettext(singular, plural, n)
+
+
+def choose_language(requested: str | None) -> str:
+    return requested if requested in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def money(value: Decimal | None, currency: str | None) -> str:
+    """A money amount in the page's locale (whole units: the pages show budgets, not cents)."""
+    if value is None:
+        return "–"
+    if not currency:
+        return format_decimal(value, format="#,##0", locale=current_language.get())
+    return format_currency(
+        value, currency, format="¤#,##0", locale=current_language.get(), currency_digits=False
+    )
+
+
+def number(value: int | Decimal | float | None) -> str:
+    if value is None:
+        return "–"
+    return format_decimal(value, locale=current_language.get())
+
+
+def date(value: dt.date | None) -> str:
+    if value is None:
+        return "–"
+    return babel_format_date(value, format="medium", locale=current_language.get())
+
+
+@functools.cache
+def _country_translation(language: str) -> gettext_module.NullTranslations:
+    if language == DEFAULT_LANGUAGE:
+        return gettext_module.NullTranslations()
+    return gettext_module.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+def country_name(code: str | None) -> str:
+    """The country's name in the page's language, or the code when it is not an ISO country."""
+    if not code:
+        return "–"
+    country = pycountry.countries.get(alpha_2=code.upper())
+    if country is None:
+        return code
+    return _country_translation(current_language.get()).gettext(country.name)
+
+
+def language_name(code: str) -> str:
+    """The name of a language in its own language (for the language switch)."""
+    return Locale.parse(code).get_display_name(code) or code

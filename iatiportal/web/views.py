@@ -1,0 +1,373 @@
+"""Page functions: each builds one Page (HTML context and data tables) from store queries."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from iatiportal import standard
+from iatiportal.store import queries
+from iatiportal.web.i18n import current_language
+from iatiportal.web.i18n import gettext as _
+from iatiportal.web.render import Column, DataTable, Page
+
+Narratives = list[tuple[str | None, str]]
+PER_PAGE_CHOICES = (5, 10)
+
+
+def pick(narratives: Narratives | None) -> tuple[str | None, str] | None:
+    """The narrative in the page's language if published in it, else the first published."""
+    if not narratives:
+        return None
+    language = current_language.get()
+    for lang, text in narratives:
+        if lang == language:
+            return lang, text
+    return narratives[0]
+
+
+def label(codelist: str, code: str | None) -> str:
+    """A code's name in the page's language (the code itself when the codelist lacks it)."""
+    if code is None:
+        return "–"
+    return standard.code_names(codelist, current_language.get()).get(code, code)
+
+
+@dataclass
+class Pager:
+    """One page of a list: "Showing 6 – 10 of 11" and the page links."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def first(self) -> int:
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last(self) -> int:
+        return min(self.offset + self.per_page, self.total)
+
+
+def requested_page(params: Any) -> Pager:
+    """The page the query string asks for (total not yet known)."""
+    try:
+        per_page = int(params.get("per_page", 10))
+    except ValueError:
+        per_page = 10
+    if per_page not in PER_PAGE_CHOICES:
+        per_page = 10
+    try:
+        page = max(int(params.get("page", 1)), 1)
+    except ValueError:
+        page = 1
+    return Pager(page, per_page, 0)
+
+
+def overview(conn: Connection, params: Any) -> Page:
+    stats = queries.stats(conn)
+    counts = [
+        {"measure": key, "label": name, "value": stats[key]}
+        for key, name in (
+            ("activities", _("Activities")),
+            ("transactions", _("Transactions")),
+            ("budgets", _("Budgets")),
+            ("results", _("Results")),
+            ("indicators", _("Indicators")),
+            ("files", _("Files")),
+        )
+    ]
+    return Page(
+        "overview.html",
+        _("Overview"),
+        {"counts": counts},
+        [DataTable("counts", [Column("measure", "measure"), Column("value", "value")], counts)],
+    )
+
+
+def activities(conn: Connection, params: Any) -> Page:
+    country = params.get("country") or None
+    page = requested_page(params)
+    total, rows = queries.activity_page(
+        conn, country=country, offset=page.offset, limit=page.per_page
+    )
+    page.total = total
+    if page.page > page.pages:  # past the end: show the last page
+        page.page = page.pages
+        total, rows = queries.activity_page(
+            conn, country=country, offset=page.offset, limit=page.per_page
+        )
+    items = [
+        {
+            "iati_identifier": r["iati_identifier"],
+            "title": pick(r["titles"]),
+            "reporting_org_ref": r["reporting_org_ref"],
+            "activity_status": r["activity_status"],
+            "activity_status_name": label("ActivityStatus", r["activity_status"]),
+            "start": r["start_actual"] or r["start_planned"],
+            "end": r["end_actual"] or r["end_planned"],
+        }
+        for r in rows
+    ]
+    table_rows = [{**i, "title": i["title"][1] if i["title"] else None} for i in items]
+    return Page(
+        "activities.html",
+        _("Activities"),
+        {"items": items, "pager": page, "country": country},
+        [
+            DataTable(
+                "activities",
+                [
+                    Column("iati_identifier", "iati_identifier"),
+                    Column("title", "title"),
+                    Column("reporting_org_ref", "reporting_org_ref"),
+                    Column("activity_status", "activity_status"),
+                    Column("activity_status_name", "activity_status_name"),
+                    Column("start", "start"),
+                    Column("end", "end"),
+                ],
+                table_rows,
+            )
+        ],
+    )
+
+
+def activity(conn: Connection, identifier: str) -> Page | None:
+    act = queries.current_activity(conn, identifier)
+    if act is None:
+        return None
+    narr = act["narratives"]
+
+    def owned(element: str, owner: int | None) -> tuple[str | None, str] | None:
+        return pick(narr.get((element, owner)))
+
+    indicators_by_result: dict[int, list[dict[str, Any]]] = {}
+    baselines: dict[int, list[dict[str, Any]]] = {}
+    for b in act["baselines"]:
+        baselines.setdefault(b["indicator_id"], []).append(
+            {**b, "comment": owned("baseline/comment", b["id"])}
+        )
+    targets: dict[int, list[dict[str, Any]]] = {}
+    for t in act["targets"]:
+        targets.setdefault(t["period_id"], []).append(
+            {**t, "comment": owned("target/comment", t["id"])}
+        )
+    actuals: dict[int, list[dict[str, Any]]] = {}
+    for a in act["actuals"]:
+        actuals.setdefault(a["period_id"], []).append(
+            {**a, "comment": owned("actual/comment", a["id"])}
+        )
+    periods: dict[int, list[dict[str, Any]]] = {}
+    for p in act["periods"]:
+        periods.setdefault(p["indicator_id"], []).append(
+            {**p, "targets": targets.get(p["id"], []), "actuals": actuals.get(p["id"], [])}
+        )
+    indicator_rows: list[dict[str, Any]] = []
+    for i in act["indicators"]:
+        item = {
+            **i,
+            "title": owned("indicator/title", i["id"]),
+            "baselines": baselines.get(i["id"], []),
+            "periods": periods.get(i["id"], []),
+        }
+        indicators_by_result.setdefault(i["result_id"], []).append(item)
+        for p in item["periods"]:
+            indicator_rows.append(
+                {
+                    "result_id": i["result_id"],
+                    "indicator": item["title"][1] if item["title"] else None,
+                    "period_start": p["period_start"],
+                    "period_end": p["period_end"],
+                    "target": "; ".join(t["value"] or "" for t in p["targets"]),
+                    "actual": "; ".join(a["value"] or "" for a in p["actuals"]),
+                }
+            )
+    results = [
+        {
+            **r,
+            "type_name": label("ResultType", r["result_type"]),
+            "title": owned("result/title", r["id"]),
+            "description": owned("result/description", r["id"]),
+            "indicators": indicators_by_result.get(r["id"], []),
+        }
+        for r in act["results"]
+    ]
+    budgets = [
+        {
+            **b,
+            "budget_type_name": label("BudgetType", b["budget_type"]),
+            "budget_status_name": label("BudgetStatus", b["budget_status"]),
+            "currency": b["currency"] or act["default_currency"],
+        }
+        for b in act["budgets"]
+    ]
+    transactions = [
+        {
+            **t,
+            "transaction_type_name": label("TransactionType", t["transaction_type"]),
+            "currency": t["currency"] or act["default_currency"],
+            "provider_org_name": (owned("transaction/provider-org", t["id"]) or (None, None))[1],
+            "receiver_org_name": (owned("transaction/receiver-org", t["id"]) or (None, None))[1],
+            "description": owned("transaction/description", t["id"]),
+        }
+        for t in act["transactions"]
+    ]
+    title = pick(narr.get(("title", None)))
+    context = {
+        "act": act,
+        "title": title,
+        "descriptions": [
+            {
+                "type_name": label("DescriptionType", d["description_type"]),
+                "text": owned("description", d["id"]),
+            }
+            for d in act["descriptions"]
+        ],
+        "reporting_org_name": pick(narr.get(("reporting-org", None))),
+        "status_name": label("ActivityStatus", act["activity_status"]),
+        "participating_orgs": [
+            {
+                **p,
+                "role_name": label("OrganisationRole", p["role"]),
+                "name": owned("participating-org", p["id"]),
+            }
+            for p in act["participating_orgs"]
+        ],
+        "sectors": [
+            {
+                **sct,
+                "vocabulary_name": label("SectorVocabulary", sct["vocabulary"]),
+                "name": owned("sector", sct["id"])
+                or (
+                    (current_language.get(), label("Sector", sct["sector_code"]))
+                    if sct["vocabulary"] == "1"
+                    else None
+                ),
+            }
+            for sct in act["sectors"]
+        ],
+        "policy_markers": [
+            {
+                **pm,
+                "name": label("PolicyMarker", pm["policy_marker_code"])
+                if pm["vocabulary"] == "1"
+                else pm["policy_marker_code"],
+                "significance_name": label("PolicySignificance", pm["significance"]),
+            }
+            for pm in act["policy_markers"]
+        ],
+        "locations": [
+            {**loc, "name": owned("location/name", loc["id"])} for loc in act["locations"]
+        ],
+        "documents": [
+            {**d, "title": owned("document-link/title", d["id"])} for d in act["document_links"]
+        ],
+        "related": [
+            {**rel, "type_name": label("RelatedActivityType", rel["related_activity_type"])}
+            for rel in act["related_activities"]
+        ],
+        "budgets": budgets,
+        "transactions": transactions,
+        "results": results,
+    }
+    money_columns = [
+        Column("period_start", "period_start"),
+        Column("period_end", "period_end"),
+        Column("value", "value"),
+        Column("currency", "currency"),
+        Column("value_date", "value_date"),
+    ]
+    return Page(
+        "activity.html",
+        title[1] if title else identifier,
+        context,
+        [
+            DataTable(
+                "budgets",
+                [
+                    Column("budget_type", "budget_type"),
+                    Column("budget_type_name", "budget_type_name"),
+                    Column("budget_status", "budget_status"),
+                    Column("budget_status_name", "budget_status_name"),
+                    *money_columns,
+                ],
+                budgets,
+            ),
+            DataTable(
+                "transactions",
+                [
+                    Column("transaction_type", "transaction_type"),
+                    Column("transaction_type_name", "transaction_type_name"),
+                    Column("transaction_date", "transaction_date"),
+                    Column("value", "value"),
+                    Column("currency", "currency"),
+                    Column("value_date", "value_date"),
+                    Column("provider_org_ref", "provider_org_ref"),
+                    Column("provider_org_name", "provider_org_name"),
+                    Column("receiver_org_ref", "receiver_org_ref"),
+                    Column("receiver_org_name", "receiver_org_name"),
+                ],
+                transactions,
+            ),
+            DataTable(
+                "indicator_periods",
+                [
+                    Column("indicator", "indicator"),
+                    Column("period_start", "period_start"),
+                    Column("period_end", "period_end"),
+                    Column("target", "target"),
+                    Column("actual", "actual"),
+                ],
+                indicator_rows,
+            ),
+        ],
+    )
+
+
+def data_health(conn: Connection, params: Any) -> Page:
+    health = queries.data_health(conn)
+    return Page(
+        "data_health.html",
+        _("Data health"),
+        health,
+        [
+            DataTable(
+                "files",
+                [
+                    Column("path", "path"),
+                    Column("status", "status"),
+                    Column("kind", "kind"),
+                    Column("iati_version", "iati_version"),
+                    Column("activity_count", "activity_count"),
+                    Column("ingested_at", "ingested_at"),
+                    Column("error_rule", "error_rule"),
+                ],
+                health["files"],
+            ),
+            DataTable(
+                "rules",
+                [
+                    Column("rule", "rule"),
+                    Column("severity", "severity"),
+                    Column("problems", "problems"),
+                ],
+                health["rules"],
+            ),
+        ],
+    )
+
+
+def about(conn: Connection, params: Any) -> Page:
+    return Page("about.html", _("About and methodology"))
