@@ -1,0 +1,160 @@
+"""Page benchmark: server times of each page type, and throughput under 32 connections.
+
+Builds a database from all of shared/data/iati (or uses --db), serves it with
+`iatiportal serve` (one worker, SQLite unless --db says otherwise), then from this second
+process requests each page type many times over one keep-alive connection and prints the
+median and 99th percentile of the server's own time (the Server-Timing header) and of the
+round trip; then runs wrk (Debian's package) with 32 connections on --throughput-path.
+Targets (issue 3): every page's median under 50 ms, p99 under 200 ms; the country page at
+least 500 requests/s under 32 connections. Figures, not pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import select
+
+from iatiportal.store import schema
+from iatiportal.store.db import open_store
+from iatiportal.store.load import ingest
+
+SHARED = Path(os.environ.get("IATIPORTAL_SHARED_DATA", "../shared/data")).resolve()
+
+
+def build(db: str) -> None:
+    engine = open_store(db)
+    started = time.perf_counter()
+    summary = ingest(engine, [str(SHARED / "iati")])
+    print(f"built {db} from {len(summary.files)} files in {time.perf_counter() - started:.0f} s")
+    engine.dispose()
+
+
+def sample_paths(db: str, per_type: int) -> dict[str, list[str]]:
+    """Page type -> URLs to request (spread over the data)."""
+    engine = open_store(db)
+    with engine.connect() as conn:
+        ids = (
+            conn.execute(
+                select(schema.activity.c.iati_identifier)
+                .where(schema.activity.c.is_current.is_(True))
+                .order_by(schema.activity.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    step = max(1, len(ids) // per_type)
+    chosen = ids[::step][:per_type]
+    return {
+        "overview": ["/"],
+        "activity list": [f"/activities?page={n}" for n in range(1, 40, 3)],
+        "activity": [f"/activities/{quote(i, safe='')}" for i in chosen],
+        "activity json": [f"/activities/{quote(i, safe='')}.json" for i in chosen],
+        "data health": ["/-/data-health"],
+        "about": ["/about"],
+    }
+
+
+def wait_ready(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/about")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+def measure(port: int, paths: list[str], requests: int) -> tuple[list[float], list[float]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    server: list[float] = []
+    total: list[float] = []
+    for n in range(requests):
+        path = paths[n % len(paths)]
+        started = time.perf_counter()
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        total.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            raise SystemExit(f"{path}: HTTP {response.status}")
+        timing = response.getheader("Server-Timing", "app;dur=nan")
+        server.append(float(timing.rsplit("=", 1)[1]))
+    conn.close()
+    return server, total
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--db", help="database to serve (default: build one from shared data)")
+    parser.add_argument("--requests", type=int, default=300, help="requests per page type")
+    parser.add_argument("--port", type=int, default=8391)
+    parser.add_argument(
+        "--throughput-path", default=None, help="page for the wrk run (default: an activity page)"
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or f"sqlite:///{tmp}/pages.db"
+        if not args.db:
+            build(db)
+        paths = sample_paths(db, 50)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "iatiportal.cli", "serve", "--db", db, "--port", str(args.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_ready(args.port)
+            for urls in paths.values():  # warm caches (templates, codelists)
+                measure(args.port, urls, len(urls))
+            print(
+                f"{'page type':<16} {'server p50':>10} {'server p99':>10} "
+                f"{'total p50':>10} {'total p99':>10}  (ms, {args.requests} requests each)"
+            )
+            for name, urls in paths.items():
+                srv, tot = measure(args.port, urls, args.requests)
+                print(
+                    f"{name:<16} {statistics.median(srv):>10.1f} {p99(srv):>10.1f} "
+                    f"{statistics.median(tot):>10.1f} {p99(tot):>10.1f}"
+                )
+            target = args.throughput_path or paths["activity"][0]
+            if shutil.which("wrk"):
+                done = subprocess.run(
+                    ["wrk", "-t2", "-c32", "-d10s", f"http://127.0.0.1:{args.port}{target}"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                rate = [ln for ln in done.stdout.splitlines() if "Requests/sec" in ln]
+                print(
+                    f"wrk -t2 -c32 -d10s {target}: {rate[0].split()[-1] if rate else '?'} "
+                    "requests/s"
+                )
+            else:
+                print("wrk is not installed (apt-get install wrk): no throughput figure")
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
