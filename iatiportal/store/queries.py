@@ -302,3 +302,15 @@ def data_health(conn: Connection) -> dict[str, Any]:
         )
     ]
     return {"files": files, "rules": rules}
+
+
+def data_version(conn: Connection) -> tuple[Any, ...]:
+    """Changes whenever an ingest changed what the store holds or says about its files."""
+    row = conn.execute(
+        select(
+            func.max(s.source_file.c.ingested_at),
+            func.max(s.source_file.c.checked_at),
+            func.count(),
+        )
+    ).one()
+    return tuple(row)

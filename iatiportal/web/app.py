@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection, Engine
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from iatiportal import __version__
 from iatiportal.store import queries
 from iatiportal.web import i18n, views
+from iatiportal.web.cache import ResponseCache
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
 HERE = Path(__file__).resolve().parent
@@ -56,8 +58,12 @@ def _environment() -> Environment:
     return env
 
 
-def create_app(engine: Engine) -> Starlette:
-    """The portal over the store that ``engine`` opens (migrated already)."""
+def create_app(engine: Engine, *, recheck_data_every: float = 1.0) -> Starlette:
+    """The portal over the store that ``engine`` opens (migrated already).
+
+    Rendered pages are cached until the data changes, which is checked at most every
+    ``recheck_data_every`` seconds.
+    """
     env = _environment()
 
     def render_html(request: Request, page: Page) -> str:
@@ -95,7 +101,13 @@ def create_app(engine: Engine) -> Starlette:
 
     html = HtmlRenderer(render_html)
 
-    def respond(request: Request, fmt: str, build: Callable[[Connection], Page | None]) -> Response:
+    def data_version() -> Any:
+        with engine.connect() as conn:
+            return queries.data_version(conn)
+
+    cache = ResponseCache(data_version, check_every=recheck_data_every)
+
+    def render(request: Request, fmt: str, build: Callable[[Connection], Page | None]) -> Response:
         i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
         with engine.connect() as conn:
             page = build(conn)
@@ -103,21 +115,33 @@ def create_app(engine: Engine) -> Starlette:
             raise HTTPException(404)
         return RENDERERS[fmt](request, page, html)
 
+    async def respond(
+        request: Request, fmt: str, build: Callable[[Connection], Page | None]
+    ) -> Response:
+        """A cached rendering, else one rendered in the thread pool (database work blocks)."""
+        key = (request.url.path, request.url.query)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        response = await run_in_threadpool(render, request, fmt, build)
+        cache.put(key, response)
+        return response
+
     def page_route(path: str, function: PageFunction) -> list[Route]:
-        def endpoint(request: Request) -> Response:
+        async def endpoint(request: Request) -> Response:
             fmt = request.path_params.get("fmt", "html")
             if fmt not in FORMATS and fmt != "html":
                 raise HTTPException(404)
-            return respond(request, fmt, lambda conn: function(conn, request.query_params))
+            return await respond(request, fmt, lambda conn: function(conn, request.query_params))
 
         dotted = "/index.{fmt}" if path == "/" else path + ".{fmt}"
         return [Route(path, endpoint), Route(dotted, endpoint)]
 
-    def activity_endpoint(request: Request) -> Response:
+    async def activity_endpoint(request: Request) -> Response:
         identifier, fmt = split_format(request.path_params["identifier"])
         if identifier.endswith(".xml"):
-            return raw_xml(identifier.removesuffix(".xml"))
-        return respond(request, fmt, lambda conn: views.activity(conn, identifier))
+            return await run_in_threadpool(raw_xml, identifier.removesuffix(".xml"))
+        return await respond(request, fmt, lambda conn: views.activity(conn, identifier))
 
     def raw_xml(identifier: str) -> Response:
         with engine.connect() as conn:

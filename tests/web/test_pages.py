@@ -162,3 +162,18 @@ def test_publisher_text_is_escaped(tmp_path: Path) -> None:
     engine.dispose()
     assert page.select("script") == []
     assert page.select_one("h1").get_text(strip=True) == "<script>alert(1)</script>"
+
+
+def test_cached_pages_follow_a_new_ingest(tmp_path: Path, shared: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    migrate(engine)
+    ingest(engine, [str(p) for p in demo_files()])
+    with TestClient(create_app(engine, recheck_data_every=0)) as c:
+        first = soup(c, "/activities?per_page=5")
+        again = soup(c, "/activities?per_page=5")
+        assert str(first) == str(again)
+        assert first.select_one(".showing").get_text(strip=True) == "Showing 1 – 5 of 23"
+        ingest(engine, [str(shared / UNWOMEN)])
+        after = soup(c, "/activities?per_page=5")
+        assert after.select_one(".showing").get_text(strip=True) == "Showing 1 – 5 of 36"
+    engine.dispose()
