@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.sources import expand, local_copy, sha256_of
+from iatiportal.store import facts
 from iatiportal.store import schema as s
 from iatiportal.store.produce import Job, Produced, messages
 from iatiportal.store.write import BulkInserter, conversions, start_ids
@@ -113,7 +114,16 @@ def ingest(
         if progress is not None:
             progress.file_finished(outcome)
         summary.files.append(outcome)
+    _refresh_money(engine)
     return summary
+
+
+def _refresh_money(engine: Engine) -> None:
+    """Rebuild the money facts when files were stored since they were last built."""
+    with engine.connect() as conn:
+        stale = facts.is_stale(conn)
+    if stale:
+        facts.refresh_store(engine)
 
 
 def _file_row(conn: Connection, source: str) -> Any:

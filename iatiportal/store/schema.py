@@ -580,3 +580,113 @@ ACTIVITY_CHILD_TABLES: tuple[Table, ...] = (
     activity_xml,
 )
 """Tables holding rows of an activity, children before parents (the order of deletes)."""
+
+
+# -- Money facts: derived tables, rebuilt by iatiportal.store.facts.refresh after each ingest --
+# They hold no foreign keys: they are emptied and refilled as a whole, and a file's ingest
+# deletes activities before the refresh that follows it. See iatiportal/store/money.py for the
+# rules that make them.
+
+
+def _fact_columns(*, per_activity: bool) -> list[Column[Any]]:
+    """The dimensions every money fact carries."""
+    activity = [Column("activity_id", Integer, nullable=False)] if per_activity else []
+    return [
+        *activity,
+        _code("reporting_org_ref"),
+        _code("measure", nullable=False),  # budget | incoming | commitment | disbursement | ...
+        Column("year", Integer),  # NULL: a budget without period, a transaction without date
+        _code("currency"),  # NULL: neither the value nor the activity names one
+        _code("budget_status"),  # budgets: 1 indicative (also when not given) | 2 committed
+        # budgets: a committed budget of the same activity and period exists
+        Column("budget_superseded", Boolean, nullable=False, default=False),
+        _code("provider_org_ref"),  # incoming funds
+        Column("provider_org_name", Text),
+        _code("recipient_country_code"),
+        _code("recipient_region_code"),
+        _code("recipient_region_vocabulary"),
+    ]
+
+
+money_fact = Table(
+    "money_fact",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    *_fact_columns(per_activity=True),
+    # The transaction's own sector, when it gives one (it replaces the activity's sectors
+    # of that vocabulary in money_fact_sector).
+    _code("transaction_sector_vocabulary"),
+    _code("transaction_sector_code"),
+    Column("value", Exact(), nullable=False),
+    Index("ix_money_fact_activity", "activity_id", "measure"),
+    Index("ix_money_fact_country", "recipient_country_code", "measure", "year"),
+    Index("ix_money_fact_region", "recipient_region_code", "measure", "year"),
+    Index("ix_money_fact_provider", "provider_org_ref", "measure"),
+)
+"""Money per activity, measure, year and currency, split by recipient country or region."""
+
+money_fact_sector = Table(
+    "money_fact_sector",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("money_fact_id", Integer, nullable=False),  # its other dimensions are there
+    _code("sector_vocabulary", nullable=False),
+    _code("sector_code", nullable=False),
+    Column("value", Exact(), nullable=False),
+    Index("ix_money_fact_sector_fact", "money_fact_id", "sector_vocabulary"),
+    Index("ix_money_fact_sector_code", "sector_vocabulary", "sector_code"),
+)
+"""Each money_fact row split again by the sectors of each vocabulary the activity uses."""
+
+money_total = Table(
+    "money_total",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    *_fact_columns(per_activity=False),
+    Column("value", Exact(), nullable=False),
+    Index("ix_money_total_measure_year", "measure", "year"),
+    Index("ix_money_total_country", "recipient_country_code", "measure", "year"),
+    Index("ix_money_total_region", "recipient_region_code", "measure", "year"),
+    Index("ix_money_total_provider", "provider_org_ref", "measure"),
+)
+"""money_fact summed over activities: what pages without an activity dimension read."""
+
+money_total_sector = Table(
+    "money_total_sector",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    *_fact_columns(per_activity=False),
+    _code("sector_vocabulary", nullable=False),
+    _code("sector_code", nullable=False),
+    Column("value", Exact(), nullable=False),
+    Index("ix_money_total_sector_code", "sector_vocabulary", "sector_code", "measure", "year"),
+    Index("ix_money_total_sector_country", "recipient_country_code", "sector_vocabulary"),
+)
+"""money_fact_sector summed over activities (money without a sector of a vocabulary is the
+difference from money_total)."""
+
+participating_funder = Table(
+    "participating_funder",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("activity_id", Integer, nullable=False, index=True),
+    _code("reporting_org_ref"),
+    _code("ref"),
+    Column("name", Text),
+    # The span of years in which the activity has budgets or transactions (NULL: none).
+    Column("first_year", Integer),
+    Column("last_year", Integer),
+)
+"""Funding partners named only as participating-org role 1, by activities that publish no
+incoming funds (their partners are listed without amounts)."""
+
+money_refresh = Table(
+    "money_refresh",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("refreshed_at", DateTime, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("facts", Integer, nullable=False),
+    Column("sector_facts", Integer, nullable=False),
+)
+"""When the money facts were last rebuilt (one row)."""

@@ -1,0 +1,537 @@
+"""Precomputed money: ``refresh`` rebuilds ``money_fact`` and ``money_fact_sector``.
+
+The rules are those of :mod:`iatiportal.store.money` (whose docstring the methodology page
+quotes); this module applies them once per ingest, set-based in SQL, so that pages only sum
+precomputed rows. Steps (temporary tables ``mf_*``):
+
+1. Budgets of current activities with a value; within one activity, status and period a
+   revised budget (type 2) replaces an original one (type 1); an indicative budget is marked
+   ``budget_superseded`` when a committed one covers the same period. Each budget is split
+   over the calendar years of its period by days.
+2. Transactions of types 1-4 of current activities with a value, by year of their date (else
+   of their value date).
+3. Both summed per activity, measure, year, currency (and provider for incoming funds).
+4. Parent and child: an ancestor's sums of a measure and year are dropped when one of its
+   descendants (same reporting org) has sums of that measure and year.
+5. Split by recipient country / region percentages into ``money_fact``; then each fact split by
+   the sector percentages of every sector vocabulary into ``money_fact_sector``.
+
+Amounts are handled as whole 1/10,000 units on both databases (SQLite stores them so;
+PostgreSQL multiplies by 10,000). A split part is the difference of two cumulative shares,
+each truncated toward zero with integer division, so the parts add up exactly to the whole,
+no window over the parts is needed, and both databases give identical figures.
+
+Finally ``money_total`` and ``money_total_sector`` sum the facts over activities (what pages
+without an activity in question read), and ``participating_funder`` lists the role-1
+participating organisations of activities without incoming funds.
+"""
+
+# The SQL below is assembled from constant fragments that differ by database (see _Dialect);
+# no value from data or users is ever formatted into it, so S608 does not apply.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from iatiportal.store import schema as s
+
+_TEMP_TABLES = (
+    "mf_budget",
+    "mf_budget_kept",
+    "mf_src",
+    "mf_edge",
+    "mf_closure",
+    "mf_geo",
+    "mf_sector",
+    "mf_span",
+)
+
+_FACT_DIMENSIONS = (
+    "activity_id, reporting_org_ref, measure, year, currency, budget_status, budget_superseded, "
+    "provider_org_ref, provider_org_name, recipient_country_code, recipient_region_code, "
+    "recipient_region_vocabulary"
+)
+
+_TOTAL_DIMENSIONS = _FACT_DIMENSIONS.removeprefix("activity_id, ")
+
+_FACT_TABLES = (
+    s.money_fact,
+    s.money_fact_sector,
+    s.money_total,
+    s.money_total_sector,
+    s.participating_funder,
+)
+
+HUNDRED_PERCENT = 1_000_000
+"""100 % in 1/10,000 units."""
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    facts: int
+    sector_facts: int
+    seconds: float
+
+
+class _Dialect:
+    """The few SQL fragments that differ between SQLite and PostgreSQL."""
+
+    def __init__(self, name: str) -> None:
+        self.sqlite = name == "sqlite"
+
+    def units(self, expr: str) -> str:
+        """An Exact column as a whole number of 1/10,000 units."""
+        return expr if self.sqlite else f"({expr} * 10000)"
+
+    def from_units(self, expr: str) -> str:
+        return expr if self.sqlite else f"(({expr}) / 10000.0)"
+
+    def share(self, value: str, weight: str, total: str) -> str:
+        """``value * weight / total`` truncated toward zero, without overflow on SQLite."""
+        if self.sqlite:
+            return f"(({value} / {total}) * {weight} + (({value} % {total}) * {weight}) / {total})"
+        return f"div({value} * {weight}, {total})"
+
+    def idiv(self, a: str, b: str) -> str:
+        return f"({a} / {b})" if self.sqlite else f"div({a}, {b})"
+
+    def same(self, a: str, b: str) -> str:
+        """Null-safe equality."""
+        return f"({a} IS {b})" if self.sqlite else f"({a} IS NOT DISTINCT FROM {b})"
+
+    def year_of(self, expr: str) -> str:
+        if self.sqlite:
+            return f"CAST(substr({expr}, 1, 4) AS INTEGER)"
+        return f"CAST(EXTRACT(YEAR FROM {expr}) AS INTEGER)"
+
+    def year_start(self, year: str) -> str:
+        return f"printf('%04d-01-01', {year})" if self.sqlite else f"make_date({year}, 1, 1)"
+
+    def year_end(self, year: str) -> str:
+        return f"printf('%04d-12-31', {year})" if self.sqlite else f"make_date({year}, 12, 31)"
+
+    def later(self, a: str, b: str) -> str:
+        return f"max({a}, {b})" if self.sqlite else f"GREATEST({a}, {b})"
+
+    def earlier(self, a: str, b: str) -> str:
+        return f"min({a}, {b})" if self.sqlite else f"LEAST({a}, {b})"
+
+    def days(self, start: str, end: str) -> str:
+        """Days from start to end, both included."""
+        if self.sqlite:
+            return f"(CAST(julianday({end}) - julianday({start}) AS INTEGER) + 1)"
+        return f"(({end}) - ({start}) + 1)"
+
+    def temp(self, name: str) -> str:
+        return f"CREATE TEMP TABLE {name} AS"
+
+
+def refresh(conn: Connection) -> RefreshSummary:
+    """Rebuild the money facts from the current activities (inside the caller's transaction)."""
+    started = time.perf_counter()
+    d = _Dialect(conn.dialect.name)
+    for name in _TEMP_TABLES:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    if not d.sqlite:
+        # Let sorts and hash tables of the set-based steps work in memory (this transaction only).
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+    if d.sqlite:
+        # Building an index once is faster than keeping it up to date row by row. (Not on
+        # PostgreSQL: dropping an index locks the table against the readers, which see the
+        # previous facts until this transaction commits.)
+        for table in _FACT_TABLES:
+            for index in table.indexes:
+                index.drop(conn)
+    for table in _FACT_TABLES:
+        conn.execute(delete(table))
+
+    _budgets(conn, d)
+    _transactions(conn, d)
+    _participating_funders(conn)
+    _hierarchy(conn, d)
+    facts = _split_by_geography(conn, d)
+    sector_facts = _split_by_sector(conn, d)
+    _analyze(conn, d, "money_fact", "money_fact_sector")
+    _totals(conn)
+
+    for name in _TEMP_TABLES:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    if d.sqlite:
+        for table in _FACT_TABLES:
+            for index in table.indexes:
+                index.create(conn)
+    seconds = time.perf_counter() - started
+    conn.execute(delete(s.money_refresh))
+    conn.execute(
+        insert(s.money_refresh).values(
+            refreshed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            seconds=seconds,
+            facts=facts,
+            sector_facts=sector_facts,
+        )
+    )
+    return RefreshSummary(facts, sector_facts, seconds)
+
+
+def refresh_store(engine: Engine) -> RefreshSummary:
+    """``refresh`` in a transaction of its own (a writer's, on SQLite)."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        return refresh(conn)
+
+
+def is_stale(conn: Connection) -> bool:
+    """Whether a file was stored after the last refresh (or the facts were never built)."""
+    refreshed = last_refresh(conn)
+    if refreshed is None:
+        return True
+    stored: dt.datetime | None = conn.execute(
+        select(func.max(s.source_file.c.ingested_at))
+    ).scalar_one()
+    return stored is not None and stored >= refreshed
+
+
+def last_refresh(conn: Connection) -> dt.datetime | None:
+    """When the money facts were last rebuilt (None: never)."""
+    value: dt.datetime | None = conn.execute(
+        select(func.max(s.money_refresh.c.refreshed_at))
+    ).scalar_one()
+    return value
+
+
+def _budgets(conn: Connection, d: _Dialect) -> None:
+    same_period = (
+        f"{d.same('c.period_start', 'b.period_start')} AND {d.same('c.period_end', 'b.period_end')}"
+    )
+    conn.exec_driver_sql(
+        f"""{d.temp("mf_budget")}
+        SELECT b.id AS budget_id, b.activity_id, a.reporting_org_ref,
+               COALESCE(b.currency, a.default_currency) AS currency,
+               {d.units("b.value")} AS value,
+               CASE WHEN b.budget_status = '2' THEN '2' ELSE '1' END AS budget_status,
+               CASE WHEN b.budget_type = '2' THEN 2 ELSE 1 END AS type_rank,
+               b.period_start, b.period_end
+        FROM budget b JOIN activity a ON a.id = b.activity_id
+        WHERE a.is_current = TRUE AND b.value IS NOT NULL"""
+    )
+    conn.exec_driver_sql("CREATE INDEX mf_budget_activity ON mf_budget (activity_id)")
+    _analyze(conn, d, "mf_budget")
+    # Revised replaces original within a status and period; committed marks indicative.
+    conn.exec_driver_sql(
+        f"""{d.temp("mf_budget_kept")}
+        SELECT b.*,
+               COALESCE(period_start, period_end) AS day_first,
+               CASE WHEN period_start IS NOT NULL AND period_end IS NOT NULL
+                         AND period_end >= period_start THEN period_end
+                    ELSE COALESCE(period_start, period_end) END AS day_last,
+               CASE WHEN b.budget_status = '1' AND EXISTS (
+                   SELECT 1 FROM mf_budget c
+                   WHERE c.activity_id = b.activity_id AND c.budget_status = '2'
+                     AND {same_period}) THEN 1 ELSE 0 END AS superseded
+        FROM mf_budget b
+        WHERE NOT EXISTS (
+            SELECT 1 FROM mf_budget c
+            WHERE c.activity_id = b.activity_id AND c.budget_status = b.budget_status
+              AND c.type_rank > b.type_rank AND {same_period})"""
+    )
+    conn.exec_driver_sql("CREATE UNIQUE INDEX mf_budget_kept_id ON mf_budget_kept (budget_id)")
+    _analyze(conn, d, "mf_budget_kept")
+    # Split each budget over the years of its period by days (cumulative shares, see
+    # _share_between): the parts of one budget add up to it exactly.
+    total = d.days("k.day_first", "k.day_last")
+    through = d.days("k.day_first", d.earlier("k.day_last", d.year_end("y.year")))
+    before = (
+        f"CASE WHEN y.year = y.first_year THEN 0 "
+        f"ELSE {d.days('k.day_first', d.year_end('y.year - 1'))} END"
+    )
+    conn.exec_driver_sql(
+        f"""{d.temp("mf_src")}
+        WITH RECURSIVE spans(budget_id, year, first_year, last_year) AS (
+            SELECT budget_id, {d.year_of("day_first")}, {d.year_of("day_first")},
+                   {d.year_of("day_last")}
+            FROM mf_budget_kept WHERE day_first IS NOT NULL
+            UNION ALL
+            SELECT budget_id, year + 1, first_year, last_year FROM spans WHERE year < last_year
+        ), years AS (
+            SELECT k.activity_id, k.reporting_org_ref, k.currency, k.budget_status,
+                   k.superseded, y.year,
+                   {_share_between(d, "k.value", before, through, total)} AS value
+            FROM spans y JOIN mf_budget_kept k ON k.budget_id = y.budget_id
+            UNION ALL
+            SELECT activity_id, reporting_org_ref, currency, budget_status, superseded,
+                   NULL, value
+            FROM mf_budget_kept WHERE day_first IS NULL
+        )
+        SELECT activity_id, reporting_org_ref, 'budget' AS measure, year, currency,
+               budget_status, superseded AS budget_superseded,
+               CAST(NULL AS VARCHAR) AS provider_org_ref,
+               CAST(NULL AS TEXT) AS provider_org_name,
+               CAST(NULL AS VARCHAR) AS tx_country, CAST(NULL AS VARCHAR) AS tx_region,
+               CAST(NULL AS VARCHAR) AS tx_region_vocabulary,
+               CAST(NULL AS VARCHAR) AS tx_sector_vocabulary,
+               CAST(NULL AS VARCHAR) AS tx_sector_code,
+               SUM(value) AS value
+        FROM years
+        GROUP BY activity_id, reporting_org_ref, year, currency, budget_status, superseded"""
+    )
+
+
+def _share_between(d: _Dialect, value: str, before: str, through: str, total: str) -> str:
+    """The part of ``value`` between two cumulative weights (out of ``total``).
+
+    Each part is the difference of two truncated cumulative shares, so the parts of one
+    value add up to it exactly (the last cumulative weight is the total), each within one
+    1/10,000 unit of its exact share, with no window over the parts.
+    """
+    return f"({d.share(value, through, total)} - {d.share(value, before, total)})"
+
+
+def _transactions(conn: Connection, d: _Dialect) -> None:
+    conn.exec_driver_sql(
+        f"""INSERT INTO mf_src (activity_id, reporting_org_ref, measure, year, currency,
+                            budget_status, budget_superseded, provider_org_ref,
+                            provider_org_name, tx_country, tx_region, tx_region_vocabulary,
+                            tx_sector_vocabulary, tx_sector_code, value)
+        SELECT activity_id, reporting_org_ref, measure, year, currency,
+               NULL, 0, provider_org_ref, provider_org_name,
+               tx_country, tx_region, tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code,
+               SUM(value)
+        FROM (
+            SELECT t.activity_id, a.reporting_org_ref,
+                   CASE t.transaction_type WHEN '1' THEN 'incoming' WHEN '2' THEN 'commitment'
+                        WHEN '3' THEN 'disbursement' ELSE 'expenditure' END AS measure,
+                   {d.year_of("COALESCE(t.transaction_date, t.value_date)")} AS year,
+                   COALESCE(t.currency, a.default_currency) AS currency,
+                   CASE WHEN t.transaction_type = '1' THEN t.provider_org_ref END
+                       AS provider_org_ref,
+                   CASE WHEN t.transaction_type = '1' THEN (
+                       SELECT n.text FROM narrative n
+                       WHERE n.element = 'transaction/provider-org' AND n.owner_id = t.id
+                       ORDER BY n.id LIMIT 1) END AS provider_org_name,
+                   t.recipient_country_code AS tx_country,
+                   CASE WHEN t.recipient_country_code IS NULL
+                        THEN t.recipient_region_code END AS tx_region,
+                   CASE WHEN t.recipient_country_code IS NULL
+                         AND t.recipient_region_code IS NOT NULL
+                        THEN COALESCE(t.recipient_region_vocabulary, '1') END
+                       AS tx_region_vocabulary,
+                   CASE WHEN t.sector_code IS NOT NULL
+                        THEN COALESCE(t.sector_vocabulary, '1') END AS tx_sector_vocabulary,
+                   t.sector_code AS tx_sector_code,
+                   {d.units("t.value")} AS value
+            FROM "transaction" t JOIN activity a ON a.id = t.activity_id
+            WHERE a.is_current = TRUE AND t.value IS NOT NULL
+              AND t.transaction_type IN ('1', '2', '3', '4')
+        ) tx
+        GROUP BY activity_id, reporting_org_ref, measure, year, currency, provider_org_ref,
+                 provider_org_name, tx_country, tx_region, tx_region_vocabulary,
+                 tx_sector_vocabulary, tx_sector_code"""
+    )
+
+
+def _analyze(conn: Connection, d: _Dialect, *tables: str) -> None:
+    """Give PostgreSQL's planner the sizes of tables just filled (it would guess)."""
+    if not d.sqlite:
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def _participating_funders(conn: Connection) -> None:
+    """Role-1 participating orgs of activities without incoming funds, with the span of years
+    of the activity's money (before parents give way to their children)."""
+    conn.exec_driver_sql(
+        """CREATE TEMP TABLE mf_span AS
+        SELECT activity_id, MIN(year) AS first_year, MAX(year) AS last_year,
+               MAX(CASE WHEN measure = 'incoming' THEN 1 ELSE 0 END) AS has_incoming
+        FROM mf_src GROUP BY activity_id"""
+    )
+    conn.exec_driver_sql("CREATE UNIQUE INDEX mf_span_activity ON mf_span (activity_id)")
+    conn.exec_driver_sql(
+        """INSERT INTO participating_funder
+            (activity_id, reporting_org_ref, ref, name, first_year, last_year)
+        SELECT po.activity_id, a.reporting_org_ref, po.ref,
+               (SELECT n.text FROM narrative n
+                WHERE n.element = 'participating-org' AND n.owner_id = po.id
+                ORDER BY n.id LIMIT 1),
+               sp.first_year, sp.last_year
+        FROM participating_org po
+        JOIN activity a ON a.id = po.activity_id
+        LEFT JOIN mf_span sp ON sp.activity_id = po.activity_id
+        WHERE a.is_current = TRUE AND po.role = '1' AND COALESCE(sp.has_incoming, 0) = 0"""
+    )
+
+
+def _hierarchy(conn: Connection, d: _Dialect) -> None:
+    same_org = d.same("c.reporting_org_ref", "p.reporting_org_ref")
+    conn.exec_driver_sql(
+        f"""{d.temp("mf_edge")}
+        SELECT DISTINCT parent_id, child_id FROM (
+            SELECT p.id AS parent_id, c.id AS child_id
+            FROM related_activity ra
+            JOIN activity p ON p.id = ra.activity_id
+            JOIN activity c ON c.is_current = TRUE AND c.iati_identifier = ra.ref
+            WHERE ra.related_activity_type = '2' AND p.is_current = TRUE AND {same_org}
+            UNION
+            SELECT p.id, c.id
+            FROM related_activity ra
+            JOIN activity c ON c.id = ra.activity_id
+            JOIN activity p ON p.is_current = TRUE AND p.iati_identifier = ra.ref
+            WHERE ra.related_activity_type = '1' AND c.is_current = TRUE AND {same_org}
+        ) e
+        WHERE parent_id <> child_id"""
+    )
+    conn.exec_driver_sql(
+        f"""{d.temp("mf_closure")}
+        WITH RECURSIVE down(ancestor_id, descendant_id) AS (
+            SELECT parent_id, child_id FROM mf_edge
+            UNION
+            SELECT down.ancestor_id, e.child_id
+            FROM down JOIN mf_edge e ON e.parent_id = down.descendant_id
+        )
+        SELECT ancestor_id, descendant_id FROM down"""
+    )
+    conn.exec_driver_sql("CREATE INDEX mf_closure_pair ON mf_closure (ancestor_id, descendant_id)")
+    # Activities that are each other's ancestors (a cycle of links) keep their own figures.
+    conn.exec_driver_sql(
+        """DELETE FROM mf_closure WHERE EXISTS (
+            SELECT 1 FROM mf_closure r
+            WHERE r.ancestor_id = mf_closure.descendant_id
+              AND r.descendant_id = mf_closure.ancestor_id)"""
+    )
+    conn.exec_driver_sql("CREATE INDEX mf_src_activity ON mf_src (activity_id, measure)")
+    _analyze(conn, d, "mf_src")
+    conn.exec_driver_sql(
+        f"""DELETE FROM mf_src WHERE activity_id IN (SELECT ancestor_id FROM mf_closure)
+        AND EXISTS (
+            SELECT 1 FROM mf_closure c JOIN mf_src x ON x.activity_id = c.descendant_id
+            WHERE c.ancestor_id = mf_src.activity_id AND x.measure = mf_src.measure
+              AND {d.same("x.year", "mf_src.year")})"""
+    )
+
+
+def _weights(d: _Dialect, parts: str, group: str, order: str) -> str:
+    """Cumulative weights per group from percentages (1/10,000 units): rules in money.py.
+
+    Ends with CTE ``cumulated``: each part's ``cum_before``, ``cum_through`` and ``total``.
+    """
+    return f"""
+        clamped AS (
+            SELECT parts.*,
+                   CASE WHEN pct IS NULL THEN NULL WHEN pct < 0 THEN 0
+                        WHEN pct > {HUNDRED_PERCENT} THEN {HUNDRED_PERCENT} ELSE pct END AS p
+            FROM ({parts}) parts
+        ), counted AS (
+            SELECT clamped.*,
+                   COALESCE(SUM(p) OVER (PARTITION BY {group}), 0) AS given,
+                   COUNT(*) OVER (PARTITION BY {group}) - COUNT(p) OVER (PARTITION BY {group})
+                       AS n_missing
+            FROM clamped
+        ), weighted AS (
+            SELECT counted.*,
+                   COALESCE(p, CASE WHEN given < {HUNDRED_PERCENT}
+                                    THEN {d.idiv(f"{HUNDRED_PERCENT} - given", "n_missing")}
+                                    ELSE 0 END) AS raw_weight
+            FROM counted
+        ), checked AS (
+            SELECT weighted.*,
+                   CASE WHEN SUM(raw_weight) OVER (PARTITION BY {group}) = 0 THEN 1
+                        ELSE raw_weight END AS weight
+            FROM weighted
+        ), cumulated AS (
+            SELECT checked.*,
+                   SUM(weight) OVER (PARTITION BY {group} ORDER BY {order}
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                       AS cum_through,
+                   SUM(weight) OVER (PARTITION BY {group}) AS total
+            FROM checked
+        )"""
+
+
+def _split_by_geography(conn: Connection, d: _Dialect) -> int:
+    parts = f"""
+        SELECT rc.activity_id, 0 AS kind, rc.id AS part_id, rc.recipient_country_code AS country,
+               CAST(NULL AS VARCHAR) AS region, CAST(NULL AS VARCHAR) AS region_vocabulary,
+               {d.units("rc.percentage")} AS pct
+        FROM recipient_country rc JOIN activity a ON a.id = rc.activity_id
+        WHERE a.is_current = TRUE
+        UNION ALL
+        SELECT rr.activity_id, 1, rr.id, NULL, rr.recipient_region_code, rr.vocabulary,
+               {d.units("rr.percentage")}
+        FROM recipient_region rr JOIN activity a ON a.id = rr.activity_id
+        WHERE a.is_current = TRUE AND rr.vocabulary = (
+            SELECT MIN(r2.vocabulary) FROM recipient_region r2
+            WHERE r2.activity_id = rr.activity_id)"""
+    conn.exec_driver_sql(
+        f"""{d.temp("mf_geo")}
+        WITH {_weights(d, parts, "activity_id", "kind, part_id")}
+        SELECT activity_id, country, region, region_vocabulary,
+               cum_through - weight AS cum_before, cum_through, total
+        FROM cumulated"""
+    )
+    conn.exec_driver_sql("CREATE INDEX mf_geo_activity ON mf_geo (activity_id)")
+    _analyze(conn, d, "mf_geo")
+    part = _share_between(d, "s.value", "g.cum_before", "g.cum_through", "g.total")
+    result = conn.exec_driver_sql(
+        f"""INSERT INTO money_fact ({_FACT_DIMENSIONS}, transaction_sector_vocabulary,
+                                    transaction_sector_code, value)
+        SELECT s.activity_id, s.reporting_org_ref, s.measure, s.year, s.currency,
+               s.budget_status, s.budget_superseded = 1, s.provider_org_ref,
+               s.provider_org_name, COALESCE(s.tx_country, g.country),
+               COALESCE(s.tx_region, g.region),
+               COALESCE(s.tx_region_vocabulary, g.region_vocabulary),
+               s.tx_sector_vocabulary, s.tx_sector_code,
+               {d.from_units(f"CASE WHEN g.activity_id IS NULL THEN s.value ELSE {part} END")}
+        FROM mf_src s LEFT JOIN mf_geo g
+          ON g.activity_id = s.activity_id AND s.tx_country IS NULL AND s.tx_region IS NULL"""
+    )
+    return int(result.rowcount)
+
+
+def _split_by_sector(conn: Connection, d: _Dialect) -> int:
+    parts = f"""
+        SELECT se.activity_id, se.id AS part_id, se.vocabulary, se.sector_code AS code,
+               {d.units("se.percentage")} AS pct
+        FROM sector se JOIN activity a ON a.id = se.activity_id
+        WHERE a.is_current = TRUE"""
+    conn.exec_driver_sql(
+        f"""{d.temp("mf_sector")}
+        WITH {_weights(d, parts, "activity_id, vocabulary", "part_id")}
+        SELECT activity_id, vocabulary, code, cum_through - weight AS cum_before, cum_through,
+               total
+        FROM cumulated"""
+    )
+    conn.exec_driver_sql("CREATE INDEX mf_sector_activity ON mf_sector (activity_id)")
+    _analyze(conn, d, "mf_sector")
+    part = _share_between(d, d.units("f.value"), "g.cum_before", "g.cum_through", "g.total")
+    result = conn.exec_driver_sql(
+        f"""INSERT INTO money_fact_sector (money_fact_id, sector_vocabulary, sector_code, value)
+        SELECT f.id, g.vocabulary, g.code, {d.from_units(part)}
+        FROM money_fact f JOIN mf_sector g
+          ON g.activity_id = f.activity_id
+         AND (f.transaction_sector_vocabulary IS NULL
+              OR g.vocabulary <> f.transaction_sector_vocabulary)
+        UNION ALL
+        SELECT f.id, f.transaction_sector_vocabulary, f.transaction_sector_code, f.value
+        FROM money_fact f WHERE f.transaction_sector_code IS NOT NULL"""
+    )
+    return int(result.rowcount)
+
+
+def _totals(conn: Connection) -> None:
+    """Sum the facts over activities."""
+    conn.exec_driver_sql(
+        f"""INSERT INTO money_total ({_TOTAL_DIMENSIONS}, value)
+        SELECT {_TOTAL_DIMENSIONS}, SUM(value) FROM money_fact GROUP BY {_TOTAL_DIMENSIONS}"""
+    )
+    columns = ", ".join(f"f.{c.strip()}" for c in _TOTAL_DIMENSIONS.split(","))
+    conn.exec_driver_sql(
+        f"""INSERT INTO money_total_sector
+            ({_TOTAL_DIMENSIONS}, sector_vocabulary, sector_code, value)
+        SELECT {columns}, fs.sector_vocabulary, fs.sector_code, SUM(fs.value)
+        FROM money_fact_sector fs JOIN money_fact f ON f.id = fs.money_fact_id
+        GROUP BY {columns}, fs.sector_vocabulary, fs.sector_code"""
+    )

@@ -1,0 +1,722 @@
+"""Money that adds up: every total the portal shows is computed here, from precomputed facts.
+
+How each figure is computed (the methodology page quotes this text):
+
+**Which activities.** Only the current copy of each activity identifier counts (when an
+identifier is published twice, the later ``last-updated-datetime`` wins). Figures are per
+currency: the currency of the value, else the activity's ``default-currency``; amounts in two
+currencies are never added together (amounts with no currency at all are their own group).
+
+**Budget.** From ``budget`` elements. Within one activity and budget period (same start and
+end dates) a revised budget (type 2) replaces an original one (type 1) of the same status, and
+a committed budget (status 2) replaces an indicative one (status 1, also assumed when the
+status is missing), unless the publisher's profile says to count only committed or only
+indicative budgets. A budget's year is the calendar year of its period; a period that spans
+several calendar years (a fiscal year from April to March, a multi-year budget) is shared
+between them in proportion to its days in each. A budget without period dates is counted in
+the all-years totals only; one whose end is before its start counts in the year of its start.
+
+**Expenditure.** Transactions of type 4 (expenditure), plus type 3 (disbursement) for
+publishers whose profile says so, in the calendar year of the transaction date (or of the
+value date when the transaction has no date; with neither, in the all-years totals only).
+**Incoming funds** are transactions of type 1, **commitments** type 2, **disbursements** type 3.
+
+**Funding partners.** The provider organisation of incoming funds (type 1), by its
+reference (or by its name when it has no reference). Activities that publish no incoming funds
+name their funding partners as participating organisations of role 1 (funding): these are
+listed without amounts (for a year, those of activities whose budgets and transactions span
+it; for a country, region or sector, those of activities that name it).
+
+**Parent and child activities.** Where activities are linked as parent and child (a
+``related-activity`` of type 1 or 2, between activities of the same reporting organisation,
+followed through any depth of hierarchy), a parent's figures of one measure and year are left
+out when any of its descendants reports figures of that measure and year: the children's
+figures are used, so nothing is counted twice. Links that form a cycle are ignored.
+
+**Countries, regions and sectors.** Money broken down by recipient country or region is split
+by the activity's ``percentage`` attributes; a transaction that names its own recipient country
+or region goes wholly to it. Regions of one vocabulary are used per activity (the lowest
+vocabulary code: 1 OECD DAC before 2 UN before 99 the publisher's own). Sector breakdowns are
+made per sector vocabulary in the same way (a transaction's own sector replaces the activity's
+sectors of that vocabulary). Missing percentages share equally what the given ones leave of
+100 % (a single country or sector without percentage gets 100 %); percentages that do not add
+up to 100 % are used in proportion to their sum; negative ones count as 0 and ones above 100
+as 100. Money of an activity with no recipient country or region, or no sector in the chosen
+vocabulary, is shown as "not specified", so that every breakdown adds up to its total.
+
+**Rounding.** Amounts are exact to 1/10,000 of the currency unit. The parts of a split (a
+budget over years, money over countries or sectors) are differences of cumulative shares
+truncated to that precision, taken in the order the elements are published: every part is
+within 1/10,000 of its exact share, and the parts add up exactly to the whole.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+
+from iatiportal.profile import BudgetStatusRule, Portal, Profile
+from iatiportal.store import schema as s
+
+Measure = Literal["budget", "expenditure", "incoming", "commitment", "disbursement"]
+MEASURES: tuple[Measure, ...] = ("budget", "expenditure", "incoming", "commitment", "disbursement")
+Dimension = Literal["year", "country", "region", "sector", "provider", "activity", "reporting_org"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which money to count. Unset fields do not filter.
+
+    ``country`` is an ISO 3166-1 alpha-2 code; ``region`` a region code (of any vocabulary
+    unless ``region_vocabulary`` is given); ``sector`` needs ``sector_vocabulary`` (an impact
+    area of a strategic plan is a sector of the plan's vocabulary); ``activity`` is an IATI
+    identifier and ``activities`` several (a page of a list); ``provider_org`` keeps the
+    incoming funds of one funding partner.
+    """
+
+    reporting_org: tuple[str, ...] = ()
+    country: str | None = None
+    region: str | None = None
+    region_vocabulary: str | None = None
+    year: int | None = None
+    activity: str | None = None
+    activities: tuple[str, ...] = ()
+    sector_vocabulary: str | None = None
+    sector: str | None = None
+    provider_org: str | None = None
+
+
+@dataclass(frozen=True)
+class MoneyRow:
+    """One sum of one measure in one currency; the dimensions not asked for are None.
+
+    In a breakdown, None in an asked-for dimension means "not specified" (money of
+    activities without recipient country, without a sector of that vocabulary, ...).
+    """
+
+    measure: Measure
+    currency: str | None
+    value: Decimal
+    year: int | None = None
+    recipient_country_code: str | None = None
+    recipient_region_vocabulary: str | None = None
+    recipient_region_code: str | None = None
+    sector_vocabulary: str | None = None
+    sector_code: str | None = None
+    provider_org_ref: str | None = None
+    provider_org_name: str | None = None
+    iati_identifier: str | None = None
+    reporting_org_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class FundingPartner:
+    """A funding partner's incoming funds in one currency, or, for a partner named only as a
+    participating organisation (role 1), no amount (``currency`` and ``value`` None)."""
+
+    provider_org_ref: str | None
+    provider_org_name: str | None
+    currency: str | None
+    value: Decimal | None
+    source: Literal["incoming-funds", "participating-org"]
+
+
+_DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "year": ("year",),
+    "country": ("recipient_country_code",),
+    "region": ("recipient_region_vocabulary", "recipient_region_code"),
+    "sector": ("sector_vocabulary", "sector_code"),
+    "provider": ("provider_org_ref", "provider_org_name"),
+    "reporting_org": ("reporting_org_ref",),
+}
+
+
+def _portal(rules: Portal | Profile | None) -> Portal:
+    if rules is None:
+        return Portal()
+    if isinstance(rules, Profile):
+        return Portal((rules,)) if rules.reporting_org_refs else Portal(default=rules)
+    return rules
+
+
+def _per_publisher(
+    portal: Portal,
+    fact: Table,
+    setting: Callable[[Profile], T],
+    condition: Callable[[T], ColumnElement[bool]],
+) -> ColumnElement[bool]:
+    """``condition(setting)`` for each fact's reporting org, by the profile of that org."""
+    default = setting(portal.default)
+    special: dict[T, list[str]] = defaultdict(list)
+    for profile in portal.profiles:
+        value = setting(profile)
+        if value != default:
+            special[value].extend(profile.reporting_org_refs)
+    if not special:
+        return condition(default)
+    ref = fact.c.reporting_org_ref
+    listed = [r for refs in special.values() for r in refs]
+    clauses = [and_(ref.in_(refs), condition(value)) for value, refs in special.items()]
+    clauses.append(and_(or_(ref.is_(None), ref.not_in(listed)), condition(default)))
+    return or_(*clauses)
+
+
+def _budget_status(fact: Table, rule: BudgetStatusRule) -> ColumnElement[bool]:
+    if rule == "committed":
+        return fact.c.budget_status == "2"
+    if rule == "indicative":
+        return fact.c.budget_status == "1"
+    return fact.c.budget_superseded == false()
+
+
+def _measure_condition(portal: Portal, fact: Table, measure: Measure) -> ColumnElement[bool]:
+    if measure == "budget":
+        return and_(
+            fact.c.measure == "budget",
+            _per_publisher(
+                portal,
+                fact,
+                lambda p: p.money.budget_status,
+                lambda rule: _budget_status(fact, rule),
+            ),
+        )
+    if measure == "expenditure":
+        return or_(
+            fact.c.measure == "expenditure",
+            and_(
+                fact.c.measure == "disbursement",
+                _per_publisher(
+                    portal,
+                    fact,
+                    lambda p: p.money.disbursements_are_expenditure,
+                    lambda counts: true() if counts else false(),
+                ),
+            ),
+        )
+    return fact.c.measure == measure
+
+
+def _current_activity_ids(identifiers: Sequence[str]) -> Select[Any]:
+    return select(s.activity.c.id).where(
+        s.activity.c.iati_identifier.in_(identifiers), s.activity.c.is_current.is_(True)
+    )
+
+
+def _activity_identifiers(filters: Filters) -> list[str]:
+    return ([filters.activity] if filters.activity is not None else []) + list(filters.activities)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a question's money is read: a table of dimensions and, for sector questions, the
+    table of sector shares (the same table for the sums over activities)."""
+
+    dims: Table
+    sectors: Table | None = None
+
+    @property
+    def value(self) -> Any:
+        return (self.sectors if self.sectors is not None else self.dims).c.value
+
+    @property
+    def sector_table(self) -> Table:
+        if self.sectors is None:
+            raise ValueError("this question reads no sector shares")
+        return self.sectors
+
+    def from_clause(self) -> Any:
+        if self.sectors is None or self.sectors is self.dims:
+            return self.dims
+        return self.sectors.join(self.dims, self.dims.c.id == self.sectors.c.money_fact_id)
+
+
+def _source(*, per_activity: bool, by_sector: bool) -> _Source:
+    """Per-activity questions read the facts; the others their sums over activities."""
+    if per_activity:
+        return _Source(s.money_fact, s.money_fact_sector if by_sector else None)
+    if by_sector:
+        return _Source(s.money_total_sector, s.money_total_sector)
+    return _Source(s.money_total)
+
+
+def _filter_conditions(src: _Source, filters: Filters) -> list[ColumnElement[bool]]:
+    c = src.dims.c
+    out: list[ColumnElement[bool]] = []
+    if filters.reporting_org:
+        out.append(c.reporting_org_ref.in_(filters.reporting_org))
+    if filters.country is not None:
+        out.append(c.recipient_country_code == filters.country)
+    if filters.region is not None:
+        out.append(c.recipient_region_code == filters.region)
+        if filters.region_vocabulary is not None:
+            out.append(c.recipient_region_vocabulary == filters.region_vocabulary)
+    if filters.year is not None:
+        out.append(c.year == filters.year)
+    if filters.activity is not None or filters.activities:
+        out.append(c.activity_id.in_(_current_activity_ids(_activity_identifiers(filters))))
+    if filters.provider_org is not None:
+        out.append(c.provider_org_ref == filters.provider_org)
+    if filters.sector is not None:
+        out.append(src.sector_table.c.sector_vocabulary == filters.sector_vocabulary)
+        out.append(src.sector_table.c.sector_code == filters.sector)
+    return out
+
+
+def breakdown(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    by: Sequence[Dimension] = (),
+    filters: Filters | None = None,
+    measures: Sequence[Measure] = ("budget", "expenditure"),
+    *,
+    sector_vocabulary: str | None = None,
+) -> list[MoneyRow]:
+    """Sums of ``measures`` per currency and per value of each dimension in ``by``.
+
+    ``rules`` gives the publishers' money rules (a Portal, one Profile, or None for the
+    neutral defaults). A ``sector`` breakdown needs ``sector_vocabulary``; it includes the
+    money without a sector of that vocabulary as a row with ``sector_code`` None. Rows are
+    ordered by dimensions, measure and currency (None first).
+    """
+    filters = filters or Filters()
+    portal = _portal(rules)
+    if filters.sector is not None and filters.sector_vocabulary is None:
+        raise ValueError("a sector filter needs its sector_vocabulary")
+    if "sector" in by:
+        if sector_vocabulary is None:
+            raise ValueError("a sector breakdown needs sector_vocabulary")
+        if filters.sector is not None and filters.sector_vocabulary != sector_vocabulary:
+            raise ValueError("a sector breakdown and a sector filter need the same vocabulary")
+    elif sector_vocabulary is not None:
+        raise ValueError("sector_vocabulary is only for a sector breakdown")
+    for measure in measures:
+        if measure not in MEASURES:
+            raise ValueError(f"unknown measure {measure!r}")
+    if not measures:
+        return []
+
+    per_activity = bool(_activity_identifiers(filters)) or "activity" in by
+    unclassified = "sector" in by and filters.sector is None
+    src = _source(per_activity=per_activity, by_sector="sector" in by or filters.sector is not None)
+    selects = [
+        _measure_select(portal, src, measure, by, filters, sector_vocabulary)
+        for measure in measures
+    ]
+    if unclassified and per_activity:
+        selects += [
+            _unclassified_select(portal, measure, by, filters, sector_vocabulary or "")
+            for measure in measures
+        ]
+    result = [_row(row, by) for row in _run(conn, selects)]
+    if unclassified and per_activity:
+        result = _without_empty_unclassified(result)
+    if unclassified and not per_activity:
+        result += _unclassified_rows(
+            conn, portal, by, filters, measures, sector_vocabulary or "", result
+        )
+    result.sort(key=lambda r: _sort_key(r, by, measures))
+    return result
+
+
+def _run(conn: Connection, selects: Sequence[Select[Any]]) -> Sequence[Any]:
+    return conn.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all()
+
+
+def _group_key(row: MoneyRow) -> MoneyRow:
+    return replace(row, sector_vocabulary=None, sector_code=None, value=Decimal(0))
+
+
+def _without_empty_unclassified(rows: list[MoneyRow]) -> list[MoneyRow]:
+    """Drop "not specified" rows of 0 beside classified money of the same group (as the sums
+    over activities, which only see a difference, do)."""
+    classified = {_group_key(r) for r in rows if r.sector_code is not None}
+    return [
+        r
+        for r in rows
+        if r.sector_code is not None or r.value != 0 or _group_key(r) not in classified
+    ]
+
+
+def _unclassified_rows(
+    conn: Connection,
+    portal: Portal,
+    by: Sequence[Dimension],
+    filters: Filters,
+    measures: Sequence[Measure],
+    vocabulary: str,
+    classified: list[MoneyRow],
+) -> list[MoneyRow]:
+    """Totals less classified money, per group: the money without a sector of the
+    vocabulary (sums over activities keep no per-activity trace of it)."""
+    others = [d for d in by if d != "sector"]
+    totals = [
+        _row(row, others)
+        for row in _run(
+            conn,
+            [
+                _measure_select(portal, _Source(s.money_total), m, others, filters, None)
+                for m in measures
+            ],
+        )
+    ]
+    spread: dict[MoneyRow, Decimal] = defaultdict(Decimal)
+    for row in classified:
+        spread[_group_key(row)] += row.value
+    out = []
+    for total in totals:
+        key = _group_key(total)
+        if key not in spread or total.value != spread[key]:
+            out.append(
+                replace(
+                    total,
+                    value=total.value - spread.get(key, Decimal(0)),
+                    sector_vocabulary=vocabulary,
+                )
+            )
+    return out
+
+
+def _group_columns(src: _Source, by: Sequence[Dimension]) -> list[Any]:
+    columns: list[Any] = []
+    for dim in by:
+        if dim == "activity":
+            columns.append(s.activity.c.iati_identifier)
+        elif dim == "sector":
+            columns.extend(src.sector_table.c[name] for name in _DIMENSION_COLUMNS[dim])
+        else:
+            columns.extend(src.dims.c[name] for name in _DIMENSION_COLUMNS[dim])
+    return columns
+
+
+def _measure_select(
+    portal: Portal,
+    src: _Source,
+    measure: Measure,
+    by: Sequence[Dimension],
+    filters: Filters,
+    sector_vocabulary: str | None,
+) -> Select[Any]:
+    groups = _group_columns(src, by)
+    query = (
+        select(
+            literal(measure).label("measure"),
+            src.dims.c.currency,
+            *groups,
+            func.sum(src.value).label("value"),
+        )
+        .select_from(src.from_clause())
+        .where(_measure_condition(portal, src.dims, measure), *_filter_conditions(src, filters))
+    )
+    if "activity" in by:
+        query = query.join(s.activity, s.activity.c.id == src.dims.c.activity_id)
+    if sector_vocabulary is not None and filters.sector is None:
+        query = query.where(src.sector_table.c.sector_vocabulary == sector_vocabulary)
+    return query.group_by(src.dims.c.currency, *groups)
+
+
+def _unclassified_select(
+    portal: Portal,
+    measure: Measure,
+    by: Sequence[Dimension],
+    filters: Filters,
+    sector_vocabulary: str,
+) -> Select[Any]:
+    """Facts with no sector of the vocabulary, as sector rows with code None."""
+    src = _Source(s.money_fact)
+    fact = src.dims
+    columns: list[Any] = []
+    groups: list[Any] = []
+    for dim in by:
+        if dim == "sector":
+            columns += [
+                literal(sector_vocabulary).label("sector_vocabulary"),
+                literal(None, s.money_fact_sector.c.sector_code.type).label("sector_code"),
+            ]
+        elif dim == "activity":
+            columns.append(s.activity.c.iati_identifier)
+            groups.append(s.activity.c.iati_identifier)
+        else:
+            for name in _DIMENSION_COLUMNS[dim]:
+                columns.append(fact.c[name])
+                groups.append(fact.c[name])
+    classified = exists().where(
+        s.money_fact_sector.c.money_fact_id == fact.c.id,
+        s.money_fact_sector.c.sector_vocabulary == sector_vocabulary,
+    )
+    query = select(
+        literal(measure).label("measure"),
+        fact.c.currency,
+        *columns,
+        func.sum(fact.c.value).label("value"),
+    ).where(
+        _measure_condition(portal, fact, measure),
+        *_filter_conditions(src, filters),
+        ~classified,
+    )
+    if "activity" in by:
+        query = query.join(s.activity, s.activity.c.id == fact.c.activity_id)
+    return query.group_by(fact.c.currency, *groups)
+
+
+def _row(row: Any, by: Sequence[Dimension]) -> MoneyRow:
+    values: dict[str, Any] = {}
+    mapping = row._mapping
+    for dim in by:
+        names = ("iati_identifier",) if dim == "activity" else _DIMENSION_COLUMNS[dim]
+        for name in names:
+            values[name] = mapping[name]
+    if "year" in values and values["year"] is not None:
+        values["year"] = int(values["year"])
+    return MoneyRow(
+        measure=mapping["measure"],
+        currency=mapping["currency"],
+        value=mapping["value"] if mapping["value"] is not None else Decimal(0),
+        **values,
+    )
+
+
+def _none_first(value: Any) -> tuple[bool, Any]:
+    return (value is not None, value if value is not None else 0)
+
+
+def _sort_key(row: MoneyRow, by: Sequence[Dimension], measures: Sequence[Measure]) -> Any:
+    key: list[Any] = []
+    for dim in by:
+        names = ("iati_identifier",) if dim == "activity" else _DIMENSION_COLUMNS[dim]
+        key.extend(_none_first(getattr(row, name)) for name in names)
+    key.append(measures.index(row.measure))
+    key.append(_none_first(row.currency))
+    return tuple(key)
+
+
+# -- named breakdowns ------------------------------------------------------------------------
+
+
+def totals(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters | None = None,
+    measures: Sequence[Measure] = ("budget", "expenditure", "incoming"),
+) -> list[MoneyRow]:
+    """One sum per measure and currency (for one year when ``filters.year`` is set)."""
+    return breakdown(conn, rules, (), filters, measures)
+
+
+def by_year(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters | None = None,
+    measures: Sequence[Measure] = ("budget", "expenditure"),
+) -> list[MoneyRow]:
+    """Sums per year (None: undated), measure and currency."""
+    return breakdown(conn, rules, ("year",), filters, measures)
+
+
+def by_country(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters | None = None,
+    measures: Sequence[Measure] = ("budget", "expenditure"),
+) -> list[MoneyRow]:
+    """Sums per recipient country (None: regional or unspecified), measure and currency."""
+    return breakdown(conn, rules, ("country",), filters, measures)
+
+
+def by_region(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters | None = None,
+    measures: Sequence[Measure] = ("budget", "expenditure"),
+) -> list[MoneyRow]:
+    """Sums per recipient region (vocabulary and code; None: by country or unspecified)."""
+    return breakdown(conn, rules, ("region",), filters, measures)
+
+
+def by_sector(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    sector_vocabulary: str,
+    filters: Filters | None = None,
+    measures: Sequence[Measure] = ("budget", "expenditure"),
+) -> list[MoneyRow]:
+    """Sums per sector of one vocabulary (code None: no sector of that vocabulary).
+
+    For a strategic plan's impact areas pass ``profile.strategic_plan.sector_vocabulary``.
+    """
+    return breakdown(
+        conn, rules, ("sector",), filters, measures, sector_vocabulary=sector_vocabulary
+    )
+
+
+def by_activity(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters | None = None,
+    measures: Sequence[Measure] = ("budget", "expenditure"),
+) -> list[MoneyRow]:
+    """Sums per activity (``iati_identifier``), measure and currency."""
+    return breakdown(conn, rules, ("activity",), filters, measures)
+
+
+def by_provider(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters | None = None,
+    *,
+    per_year: bool = False,
+) -> list[MoneyRow]:
+    """Incoming funds per provider organisation (ref and name as published) and currency."""
+    dims: tuple[Dimension, ...] = ("provider", "year") if per_year else ("provider",)
+    return breakdown(conn, rules, dims, filters, ("incoming",))
+
+
+def years(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters | None = None,
+    measures: Sequence[Measure] = ("budget", "expenditure"),
+) -> list[int]:
+    """The years that have money of ``measures`` (for a Year selector), ascending."""
+    rows = breakdown(conn, rules, ("year",), filters, measures)
+    return sorted({r.year for r in rows if r.year is not None})
+
+
+def funding_partners(
+    conn: Connection, rules: Portal | Profile | None, filters: Filters | None = None
+) -> list[FundingPartner]:
+    """Funding partners with their incoming funds per currency, largest first, then the
+    partners named only as funding participating organisations (without amounts).
+
+    Incoming funds of one provider ref published under several names are one partner, shown
+    with its most frequent name.
+    """
+    filters = filters or Filters()
+    if filters.sector is not None and filters.sector_vocabulary is None:
+        raise ValueError("a sector filter needs its sector_vocabulary")
+    src = _source(
+        per_activity=bool(_activity_identifiers(filters)), by_sector=filters.sector is not None
+    )
+    fact = src.dims
+    portal = _portal(rules)
+    rows = conn.execute(
+        select(
+            fact.c.provider_org_ref,
+            fact.c.provider_org_name,
+            fact.c.currency,
+            func.sum(src.value).label("value"),
+            func.count().label("n"),
+        )
+        .select_from(src.from_clause())
+        .where(_measure_condition(portal, fact, "incoming"), *_filter_conditions(src, filters))
+        .group_by(fact.c.provider_org_ref, fact.c.provider_org_name, fact.c.currency)
+    ).all()
+    amounts: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
+    names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
+    refs: dict[str, str | None] = {}
+    for row in rows:
+        key = _partner_key(row.provider_org_ref, row.provider_org_name)
+        refs[key] = row.provider_org_ref
+        amounts[(key, row.currency)] += row.value if row.value is not None else Decimal(0)
+        names[key][row.provider_org_name] += int(row.n)
+    partners = [
+        FundingPartner(refs[key], _most_frequent(names[key]), currency, value, "incoming-funds")
+        for (key, currency), value in amounts.items()
+    ]
+    partners.sort(key=lambda p: (-(p.value or 0), p.provider_org_name or "", p.currency or ""))
+    if filters.provider_org is None:
+        partners += _participating_funders(conn, filters, set(refs))
+    return partners
+
+
+def _partner_key(ref: str | None, name: str | None) -> str:
+    return f"ref:{ref}" if ref is not None else f"name:{name or ''}"
+
+
+def _most_frequent(counts: dict[str | None, int]) -> str | None:
+    named = [(n, name) for name, n in counts.items() if name is not None]
+    if not named:
+        return None
+    return min(named, key=lambda item: (-item[0], item[1]))[1]
+
+
+def _participating_funders(
+    conn: Connection, filters: Filters, known: set[str]
+) -> list[FundingPartner]:
+    """Role-1 participating orgs of matching activities that publish no incoming funds.
+
+    Activities match on their recipient countries, regions and sectors as published; in a
+    year when their budgets and transactions span it.
+    """
+    pf = s.participating_funder
+    query = select(pf.c.ref, pf.c.name, func.count().label("n")).group_by(pf.c.ref, pf.c.name)
+    if filters.reporting_org:
+        query = query.where(pf.c.reporting_org_ref.in_(filters.reporting_org))
+    if filters.activity is not None or filters.activities:
+        query = query.where(
+            pf.c.activity_id.in_(_current_activity_ids(_activity_identifiers(filters)))
+        )
+    if filters.country is not None:
+        rc = s.recipient_country
+        query = query.where(
+            pf.c.activity_id.in_(
+                select(rc.c.activity_id).where(rc.c.recipient_country_code == filters.country)
+            )
+        )
+    if filters.region is not None:
+        rr = s.recipient_region
+        region = select(rr.c.activity_id).where(rr.c.recipient_region_code == filters.region)
+        if filters.region_vocabulary is not None:
+            region = region.where(rr.c.vocabulary == filters.region_vocabulary)
+        query = query.where(pf.c.activity_id.in_(region))
+    if filters.sector is not None:
+        se = s.sector
+        query = query.where(
+            pf.c.activity_id.in_(
+                select(se.c.activity_id).where(
+                    se.c.vocabulary == filters.sector_vocabulary,
+                    se.c.sector_code == filters.sector,
+                )
+            )
+        )
+    if filters.year is not None:
+        query = query.where(pf.c.first_year <= filters.year, pf.c.last_year >= filters.year)
+    names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
+    refs: dict[str, str | None] = {}
+    for row in conn.execute(query):
+        if row.ref is None and row.name is None:
+            continue
+        key = _partner_key(row.ref, row.name)
+        if key not in known:
+            refs[key] = row.ref
+            names[key][row.name] += int(row.n)
+    found = [
+        FundingPartner(refs[key], _most_frequent(names[key]), None, None, "participating-org")
+        for key in refs
+    ]
+    return sorted(found, key=lambda p: (p.provider_org_name or "", p.provider_org_ref or ""))
+
+
+def currencies(rows: Iterable[MoneyRow]) -> list[str | None]:
+    """The currencies present in ``rows`` (None first), for rendering one column each."""
+    return sorted({r.currency for r in rows}, key=_none_first)
