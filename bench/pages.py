@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from iatiportal.store import schema
+from iatiportal.store import queries, schema
 from iatiportal.store.db import open_store
 from iatiportal.store.load import ingest
 
@@ -54,11 +54,18 @@ def sample_paths(db: str, per_type: int) -> dict[str, list[str]]:
             .scalars()
             .all()
         )
+        countries = sorted(queries.countries(conn))
     engine.dispose()
     step = max(1, len(ids) // per_type)
     chosen = ids[::step][:per_type]
+    some = countries[:: max(1, len(countries) // 20)][:20]
     return {
         "overview": ["/"],
+        "countries": ["/countries", *(f"/countries?page={n}" for n in range(2, 8))],
+        "country": [f"/countries/{c}" for c in some],
+        "country results": [f"/countries/{c}/results" for c in some],
+        "country progress": [f"/countries/{c}/progress" for c in some],
+        "country plan": [f"/countries/{c}/strategic-plan" for c in some],
         "activity list": [f"/activities?page={n}" for n in range(1, 40, 3)],
         "activity": [f"/activities/{quote(i, safe='')}" for i in chosen],
         "activity json": [f"/activities/{quote(i, safe='')}.json" for i in chosen],
@@ -144,7 +151,9 @@ def main() -> None:
                     f"{name:<16} {statistics.median(srv):>10.1f} {p99(srv):>10.1f} "
                     f"{statistics.median(tot):>10.1f} {p99(tot):>10.1f}"
                 )
-            target = args.throughput_path or paths["activity"][0]
+            target = args.throughput_path or next(
+                (u for u in paths["country"] if u.endswith("/ML")), paths["country"][0]
+            )
             if shutil.which("wrk"):
                 done = subprocess.run(
                     ["wrk", "-t2", "-c32", "-d10s", f"http://127.0.0.1:{args.port}{target}"],

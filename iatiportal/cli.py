@@ -25,6 +25,7 @@ from rich.table import Table
 from iatiportal import __version__, standard
 from iatiportal.demo import demo_files
 from iatiportal.ingest.sources import SourceError
+from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.store import queries
 from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest
@@ -265,9 +266,27 @@ port_option = click.option(
 )
 
 
-def _serve(engine_url: str | None, host: str, port: int) -> None:
+profile_option = click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    metavar="FILE|NAME",
+    help="Publisher profile (TOML file, or a bundled one: unwomen); repeat for several "
+    "publishers. Without one the portal shows every publisher with neutral labels.",
+)
+
+
+def _portal(profiles: tuple[str, ...]) -> Portal:
+    paths = [p if Path(p).suffix == ".toml" else str(bundled(p)) for p in profiles]
+    try:
+        return load_portal(paths)
+    except ProfileError as e:
+        raise click.UsageError(str(e)) from e
+
+
+def _serve(engine_url: str | None, host: str, port: int, portal: Portal) -> None:
     with store(engine_url) as engine:
-        app = create_app(engine)
+        app = create_app(engine, portal)
         click.echo(f"iatiportal is serving on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -276,9 +295,10 @@ def _serve(engine_url: str | None, host: str, port: int) -> None:
 @db_option
 @host_option
 @port_option
-def serve_command(db: str | None, host: str, port: int) -> None:
+@profile_option
+def serve_command(db: str | None, host: str, port: int, profiles: tuple[str, ...]) -> None:
     """Serve the portal over the store."""
-    _serve(db, host, port)
+    _serve(db, host, port, _portal(profiles))
 
 
 @main.command("demo")
@@ -312,7 +332,7 @@ def demo_command(db: str, host: str, port: int, serve: bool) -> None:
     if summary.failed:
         sys.exit(EXIT_FILE_FAILED)
     if serve:
-        _serve(str(path), host, port)
+        _serve(str(path), host, port, _portal(("unwomen",)))
 
 
 @main.group("standard")

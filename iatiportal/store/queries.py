@@ -212,12 +212,21 @@ def activity_page(
     conn: Connection,
     *,
     country: str | None = None,
-    reporting_org: str | None = None,
+    region: str | None = None,
+    reporting_orgs: Sequence[str] = (),
     offset: int = 0,
-    limit: int = 10,
+    limit: int | None = 10,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(total, one page) of current activities, newest start first, with a title each."""
+    """(total, one page) of current activities by identifier, with their titles and sectors."""
     query = select(s.activity.c.id).where(_current)
+    if region:
+        query = query.where(
+            s.activity.c.id.in_(
+                select(s.recipient_region.c.activity_id).where(
+                    s.recipient_region.c.recipient_region_code == region
+                )
+            )
+        )
     if country:
         query = query.where(
             s.activity.c.id.in_(
@@ -226,8 +235,8 @@ def activity_page(
                 )
             )
         )
-    if reporting_org:
-        query = query.where(s.activity.c.reporting_org_ref == reporting_org)
+    if reporting_orgs:
+        query = query.where(s.activity.c.reporting_org_ref.in_(list(reporting_orgs)))
     ids = query.subquery()
     total = int(conn.execute(select(func.count()).select_from(ids)).scalar_one())
     rows = conn.execute(
@@ -259,9 +268,97 @@ def activity_page(
             .order_by(s.narrative.c.id)
         ):
             titles.setdefault(aid, []).append((lang, text_))
+    sectors: dict[int, list[tuple[str, str]]] = {}
+    if page:
+        for aid, vocabulary, code in conn.execute(
+            select(s.sector.c.activity_id, s.sector.c.vocabulary, s.sector.c.sector_code)
+            .where(s.sector.c.activity_id.in_([r["id"] for r in page]))
+            .order_by(s.sector.c.id)
+        ):
+            sectors.setdefault(aid, []).append((vocabulary, code))
     for r in page:
         r["titles"] = titles.get(r["id"], [])
+        r["sectors"] = sectors.get(r["id"], [])
     return total, page
+
+
+def countries(conn: Connection, reporting_orgs: Sequence[str] = ()) -> dict[str, int]:
+    """Recipient countries of current activities, with how many activities each."""
+    query = (
+        select(
+            s.recipient_country.c.recipient_country_code, func.count(func.distinct(s.activity.c.id))
+        )
+        .join(s.activity, s.activity.c.id == s.recipient_country.c.activity_id)
+        .where(_current)
+        .group_by(s.recipient_country.c.recipient_country_code)
+    )
+    if reporting_orgs:
+        query = query.where(s.activity.c.reporting_org_ref.in_(list(reporting_orgs)))
+    return {code: int(n) for code, n in conn.execute(query)}
+
+
+def results_for(conn: Connection, activity_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Results of activities (by activity row id) with their indicators, baselines and periods
+    (targets and actuals), and the narratives of each, in document order."""
+    if not activity_ids:
+        return {}
+    ids = list(activity_ids)
+
+    def rows(table: Any) -> list[dict[str, Any]]:
+        return [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(table).where(table.c.activity_id.in_(ids)).order_by(table.c.id)
+            )
+        ]
+
+    narr: dict[tuple[str, int | None], Narratives] = {}
+    for element, owner, lang, text_ in conn.execute(
+        select(
+            s.narrative.c.element, s.narrative.c.owner_id, s.narrative.c.lang, s.narrative.c.text
+        )
+        .where(
+            s.narrative.c.activity_id.in_(ids),
+            s.narrative.c.element.in_(
+                [
+                    "result/title",
+                    "result/description",
+                    "indicator/title",
+                    "baseline/comment",
+                    "actual/comment",
+                    "target/comment",
+                ]
+            ),
+        )
+        .order_by(s.narrative.c.id)
+    ):
+        narr.setdefault((element, owner), []).append((lang, text_))
+    by_period: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for kind, table in (("targets", s.target), ("actuals", s.actual)):
+        for v in rows(table):
+            v["comment"] = narr.get((f"{kind[:-1]}/comment", v["id"]), [])
+            by_period.setdefault(v["period_id"], {"targets": [], "actuals": []})[kind].append(v)
+    periods: dict[int, list[dict[str, Any]]] = {}
+    for p in rows(s.indicator_period):
+        p.update(by_period.get(p["id"], {"targets": [], "actuals": []}))
+        periods.setdefault(p["indicator_id"], []).append(p)
+    baselines: dict[int, list[dict[str, Any]]] = {}
+    for b in rows(s.baseline):
+        b["comment"] = narr.get(("baseline/comment", b["id"]), [])
+        baselines.setdefault(b["indicator_id"], []).append(b)
+    indicators: dict[int, list[dict[str, Any]]] = {}
+    for i in rows(s.indicator):
+        i["title"] = narr.get(("indicator/title", i["id"]), [])
+        i["baselines"] = baselines.get(i["id"], [])
+        i["periods"] = periods.get(i["id"], [])
+        indicators.setdefault(i["result_id"], []).append(i)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in rows(s.result):
+        r["title"] = narr.get(("result/title", r["id"]), [])
+        r["description"] = narr.get(("result/description", r["id"]), [])
+        r["indicators"] = indicators.get(r["id"], [])
+        out.setdefault(r["activity_id"], []).append(r)
+    return out
 
 
 def data_health(conn: Connection) -> dict[str, Any]:

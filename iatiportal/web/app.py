@@ -16,14 +16,15 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iatiportal import __version__
+from iatiportal.profile import Portal
 from iatiportal.store import queries
-from iatiportal.web import i18n, views
+from iatiportal.web import countries, i18n, partners, views
 from iatiportal.web.cache import ResponseCache
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
@@ -58,13 +59,17 @@ def _environment() -> Environment:
     return env
 
 
-def create_app(engine: Engine, *, recheck_data_every: float = 1.0) -> Starlette:
-    """The portal over the store that ``engine`` opens (migrated already).
+def create_app(
+    engine: Engine, portal: Portal | None = None, *, recheck_data_every: float = 1.0
+) -> Starlette:
+    """The portal over the store that ``engine`` opens (migrated already), for the
+    publishers of ``portal`` (None: every publisher, with neutral labels).
 
     Rendered pages are cached until the data changes, which is checked at most every
     ``recheck_data_every`` seconds.
     """
     env = _environment()
+    portal = portal or Portal()
 
     def render_html(request: Request, page: Page) -> str:
         language = i18n.current_language.get()
@@ -143,6 +148,59 @@ def create_app(engine: Engine, *, recheck_data_every: float = 1.0) -> Starlette:
             return await run_in_threadpool(raw_xml, identifier.removesuffix(".xml"))
         return await respond(request, fmt, lambda conn: views.activity(conn, identifier))
 
+    async def countries_endpoint(request: Request) -> Response:
+        fmt = request.path_params.get("fmt", "html")
+        return await respond(
+            request, fmt, lambda conn: countries.countries(conn, request.query_params, portal)
+        )
+
+    async def country_endpoint(request: Request) -> Response:
+        code, fmt = split_format(request.path_params["code"])
+        tab = "overview"
+        if "tab" in request.path_params:
+            tab, fmt = split_format(request.path_params["tab"])
+        return await respond(
+            request,
+            fmt,
+            lambda conn: countries.country(conn, code, tab, request.query_params, portal),
+        )
+
+    def country_redirect(request: Request) -> Response:
+        """The Country selector's target (a plain form works without JavaScript)."""
+        code = request.query_params.get("code", "").upper()
+        tab = request.query_params.get("tab", "overview")
+        if not code.isalpha() or len(code) != 2 or tab not in countries.TABS:
+            raise HTTPException(404)
+        params = {k: v for k in ("year", "lang") if (v := request.query_params.get(k))}
+        path = f"/countries/{code}" + ("" if tab == "overview" else f"/{tab}")
+        return RedirectResponse(f"{path}?{urlencode(params)}" if params else path, 303)
+
+    def portal_page(
+        function: Callable[[Connection, str, Any, Portal], Page | None], name: str
+    ) -> Callable[[Request], Any]:
+        """An endpoint for ``/things/{name}`` (and its .json etc.) of a portal page."""
+
+        async def endpoint(request: Request) -> Response:
+            value, fmt = split_format(request.path_params[name])
+            return await respond(
+                request, fmt, lambda conn: function(conn, value, request.query_params, portal)
+            )
+
+        return endpoint
+
+    def portal_list(
+        function: Callable[[Connection, Any, Portal], Page],
+    ) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            fmt = request.path_params.get("fmt", "html")
+            if fmt not in FORMATS and fmt != "html":
+                raise HTTPException(404)
+            return await respond(
+                request, fmt, lambda conn: function(conn, request.query_params, portal)
+            )
+
+        return endpoint
+
     def raw_xml(identifier: str) -> Response:
         with engine.connect() as conn:
             raw = queries.activity_raw_xml(conn, identifier)
@@ -160,9 +218,20 @@ def create_app(engine: Engine, *, recheck_data_every: float = 1.0) -> Starlette:
         return RENDERERS["html"](request, page, html)
 
     routes = [
-        *page_route("/", views.overview),
+        *page_route("/", lambda conn, params: countries.overview(conn, params, portal)),
         *page_route("/activities", views.activities),
         Route("/activities/{identifier:path}", activity_endpoint),
+        Route("/countries", countries_endpoint),
+        Route("/countries.{fmt}", countries_endpoint),
+        Route("/countries/redirect", country_redirect),
+        Route("/countries/{code}", country_endpoint),
+        Route("/countries/{code}/{tab}", country_endpoint),
+        Route("/regions", portal_list(partners.regions)),
+        Route("/regions.{fmt}", portal_list(partners.regions)),
+        Route("/regions/{code:path}", portal_page(partners.region, "code")),
+        Route("/partners", portal_list(partners.partners)),
+        Route("/partners.{fmt}", portal_list(partners.partners)),
+        Route("/partners/{ref:path}", portal_page(partners.partner, "ref")),
         *page_route("/-/data-health", views.data_health),
         *page_route("/about", views.about),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -76,27 +76,6 @@ def requested_page(params: Any) -> Pager:
     return Pager(page, per_page, 0)
 
 
-def overview(conn: Connection, params: Any) -> Page:
-    stats = queries.stats(conn)
-    counts = [
-        {"measure": key, "label": name, "value": stats[key]}
-        for key, name in (
-            ("activities", _("Activities")),
-            ("transactions", _("Transactions")),
-            ("budgets", _("Budgets")),
-            ("results", _("Results")),
-            ("indicators", _("Indicators")),
-            ("files", _("Files")),
-        )
-    ]
-    return Page(
-        "overview.html",
-        _("Overview"),
-        {"counts": counts},
-        [DataTable("counts", [Column("measure", "measure"), Column("value", "value")], counts)],
-    )
-
-
 def activities(conn: Connection, params: Any) -> Page:
     country = params.get("country") or None
     page = requested_page(params)

@@ -1,0 +1,407 @@
+"""The overview and the country pages (the list of countries and each country's four tabs).
+
+Every money figure comes from ``store.money`` (the one module that computes totals); this
+module only arranges its rows for the templates and the data renderings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from iatiportal.profile import Portal, StrategicPlan
+from iatiportal.store import money, queries
+from iatiportal.store.money import Filters, MoneyRow
+from iatiportal.web.i18n import country_name, current_language
+from iatiportal.web.i18n import gettext as _
+from iatiportal.web.render import Column, DataTable, Page
+from iatiportal.web.views import pick, requested_page
+
+TABS = ("overview", "results", "progress", "strategic-plan")
+
+
+def tab_names() -> dict[str, str]:
+    return {
+        "overview": _("Overview"),
+        "results": _("Results & resources"),
+        "progress": _("Our progress"),
+        "strategic-plan": _("Strategic plan contributions"),
+    }
+
+
+def choose_year(params: Any, years: Sequence[int]) -> int | None:
+    """The year asked for, else the latest year with money up to this one, else the latest."""
+    try:
+        wanted = int(params.get("year", ""))
+    except ValueError:
+        wanted = None
+    if wanted in years:
+        return wanted
+    this_year = dt.date.today().year
+    past = [y for y in years if y <= this_year]
+    return max(past) if past else (max(years) if years else None)
+
+
+def per_currency(rows: Iterable[MoneyRow], key: Any = None) -> list[dict[str, Any]]:
+    """Money rows as one line per currency (and key), with budget, expenditure and utilisation.
+
+    ``key`` picks the grouping attribute(s) of a row (a function); None groups by currency only.
+    """
+    lines: dict[tuple[Any, str | None], dict[str, Any]] = {}
+    for row in rows:
+        k = key(row) if key else None
+        line = lines.setdefault((k, row.currency), {"key": k, "currency": row.currency})
+        line[row.measure] = line.get(row.measure, Decimal(0)) + row.value
+    out = []
+    for line in lines.values():
+        budget = line.setdefault("budget", None)
+        spent = line.setdefault("expenditure", None)
+        line["utilisation"] = (
+            (spent / budget * 100).quantize(Decimal("0.1"))
+            if budget and spent is not None
+            else None
+        )
+        out.append(line)
+    return out
+
+
+MONEY_COLUMNS = [
+    Column("currency", "currency"),
+    Column("budget", "budget"),
+    Column("expenditure", "expenditure"),
+    Column("utilisation", "utilisation_percent"),
+]
+
+
+def countries(conn: Connection, params: Any, portal: Portal) -> Page:
+    home = portal.home_org_refs
+    years = money.years(conn, portal, Filters(reporting_org=home))
+    year = choose_year(params, years)
+    counts = queries.countries(conn, home)
+    rows = money.by_country(conn, portal, Filters(reporting_org=home, year=year))
+    lines = per_currency(rows, key=lambda r: r.recipient_country_code)
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        if line["key"]:
+            by_code.setdefault(line["key"], []).append(line)
+    items: list[dict[str, Any]] = [
+        {
+            "code": code,
+            "name": country_name(code),
+            "activities": n,
+            "money": by_code.get(code, []),
+        }
+        for code, n in counts.items()
+    ]
+    items.sort(key=lambda i: str(i["name"]))
+    page = requested_page(params)
+    page.total = len(items)
+    page.page = min(page.page, page.pages)
+    shown = items[page.offset : page.offset + page.per_page]
+    table_rows = [
+        {
+            "country_code": i["code"],
+            "country_name": i["name"],
+            "activities": i["activities"],
+            "year": year,
+            **m,
+        }
+        for i in items
+        for m in (i["money"] or [{"currency": None}])
+    ]
+    return Page(
+        "countries.html",
+        _("Countries"),
+        {"items": shown, "pager": page, "years": years, "year": year},
+        [
+            DataTable(
+                "countries",
+                [
+                    Column("country_code", "country_code"),
+                    Column("country_name", "country_name"),
+                    Column("activities", "activities"),
+                    Column("year", "year"),
+                    *MONEY_COLUMNS,
+                ],
+                table_rows,
+            )
+        ],
+    )
+
+
+def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) -> Page | None:
+    code = code.upper()
+    home = portal.home_org_refs
+    counts = queries.countries(conn, home)
+    if code not in counts or tab not in TABS:
+        return None
+    base = Filters(reporting_org=home, country=code)
+    years = money.years(conn, portal, base)
+    year = choose_year(params, years)
+    in_year = Filters(reporting_org=home, country=code, year=year)
+    plan = portal.home.strategic_plan
+    context: dict[str, Any] = {
+        "code": code,
+        "name": country_name(code),
+        "tab": tab,
+        "tabs": tab_names(),
+        "years": years,
+        "year": year,
+        "choices": sorted(((c, country_name(c)) for c in counts), key=lambda c: c[1]),
+        "activities_count": counts[code],
+        "activity_label": portal.home.activity_label_plural.get(current_language.get()),
+        "totals": per_currency(money.totals(conn, portal, in_year, ("budget", "expenditure"))),
+    }
+    tables: list[DataTable] = []
+    if tab == "overview":
+        by_year = [
+            {**line, "year": line["key"]}
+            for line in per_currency(money.by_year(conn, portal, base), key=lambda r: r.year)
+        ]
+        partners = money.funding_partners(conn, portal, in_year)
+        areas: list[dict[str, Any]] = []
+        if plan is not None and plan.sector_vocabulary:
+            for line in per_currency(
+                money.by_sector(conn, portal, plan.sector_vocabulary, in_year),
+                key=lambda r: r.sector_code,
+            ):
+                area = plan.impact_area(line["key"]) if line["key"] else None
+                line["name"] = area.name.get(current_language.get()) if area else _("Not specified")
+                areas.append({**line, "impact_area": line["key"]})
+        context.update(by_year=by_year, partners=partners, areas=areas)
+        tables = [
+            DataTable(
+                "budget_and_expenditure_by_year", [Column("year", "year"), *MONEY_COLUMNS], by_year
+            ),
+            DataTable(
+                "funding_partners",
+                [
+                    Column("provider_org_ref", "provider_org_ref"),
+                    Column("provider_org_name", "provider_org_name"),
+                    Column("currency", "currency"),
+                    Column("value", "incoming_funds"),
+                ],
+                [vars(p) for p in partners],
+            ),
+            DataTable(
+                "impact_areas",
+                [Column("impact_area", "impact_area"), Column("name", "name"), *MONEY_COLUMNS],
+                areas,
+            ),
+        ]
+    else:
+        per_page = requested_page(params)
+        if tab != "progress":
+            per_page.per_page = 1000  # the outcomes of one country fit one page
+        total, acts = queries.activity_page(
+            conn,
+            country=code,
+            reporting_orgs=home,
+            offset=per_page.offset,
+            limit=per_page.per_page,
+        )
+        per_page.total = total
+        money_by_activity: dict[str, list[dict[str, Any]]] = {}
+        for line in per_currency(
+            money.by_activity(conn, portal, in_year), key=lambda r: r.iati_identifier
+        ):
+            money_by_activity.setdefault(line["key"], []).append(line)
+        results = queries.results_for(conn, [a["id"] for a in acts]) if tab == "progress" else {}
+        items = []
+        for a in acts:
+            parts = plan.parse_identifier(a["iati_identifier"]) if plan else None
+            area_code = parts.impact_area_code if parts else None
+            if plan and area_code is None:
+                area_code = next((c for v, c in a["sectors"] if v == plan.sector_vocabulary), None)
+            area = plan.impact_area(area_code) if plan and area_code else None
+            items.append(
+                {
+                    "iati_identifier": a["iati_identifier"],
+                    "title": pick(a["titles"]),
+                    "outcome_code": parts.outcome_code if parts else None,
+                    "impact_area_code": area_code,
+                    "impact_area": area.name.get(current_language.get()) if area else None,
+                    "money": money_by_activity.get(a["iati_identifier"], []),
+                    "results": [_result(r) for r in results.get(a["id"], [])],
+                }
+            )
+        context.update(items=items, pager=per_page)
+        if tab == "strategic-plan":
+            groups: dict[str | None, list[dict[str, Any]]] = {}
+            for item in items:
+                groups.setdefault(item["impact_area_code"], []).append(item)
+            context["groups"] = [
+                {
+                    "code": c,
+                    "name": _area_name(plan, c),
+                    "outcomes": groups[c],
+                }
+                for c in sorted(groups, key=lambda c: (c is None, c or ""))
+            ]
+        tables = [
+            DataTable(
+                "outcomes",
+                [
+                    Column("iati_identifier", "iati_identifier"),
+                    Column("title", "title"),
+                    Column("outcome_code", "outcome_code"),
+                    Column("impact_area_code", "impact_area_code"),
+                    *MONEY_COLUMNS,
+                ],
+                [
+                    {
+                        **{k: v for k, v in i.items() if k not in ("money", "results")},
+                        "title": i["title"][1] if i["title"] else None,
+                        **m,
+                    }
+                    for i in items
+                    for m in (i["money"] or [{"currency": None}])
+                ],
+            )
+        ]
+    title = f"{context['name']}: {context['tabs'][tab]}"
+    return Page("country.html", title, context, tables)
+
+
+def _area_name(plan: StrategicPlan | None, code: str | None) -> str | None:
+    area = plan.impact_area(code) if plan is not None and code else None
+    return area.name.get(current_language.get()) if area is not None else None
+
+
+def _result(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": r["result_type"],
+        "title": pick(r["title"]),
+        "indicators": [
+            {
+                "title": pick(i["title"]),
+                "baselines": [{"year": b["year"], "value": b["value"]} for b in i["baselines"]],
+                "periods": [
+                    {
+                        "start": p["period_start"],
+                        "end": p["period_end"],
+                        "target": "; ".join(t["value"] or "" for t in p["targets"]),
+                        "actual": "; ".join(a["value"] or "" for a in p["actuals"]),
+                        "comment": next(
+                            (pick(a["comment"]) for a in p["actuals"] if a["comment"]), None
+                        ),
+                    }
+                    for p in i["periods"]
+                ],
+            }
+            for i in r["indicators"]
+        ],
+    }
+
+
+def overview(conn: Connection, params: Any, portal: Portal) -> Page:
+    """Headline totals of a year, money by impact area and region, top funding partners."""
+    home = portal.home_org_refs
+    years = money.years(conn, portal, Filters(reporting_org=home))
+    year = choose_year(params, years)
+    in_year = Filters(reporting_org=home, year=year)
+    totals = per_currency(money.totals(conn, portal, in_year, ("budget", "expenditure")))
+    partners = money.funding_partners(conn, portal, in_year)
+    counts_by_country = queries.countries(conn, home)
+    total_activities, _page = queries.activity_page(conn, reporting_orgs=home, limit=0)
+    counts = [
+        {
+            "measure": "activities",
+            "label": portal.home.activity_label_plural.get(current_language.get()),
+            "value": total_activities,
+        },
+        {"measure": "countries", "label": _("Countries"), "value": len(counts_by_country)},
+        {
+            "measure": "funding_partners",
+            "label": _("Funding partners"),
+            "value": len({p.provider_org_ref or p.provider_org_name for p in partners}),
+        },
+    ]
+    plan = portal.home.strategic_plan
+    areas: list[dict[str, Any]] = []
+    if plan is not None and plan.sector_vocabulary:
+        for line in per_currency(
+            money.by_sector(conn, portal, plan.sector_vocabulary, in_year),
+            key=lambda r: r.sector_code,
+        ):
+            areas.append(
+                {
+                    **line,
+                    "impact_area": line["key"],
+                    "name": _area_name(plan, line["key"]) or _("Not specified"),
+                }
+            )
+    regions = [
+        {
+            **line,
+            "region": line["key"][1] if line["key"] else None,
+            "region_vocabulary": line["key"][0] if line["key"] else None,
+        }
+        for line in per_currency(
+            money.by_region(conn, portal, in_year),
+            key=lambda r: (
+                (r.recipient_region_vocabulary, r.recipient_region_code)
+                if r.recipient_region_code
+                else None
+            ),
+        )
+    ]
+    for line in regions:
+        line["name"] = (
+            (
+                portal.home.region_name(
+                    line["region_vocabulary"], line["region"], current_language.get()
+                )
+                if line["region"]
+                else None
+            )
+            or line["region"]
+            or _("Country programmes and not specified")
+        )
+    top = [p for p in partners if p.value is not None][:10]
+    return Page(
+        "overview.html",
+        _("Overview"),
+        {
+            "counts": counts,
+            "totals": totals,
+            "years": years,
+            "year": year,
+            "areas": areas,
+            "regions": regions,
+            "partners": top,
+        },
+        [
+            DataTable("totals", MONEY_COLUMNS, totals),
+            DataTable("counts", [Column("measure", "measure"), Column("value", "value")], counts),
+            DataTable(
+                "impact_areas",
+                [Column("impact_area", "impact_area"), Column("name", "name"), *MONEY_COLUMNS],
+                areas,
+            ),
+            DataTable(
+                "regions",
+                [
+                    Column("region_vocabulary", "region_vocabulary"),
+                    Column("region", "region"),
+                    Column("name", "name"),
+                    *MONEY_COLUMNS,
+                ],
+                regions,
+            ),
+            DataTable(
+                "funding_partners",
+                [
+                    Column("provider_org_ref", "provider_org_ref"),
+                    Column("provider_org_name", "provider_org_name"),
+                    Column("currency", "currency"),
+                    Column("value", "incoming_funds"),
+                ],
+                [vars(p) for p in top],
+            ),
+        ],
+    )

@@ -1,0 +1,95 @@
+"""Funding partner and region pages on the demo data, checked against the demo XML."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from bs4 import BeautifulSoup
+from lxml import etree
+from starlette.testclient import TestClient
+
+from iatiportal.demo import demo_files
+from iatiportal.profile import bundled, load_portal
+from iatiportal.store.db import make_engine, migrate
+from iatiportal.store.load import ingest
+from iatiportal.web.app import create_app
+
+ACTIVITIES = next(p for p in demo_files() if "activities" in p.name)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('partners') / 'demo.db'}")
+    migrate(engine)
+    assert not ingest(engine, [str(p) for p in demo_files()]).failed
+    with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as test_client:
+        yield test_client
+    engine.dispose()
+
+
+def soup(client: TestClient, url: str, status: int = 200) -> BeautifulSoup:
+    response = client.get(url)
+    assert response.status_code == status, url
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def incoming_by_year(ref: str) -> dict[int, Decimal]:
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    root = etree.parse(str(ACTIVITIES)).getroot()
+    for tx in root.iterfind("iati-activity/transaction"):
+        provider = tx.find("provider-org")
+        if (
+            tx.find("transaction-type").get("code") == "1"
+            and provider is not None
+            and (provider.get("ref") == ref)
+        ):
+            year = int(tx.find("transaction-date").get("iso-date")[:4])
+            totals[year] += Decimal(tx.findtext("value").strip())
+    return dict(totals)
+
+
+def test_partner_list_links_each_partner(client: TestClient) -> None:
+    page = soup(client, "/partners?per_page=10")
+    refs = {tr["data-ref"] for tr in page.select("table.funding-partners tbody tr")}
+    assert "SE-0" in refs
+    link = page.select_one('tr[data-ref="SE-0"] a')
+    assert link is not None and link["href"] == "/partners/SE-0"
+
+
+def test_partner_contributions_by_year_match_the_xml(client: TestClient) -> None:
+    expected = incoming_by_year("SE-0")
+    assert expected
+    data = client.get("/partners/SE-0.json").json()
+    got = {
+        r["year"]: Decimal(str(r["incoming_funds"] if "incoming_funds" in r else r["value"]))
+        for r in data["tables"]["contributions_by_year"]["rows"]
+    }
+    assert got == expected
+    page = soup(client, "/partners/SE-0")
+    years = [tr["data-year"] for tr in page.select("table.contributions tbody tr")]
+    assert years == [str(y) for y in sorted(expected)]
+
+
+def test_unknown_partner_is_a_404(client: TestClient) -> None:
+    soup(client, "/partners/XX-NOBODY", status=404)
+
+
+def test_regions_and_a_region_page(client: TestClient) -> None:
+    page = soup(client, "/regions")
+    codes = {tr["data-code"] for tr in page.select("table.regions tbody tr")}
+    assert {"89", "289"} <= codes
+    root = etree.parse(str(ACTIVITIES)).getroot()
+    in_89 = {
+        a.findtext("iati-identifier")
+        for a in root.iterfind("iati-activity")
+        if any(r.get("code") == "89" for r in a.iterfind("recipient-region"))
+    }
+    region = soup(client, "/regions/89?per_page=10")
+    assert {tr["data-id"] for tr in region.select("table.activities tbody tr")} == in_89
+    assert region.select_one("h1").get_text(strip=True) == "Europe, regional"
+    french = soup(client, "/regions/89?lang=fr")
+    assert french.select_one("h1").get_text(strip=True) != ""
+    soup(client, "/regions/XX-NONE", status=404)
