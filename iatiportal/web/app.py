@@ -201,6 +201,12 @@ def create_app(
 
         return endpoint
 
+    def strategic_plan_page(conn: Connection, params: Any, portal: Portal) -> Page:
+        page = countries.strategic_plan(conn, params, portal)
+        if page is None:  # a portal without a strategic plan in its profile
+            raise HTTPException(404)
+        return page
+
     def raw_xml(identifier: str) -> Response:
         with engine.connect() as conn:
             raw = queries.activity_raw_xml(conn, identifier)
@@ -232,6 +238,9 @@ def create_app(
         Route("/partners", portal_list(partners.partners)),
         Route("/partners.{fmt}", portal_list(partners.partners)),
         Route("/partners/{ref:path}", portal_page(partners.partner, "ref")),
+        Route("/strategic-plan", portal_list(strategic_plan_page)),
+        Route("/strategic-plan.{fmt}", portal_list(strategic_plan_page)),
+        Route("/strategic-plan/{code}", portal_page(countries.strategic_plan_area, "code")),
         *page_route("/-/data-health", views.data_health),
         *page_route("/about", views.about),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -405,3 +405,143 @@ def overview(conn: Connection, params: Any, portal: Portal) -> Page:
             ),
         ],
     )
+
+
+def strategic_plan(conn: Connection, params: Any, portal: Portal) -> Page | None:
+    """The home publisher's strategic plan: impact areas with money and outcome counts."""
+    plan = portal.home.strategic_plan
+    if plan is None or not plan.sector_vocabulary:
+        return None
+    home = portal.home_org_refs
+    years = money.years(conn, portal, Filters(reporting_org=home))
+    year = choose_year(params, years)
+    lines = per_currency(
+        money.by_sector(
+            conn, portal, plan.sector_vocabulary, Filters(reporting_org=home, year=year)
+        ),
+        key=lambda r: r.sector_code,
+    )
+    _total, acts = queries.activity_page(conn, reporting_orgs=home, limit=None)
+    outcomes: dict[str, int] = {}
+    for a in acts:
+        code = _impact_area_of(plan, a)
+        if code:
+            outcomes[code] = outcomes.get(code, 0) + 1
+    money_by_area: dict[str | None, list[dict[str, Any]]] = {}
+    for line in lines:
+        money_by_area.setdefault(line["key"], []).append(line)
+    areas: list[dict[str, Any]] = [
+        {
+            "code": area.code,
+            "name": area.name.get(current_language.get()),
+            "outcomes": outcomes.get(area.code, 0),
+            "money": money_by_area.get(area.code, []),
+        }
+        for area in plan.impact_areas
+    ]
+    rows = [
+        {"impact_area": a["code"], "name": a["name"], "outcomes": a["outcomes"], **m}
+        for a in areas
+        for m in (a["money"] or [{"currency": None}])
+    ]
+    return Page(
+        "strategic_plan.html",
+        plan.name.get(current_language.get()) or _("Strategic plan"),
+        {"areas": areas, "years": years, "year": year, "unlinked": money_by_area.get(None, [])},
+        [
+            DataTable(
+                "impact_areas",
+                [
+                    Column("impact_area", "impact_area"),
+                    Column("name", "name"),
+                    Column("outcomes", "outcomes"),
+                    *MONEY_COLUMNS,
+                ],
+                rows,
+            )
+        ],
+    )
+
+
+def strategic_plan_area(conn: Connection, code: str, params: Any, portal: Portal) -> Page | None:
+    """One impact area: the offices' outcomes that contribute to it, with their money."""
+    plan = portal.home.strategic_plan
+    area = plan.impact_area(code) if plan is not None else None
+    if plan is None or area is None or not plan.sector_vocabulary:
+        return None
+    home = portal.home_org_refs
+    base = Filters(reporting_org=home, sector_vocabulary=plan.sector_vocabulary, sector=code)
+    years = money.years(conn, portal, base)
+    year = choose_year(params, years)
+    in_year = Filters(
+        reporting_org=home, sector_vocabulary=plan.sector_vocabulary, sector=code, year=year
+    )
+    money_by_activity: dict[str, list[dict[str, Any]]] = {}
+    for line in per_currency(
+        money.by_activity(conn, portal, in_year), key=lambda r: r.iati_identifier
+    ):
+        money_by_activity.setdefault(line["key"], []).append(line)
+    _total, acts = queries.activity_page(conn, reporting_orgs=home, limit=None)
+    items = []
+    for a in acts:
+        if _impact_area_of(plan, a) != code:
+            continue
+        parts = plan.parse_identifier(a["iati_identifier"])
+        items.append(
+            {
+                "iati_identifier": a["iati_identifier"],
+                "title": pick(a["titles"]),
+                "outcome_code": parts.outcome_code if parts else None,
+                "office": parts.office if parts else None,
+                "money": money_by_activity.get(a["iati_identifier"], []),
+            }
+        )
+    by_year = [
+        {**line, "year": line["key"]}
+        for line in per_currency(money.by_year(conn, portal, base), key=lambda r: r.year)
+    ]
+    name = area.name.get(current_language.get())
+    return Page(
+        "strategic_plan_area.html",
+        name,
+        {
+            "code": code,
+            "name": name,
+            "items": items,
+            "by_year": by_year,
+            "years": years,
+            "year": year,
+        },
+        [
+            DataTable(
+                "budget_and_expenditure_by_year", [Column("year", "year"), *MONEY_COLUMNS], by_year
+            ),
+            DataTable(
+                "outcomes",
+                [
+                    Column("iati_identifier", "iati_identifier"),
+                    Column("title", "title"),
+                    Column("office", "office"),
+                    Column("outcome_code", "outcome_code"),
+                    *MONEY_COLUMNS,
+                ],
+                [
+                    {
+                        **{k: v for k, v in i.items() if k != "money"},
+                        "title": i["title"][1] if i["title"] else None,
+                        **m,
+                    }
+                    for i in items
+                    for m in (i["money"] or [{"currency": None}])
+                ],
+            ),
+        ],
+    )
+
+
+def _impact_area_of(plan: StrategicPlan, activity: dict[str, Any]) -> str | None:
+    """The impact area an activity contributes to: from its identifier, else its sectors."""
+    parts = plan.parse_identifier(activity["iati_identifier"])
+    if parts is not None and parts.impact_area_code:
+        return parts.impact_area_code
+    return next((c for v, c in activity["sectors"] if v == plan.sector_vocabulary), None)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from iatiportal import standard
-from iatiportal.store import queries
+from iatiportal.store import money, queries
 from iatiportal.web.i18n import current_language
 from iatiportal.web.i18n import gettext as _
 from iatiportal.web.render import Column, DataTable, Page
@@ -349,4 +349,13 @@ def data_health(conn: Connection, params: Any) -> Page:
 
 
 def about(conn: Connection, params: Any) -> Page:
-    return Page("about.html", _("About and methodology"))
+    """The methodology of every figure: the text of the money module (in English)."""
+    paragraphs: list[dict[str, str | None]] = []
+    for block in (money.__doc__ or "").split("\n\n")[1:]:
+        text = " ".join(block.split())
+        heading, _sep, rest = text.partition(".** ")
+        if text.startswith("**") and rest:
+            paragraphs.append({"heading": heading.removeprefix("**"), "text": rest})
+        elif text:
+            paragraphs.append({"heading": None, "text": text.replace("**", "")})
+    return Page("about.html", _("About and methodology"), {"methodology": paragraphs})

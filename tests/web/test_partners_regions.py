@@ -93,3 +93,28 @@ def test_regions_and_a_region_page(client: TestClient) -> None:
     french = soup(client, "/regions/89?lang=fr")
     assert french.select_one("h1").get_text(strip=True) != ""
     soup(client, "/regions/XX-NONE", status=404)
+
+
+def test_strategic_plan_pages(client: TestClient) -> None:
+    root = etree.parse(str(ACTIVITIES)).getroot()
+    per_area: dict[str, int] = defaultdict(int)
+    for ident in root.iterfind("iati-activity/iati-identifier"):
+        kind, number = (ident.text or "").rsplit("_", 2)[-2:]
+        per_area[f"{kind}{number.split('.')[0]}"] += 1
+    page = soup(client, "/strategic-plan")
+    rows = {tr["data-code"]: tr for tr in page.select("table.impact-areas tbody tr")}
+    assert {"D1", "D2", "D3", "D4", "O1", "O2", "O3"} <= set(rows)
+    for code, n in per_area.items():
+        assert rows[code].select("td")[0].get_text(strip=True) == str(n), code
+    area = soup(client, "/strategic-plan/D1")
+    ids = [tr["data-id"] for tr in area.select("table.outcomes tbody tr")]
+    assert len(ids) == per_area["D1"]
+    assert all("_D_1." in i for i in ids)
+    soup(client, "/strategic-plan/X9", status=404)
+
+
+def test_about_page_explains_every_figure(client: TestClient) -> None:
+    page = soup(client, "/about")
+    headings = [h.get_text(strip=True) for h in page.select(".methodology h3")]
+    assert {"Budget", "Expenditure", "Funding partners"} <= set(headings)
+    assert page.select_one(".methodology")["lang"] == "en"
