@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.sources import expand, local_copy, sha256_of
-from iatiportal.store import facts
+from iatiportal.store import facts, search
 from iatiportal.store import schema as s
 from iatiportal.store.produce import Job, Produced, messages
 from iatiportal.store.write import BulkInserter, conversions, start_ids
@@ -119,11 +119,13 @@ def ingest(
 
 
 def _refresh_money(engine: Engine) -> None:
-    """Rebuild the money facts when files were stored since they were last built."""
+    """Rebuild what pages read (money facts, search text) when files were stored since."""
     with engine.connect() as conn:
         stale = facts.is_stale(conn)
     if stale:
-        facts.refresh_store(engine)
+        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            search.rebuild(conn)
+            facts.refresh(conn)
 
 
 def _file_row(conn: Connection, source: str) -> Any:

@@ -690,3 +690,14 @@ money_refresh = Table(
     Column("sector_facts", Integer, nullable=False),
 )
 """When the money facts were last rebuilt (one row)."""
+
+search_text = Table(
+    "search_text",
+    metadata,
+    # One row per current activity: what full-text search reads. SQLite indexes it with the
+    # FTS5 table search_fts, PostgreSQL with a GIN index on its tsvector (migration 0003);
+    # both are outside this metadata (alembic check skips them, see migrations/env.py).
+    Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from sqlalchemy import Connection, Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -24,12 +25,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from iatiportal import __version__
 from iatiportal.profile import Portal
 from iatiportal.store import queries
+from iatiportal.store.search import MARK_END, MARK_START
 from iatiportal.web import countries, i18n, partners, views
 from iatiportal.web.cache import ResponseCache
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
 HERE = Path(__file__).resolve().parent
 PageFunction = Callable[[Connection, Any], Page]
+
+
+def highlight(value: str) -> Markup:
+    """Publisher text, escaped, with the matched words of a search in <mark>."""
+    escaped = str(escape(value))
+    return Markup(  # noqa: S704 - escaped above; only our own markers become tags
+        escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    )
 
 
 def _environment() -> Environment:
@@ -49,6 +59,7 @@ def _environment() -> Environment:
         date=i18n.date,
         country=i18n.country_name,
         quote=lambda value: quote(str(value), safe=""),
+        highlight=highlight,
     )
     env.globals.update(
         languages=i18n.LANGUAGES,
@@ -238,6 +249,8 @@ def create_app(
         Route("/partners", portal_list(partners.partners)),
         Route("/partners.{fmt}", portal_list(partners.partners)),
         Route("/partners/{ref:path}", portal_page(partners.partner, "ref")),
+        Route("/search", portal_list(views.search)),
+        Route("/search.{fmt}", portal_list(views.search)),
         Route("/strategic-plan", portal_list(strategic_plan_page)),
         Route("/strategic-plan.{fmt}", portal_list(strategic_plan_page)),
         Route("/strategic-plan/{code}", portal_page(countries.strategic_plan_area, "code")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from iatiportal import standard
+from iatiportal.profile import Portal
 from iatiportal.store import money, queries
-from iatiportal.web.i18n import current_language
+from iatiportal.store import search as store_search
+from iatiportal.web.i18n import country_name, current_language
 from iatiportal.web.i18n import gettext as _
 from iatiportal.web.render import Column, DataTable, Page
 
@@ -359,3 +362,92 @@ def about(conn: Connection, params: Any) -> Page:
         elif text:
             paragraphs.append({"heading": None, "text": text.replace("**", "")})
     return Page("about.html", _("About and methodology"), {"methodology": paragraphs})
+
+
+def search(conn: Connection, params: Any, portal: Portal) -> Page:
+    """Full-text search with facets; every filter is a query parameter (shareable URLs)."""
+    q = (params.get("q") or "").strip()
+    plan = portal.home.strategic_plan
+    humanitarian = params.get("humanitarian")
+    filters = store_search.SearchFilters(
+        country=params.get("country") or None,
+        region=params.get("region") or None,
+        humanitarian={"1": True, "0": False}.get(humanitarian or ""),
+        partner=params.get("partner") or None,
+        reporting_org=portal.home_org_refs,
+    )
+    vocabularies = [("sdg", "7")]
+    if plan is not None and plan.sector_vocabulary:
+        vocabularies.insert(0, ("impact_area", plan.sector_vocabulary))
+    for name, vocabulary in vocabularies:
+        if params.get(name):
+            filters = dataclasses.replace(
+                filters, sector_vocabulary=vocabulary, sector=params.get(name)
+            )
+    page = requested_page(params)
+    found = store_search.search(
+        conn,
+        q,
+        filters,
+        offset=page.offset,
+        limit=page.per_page,
+        facet_vocabularies=vocabularies,
+    )
+    page.total = found.total
+    labels = {
+        "country": _("Country"),
+        "region": _("Region"),
+        "impact_area": _("Impact area"),
+        "sdg": _("Sustainable Development Goal"),
+        "partner": _("Funding partner"),
+        "humanitarian": _("Humanitarian"),
+    }
+    facets = []
+    for name, values in found.facets.items():
+        shown = []
+        for value, n in values[:12]:
+            if name == "country":
+                label_text = country_name(value)
+            elif name == "humanitarian":
+                label_text = _("yes") if value == "1" else _("no")
+            elif name == "impact_area" and plan is not None:
+                area = plan.impact_area(value)
+                label_text = area.name.get(current_language.get()) if area else value
+            elif name == "sdg":
+                label_text = label("UNSDG-Goals", value)
+            else:
+                label_text = value
+            shown.append(
+                {
+                    "value": value,
+                    "label": label_text,
+                    "count": n,
+                    "selected": params.get(name) == value,
+                }
+            )
+        facets.append({"name": name, "label": labels.get(name, name), "values": shown})
+    hits = [vars(h) for h in found.hits]
+    return Page(
+        "search.html",
+        _("Search") + (f": {q}" if q else ""),
+        {"q": q, "hits": hits, "pager": page, "facets": facets},
+        [
+            DataTable(
+                "results",
+                [
+                    Column("iati_identifier", "iati_identifier"),
+                    Column("title", "title"),
+                    Column("rank", "rank"),
+                ],
+                [
+                    {
+                        **h,
+                        "title": h["title"]
+                        .replace(store_search.MARK_START, "")
+                        .replace(store_search.MARK_END, ""),
+                    }
+                    for h in hits
+                ],
+            )
+        ],
+    )
