@@ -86,8 +86,10 @@ def ingest(
     validate: bool = True,
     force: bool = False,
     progress: Progress | None = None,
+    refresh: bool = True,
 ) -> IngestSummary:
-    """Ingest every file that ``sources`` names (raises SourceError for a missing path)."""
+    """Ingest every file that ``sources`` names (raises SourceError for a missing path), then
+    rebuild what the pages read (``refresh_derived``) unless ``refresh`` is False."""
     summary = IngestSummary()
     for source in expand(list(sources)):
         started = time.perf_counter()
@@ -114,11 +116,12 @@ def ingest(
         if progress is not None:
             progress.file_finished(outcome)
         summary.files.append(outcome)
-    _refresh_money(engine)
+    if refresh:
+        refresh_derived(engine)
     return summary
 
 
-def _refresh_money(engine: Engine) -> None:
+def refresh_derived(engine: Engine) -> None:
     """Rebuild what pages read (money facts, search text) when files were stored since."""
     with engine.connect() as conn:
         stale = facts.is_stale(conn)

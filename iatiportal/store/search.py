@@ -65,16 +65,20 @@ def rebuild(conn: Connection) -> int:
     concat = "group_concat(n.text, ' ')" if sqlite else "string_agg(n.text, ' ' ORDER BY n.id)"
     conn.execute(s.search_text.delete())
     elements = ", ".join(f"'{e}'" for e in SEARCHED[1:])
+    # One grouped pass over the narratives (a correlated subquery per activity let SQLite
+    # pick the (element, owner) index and took 19 s for the 5,300 benchmark activities).
     conn.execute(
         text(f"""
         INSERT INTO search_text (activity_id, title, body)
-        SELECT a.id,
-               coalesce((SELECT {concat} FROM narrative n
-                         WHERE n.activity_id = a.id AND n.element = 'title'), ''),
-               coalesce((SELECT {concat} FROM narrative n
-                         WHERE n.activity_id = a.id AND n.element IN ({elements})), '')
-                 || ' ' || a.iati_identifier
-        FROM activity a WHERE a.is_current
+        SELECT a.id, coalesce(t.words, ''), coalesce(b.words, '') || ' ' || a.iati_identifier
+        FROM activity a
+        LEFT JOIN (SELECT n.activity_id, {concat} AS words FROM narrative n
+                   WHERE n.element = 'title' GROUP BY n.activity_id) t
+               ON t.activity_id = a.id
+        LEFT JOIN (SELECT n.activity_id, {concat} AS words FROM narrative n
+                   WHERE n.element IN ({elements}) GROUP BY n.activity_id) b
+               ON b.activity_id = a.id
+        WHERE a.is_current
     """)
     )
     if sqlite:
