@@ -138,6 +138,9 @@ def refresh(conn: Connection) -> RefreshSummary:
     for name in _TEMP_TABLES:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     if not d.sqlite:
+        # One refresh at a time (a second one waits, then sees the first one's rows to
+        # delete); readers are not blocked. SQLite's writers are one at a time already.
+        conn.exec_driver_sql("LOCK TABLE money_refresh IN EXCLUSIVE MODE")
         # Let sorts and hash tables of the set-based steps work in memory (this transaction only).
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
     if d.sqlite:
@@ -157,7 +160,7 @@ def refresh(conn: Connection) -> RefreshSummary:
     facts = _split_by_geography(conn, d)
     sector_facts = _split_by_sector(conn, d)
     _analyze(conn, d, "money_fact", "money_fact_sector")
-    _totals(conn)
+    _totals(conn, d)
 
     for name in _TEMP_TABLES:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
@@ -521,8 +524,13 @@ def _split_by_sector(conn: Connection, d: _Dialect) -> int:
     return int(result.rowcount)
 
 
-def _totals(conn: Connection) -> None:
+def _totals(conn: Connection, d: _Dialect) -> None:
     """Sum the facts over activities."""
+    if not d.sqlite:
+        # PostgreSQL multiplies the distinct counts of the grouping columns and expects
+        # millions of groups where there are thousands, so it sorts everything on disk;
+        # hashing is several times faster here (6.4 M sector facts: 26 s -> 8 s).
+        conn.exec_driver_sql("SET LOCAL enable_sort = off")
     conn.exec_driver_sql(
         f"""INSERT INTO money_total ({_TOTAL_DIMENSIONS}, value)
         SELECT {_TOTAL_DIMENSIONS}, SUM(value) FROM money_fact GROUP BY {_TOTAL_DIMENSIONS}"""
@@ -535,3 +543,5 @@ def _totals(conn: Connection) -> None:
         FROM money_fact_sector fs JOIN money_fact f ON f.id = fs.money_fact_id
         GROUP BY {columns}, fs.sector_vocabulary, fs.sector_code"""
     )
+    if not d.sqlite:
+        conn.exec_driver_sql("SET LOCAL enable_sort = on")

@@ -6,6 +6,7 @@ Expected figures are written by hand from the comment at the top of each fixture
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -336,6 +337,30 @@ def test_ingest_refreshes_the_facts_and_skips_when_nothing_changed(engine: Engin
         assert later > first
         rows = money.totals(conn, None, Filters(reporting_org=("XX-EXP",)), ("expenditure",))
     assert [r.value for r in rows] == [D("11")]
+
+
+def test_two_refreshes_at_once_leave_one_set_of_facts(engine: Engine) -> None:
+    load(engine, "money-currencies.xml")
+    with engine.connect() as conn:
+        before = money.by_year(conn, None)
+    failures: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            facts.refresh_store(engine)
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            failures.append(e)
+
+    threads = [threading.Thread(target=refresh) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with engine.connect() as conn:
+        assert money.by_year(conn, None) == before
+        count = conn.execute(select(func.count()).select_from(s.money_fact)).scalar_one()
+    assert count == 5
 
 
 def test_bad_arguments_are_refused(sqlite_engine: Engine) -> None:
