@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 EXACT_SCALE = Decimal(10000)
@@ -15,8 +15,9 @@ EXACT_QUANTUM = Decimal("0.0001")
 
 
 def exact_to_int(value: Decimal) -> int:
-    """SQLite's form of an exact value: a whole number of 1/10,000 units."""
-    return int((value * EXACT_SCALE).to_integral_value(ROUND_HALF_EVEN))
+    """SQLite's form of an exact value: a whole number of 1/10,000 units, rounded half away
+    from zero as PostgreSQL's NUMERIC(24, 4) rounds, so both stores hold the same figures."""
+    return int((value * EXACT_SCALE).to_integral_value(ROUND_HALF_UP))
 
 
 def int_to_exact(value: int) -> Decimal:

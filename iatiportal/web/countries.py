@@ -6,6 +6,7 @@ module only arranges its rows for the templates and the data renderings.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -205,11 +206,7 @@ def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) 
             limit=per_page.per_page,
         )
         per_page.total = total
-        money_by_activity: dict[str, list[dict[str, Any]]] = {}
-        for line in per_currency(
-            money.by_activity(conn, portal, in_year), key=lambda r: r.iati_identifier
-        ):
-            money_by_activity.setdefault(line["key"], []).append(line)
+        money_by_activity = money_of(conn, portal, in_year, [a["iati_identifier"] for a in acts])
         results = queries.results_for(conn, [a["id"] for a in acts]) if tab == "progress" else {}
         items = []
         for a in acts:
@@ -265,6 +262,22 @@ def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) 
         ]
     title = f"{context['name']}: {context['tabs'][tab]}"
     return Page("country.html", title, context, tables)
+
+
+def money_of(
+    conn: Connection, portal: Portal, filters: Filters, identifiers: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Budget and expenditure lines of the listed activities only (a page of a list: asking
+    for every activity of a country costs 80 ms at 200,000 activities)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not identifiers:
+        return out
+    rows = money.by_activity(
+        conn, portal, dataclasses.replace(filters, activities=tuple(identifiers))
+    )
+    for line in per_currency(rows, key=lambda r: r.iati_identifier):
+        out.setdefault(line["key"], []).append(line)
+    return out
 
 
 def _area_name(plan: StrategicPlan | None, code: str | None) -> str | None:
@@ -476,16 +489,11 @@ def strategic_plan_area(conn: Connection, code: str, params: Any, portal: Portal
     in_year = Filters(
         reporting_org=home, sector_vocabulary=plan.sector_vocabulary, sector=code, year=year
     )
-    money_by_activity: dict[str, list[dict[str, Any]]] = {}
-    for line in per_currency(
-        money.by_activity(conn, portal, in_year), key=lambda r: r.iati_identifier
-    ):
-        money_by_activity.setdefault(line["key"], []).append(line)
     _total, acts = queries.activity_page(conn, reporting_orgs=home, limit=None)
+    acts = [a for a in acts if _impact_area_of(plan, a) == code]
+    money_by_activity = money_of(conn, portal, in_year, [a["iati_identifier"] for a in acts])
     items = []
     for a in acts:
-        if _impact_area_of(plan, a) != code:
-            continue
         parts = plan.parse_identifier(a["iati_identifier"])
         items.append(
             {

@@ -10,7 +10,7 @@ from iatiportal import standard
 from iatiportal.profile import Portal
 from iatiportal.store import money, queries
 from iatiportal.store.money import Filters
-from iatiportal.web.countries import MONEY_COLUMNS, choose_year, per_currency
+from iatiportal.web.countries import MONEY_COLUMNS, choose_year, money_of, per_currency
 from iatiportal.web.i18n import country_name, current_language
 from iatiportal.web.i18n import gettext as _
 from iatiportal.web.render import Column, DataTable, Page
@@ -190,14 +190,11 @@ def region(conn: Connection, code: str, params: Any, portal: Portal) -> Page | N
         ),
         None,
     )
-    money_by_activity: dict[str, list[dict[str, Any]]] = {}
-    for line in per_currency(
-        money.by_activity(conn, portal, in_year), key=lambda r: r.iati_identifier
-    ):
-        money_by_activity.setdefault(line["key"], []).append(line)
     page = requested_page(params)
     page.total = total
     page.page = min(page.page, page.pages)
+    acts = acts[page.offset : page.offset + page.per_page]
+    money_by_activity = money_of(conn, portal, in_year, [a["iati_identifier"] for a in acts])
     items = [
         {
             "iati_identifier": a["iati_identifier"],
@@ -216,7 +213,7 @@ def region(conn: Connection, code: str, params: Any, portal: Portal) -> Page | N
             "years": years,
             "year": year,
             "by_year": by_year,
-            "items": items[page.offset : page.offset + page.per_page],
+            "items": items,
             "pager": page,
             "partners": money.funding_partners(conn, portal, in_year),
         },

@@ -783,3 +783,23 @@ def test_money_sums_are_exact(engine: Engine) -> None:
     assert sorted(values) == sorted(Decimal(v) for v in (
         "0.1", "12345678901.23", "0.01", "99999999999.99", "1000000.05",
         "0.2", "98765432109.87", "0.01", "-0.05"))  # fmt: skip
+
+
+def test_a_fifth_decimal_rounds_alike_on_both_databases(engine: Engine, tmp_path: Path) -> None:
+    # PostgreSQL's NUMERIC(24, 4) rounds half away from zero; SQLite's integer form must too
+    # (the benchmark file holds values such as 25562062.49685).
+    path = tmp_path / "fifth-decimal.xml"
+    path.write_text(
+        '<iati-activities version="2.03"><iati-activity default-currency="USD">'
+        "<iati-identifier>XX-ROUND-1</iati-identifier>"
+        '<transaction><transaction-type code="4"/><transaction-date iso-date="2024-01-01"/>'
+        '<value value-date="2024-01-01">0.00005</value></transaction>'
+        '<transaction><transaction-type code="4"/><transaction-date iso-date="2024-01-01"/>'
+        '<value value-date="2024-01-01">-0.00015</value></transaction>'
+        "</iati-activity></iati-activities>",
+        encoding="utf-8",
+    )
+    ingest(engine, [str(path)])
+    with engine.connect() as conn:
+        values = sorted(conn.execute(select(s.transaction.c.value)).scalars())
+    assert values == [Decimal("-0.0002"), Decimal("0.0001")]
