@@ -37,8 +37,12 @@ pytest: setup postgres
 
 test: lint typecheck pytest
 
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
 bench: setup
+	command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk
 	$(PY) bench/ingest.py --peer-venv .venv-peer
+	$(PY) bench/pages.py
 
 docs: setup
 	$(PY) -m iatiportal.cli_reference > docs/cli.md
