@@ -140,9 +140,8 @@ class Reader:
             self.narratives(el),
         )
 
-    def value(self, parent: etree._Element) -> tuple[Decimal | None, str | None, dt.date | None]:
-        """(value, currency, value date) of the ``value`` child."""
-        v = parent.find("value")
+    def value(self, v: etree._Element | None) -> tuple[Decimal | None, str | None, dt.date | None]:
+        """(value, currency, value date) of a ``value`` element."""
         if v is None:
             return None, None, None
         return (
@@ -370,7 +369,7 @@ def _location(rd: Reader, act: r.Activity, el: etree._Element) -> None:
 
 def _budget(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     start, end = rd.period(el)
-    value, currency, value_date = rd.value(el)
+    value, currency, value_date = rd.value(el.find("value"))
     act.budgets.append(
         r.Budget(
             map_code("budget-type", _code(el, "type")),
@@ -386,7 +385,7 @@ def _budget(rd: Reader, act: r.Activity, el: etree._Element) -> None:
 
 def _planned_disbursement(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     start, end = rd.period(el)
-    value, currency, value_date = rd.value(el)
+    value, currency, value_date = rd.value(el.find("value"))
     act.planned_disbursements.append(
         r.PlannedDisbursement(
             _code(el, "type"),
@@ -419,13 +418,7 @@ def _transaction(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     if ttype is None:
         rd.problem("error", "transaction-type", "transaction without a type", el)
     date_el = get("transaction-date")
-    value_el = get("value")
-    if value_el is None:
-        value = currency = value_date = None
-    else:
-        value = rd.decimal(value_el.text, value_el)
-        currency = clean(value_el.get("currency"))
-        value_date = rd.date(value_el.get("value-date"), value_el)
+    value, currency, value_date = rd.value(get("value"))
     if value is None:
         rd.problem("warning", "transaction-value", "transaction without a value", el)
     sector = get("sector")
@@ -636,7 +629,7 @@ def read_organisation(
             )
         elif tag in _ORG_BUDGET_KINDS:
             start, end = rd.period(child)
-            value, currency, value_date = rd.value(child)
+            value, currency, value_date = rd.value(child.find("value"))
             recipient = _ORG_BUDGET_KINDS[tag]
             ref = vocab = None
             if recipient is not None:

@@ -150,7 +150,8 @@ def _rows(conn: Connection, table: Any, activity_id: int) -> list[dict[str, Any]
 
 
 def current_activity(conn: Connection, identifier: str) -> dict[str, Any] | None:
-    """The current copy of an activity with everything the activity page shows."""
+    """The current copy of an activity with everything the activity page shows, but its
+    results (``results_for`` gives those)."""
     row = conn.execute(
         select(s.activity, s.source_file.c.path.label("source_path"))
         .join(s.source_file, s.source_file.c.id == s.activity.c.source_file_id)
@@ -176,12 +177,6 @@ def current_activity(conn: Connection, identifier: str) -> dict[str, Any] | None
         ("document_links", s.document_link),
         ("related_activities", s.related_activity),
         ("humanitarian_scopes", s.humanitarian_scope),
-        ("results", s.result),
-        ("indicators", s.indicator),
-        ("baselines", s.baseline),
-        ("periods", s.indicator_period),
-        ("targets", s.target),
-        ("actuals", s.actual),
     ):
         act[name] = _rows(conn, table, aid)
     act["problems"] = [

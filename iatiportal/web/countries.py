@@ -100,8 +100,7 @@ def countries(conn: Connection, params: Any, portal: Portal) -> Page:
     ]
     items.sort(key=lambda i: str(i["name"]))
     page = requested_page(params)
-    page.total = len(items)
-    page.page = min(page.page, page.pages)
+    page.fit(len(items))
     shown = items[page.offset : page.offset + page.per_page]
     table_rows = [
         {

@@ -30,8 +30,7 @@ def partners(conn: Connection, params: Any, portal: Portal) -> Page:
     year = choose_year(params, years)
     found = money.funding_partners(conn, portal, Filters(reporting_org=home, year=year))
     page = requested_page(params)
-    page.total = len(found)
-    page.page = min(page.page, page.pages)
+    page.fit(len(found))
     return Page(
         "partners.html",
         _("Funding partners"),
@@ -191,8 +190,7 @@ def region(conn: Connection, code: str, params: Any, portal: Portal) -> Page | N
         None,
     )
     page = requested_page(params)
-    page.total = total
-    page.page = min(page.page, page.pages)
+    page.fit(total)
     acts = acts[page.offset : page.offset + page.per_page]
     money_by_activity = money_of(conn, portal, in_year, [a["iati_identifier"] for a in acts])
     items = [

@@ -47,6 +47,12 @@ class Pager:
     per_page: int
     total: int
 
+    def fit(self, total: int) -> Pager:
+        """Set the total and keep the page within it."""
+        self.total = total
+        self.page = min(self.page, self.pages)
+        return self
+
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))
@@ -135,38 +141,26 @@ def activity(conn: Connection, identifier: str) -> Page | None:
     def owned(element: str, owner: int | None) -> tuple[str | None, str] | None:
         return pick(narr.get((element, owner)))
 
-    indicators_by_result: dict[int, list[dict[str, Any]]] = {}
-    baselines: dict[int, list[dict[str, Any]]] = {}
-    for b in act["baselines"]:
-        baselines.setdefault(b["indicator_id"], []).append(
-            {**b, "comment": owned("baseline/comment", b["id"])}
-        )
-    targets: dict[int, list[dict[str, Any]]] = {}
-    for t in act["targets"]:
-        targets.setdefault(t["period_id"], []).append(
-            {**t, "comment": owned("target/comment", t["id"])}
-        )
-    actuals: dict[int, list[dict[str, Any]]] = {}
-    for a in act["actuals"]:
-        actuals.setdefault(a["period_id"], []).append(
-            {**a, "comment": owned("actual/comment", a["id"])}
-        )
-    periods: dict[int, list[dict[str, Any]]] = {}
-    for p in act["periods"]:
-        periods.setdefault(p["indicator_id"], []).append(
-            {**p, "targets": targets.get(p["id"], []), "actuals": actuals.get(p["id"], [])}
-        )
+    results: list[dict[str, Any]] = []
     indicator_rows: list[dict[str, Any]] = []
-    for i in act["indicators"]:
-        item = {
-            **i,
-            "title": owned("indicator/title", i["id"]),
-            "baselines": baselines.get(i["id"], []),
-            "periods": periods.get(i["id"], []),
-        }
-        indicators_by_result.setdefault(i["result_id"], []).append(item)
-        for p in item["periods"]:
-            indicator_rows.append(
+    for r in queries.results_for(conn, [act["id"]]).get(act["id"], []):
+        indicators = []
+        for i in r["indicators"]:
+            item = {
+                **i,
+                "title": pick(i["title"]),
+                "baselines": [{**b, "comment": pick(b["comment"])} for b in i["baselines"]],
+                "periods": [
+                    {
+                        **p,
+                        "targets": [{**t, "comment": pick(t["comment"])} for t in p["targets"]],
+                        "actuals": [{**a, "comment": pick(a["comment"])} for a in p["actuals"]],
+                    }
+                    for p in i["periods"]
+                ],
+            }
+            indicators.append(item)
+            indicator_rows.extend(
                 {
                     "result_id": i["result_id"],
                     "indicator": item["title"][1] if item["title"] else None,
@@ -175,17 +169,17 @@ def activity(conn: Connection, identifier: str) -> Page | None:
                     "target": "; ".join(t["value"] or "" for t in p["targets"]),
                     "actual": "; ".join(a["value"] or "" for a in p["actuals"]),
                 }
+                for p in item["periods"]
             )
-    results = [
-        {
-            **r,
-            "type_name": label("ResultType", r["result_type"]),
-            "title": owned("result/title", r["id"]),
-            "description": owned("result/description", r["id"]),
-            "indicators": indicators_by_result.get(r["id"], []),
-        }
-        for r in act["results"]
-    ]
+        results.append(
+            {
+                **r,
+                "type_name": label("ResultType", r["result_type"]),
+                "title": pick(r["title"]),
+                "description": pick(r["description"]),
+                "indicators": indicators,
+            }
+        )
     budgets = [
         {
             **b,
