@@ -6,7 +6,7 @@ PYTHON  ?= python3
 export IATIPORTAL_SHARED_DATA ?= $(abspath ../shared/data)
 export IATIPORTAL_TEST_PG_URL ?= postgresql+psycopg://iatiportal:iatiportal@127.0.0.1:5432/iatiportal
 
-.PHONY: setup demo test lint typecheck pytest postgres bench docs messages clean
+.PHONY: setup demo test lint typecheck pytest postgres chromium bench docs messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,17 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup postgres
+pytest: setup postgres chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+# Debian's Chromium for the browser tests (tests/browser): Playwright never downloads a browser.
+chromium:
+	[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 bench: setup
 	command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk
@@ -52,7 +57,7 @@ messages: setup
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
 		-k _ -k gettext -k ngettext:1,2 -o iatiportal/web/locale/messages.pot .
 	$(BIN)/pybabel update -i iatiportal/web/locale/messages.pot -d iatiportal/web/locale \
-		--no-location --omit-header --ignore-obsolete
+		--ignore-obsolete --width 100
 
 clean:
 	rm -rf $(VENV) .venv-peer iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -22,8 +22,9 @@ each truncated toward zero with integer division, so the parts add up exactly to
 no window over the parts is needed, and both databases give identical figures.
 
 Finally ``money_total`` and ``money_total_sector`` sum the facts over activities (what pages
-without an activity in question read), and ``participating_funder`` lists the role-1
-participating organisations of activities without incoming funds.
+without an activity in question read); ``participating_funder`` lists the role-1
+participating organisations of activities without incoming funds; ``activity_year`` lists the
+years of each activity's budgets and transactions.
 """
 
 # The SQL below is assembled from constant fragments that differ by database (see _Dialect);
@@ -36,7 +37,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
 from iatiportal.store import schema as s
 
@@ -65,7 +66,11 @@ _FACT_TABLES = (
     s.money_total,
     s.money_total_sector,
     s.participating_funder,
+    s.activity_year,
 )
+
+CYCLE_RULE = "hierarchy-cycle"
+"""The problem recorded for each activity whose parent and child links lead back to itself."""
 
 HUNDRED_PERCENT = 1_000_000
 """100 % in 1/10,000 units."""
@@ -354,6 +359,10 @@ def _participating_funders(conn: Connection) -> None:
     )
     conn.exec_driver_sql("CREATE UNIQUE INDEX mf_span_activity ON mf_span (activity_id)")
     conn.exec_driver_sql(
+        """INSERT INTO activity_year (activity_id, year)
+        SELECT DISTINCT activity_id, year FROM mf_src WHERE year IS NOT NULL"""
+    )
+    conn.exec_driver_sql(
         """INSERT INTO participating_funder
             (activity_id, reporting_org_ref, ref, name, first_year, last_year)
         SELECT po.activity_id, a.reporting_org_ref, po.ref,
@@ -398,7 +407,27 @@ def _hierarchy(conn: Connection, d: _Dialect) -> None:
         SELECT ancestor_id, descendant_id FROM down"""
     )
     conn.exec_driver_sql("CREATE INDEX mf_closure_pair ON mf_closure (ancestor_id, descendant_id)")
-    # Activities that are each other's ancestors (a cycle of links) keep their own figures.
+    # Activities that are each other's ancestors (a cycle of links) keep their own figures;
+    # each is listed as a problem (data health), with one other activity of its cycle.
+    conn.execute(delete(s.problem).where(s.problem.c.rule == CYCLE_RULE))
+    conn.execute(
+        text(
+            """INSERT INTO problem (source_file_id, file_path, line, iati_identifier, severity,
+                                 rule, message, recorded_at)
+            SELECT a.source_file_id, f.path, a.source_line, a.iati_identifier, 'warning',
+                   :rule, 'parent and child links form a cycle through ' || b.iati_identifier
+                   || ': both keep their own figures (neither replaces the other''s)', :now
+            FROM (SELECT m.ancestor_id, MIN(m.descendant_id) AS other_id FROM mf_closure m
+                  JOIN mf_closure r ON r.ancestor_id = m.descendant_id
+                                   AND r.descendant_id = m.ancestor_id
+                  WHERE m.descendant_id <> m.ancestor_id
+                  GROUP BY m.ancestor_id) c
+            JOIN activity a ON a.id = c.ancestor_id
+            JOIN activity b ON b.id = c.other_id
+            JOIN source_file f ON f.id = a.source_file_id"""
+        ),
+        {"rule": CYCLE_RULE, "now": dt.datetime.now(dt.UTC).replace(tzinfo=None)},
+    )
     conn.exec_driver_sql(
         """DELETE FROM mf_closure WHERE EXISTS (
             SELECT 1 FROM mf_closure r
@@ -407,12 +436,26 @@ def _hierarchy(conn: Connection, d: _Dialect) -> None:
     )
     conn.exec_driver_sql("CREATE INDEX mf_src_activity ON mf_src (activity_id, measure)")
     _analyze(conn, d, "mf_src")
-    conn.exec_driver_sql(
-        f"""DELETE FROM mf_src WHERE activity_id IN (SELECT ancestor_id FROM mf_closure)
-        AND EXISTS (
-            SELECT 1 FROM mf_closure c JOIN mf_src x ON x.activity_id = c.descendant_id
+    reported = f"""SELECT 1 FROM mf_closure c JOIN mf_src x ON x.activity_id = c.descendant_id
             WHERE c.ancestor_id = mf_src.activity_id AND x.measure = mf_src.measure
-              AND {d.same("x.year", "mf_src.year")})"""
+              AND {d.same("x.year", "mf_src.year")}"""
+    ancestor = "activity_id IN (SELECT ancestor_id FROM mf_closure)"
+    # Budgets: an ancestor's budget of a year gives way to a descendant's budget of that year
+    # in the same status (under every status rule); where the descendants have only the other
+    # status, it counts under the rule that names its status and is marked superseded, so that
+    # the rule preferring committed budgets takes the children's figures instead.
+    conn.exec_driver_sql(
+        f"""DELETE FROM mf_src WHERE measure = 'budget' AND {ancestor}
+        AND EXISTS ({reported} AND x.budget_status = mf_src.budget_status)"""
+    )
+    conn.exec_driver_sql(
+        f"""UPDATE mf_src SET budget_superseded = 1
+        WHERE measure = 'budget' AND {ancestor} AND EXISTS ({reported})"""
+    )
+    # Every other measure: an ancestor's figures of a year give way to any descendant's.
+    conn.exec_driver_sql(
+        f"""DELETE FROM mf_src WHERE measure <> 'budget' AND {ancestor}
+        AND EXISTS ({reported})"""
     )
 
 

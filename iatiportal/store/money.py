@@ -31,7 +31,11 @@ it; for a country, region or sector, those of activities that name it).
 ``related-activity`` of type 1 or 2, between activities of the same reporting organisation,
 followed through any depth of hierarchy), a parent's figures of one measure and year are left
 out when any of its descendants reports figures of that measure and year: the children's
-figures are used, so nothing is counted twice. Links that form a cycle are ignored.
+figures are used, so nothing is counted twice. For budgets this holds per status: where the
+children publish a year's budget only as indicative and the parent as committed, a profile
+that counts committed budgets only keeps the parent's, one that prefers committed budgets takes
+the children's. Links that form a cycle are ignored, and listed on the data health page
+(rule ``hierarchy-cycle``).
 
 **Countries, regions and sectors.** Money broken down by recipient country or region is split
 by the activity's ``percentage`` attributes; a transaction that names its own recipient country

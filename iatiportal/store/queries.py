@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from iatiportal.store import facts
 from iatiportal.store import schema as s
 
 _current = s.activity.c.is_current.is_(True)
@@ -393,7 +394,18 @@ def data_health(conn: Connection) -> dict[str, Any]:
             .order_by(func.count().desc(), s.problem.c.rule)
         )
     ]
-    return {"files": files, "rules": rules}
+    refreshed = conn.execute(
+        select(s.money_refresh.c.refreshed_at, s.money_refresh.c.seconds)
+        .order_by(s.money_refresh.c.refreshed_at.desc())
+        .limit(1)
+    ).first()
+    figures = {
+        "computed_at": refreshed.refreshed_at if refreshed else None,
+        "seconds": refreshed.seconds if refreshed else None,
+        # Files stored after the figures were computed (an ingest stopped before its refresh).
+        "stale": bool(files) and facts.is_stale(conn),
+    }
+    return {"files": files, "rules": rules, "figures": figures}
 
 
 def data_version(conn: Connection) -> tuple[Any, ...]:
@@ -405,4 +417,5 @@ def data_version(conn: Connection) -> tuple[Any, ...]:
             func.count(),
         )
     ).one()
-    return tuple(row)
+    refreshed = conn.execute(select(func.max(s.money_refresh.c.refreshed_at))).scalar_one()
+    return (*row, refreshed)

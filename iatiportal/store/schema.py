@@ -680,6 +680,16 @@ participating_funder = Table(
 """Funding partners named only as participating-org role 1, by activities that publish no
 incoming funds (their partners are listed without amounts)."""
 
+activity_year = Table(
+    "activity_year",
+    metadata,
+    Column("activity_id", Integer, primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Index("ix_activity_year_year", "year"),
+)
+"""The calendar years in which a current activity has budgets or transactions (before parents
+give way to their children): what the search's Year facet and filter read."""
+
 money_refresh = Table(
     "money_refresh",
     metadata,

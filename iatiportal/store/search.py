@@ -37,6 +37,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 class SearchFilters:
     country: str | None = None
     region: str | None = None
+    year: int | None = None  # a year of the activity's budgets or transactions
     humanitarian: bool | None = None
     sector_vocabulary: str | None = None  # with sector: an impact area or an SDG
     sector: str | None = None
@@ -104,6 +105,9 @@ def _filter_sql(f: SearchFilters, params: dict[str, Any]) -> str:
             "a.id IN (SELECT activity_id FROM recipient_region "
             "WHERE recipient_region_code = :region)"
         )
+    if f.year is not None:
+        params["year"] = f.year
+        parts.append("a.id IN (SELECT activity_id FROM activity_year WHERE year = :year)")
     if f.humanitarian is not None:
         params["humanitarian"] = f.humanitarian
         parts.append("coalesce(a.humanitarian, false) = :humanitarian")
@@ -196,6 +200,8 @@ def search(
         "region": "SELECT recipient_region_code, count(DISTINCT activity_id) FROM "
         "recipient_region WHERE activity_id IN (SELECT id FROM ({m}) m) "
         "GROUP BY recipient_region_code",
+        "year": "SELECT year, count(*) FROM activity_year "
+        "WHERE activity_id IN (SELECT id FROM ({m}) m) GROUP BY year",
         "partner": "SELECT ref, count(DISTINCT activity_id) FROM participating_org WHERE "
         "role = '1' AND ref IS NOT NULL AND activity_id IN (SELECT id FROM ({m}) m) "
         "GROUP BY ref",
@@ -211,7 +217,9 @@ def search(
         )
     for name, sql in facet_sql.items():
         rows = conn.execute(text(sql.format(m=matched)), params).all()
-        facets[name] = sorted(
-            ((str(k), int(n)) for k, n in rows if k is not None), key=lambda kv: (-kv[1], kv[0])
-        )
+        counted = [(str(k), int(n)) for k, n in rows if k is not None]
+        if name == "year":  # a time line, newest first, not a ranking
+            facets[name] = sorted(counted, reverse=True)
+        else:
+            facets[name] = sorted(counted, key=lambda kv: (-kv[1], kv[0]))
     return Results(total, hits, facets)

@@ -57,6 +57,7 @@ def _environment() -> Environment:
         money=i18n.money,
         number=i18n.number,
         date=i18n.date,
+        datetime=i18n.datetime,
         country=i18n.country_name,
         quote=lambda value: quote(str(value), safe=""),
         highlight=highlight,

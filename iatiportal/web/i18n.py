@@ -18,6 +18,7 @@ from pathlib import Path
 import pycountry
 from babel import Locale
 from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -67,10 +68,22 @@ def money(value: Decimal | None, currency: str | None) -> str:
     )
 
 
-def number(value: int | Decimal | float | None) -> str:
+def number(value: int | Decimal | float | None, digits: int | None = None) -> str:
+    """A number in the page's locale (``digits``: exactly that many decimals)."""
     if value is None:
         return "–"
-    return format_decimal(value, locale=current_language.get())
+    pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=current_language.get())
+
+
+def datetime(value: dt.datetime | None) -> str:
+    """A date and time (UTC, as stored) in the page's locale."""
+    if value is None:
+        return "–"
+    shown = babel_format_datetime(
+        value.replace(tzinfo=dt.UTC), format="medium", tzinfo=dt.UTC, locale=current_language.get()
+    )
+    return f"{shown} UTC"
 
 
 def date(value: dt.date | None) -> str:

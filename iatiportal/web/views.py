@@ -347,15 +347,26 @@ def data_health(conn: Connection, params: Any) -> Page:
 
 def about(conn: Connection, params: Any) -> Page:
     """The methodology of every figure: the text of the money module (in English)."""
-    paragraphs: list[dict[str, str | None]] = []
+    paragraphs: list[dict[str, Any]] = []
     for block in (money.__doc__ or "").split("\n\n")[1:]:
         text = " ".join(block.split())
         heading, _sep, rest = text.partition(".** ")
         if text.startswith("**") and rest:
-            paragraphs.append({"heading": heading.removeprefix("**"), "text": rest})
-        elif text:
-            paragraphs.append({"heading": None, "text": text.replace("**", "")})
+            heading, text = heading.removeprefix("**"), rest
+        else:
+            heading, text = "", text.replace("**", "")
+        if text:
+            # ``literal`` spans (element names, codes) are shown as code.
+            spans = text.split("``")
+            parts = [{"code": i % 2 == 1, "text": span} for i, span in enumerate(spans) if span]
+            paragraphs.append({"heading": heading or None, "text": "".join(spans), "parts": parts})
     return Page("about.html", _("About and methodology"), {"methodology": paragraphs})
+
+
+def _year_param(params: Any) -> int | None:
+    """``year`` as a number; anything else filters nothing (the facet shows what exists)."""
+    value = (params.get("year") or "").strip()
+    return int(value) if value.isdigit() and len(value) == 4 else None
 
 
 def search(conn: Connection, params: Any, portal: Portal) -> Page:
@@ -366,6 +377,7 @@ def search(conn: Connection, params: Any, portal: Portal) -> Page:
     filters = store_search.SearchFilters(
         country=params.get("country") or None,
         region=params.get("region") or None,
+        year=_year_param(params),
         humanitarian={"1": True, "0": False}.get(humanitarian or ""),
         partner=params.get("partner") or None,
         reporting_org=portal.home_org_refs,
@@ -391,6 +403,7 @@ def search(conn: Connection, params: Any, portal: Portal) -> Page:
     labels = {
         "country": _("Country"),
         "region": _("Region"),
+        "year": _("Year"),
         "impact_area": _("Impact area"),
         "sdg": _("Sustainable Development Goal"),
         "partner": _("Funding partner"),

@@ -113,6 +113,40 @@ def test_parent_and_children_are_not_counted_twice(engine: Engine) -> None:
     }
 
 
+def test_a_cycle_of_links_is_a_problem_of_each_activity_in_it(engine: Engine) -> None:
+    load(engine, "money-hierarchy.xml")
+    query = select(s.problem).where(s.problem.c.rule == "hierarchy-cycle")
+    with engine.connect() as conn:
+        problems = conn.execute(query.order_by(s.problem.c.iati_identifier)).all()
+    assert [(p.iati_identifier, p.severity, p.line) for p in problems] == [
+        ("XX-MONEY-A", "warning", 61),
+        ("XX-MONEY-B", "warning", 68),
+    ]
+    assert "XX-MONEY-B" in problems[0].message and "XX-MONEY-A" in problems[1].message
+    assert all(p.file_path.endswith("money-hierarchy.xml") for p in problems)
+    # A second refresh replaces them rather than adding copies.
+    facts.refresh_store(engine)
+    with engine.connect() as conn:
+        assert len(conn.execute(query).all()) == 2
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("prefer-committed", {2021: D("600"), 2022: D("300"), 2023: D("200")}),
+        ("committed", {2021: D("1000"), 2022: D("300"), 2023: D("200")}),
+        ("indicative", {2021: D("600"), 2022: D("400")}),
+    ],
+)
+def test_children_replace_a_parents_budget_only_in_a_status_that_counts(
+    engine: Engine, rule: str, expected: dict[int | None, Decimal]
+) -> None:
+    load(engine, "money-hierarchy-status.xml")
+    with engine.connect() as conn:
+        rows = money.by_year(conn, profile("XX-MIXED", budget_status=rule), None, ("budget",))
+    assert {r.year: r.value for r in rows} == expected
+
+
 def test_a_childs_figures_follow_its_activity_filter(engine: Engine) -> None:
     load(engine, "money-hierarchy.xml")
     with engine.connect() as conn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -16,11 +17,12 @@ import pytest
 from bs4 import BeautifulSoup
 from lxml import etree
 from openpyxl import load_workbook
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from iatiportal.demo import demo_files
 from iatiportal.store.db import make_engine, migrate
-from iatiportal.store.load import ingest
+from iatiportal.store.load import ingest, refresh_derived
 from iatiportal.web.app import create_app
 
 UNWOMEN = "iati/unwomen/XM-DAC-41146_unwomen_dportal-covid19-extract_2021-06-15.xml"
@@ -177,3 +179,16 @@ def test_cached_pages_follow_a_new_ingest(tmp_path: Path, shared: Path) -> None:
         after = soup(c, "/activities?per_page=5")
         assert after.select_one(".showing").get_text(strip=True) == "Showing 1 – 5 of 36"
     engine.dispose()
+
+
+def test_data_health_says_when_figures_lag_behind_the_files(sqlite_engine: Engine) -> None:
+    ingest(sqlite_engine, [str(p) for p in demo_files()], refresh=False)
+    with TestClient(create_app(sqlite_engine, recheck_data_every=0)) as c:
+        stale = soup(c, "/-/data-health")
+        assert stale.select_one("p.notice[role=status]") is not None
+        assert "not been computed" in stale.select_one("p.figures-computed").get_text()
+        refresh_derived(sqlite_engine)
+        fresh = soup(c, "/-/data-health?lang=fr")
+    assert fresh.select_one("p.notice") is None
+    computed = fresh.select_one("p.figures-computed").get_text(" ", strip=True)
+    assert re.fullmatch(r"Chiffres calculés le .+ UTC, en \d+,\d s\.", computed), computed

@@ -96,3 +96,64 @@ def test_search_escapes_and_survives_odd_queries(client: tuple[TestClient, list[
         assert BeautifulSoup(response.text, "html.parser").select("main script") == []
     empty = results(c, "/search?q=")
     assert empty.select("ol.hits") == []
+
+
+def money_years(files: list[Path], identifiers: set[str]) -> dict[int, int]:
+    """Per year, how many of ``identifiers`` have a budget or a transaction (types 1-4) then.
+
+    A budget counts in every calendar year its period touches; a transaction in the year of
+    its date (else of its value date). Both need a value.
+    """
+    per_year: dict[int, int] = {}
+    for path in files:
+        for act in etree.parse(str(path)).getroot().iterfind("iati-activity"):
+            if (act.findtext("iati-identifier") or "").strip() not in identifiers:
+                continue
+            years: set[int] = set()
+            for b in act.iterfind("budget"):
+                start = b.find("period-start")
+                end = b.find("period-end")
+                if b.find("value") is None or start is None:
+                    continue
+                first = int(start.get("iso-date", "")[:4])
+                last = int(end.get("iso-date", "")[:4]) if end is not None else first
+                years.update(range(first, max(first, last) + 1))
+            for t in act.iterfind("transaction"):
+                kind = t.find("transaction-type")
+                if kind is None or kind.get("code") not in {"1", "2", "3", "4"}:
+                    continue
+                if t.find("value") is None:
+                    continue
+                date = t.find("transaction-date")
+                value = t.find("value")
+                when = date.get("iso-date") if date is not None else None
+                when = when or (value.get("value-date") if value is not None else None)
+                if when:
+                    years.add(int(when[:4]))
+            for year in years:
+                per_year[year] = per_year.get(year, 0) + 1
+    return per_year
+
+
+def test_year_facet_counts_activities_with_money_in_the_year(
+    client: tuple[TestClient, list[Path]],
+) -> None:
+    c, files = client
+    found = matching(files, "women")
+    expected = money_years(files, found)
+    assert len(expected) >= 2
+    page = results(c, "/search?q=women")
+    links = page.select('section[data-facet="year"] a')
+    shown = {
+        int(a["data-value"]): int(a.find_next_sibling("span").get_text(strip=True).strip("()"))
+        for a in links
+    }
+    newest = sorted(expected, reverse=True)[:12]
+    assert shown == {y: expected[y] for y in newest}
+    assert [int(a["data-value"]) for a in links] == newest  # newest first
+    year = newest[-1]
+    filtered = results(c, f"/search?q=women&year={year}&per_page=10")
+    total = filtered.select_one(".showing").get_text(strip=True).rsplit(" ", 1)[-1]
+    assert int(total) == expected[year]
+    selected = filtered.select_one('section[data-facet="year"] a[aria-current]')
+    assert selected is not None and selected["data-value"] == str(year)
