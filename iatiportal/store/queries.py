@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from iatiportal.store import facts
 from iatiportal.store import schema as s
@@ -354,6 +356,104 @@ def results_for(conn: Connection, activity_ids: Sequence[int]) -> dict[int, list
         r["description"] = narr.get(("result/description", r["id"]), [])
         r["indicators"] = indicators.get(r["id"], [])
         out.setdefault(r["activity_id"], []).append(r)
+    return out
+
+
+@dataclass
+class IndicatorProgress:
+    """One activity's indicators in one year (see ``indicator_progress``)."""
+
+    indicators: int = 0  # all its indicators, whatever the year
+    with_target: int = 0  # with a target in a period of the year
+    with_actual: int = 0  # with an actual in a period of the year
+    comparable: int = 0  # with a numeric target and actual in the same period of the year
+    met: int = 0  # of those, the actual reached the target
+
+    def add(self, other: IndicatorProgress) -> None:
+        for name in ("indicators", "with_target", "with_actual", "comparable", "met"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _number(value: str | None) -> Decimal | None:
+    try:
+        number = Decimal((value or "").strip().rstrip("%").replace(",", ""))
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() else None
+
+
+def indicator_progress(
+    conn: Connection, reporting_orgs: Sequence[str], year: int | None
+) -> dict[int, IndicatorProgress]:
+    """Indicators of the current activities of ``reporting_orgs``, per activity row id.
+
+    A period belongs to the year of its end date (else of its start date). For each indicator,
+    its last period of the year that has both a target and an actual is compared, using the
+    first value of each: a quantitative indicator (measure 1 unit or 2 percentage) meets its
+    target when the actual is at least the target, or at most the target for a descending one
+    (``ascending="0"``). Qualitative, nominal and ordinal indicators, and values that are not
+    numbers, are counted as having targets and actuals but are not compared.
+    """
+    activities = select(s.activity.c.id).where(_current)
+    if reporting_orgs:
+        activities = activities.where(s.activity.c.reporting_org_ref.in_(list(reporting_orgs)))
+    i = s.indicator
+    out: dict[int, IndicatorProgress] = {}
+    for activity_id, n in conn.execute(
+        select(i.c.activity_id, func.count())
+        .where(i.c.activity_id.in_(activities))
+        .group_by(i.c.activity_id)
+    ):
+        out[int(activity_id)] = IndicatorProgress(indicators=int(n))
+    if year is None:
+        return out
+    p = s.indicator_period
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    in_year = or_(
+        p.c.period_end.between(first, last),
+        and_(p.c.period_end.is_(None), p.c.period_start.between(first, last)),
+    )
+
+    def first_value(table: Any) -> Any:
+        return (
+            select(table.c.value)
+            .where(table.c.period_id == p.c.id)
+            .order_by(table.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    rows = conn.execute(
+        select(
+            p.c.activity_id,
+            p.c.indicator_id,
+            i.c.measure,
+            i.c.ascending,
+            func.coalesce(p.c.period_end, p.c.period_start).label("day"),
+            first_value(s.target).label("target"),
+            first_value(s.actual).label("actual"),
+        )
+        .join(i, i.c.id == p.c.indicator_id)
+        .where(p.c.activity_id.in_(activities), in_year)
+        .order_by(p.c.indicator_id, p.c.id)
+    )
+    per_indicator: dict[int, list[Any]] = {}
+    for row in rows:
+        per_indicator.setdefault(row.indicator_id, []).append(row)
+    for periods in per_indicator.values():
+        progress = out.setdefault(int(periods[0].activity_id), IndicatorProgress())
+        progress.with_target += any(r.target is not None for r in periods)
+        progress.with_actual += any(r.actual is not None for r in periods)
+        both = [r for r in periods if r.target is not None and r.actual is not None]
+        if not both:
+            continue
+        latest = max(both, key=lambda r: r.day or dt.date.min)
+        target, actual = _number(latest.target), _number(latest.actual)
+        if latest.measure not in ("1", "2") or target is None or actual is None:
+            continue
+        progress.comparable += 1
+        descending = latest.ascending is False
+        progress.met += actual <= target if descending else actual >= target
     return out
 
 

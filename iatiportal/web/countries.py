@@ -77,6 +77,19 @@ MONEY_COLUMNS = [
     Column("utilisation", "utilisation_percent"),
 ]
 
+INDICATOR_COLUMNS = [
+    Column("indicators", "indicators"),
+    Column("indicators_with_target", "indicators_with_target"),
+    Column("indicators_with_actual", "indicators_with_actual"),
+    Column("indicators_comparable", "indicators_comparable"),
+    Column("indicators_met", "indicators_met"),
+]
+
+
+def indicator_fields(progress: dict[str, int]) -> dict[str, int]:
+    """The columns of INDICATOR_COLUMNS from the fields of a queries.IndicatorProgress."""
+    return {k if k == "indicators" else f"indicators_{k}": v for k, v in progress.items()}
+
 
 def countries(conn: Connection, params: Any, portal: Portal) -> Page:
     home = portal.home_org_refs
@@ -434,11 +447,20 @@ def strategic_plan(conn: Connection, params: Any, portal: Portal) -> Page | None
         key=lambda r: r.sector_code,
     )
     _total, acts = queries.activity_page(conn, reporting_orgs=home, limit=None)
+    progress = queries.indicator_progress(conn, home, year)
     outcomes: dict[str, int] = {}
+    offices: dict[str, set[str]] = {}
+    indicators: dict[str, queries.IndicatorProgress] = {}
     for a in acts:
         code = _impact_area_of(plan, a)
         if code:
             outcomes[code] = outcomes.get(code, 0) + 1
+            parts = plan.parse_identifier(a["iati_identifier"])
+            if parts is not None and parts.office:
+                offices.setdefault(code, set()).add(parts.office)
+            indicators.setdefault(code, queries.IndicatorProgress()).add(
+                progress.get(a["id"], queries.IndicatorProgress())
+            )
     money_by_area: dict[str | None, list[dict[str, Any]]] = {}
     for line in lines:
         money_by_area.setdefault(line["key"], []).append(line)
@@ -447,12 +469,21 @@ def strategic_plan(conn: Connection, params: Any, portal: Portal) -> Page | None
             "code": area.code,
             "name": area.name.get(current_language.get()),
             "outcomes": outcomes.get(area.code, 0),
+            "offices": len(offices.get(area.code, ())),
+            "indicators": vars(indicators.get(area.code, queries.IndicatorProgress())),
             "money": money_by_area.get(area.code, []),
         }
         for area in plan.impact_areas
     ]
     rows = [
-        {"impact_area": a["code"], "name": a["name"], "outcomes": a["outcomes"], **m}
+        {
+            "impact_area": a["code"],
+            "name": a["name"],
+            "outcomes": a["outcomes"],
+            "offices": a["offices"],
+            **indicator_fields(a["indicators"]),
+            **m,
+        }
         for a in areas
         for m in (a["money"] or [{"currency": None}])
     ]
@@ -467,6 +498,8 @@ def strategic_plan(conn: Connection, params: Any, portal: Portal) -> Page | None
                     Column("impact_area", "impact_area"),
                     Column("name", "name"),
                     Column("outcomes", "outcomes"),
+                    Column("offices", "offices"),
+                    *INDICATOR_COLUMNS,
                     *MONEY_COLUMNS,
                 ],
                 rows,
@@ -491,15 +524,20 @@ def strategic_plan_area(conn: Connection, code: str, params: Any, portal: Portal
     _total, acts = queries.activity_page(conn, reporting_orgs=home, limit=None)
     acts = [a for a in acts if _impact_area_of(plan, a) == code]
     money_by_activity = money_of(conn, portal, in_year, [a["iati_identifier"] for a in acts])
+    progress = queries.indicator_progress(conn, home, year)
     items = []
+    total = queries.IndicatorProgress()
     for a in acts:
         parts = plan.parse_identifier(a["iati_identifier"])
+        own = progress.get(a["id"], queries.IndicatorProgress())
+        total.add(own)
         items.append(
             {
                 "iati_identifier": a["iati_identifier"],
                 "title": pick(a["titles"]),
                 "outcome_code": parts.outcome_code if parts else None,
                 "office": parts.office if parts else None,
+                "indicators": vars(own),
                 "money": money_by_activity.get(a["iati_identifier"], []),
             }
         )
@@ -515,6 +553,8 @@ def strategic_plan_area(conn: Connection, code: str, params: Any, portal: Portal
             "code": code,
             "name": name,
             "items": items,
+            "indicators": vars(total),
+            "offices": len({i["office"] for i in items if i["office"]}),
             "by_year": by_year,
             "years": years,
             "year": year,
@@ -530,12 +570,14 @@ def strategic_plan_area(conn: Connection, code: str, params: Any, portal: Portal
                     Column("title", "title"),
                     Column("office", "office"),
                     Column("outcome_code", "outcome_code"),
+                    *INDICATOR_COLUMNS,
                     *MONEY_COLUMNS,
                 ],
                 [
                     {
-                        **{k: v for k, v in i.items() if k != "money"},
+                        **{k: v for k, v in i.items() if k not in ("money", "indicators")},
                         "title": i["title"][1] if i["title"] else None,
+                        **indicator_fields(i["indicators"]),
                         **m,
                     }
                     for i in items

@@ -121,3 +121,73 @@ def test_about_page_explains_every_figure(client: TestClient) -> None:
     codes = {c.get_text() for c in page.select(".methodology code")}
     assert {"budget", "related-activity", "hierarchy-cycle"} <= codes
     assert "``" not in page.select_one(".methodology").get_text()
+
+
+def indicators_from_xml(year: int) -> dict[str, dict[str, int]]:
+    """Per impact area: indicators, those with an actual in ``year``, and targets met.
+
+    Written from the rule on the strategic plan page: a period belongs to the year of its end;
+    an indicator's last period of the year with both a target and an actual is compared; units
+    and percentages only; at least the target, or at most where ``ascending="0"``.
+    """
+    root = etree.parse(str(ACTIVITIES)).getroot()
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for act in root.iterfind("iati-activity"):
+        kind, number = (act.findtext("iati-identifier") or "").rsplit("_", 2)[-2:]
+        area = out[f"{kind}{number.split('.')[0]}"]
+        for ind in act.iterfind("result/indicator"):
+            area["indicators"] += 1
+            periods = [
+                p
+                for p in ind.iterfind("period")
+                if p.find("period-end").get("iso-date", "").startswith(str(year))
+            ]
+            area["with_actual"] += any(p.find("actual") is not None for p in periods)
+            both = [
+                p for p in periods if p.find("target") is not None and p.find("actual") is not None
+            ]
+            if not both or ind.get("measure") not in ("1", "2"):
+                continue
+            last = max(both, key=lambda p: p.find("period-end").get("iso-date"))
+            target = Decimal(last.find("target").get("value"))
+            actual = Decimal(last.find("actual").get("value"))
+            area["comparable"] += 1
+            area["met"] += (
+                actual <= target if ind.get("ascending") in ("0", "false") else actual >= target
+            )
+    return out
+
+
+def test_strategic_plan_rolls_up_offices_and_indicators(client: TestClient) -> None:
+    page = soup(client, "/strategic-plan")
+    year = int(page.select_one("select#year option[selected]")["value"])
+    expected = indicators_from_xml(year)
+    assert sum(a["comparable"] for a in expected.values()) > 0
+    assert (
+        0
+        < sum(a["met"] for a in expected.values())
+        < sum(a["comparable"] for a in expected.values())
+    )
+    rows = {tr["data-code"]: tr for tr in page.select("table.impact-areas tbody tr")}
+    for code, want in expected.items():
+        row = rows[code]
+        assert int(row.select_one("td.indicators").get_text(strip=True)) == want["indicators"]
+        assert int(row.select_one("td.with-actual").get_text(strip=True)) == want["with_actual"]
+        met = row.select_one("td.targets-met")
+        assert (int(met["data-met"]), int(met["data-comparable"])) == (
+            want["met"],
+            want["comparable"],
+        ), code
+    offices: dict[str, set[str]] = defaultdict(set)
+    root = etree.parse(str(ACTIVITIES)).getroot()
+    for ident in root.iterfind("iati-activity/iati-identifier"):
+        office, kind, number = (ident.text or "").removeprefix("XM-DAC-41146-").split("_")
+        offices[f"{kind}{number.split('.')[0]}"].add(office)
+    for code, names in offices.items():
+        assert int(rows[code].select_one("td.offices").get_text(strip=True)) == len(names)
+    area = soup(client, f"/strategic-plan/D1?year={year}")
+    met = area.select_one("dd.targets-met").get_text(strip=True)
+    assert met == f"{expected['D1']['met']} of {expected['D1']['comparable']}"
+    data = client.get(f"/strategic-plan.json?year={year}").json()
+    json_rows = {r["impact_area"]: r for r in data["tables"]["impact_areas"]["rows"]}
+    assert json_rows["D1"]["indicators_met"] == expected["D1"]["met"]
