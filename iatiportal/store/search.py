@@ -87,7 +87,8 @@ def rebuild(conn: Connection) -> int:
     return int(conn.execute(text("SELECT count(*) FROM search_text")).scalar_one())
 
 
-def _terms(q: str) -> list[str]:
+def terms(q: str) -> list[str]:
+    """The words of a query that search matches (at most 20)."""
     return _WORD.findall(q)[:20]
 
 
@@ -147,13 +148,13 @@ def search(
     ("impact_area", "99") and ("sdg", "7").
     """
     filters = filters or SearchFilters()
-    terms = _terms(q)
-    if not terms:
+    words = terms(q)
+    if not words:
         return Results(0, [])
     params: dict[str, Any] = {}
     where = _filter_sql(filters, params)
     if conn.dialect.name == "sqlite":
-        params["match"] = " ".join('"' + t.replace('"', "") + '"' for t in terms)
+        params["match"] = " ".join('"' + t.replace('"', "") + '"' for t in words)
         matched = (
             f"SELECT a.id, a.iati_identifier, bm25(search_fts) AS score "
             f"FROM search_fts JOIN activity a ON a.id = search_fts.rowid "
@@ -169,7 +170,7 @@ def search(
             f"ORDER BY bm25(search_fts), a.iati_identifier LIMIT :limit OFFSET :offset"
         )
     else:
-        params["match"] = " & ".join(terms)
+        params["match"] = " & ".join(words)
         vector = "to_tsvector('simple', t.title || ' ' || t.body)"
         query = "to_tsquery('simple', :match)"
         matched = (

@@ -26,7 +26,7 @@ from iatiportal import __version__
 from iatiportal.profile import Portal
 from iatiportal.store import queries
 from iatiportal.store.search import MARK_END, MARK_START
-from iatiportal.web import countries, i18n, partners, views
+from iatiportal.web import api, countries, i18n, partners, views
 from iatiportal.web.cache import ResponseCache
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
@@ -228,12 +228,17 @@ def create_app(
         return Response(body, media_type="application/xml")
 
     def not_found(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return api.error_response(404, f"no API resource at {request.url.path}")
         i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
         wanted = request.url.path.rstrip("/").rsplit("/", 1)[-1]
         page = Page(
             "not_found.html", i18n.gettext("Page not found"), {"wanted": wanted}, status_code=404
         )
         return RENDERERS["html"](request, page, html)
+
+    def render_docs(spec: dict[str, Any]) -> str:
+        return env.get_template("api_docs.html").render(spec=spec)
 
     routes = [
         *page_route("/", lambda conn, params: countries.overview(conn, params, portal)),
@@ -257,6 +262,7 @@ def create_app(
         Route("/strategic-plan/{code}", portal_page(countries.strategic_plan_area, "code")),
         *page_route("/-/data-health", views.data_health),
         *page_route("/about", views.about),
+        Mount("/api/v1", routes=api.routes(engine, portal, cache, render_docs)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(

@@ -1,0 +1,636 @@
+"""The public JSON API under ``/api/v1/``: no key, the pages' filters, documented by OpenAPI.
+
+Lists answer ``{"total": N, "page": p, "per_page": k, "items": [...]}``. Row lists
+(activities, transactions, budgets, results, problems) come from ``store.listing``; the
+aggregate lists (countries, regions, partners, the strategic plan) are the data tables of the
+portal's own pages, so the API says what the pages say. Errors are JSON
+(``{"error": {"status": 400, "message": ...}}``) with status 400 for a bad parameter value and
+404 for an unknown id. Every response allows any origin (CORS) for GET.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from iatiportal import __version__, standard
+from iatiportal.profile import Portal
+from iatiportal.store import listing
+from iatiportal.store import search as store_search
+from iatiportal.web import countries, i18n, partners, views
+from iatiportal.web.cache import ResponseCache
+from iatiportal.web.render import DataTable, Page
+
+MAX_PER_PAGE = 1000
+MAX_PAGE = 1_000_000
+DEFAULT_PER_PAGE = 100
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _plain(value: Any) -> Any:
+    """JSON for a stored value: exact decimals as numbers (up to 15 significant digits, as
+    stored amounts are), dates as ISO 8601, times as RFC 3339 in UTC."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime):  # stored as UTC without a zone
+        return value.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    text = json.dumps(body, ensure_ascii=False, default=_plain, separators=(",", ":"))
+    return Response(text, status_code=status, media_type="application/json", headers=CORS)
+
+
+def error_response(status: int, message: str) -> Response:
+    return json_response({"error": {"status": status, "message": message}}, status)
+
+
+# -- parameters -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    description: str
+    schema: dict[str, Any]
+
+
+FILTERS = (
+    Parameter(
+        "country",
+        "Recipient country, ISO 3166-1 alpha-2.",
+        {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+    ),
+    Parameter("region", "Recipient region code (any vocabulary).", {"type": "string"}),
+    Parameter(
+        "year",
+        "Activities with budgets or transactions in the year; transactions and budgets of "
+        "the year.",
+        {"type": "integer", "minimum": 1900, "maximum": 2100},
+    ),
+    Parameter(
+        "reporting_org",
+        "Reporting organisation identifier(s), comma-separated.",
+        {"type": "string"},
+    ),
+    Parameter(
+        "partner",
+        "Funding partner: participating-org of role 1 or provider of incoming funds.",
+        {"type": "string"},
+    ),
+    Parameter(
+        "sector",
+        "Sector code (of sector_vocabulary, default 1 OECD DAC 5-digit).",
+        {"type": "string"},
+    ),
+    Parameter(
+        "sector_vocabulary",
+        "Sector vocabulary of `sector` (alone: activities with any sector of it).",
+        {"type": "string"},
+    ),
+    Parameter(
+        "impact_area",
+        "Impact area of the home publisher's strategic plan (e.g. D1).",
+        {"type": "string"},
+    ),
+    Parameter(
+        "sdg",
+        "Sustainable Development Goal (sector vocabulary 7).",
+        {"type": "integer", "minimum": 1, "maximum": 17},
+    ),
+    Parameter(
+        "humanitarian",
+        "Humanitarian flag.",
+        {"type": "string", "enum": ["true", "false", "1", "0"]},
+    ),
+    Parameter("q", "Full-text query: every word must match.", {"type": "string"}),
+)
+PAGING = (
+    Parameter(
+        "page",
+        "Page number, from 1.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+    ),
+    Parameter(
+        "per_page",
+        f"Items per page, at most {MAX_PER_PAGE}.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+    ),
+)
+_INT = re.compile(r"^[0-9]{1,9}$")
+
+
+def _integer(params: Any, name: str, low: int, high: int) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not _INT.match(value) or not low <= int(value) <= high:
+        raise ApiError(400, f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    return int(value)
+
+
+def parse_filters(params: Any, portal: Portal) -> listing.ListFilters:
+    country = params.get("country") or None
+    if country is not None and not re.fullmatch(r"[A-Za-z]{2}", country):
+        raise ApiError(400, f"country must be an ISO 3166-1 alpha-2 code, not {country!r}")
+    sectors: list[tuple[str, str | None]] = []
+    if params.get("sector") or params.get("sector_vocabulary"):
+        sectors.append((params.get("sector_vocabulary") or "1", params.get("sector") or None))
+    if params.get("impact_area"):
+        plan = portal.home.strategic_plan
+        area = plan.impact_area(params["impact_area"]) if plan is not None else None
+        if plan is None or area is None or not plan.sector_vocabulary:
+            raise ApiError(
+                400, f"impact_area {params['impact_area']!r} is not in the strategic plan"
+            )
+        sectors.append((plan.sector_vocabulary, area.code))
+    sdg = _integer(params, "sdg", 1, 17)
+    if sdg is not None:
+        sectors.append(("7", str(sdg)))
+    humanitarian = params.get("humanitarian")
+    flags = {"true": True, "1": True, "false": False, "0": False}
+    if humanitarian not in (None, "") and humanitarian not in flags:
+        raise ApiError(400, f"humanitarian must be true or false, not {humanitarian!r}")
+    orgs = tuple(o.strip() for o in (params.get("reporting_org") or "").split(",") if o.strip())
+    q = params.get("q")
+    return listing.ListFilters(
+        country=country.upper() if country else None,
+        region=params.get("region") or None,
+        year=_integer(params, "year", 1900, 2100),
+        reporting_org=orgs,
+        partner=params.get("partner") or None,
+        sectors=tuple(sectors),
+        humanitarian=flags.get(humanitarian or ""),
+        q=q if q else None,
+    )
+
+
+def parse_paging(params: Any) -> tuple[int, int]:
+    page = _integer(params, "page", 1, MAX_PAGE) or 1
+    per_page = _integer(params, "per_page", 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
+    return page, per_page
+
+
+def parse_sort(params: Any, resource: listing.Resource) -> list[str]:
+    keys = [k.strip() for k in (params.get("sort") or "").split(",") if k.strip()]
+    for key in keys:
+        if key.lstrip("-") not in resource.sorts:
+            allowed = ", ".join(sorted(resource.sorts))
+            raise ApiError(400, f"sort {key!r} is not one of: {allowed} (prefix - to reverse)")
+    return keys
+
+
+# -- items ------------------------------------------------------------------------------------
+
+
+def labelled(
+    resource: listing.Resource, row: dict[str, Any], language: str = "en"
+) -> dict[str, Any]:
+    """A row with a ``<field>_name`` after each coded field (the codelist's name of the code)."""
+    out: dict[str, Any] = {}
+    for f in resource.fields:
+        value = row.get(f.name)
+        out[f.name] = value
+        if f.codelist is not None:
+            names = standard.code_names(f.codelist, language)
+            out[f"{f.name}_name"] = names.get(value, value) if value is not None else None
+    return out
+
+
+def _table_items(page: Page, table: str | None = None) -> list[dict[str, Any]]:
+    chosen: DataTable | None = next((t for t in page.tables if table in (None, t.name)), None)
+    if chosen is None:
+        return []
+    return [{c.key: r.get(c.key) for c in chosen.columns} for r in chosen.rows]
+
+
+def paged(items: Sequence[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
+    start = (page - 1) * per_page
+    return {
+        "total": len(items),
+        "page": page,
+        "per_page": per_page,
+        "items": list(items[start : start + per_page]),
+    }
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+def routes(
+    engine: Engine,
+    portal: Portal,
+    cache: ResponseCache,
+    render_docs: Callable[[dict[str, Any]], str],
+) -> list[BaseRoute]:
+    """The API's routes (to mount at /api/v1); ``render_docs`` renders the human docs page."""
+    resources = listing.resources(engine.dialect.name)
+
+    async def answer(request: Request, work: Callable[[Connection], Any]) -> Response:
+        key = (request.url.path, request.url.query)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+
+        def run() -> Response:
+            try:
+                with engine.connect() as conn:
+                    body = work(conn)
+            except ApiError as error:
+                return error_response(error.status, error.message)
+            return json_response(body)
+
+        response = await run_in_threadpool(run)
+        cache.put(key, response)
+        return response
+
+    def row_list(name: str) -> Callable[[Request], Any]:
+        resource = resources[name]
+
+        async def endpoint(request: Request) -> Response:
+            params = request.query_params
+
+            def work(conn: Connection) -> dict[str, Any]:
+                filters = parse_filters(params, portal)
+                if name == "problems" and params.get("activity"):
+                    filters = listing.ListFilters(activity=params["activity"])
+                page, per_page = parse_paging(params)
+                query = resource.select(filters, parse_sort(params, resource))
+                total = listing.count(conn, query)
+                rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
+                return {
+                    "total": total,
+                    "page": page,
+                    "per_page": per_page,
+                    "items": [labelled(resource, r) for r in rows],
+                }
+
+            return await answer(request, work)
+
+        return endpoint
+
+    def page_list(
+        build: Callable[[Connection, Any], Page | None], table: str | None = None
+    ) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            params = request.query_params
+
+            def work(conn: Connection) -> dict[str, Any]:
+                page, per_page = parse_paging(params)
+                year = _integer(params, "year", 1900, 2100)
+                wide = {"per_page": str(10**6), **({"year": str(year)} if year else {})}
+                built = build(conn, wide)
+                if built is None:
+                    raise ApiError(404, "this portal has no strategic plan in its profile")
+                body = paged(_table_items(built, table), page, per_page)
+                if year is None and "year" in built.context:
+                    body["year"] = built.context["year"]
+                return body
+
+            return await answer(request, work)
+
+        return endpoint
+
+    async def activity(request: Request) -> Response:
+        identifier = request.path_params["identifier"]
+
+        def work(conn: Connection) -> dict[str, Any]:
+            page = views.activity(conn, identifier)
+            if page is None:
+                raise ApiError(404, f"no activity {identifier!r}")
+            resource = resources["activities"]
+            query = resource.select(listing.ListFilters(activity=identifier))
+            rows = listing.fetch(conn, query, 0, 1)
+            return {
+                **labelled(resource, rows[0]),
+                "tables": {
+                    t.name: [{c.key: r.get(c.key) for c in t.columns} for r in t.rows]
+                    for t in page.tables
+                },
+            }
+
+        return await answer(request, work)
+
+    async def country(request: Request) -> Response:
+        code = request.path_params["code"]
+
+        def work(conn: Connection) -> dict[str, Any]:
+            if not re.fullmatch(r"[A-Za-z]{2}", code):
+                raise ApiError(400, f"a country is an ISO 3166-1 alpha-2 code, not {code!r}")
+            year = _integer(request.query_params, "year", 1900, 2100)
+            page = countries.country(
+                conn, code.upper(), "overview", {"year": str(year)} if year else {}, portal
+            )
+            if page is None:
+                raise ApiError(404, f"no activities in country {code!r}")
+            return {
+                "country": code.upper(),
+                "name": i18n.country_name(code.upper()),
+                "year": page.context.get("year"),
+                "tables": {
+                    t.name: [{c.key: r.get(c.key) for c in t.columns} for r in t.rows]
+                    for t in page.tables
+                },
+            }
+
+        return await answer(request, work)
+
+    async def search(request: Request) -> Response:
+        params = request.query_params
+
+        def work(conn: Connection) -> dict[str, Any]:
+            q = params.get("q") or ""
+            page, per_page = parse_paging(params)
+            filters = parse_filters(params, portal)
+            coded = [(v, c) for v, c in filters.sectors if c is not None]
+            found = store_search.search(
+                conn,
+                q,
+                store_search.SearchFilters(
+                    country=filters.country,
+                    region=filters.region,
+                    year=filters.year,
+                    humanitarian=filters.humanitarian,
+                    sector_vocabulary=coded[0][0] if coded else None,
+                    sector=coded[0][1] if coded else None,
+                    partner=filters.partner,
+                    reporting_org=filters.reporting_org or portal.home_org_refs,
+                ),
+                offset=(page - 1) * per_page,
+                limit=per_page,
+                facet_vocabularies=[("sdg", "7")],
+            )
+            strip = str.maketrans("", "", store_search.MARK_START + store_search.MARK_END)
+            return {
+                "total": found.total,
+                "page": page,
+                "per_page": per_page,
+                "items": [
+                    {
+                        "iati_identifier": h.iati_identifier,
+                        "title": h.title.translate(strip),
+                        "snippet": h.snippet.translate(strip),
+                        "rank": h.rank,
+                    }
+                    for h in found.hits
+                ],
+                "facets": {
+                    name: [{"value": v, "count": n} for v, n in values]
+                    for name, values in found.facets.items()
+                },
+            }
+
+        return await answer(request, work)
+
+    async def openapi_json(request: Request) -> Response:
+        return json_response(openapi(resources, portal))
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(render_docs(openapi(resources, portal)), headers=CORS)
+
+    async def not_found(request: Request) -> Response:
+        return error_response(404, f"no API resource at {request.url.path}")
+
+    def strategic_plan(conn: Connection, params: Any) -> Page | None:
+        return countries.strategic_plan(conn, params, portal)
+
+    return [
+        Route("/openapi.json", openapi_json),
+        Route("/docs", docs),
+        *(Route(f"/{name}", row_list(name)) for name in resources),
+        Route("/activities/{identifier:path}", activity),
+        Route("/countries", page_list(lambda conn, p: countries.countries(conn, p, portal))),
+        Route("/countries/{code}", country),
+        Route("/regions", page_list(lambda conn, p: partners.regions(conn, p, portal))),
+        Route("/partners", page_list(lambda conn, p: partners.partners(conn, p, portal))),
+        Route("/strategic-plan", page_list(strategic_plan)),
+        Route("/search", search),
+        Route("/{rest:path}", not_found),
+    ]
+
+
+# -- OpenAPI ----------------------------------------------------------------------------------
+
+_JSON_TYPES: dict[str, dict[str, Any]] = {
+    "string": {"type": ["string", "null"]},
+    "integer": {"type": ["integer", "null"]},
+    "number": {"type": ["number", "null"]},
+    "boolean": {"type": ["boolean", "null"]},
+    "date": {"type": ["string", "null"], "format": "date"},
+    "datetime": {"type": ["string", "null"], "format": "date-time"},
+}
+
+
+def _item_schema(resource: listing.Resource) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for f in resource.fields:
+        properties[f.name] = {**_JSON_TYPES[f.type], "description": f.description}
+        if f.codelist:
+            properties[f"{f.name}_name"] = {
+                "type": ["string", "null"],
+                "description": f"Name of the code in the IATI {f.codelist} codelist.",
+            }
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def _list_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["total", "page", "per_page", "items"],
+        "properties": {
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "items": {"type": "array", "items": item},
+        },
+    }
+
+
+def _parameter(p: Parameter) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "in": "query",
+        "required": False,
+        "description": p.description,
+        "schema": p.schema,
+    }
+
+
+def _operation(
+    summary: str,
+    parameters: Sequence[dict[str, Any]],
+    schema: dict[str, Any],
+    *,
+    not_found: bool = False,
+) -> dict[str, Any]:
+    error = {"$ref": "#/components/responses/Error"}
+    responses: dict[str, Any] = {
+        "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
+        "400": error,
+    }
+    if not_found:
+        responses["404"] = error
+    return {"get": {"summary": summary, "parameters": list(parameters), "responses": responses}}
+
+
+def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the API (impact areas: those of ``portal``'s plan)."""
+    plan = portal.home.strategic_plan
+    areas = (
+        [a.code for a in plan.impact_areas] if plan is not None and plan.sector_vocabulary else []
+    )
+    filters = []
+    for p in FILTERS:
+        if p.name != "impact_area":
+            filters.append(_parameter(p))
+        elif areas:  # without a strategic plan the parameter is refused
+            filters.append(_parameter(replace(p, schema={"type": "string", "enum": areas})))
+    paging = [_parameter(p) for p in PAGING]
+    paths: dict[str, Any] = {}
+    for name, resource in resources.items():
+        keys = "|".join(sorted(resource.sorts))
+        sort = {
+            "name": "sort",
+            "in": "query",
+            "required": False,
+            "description": "Comma-separated sort keys, each optionally prefixed with - "
+            "(descending): " + ", ".join(sorted(resource.sorts)) + ".",
+            "schema": {"type": "string", "pattern": f"^(-?({keys}))(,-?({keys}))*$"},
+        }
+        extra = (
+            [
+                {
+                    "name": "activity",
+                    "in": "query",
+                    "required": False,
+                    "description": "Problems of one activity.",
+                    "schema": {"type": "string"},
+                }
+            ]
+            if name == "problems"
+            else filters
+        )
+        paths[f"/{name}"] = _operation(
+            resource.description, [*extra, *paging, sort], _list_of(_item_schema(resource))
+        )
+    loose = {"type": "object", "additionalProperties": True}
+    year = _parameter(FILTERS[2])
+    for name, summary in (
+        ("countries", "Recipient countries with the home publisher's money in a year."),
+        ("regions", "Recipient regions with activities."),
+        ("partners", "Funding partners and their contributions."),
+        (
+            "strategic-plan",
+            "Impact areas of the strategic plan with outcomes, indicators and money.",
+        ),
+    ):
+        schema = _list_of(loose)
+        schema["properties"]["year"] = {"type": ["integer", "null"]}
+        paths[f"/{name}"] = _operation(
+            summary, [year, *paging], schema, not_found=name == "strategic-plan"
+        )
+    identifier = {
+        "name": "identifier",
+        "in": "path",
+        "required": True,
+        "description": "The IATI identifier, URL-encoded.",
+        "schema": {"type": "string"},
+    }
+    paths["/activities/{identifier}"] = _operation(
+        "One activity with its budgets, transactions, results and partners.",
+        [identifier],
+        loose,
+        not_found=True,
+    )
+    code = {
+        "name": "code",
+        "in": "path",
+        "required": True,
+        "description": "ISO 3166-1 alpha-2 code.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+    }
+    paths["/countries/{code}"] = _operation(
+        "One country's figures for a year, as on its page.", [code, year], loose, not_found=True
+    )
+    search_schema = _list_of(
+        {
+            "type": "object",
+            "properties": {
+                "iati_identifier": {"type": "string"},
+                "title": {"type": "string"},
+                "snippet": {"type": "string"},
+                "rank": {"type": "number"},
+            },
+        }
+    )
+    search_schema["properties"]["facets"] = loose
+    q = {
+        "name": "q",
+        "in": "query",
+        "required": True,
+        "description": "Words to find (every one must match).",
+        "schema": {"type": "string"},
+    }
+    paths["/search"] = _operation(
+        "Full-text search, ranked, with facet counts.",
+        [q, *[f for f in filters if f["name"] != "q"], *paging],
+        search_schema,
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "iatiportal API",
+            "version": __version__,
+            "description": "Read-only, no key. Lists answer {total, page, per_page, items}. "
+            "Money values are exact decimals in the currency of their row; amounts in two "
+            "currencies are never added.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {
+            "responses": {
+                "Error": {
+                    "description": "A bad parameter value (400) or an unknown id (404).",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["error"],
+                                "properties": {
+                                    "error": {
+                                        "type": "object",
+                                        "required": ["status", "message"],
+                                        "properties": {
+                                            "status": {"type": "integer"},
+                                            "message": {"type": "string"},
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
+                }
+            }
+        },
+    }
