@@ -24,7 +24,8 @@ no window over the parts is needed, and both databases give identical figures.
 Finally ``money_total`` and ``money_total_sector`` sum the facts over activities (what pages
 without an activity in question read); ``participating_funder`` lists the role-1
 participating organisations of activities without incoming funds; ``activity_year`` lists the
-years of each activity's budgets and transactions.
+years of each activity's budgets and transactions; ``country_activities`` counts the current
+activities naming each recipient country.
 """
 
 # The SQL below is assembled from constant fragments that differ by database (see _Dialect);
@@ -67,6 +68,7 @@ _FACT_TABLES = (
     s.money_total_sector,
     s.participating_funder,
     s.activity_year,
+    s.country_activities,
 )
 
 CYCLE_RULE = "hierarchy-cycle"
@@ -358,6 +360,13 @@ def _participating_funders(conn: Connection) -> None:
         FROM mf_src GROUP BY activity_id"""
     )
     conn.exec_driver_sql("CREATE UNIQUE INDEX mf_span_activity ON mf_span (activity_id)")
+    conn.exec_driver_sql(
+        """INSERT INTO country_activities (reporting_org_ref, recipient_country_code, activities)
+        SELECT a.reporting_org_ref, rc.recipient_country_code, COUNT(DISTINCT a.id)
+        FROM recipient_country rc JOIN activity a ON a.id = rc.activity_id
+        WHERE a.is_current = TRUE
+        GROUP BY a.reporting_org_ref, rc.recipient_country_code"""
+    )
     conn.exec_driver_sql(
         """INSERT INTO activity_year (activity_id, year)
         SELECT DISTINCT activity_id, year FROM mf_src WHERE year IS NOT NULL"""

@@ -488,6 +488,28 @@ def _problems(dialect: str) -> Resource:
     )
 
 
+def activity_xml(filters: ListFilters, dialect: str) -> Select[Any]:
+    """The stored raw XML of the activities the filters select, by identifier."""
+    a, x = s.activity, s.activity_xml
+    return (
+        select(x.c.raw_xml)
+        .select_from(x.join(a, a.c.id == x.c.activity_id))
+        .where(activity_condition(filters, dialect))
+        .order_by(a.c.iati_identifier, a.c.id)
+    )
+
+
+def activity_versions(conn: Connection, filters: ListFilters) -> list[str]:
+    """The IATI versions of the activities the filters select."""
+    a = s.activity
+    query = (
+        select(a.c.iati_version)
+        .where(activity_condition(filters, conn.dialect.name))
+        .group_by(a.c.iati_version)
+    )
+    return sorted(v for (v,) in conn.execute(query) if v)
+
+
 def resources(dialect: str) -> dict[str, Resource]:
     """The row lists of a database of this dialect, by name."""
     made = [

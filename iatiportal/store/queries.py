@@ -235,26 +235,50 @@ def activity_page(
         )
     if reporting_orgs:
         query = query.where(s.activity.c.reporting_org_ref.in_(list(reporting_orgs)))
-    ids = query.subquery()
-    total = int(conn.execute(select(func.count()).select_from(ids)).scalar_one())
-    rows = conn.execute(
-        select(
-            s.activity.c.id,
-            s.activity.c.iati_identifier,
-            s.activity.c.reporting_org_ref,
-            s.activity.c.activity_status,
-            s.activity.c.start_planned,
-            s.activity.c.start_actual,
-            s.activity.c.end_planned,
-            s.activity.c.end_actual,
-            s.activity.c.default_lang,
-        )
-        .where(s.activity.c.id.in_(select(ids.c.id)))
-        .order_by(s.activity.c.iati_identifier)
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    page = [dict(r._mapping) for r in rows]
+    columns = (
+        s.activity.c.id,
+        s.activity.c.iati_identifier,
+        s.activity.c.reporting_org_ref,
+        s.activity.c.activity_status,
+        s.activity.c.start_planned,
+        s.activity.c.start_actual,
+        s.activity.c.end_planned,
+        s.activity.c.end_actual,
+        s.activity.c.default_lang,
+    )
+    order = (s.activity.c.iati_identifier, s.activity.c.id)
+    ids: Any
+    if country or region:
+        # One country's or region's activities are found first (a materialised CTE), then
+        # sorted and paged with the total as a window count: PostgreSQL otherwise walks the
+        # identifier index through every activity to find the first few of one country.
+        ids = query.cte("matching").prefix_with("MATERIALIZED")
+        found = conn.execute(
+            select(*columns, func.count().over().label("total"))
+            .where(s.activity.c.id.in_(select(ids.c.id)))
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        rows = [{k: v for k, v in r._mapping.items() if k != "total"} for r in found]
+        total = int(found[0].total) if found else None
+    else:
+        # Most activities match: walking the identifier index is the fast way to a page.
+        ids = query.subquery()
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(*columns)
+                .where(s.activity.c.id.in_(select(ids.c.id)))
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit)
+            )
+        ]
+        total = None
+    if total is None:
+        total = int(conn.execute(select(func.count()).select_from(ids)).scalar_one())
+    page = rows
     titles: dict[int, Narratives] = {}
     if page:
         for aid, lang, text_ in conn.execute(
@@ -281,17 +305,14 @@ def activity_page(
 
 
 def countries(conn: Connection, reporting_orgs: Sequence[str] = ()) -> dict[str, int]:
-    """Recipient countries of current activities, with how many activities each."""
-    query = (
-        select(
-            s.recipient_country.c.recipient_country_code, func.count(func.distinct(s.activity.c.id))
-        )
-        .join(s.activity, s.activity.c.id == s.recipient_country.c.activity_id)
-        .where(_current)
-        .group_by(s.recipient_country.c.recipient_country_code)
+    """Recipient countries of current activities, with how many activities each (as counted
+    when the money facts were last rebuilt)."""
+    ca = s.country_activities
+    query = select(ca.c.recipient_country_code, func.sum(ca.c.activities)).group_by(
+        ca.c.recipient_country_code
     )
     if reporting_orgs:
-        query = query.where(s.activity.c.reporting_org_ref.in_(list(reporting_orgs)))
+        query = query.where(ca.c.reporting_org_ref.in_(list(reporting_orgs)))
     return {code: int(n) for code, n in conn.execute(query)}
 
 

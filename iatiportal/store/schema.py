@@ -690,6 +690,17 @@ activity_year = Table(
 """The calendar years in which a current activity has budgets or transactions (before parents
 give way to their children): what the search's Year facet and filter read."""
 
+country_activities = Table(
+    "country_activities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _code("reporting_org_ref"),
+    _code("recipient_country_code", nullable=False),
+    Column("activities", Integer, nullable=False),
+)
+"""How many current activities of each reporting organisation name each recipient country
+(the Country selector and country list; rebuilt with the money facts)."""
+
 money_refresh = Table(
     "money_refresh",
     metadata,

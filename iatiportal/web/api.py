@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -21,19 +21,20 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from iatiportal import __version__, standard
 from iatiportal.profile import Portal
 from iatiportal.store import listing
 from iatiportal.store import search as store_search
-from iatiportal.web import countries, i18n, partners, views
+from iatiportal.web import countries, downloads, i18n, partners, views
 from iatiportal.web.cache import ResponseCache
 from iatiportal.web.render import DataTable, Page
 
 MAX_PER_PAGE = 1000
 MAX_PAGE = 1_000_000
+XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 DEFAULT_PER_PAGE = 100
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
 
@@ -265,16 +266,90 @@ def routes(
         cache.put(key, response)
         return response
 
+    async def download(
+        resource: listing.Resource,
+        filters: listing.ListFilters,
+        sort: list[str],
+        fmt: str,
+        bom: bool,
+    ) -> Response:
+        """Every row of a list, streamed (XLSX: written to a temporary file, then sent)."""
+        query = resource.select(filters, sort)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            with engine.connect() as conn:
+                yield from listing.stream(conn, query)
+
+        headers = {
+            **CORS,
+            "Content-Disposition": "attachment; filename="
+            f'"{downloads.filename(resource.name, filters, fmt)}"',
+        }
+        media_type = downloads.MEDIA_TYPES[fmt]
+        if fmt == "csv":
+            body: Iterator[bytes] = downloads.csv_chunks(resource, rows(), bom=bom)
+        elif fmt == "jsonl":
+            body = downloads.jsonl_chunks(resource, rows())
+        elif fmt == "xlsx":
+
+            def workbook() -> Any:
+                with engine.connect() as conn:
+                    n = listing.count(conn, query)
+                if n > XLSX_MAX_ROWS:
+                    raise ApiError(
+                        400,
+                        f"{n:,} rows do not fit a spreadsheet ({XLSX_MAX_ROWS:,} at most): "
+                        "use format=csv or narrow the filters",
+                    )
+                return downloads.xlsx_file(resource, rows())
+
+            body = downloads.file_chunks(await run_in_threadpool(workbook))
+        else:
+            if resource.name == "problems":
+                raise ApiError(400, "format=xml gives activities: problems have none")
+
+            def versions() -> list[str]:
+                with engine.connect() as conn:
+                    return listing.activity_versions(conn, filters)
+
+            found = await run_in_threadpool(versions)
+            version = found[0] if len(found) == 1 else "2.03"
+            xml_query = listing.activity_xml(filters, engine.dialect.name)
+
+            def raw() -> Iterator[bytes]:
+                with engine.connect() as conn:
+                    for row in listing.stream(conn, xml_query):
+                        yield row["raw_xml"]
+
+            body = downloads.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
+        return StreamingResponse(body, media_type=media_type, headers=headers)
+
     def row_list(name: str) -> Callable[[Request], Any]:
         resource = resources[name]
 
+        def chosen_filters(params: Any) -> listing.ListFilters:
+            if name == "problems":
+                return listing.ListFilters(activity=params.get("activity") or None)
+            return parse_filters(params, portal)
+
         async def endpoint(request: Request) -> Response:
             params = request.query_params
+            fmt = params.get("format") or "json"
+            if fmt != "json":
+                try:
+                    if fmt not in downloads.FORMATS:
+                        formats = ", ".join(("json", *downloads.FORMATS))
+                        raise ApiError(400, f"format must be one of {formats}, not {fmt!r}")
+                    filters = chosen_filters(params)
+                    sort = parse_sort(params, resource)
+                    return await download(
+                        resource, filters, sort, fmt, params.get("bom") in ("1", "true")
+                    )
+                except ApiError as error:
+                    return error_response(error.status, error.message)
 
             def work(conn: Connection) -> dict[str, Any]:
-                filters = parse_filters(params, portal)
-                if name == "problems" and params.get("activity"):
-                    filters = listing.ListFilters(activity=params["activity"])
+                filters = chosen_filters(params)
                 page, per_page = parse_paging(params)
                 query = resource.select(filters, parse_sort(params, resource))
                 total = listing.count(conn, query)
@@ -299,8 +374,8 @@ def routes(
             def work(conn: Connection) -> dict[str, Any]:
                 page, per_page = parse_paging(params)
                 year = _integer(params, "year", 1900, 2100)
-                wide = {"per_page": str(10**6), **({"year": str(year)} if year else {})}
-                built = build(conn, wide)
+                views.WHOLE_LISTS.set(True)  # the page function's lists hold every row
+                built = build(conn, {"year": str(year)} if year else {})
                 if built is None:
                     raise ApiError(404, "this portal has no strategic plan in its profile")
                 body = paged(_table_items(built, table), page, per_page)

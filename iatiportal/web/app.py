@@ -126,6 +126,7 @@ def create_app(
 
     def render(request: Request, fmt: str, build: Callable[[Connection], Page | None]) -> Response:
         i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
+        views.WHOLE_LISTS.set(fmt != "html")  # data renderings hold every row of a list
         with engine.connect() as conn:
             page = build(conn)
         if page is None:

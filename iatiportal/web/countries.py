@@ -20,7 +20,7 @@ from iatiportal.store.money import Filters, MoneyRow
 from iatiportal.web.i18n import country_name, current_language
 from iatiportal.web.i18n import gettext as _
 from iatiportal.web.render import Column, DataTable, Page
-from iatiportal.web.views import pick, requested_page
+from iatiportal.web.views import WHOLE_LISTS, Pager, pick, requested_page
 
 TABS = ("overview", "results", "progress", "strategic-plan")
 
@@ -76,6 +76,9 @@ MONEY_COLUMNS = [
     Column("expenditure", "expenditure"),
     Column("utilisation", "utilisation_percent"),
 ]
+
+OUTCOMES_PER_PAGE = 100
+"""Outcomes per page on the country's Results and Strategic plan tabs."""
 
 INDICATOR_COLUMNS = [
     Column("indicators", "indicators"),
@@ -208,8 +211,10 @@ def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) 
         ]
     else:
         per_page = requested_page(params)
-        if tab != "progress":
-            per_page.per_page = 1000  # the outcomes of one country fit one page
+        if tab != "progress" and not WHOLE_LISTS.get():
+            # A country's outcomes fit one page as on the model (UN Women has a few dozen at
+            # most); longer lists are paged, 100 at a time.
+            per_page = Pager(per_page.page, OUTCOMES_PER_PAGE, 0)
         total, acts = queries.activity_page(
             conn,
             country=code,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +71,14 @@ class Pager:
         return min(self.offset + self.per_page, self.total)
 
 
+WHOLE_LISTS: ContextVar[bool] = ContextVar("whole_lists", default=False)
+"""Set while rendering a page as data (.json, .csv, .xlsx): lists hold every row, not a page."""
+
+
 def requested_page(params: Any) -> Pager:
-    """The page the query string asks for (total not yet known)."""
+    """The page the query string asks for (total not yet known); every row for data."""
+    if WHOLE_LISTS.get():
+        return Pager(1, 10**9, 0)
     try:
         per_page = int(params.get("per_page", 10))
     except ValueError:

@@ -9,13 +9,7 @@ the folder.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,6 +22,7 @@ from playwright.sync_api import (
     ViewportSize,
     sync_playwright,
 )
+from serving import IATIPORTAL, served, without_proxies
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,10 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-IATIPORTAL = Path(sys.executable).with_name("iatiportal")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 _written: list[Path] = []
 
 
@@ -53,57 +46,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{len(_written)} files in {ARTIFACTS}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _answers(url: str) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of ``iatiportal serve --profile unwomen`` over the demo data, on 127.0.0.1."""
     folder = tmp_path_factory.mktemp("browser")
     db = folder / "demo.db"
-    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    env = without_proxies()
     loaded = subprocess.run(
         [str(IATIPORTAL), "demo", "--no-serve", "--db", str(db)],
         capture_output=True, text=True, env=env, cwd=folder, timeout=120, check=False,
     )  # fmt: skip
     assert loaded.returncode == 0, f"iatiportal demo --no-serve failed:\n{loaded.stderr}"
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = folder / "serve.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [str(IATIPORTAL), "serve", "--db", str(db), "--host", "127.0.0.1",
-             "--port", str(port), "--profile", "unwomen"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 30
-            while not _answers(base + "/"):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log_text = log_path.read_text()
-                    pytest.fail(f"iatiportal serve did not answer on {base}:\n{log_text}")
-                time.sleep(0.1)
-            yield base
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with served(str(db), folder, "--profile", "unwomen") as (base, _server):
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,9 @@ figures are never the expectation.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,9 +17,11 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 from lxml import etree
+from openpyxl import load_workbook
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from iatiportal import standard
 from iatiportal.demo import demo_files
 from iatiportal.profile import bundled, load_portal
 from iatiportal.store.load import ingest
@@ -206,7 +211,7 @@ def test_search_ranks_and_counts(api: tuple[TestClient, list[Any]]) -> None:
     page = client.get("/search.json?q=women+violence&per_page=5").json()
     assert body["total"] > 5
     assert [i["iati_identifier"] for i in body["items"]] == [
-        r["iati_identifier"] for r in page["tables"]["results"]["rows"]
+        r["iati_identifier"] for r in page["tables"]["results"]["rows"][:5]
     ]
     assert sum(n["count"] for n in body["facets"]["humanitarian"]) == body["total"]
     nothing = get(client, "/api/v1/search?q=%21%3F")  # no words: nothing matches
@@ -244,3 +249,56 @@ def test_a_path_no_route_takes_is_a_json_404(api: tuple[TestClient, list[Any]]) 
     client, _acts = api
     body = get(client, "/api/v1/activities/%0Aline", 404)
     assert body["error"]["status"] == 404
+
+
+# -- downloads --------------------------------------------------------------------------------
+
+
+def test_downloads_hold_every_row_in_every_format(api: tuple[TestClient, list[Any]]) -> None:
+    client, acts = api
+    in_mali = [a for a in acts if "ML" in countries_of(a)]
+    expected = sum(len(a.findall("transaction")) for a in in_mali)
+    json_items = all_items(client, "/api/v1/transactions?country=ML")
+    assert len(json_items) == expected
+
+    response = client.get("/api/v1/transactions?country=ML&per_page=2&format=csv&bom=1")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    disposition = response.headers["content-disposition"]
+    assert 'filename="iatiportal-transactions-ML.csv"' in disposition
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == expected  # every row, not one page
+    assert {"transaction_type", "transaction_type_name"} <= set(rows[0])
+    assert [r["iati_identifier"] for r in rows] == [i["iati_identifier"] for i in json_items]
+    total = sum(Decimal(r["value"]) for r in rows if r["currency"] == "USD")
+    assert total == sum(Decimal(str(i["value"])) for i in json_items if i["currency"] == "USD")
+
+    lines = client.get("/api/v1/transactions?country=ML&format=jsonl").text.splitlines()
+    assert [json.loads(line) for line in lines] == json_items
+
+    book = load_workbook(
+        io.BytesIO(client.get("/api/v1/transactions?country=ML&format=xlsx").content)
+    )
+    sheet = book["transactions"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert header == list(rows[0])
+    assert sheet.max_row == expected + 1
+
+
+def test_xml_download_is_valid_iati_of_the_listed_activities(
+    api: tuple[TestClient, list[Any]],
+) -> None:
+    client, acts = api
+    response = client.get("/api/v1/activities?country=ML&format=xml")
+    assert response.status_code == 200
+    assert 'filename="iatiportal-activities-ML.xml"' in response.headers["content-disposition"]
+    root = etree.fromstring(response.content)
+    assert root.tag == "iati-activities" and root.get("version") == "2.03"
+    listed = [ident(a) for a in root.iterfind("iati-activity")]
+    assert listed == sorted(ident(a) for a in acts if "ML" in countries_of(a))
+    schema = etree.XMLSchema(etree.parse(str(standard.schema_path("2.03"))))
+    assert schema.validate(root), schema.error_log.last_error
+    bad = client.get("/api/v1/problems?format=xml")
+    assert bad.status_code == 400 and "problems" in bad.json()["error"]["message"]
+    assert client.get("/api/v1/activities?format=pdf").status_code == 400

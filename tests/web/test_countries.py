@@ -21,6 +21,7 @@ from iatiportal.demo import demo_files
 from iatiportal.profile import bundled, load_portal
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.load import ingest
+from iatiportal.web import countries as country_pages
 from iatiportal.web.app import create_app
 
 ACTIVITIES = next(p for p in demo_files() if "activities" in p.name)
@@ -197,3 +198,26 @@ def test_overview_headline_figures(client: TestClient) -> None:
     assert {"D1", "D2", "D3", "D4"} <= areas
     data = client.get("/index.json?year=2023").json()
     assert [r["currency"] for r in data["tables"]["totals"]["rows"]] == ["USD"]
+
+
+@pytest.mark.parametrize("tab", ["results", "strategic-plan"])
+def test_long_outcome_lists_are_paged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, tab: str
+) -> None:
+    mali = {
+        (a.findtext("iati-identifier") or "").strip()
+        for a in etree.parse(str(ACTIVITIES)).getroot().iterfind("iati-activity")
+        if any(c.get("code") == "ML" for c in a.iterfind("recipient-country"))
+    }
+    assert len(mali) == 3
+    monkeypatch.setattr(country_pages, "OUTCOMES_PER_PAGE", 2)
+    seen = []
+    for page in (1, 2):
+        html = soup(client, f"/countries/ML/{tab}?year=2023&page={page}&x={tab}")
+        seen += [tr["data-id"] for tr in html.select("table.outcomes tbody tr")]
+        showing = html.select_one(".showing").get_text(" ", strip=True)
+        assert showing.endswith("of 3"), showing
+    assert sorted(seen) == sorted(mali)
+    everything = client.get(f"/countries/ML/{tab}.json?year=2023").json()
+    table = "outcomes"
+    assert {r["iati_identifier"] for r in everything["tables"][table]["rows"]} == mali

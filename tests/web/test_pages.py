@@ -192,3 +192,20 @@ def test_data_health_says_when_figures_lag_behind_the_files(sqlite_engine: Engin
     assert fresh.select_one("p.notice") is None
     computed = fresh.select_one("p.figures-computed").get_text(" ", strip=True)
     assert re.fullmatch(r"Chiffres calculés le .+ UTC, en \d+,\d s\.", computed), computed
+
+
+def test_data_renderings_hold_every_row_not_one_page(client: TestClient, shared: Path) -> None:
+    identifiers = {
+        (a.findtext("iati-identifier") or "").strip()
+        for path in [*demo_files(), shared / UNWOMEN]
+        for a in etree.parse(str(path)).getroot().iterfind("iati-activity")
+    }
+    page = soup(client, "/activities?per_page=10&page=2")
+    assert len(page.select("table.activities tbody tr")) == 10
+    listed = list(csv.DictReader(io.StringIO(client.get("/activities.csv?page=2").text)))
+    assert {r["iati_identifier"] for r in listed} == identifiers
+    assert len(listed) == len(identifiers)
+    book = load_workbook(io.BytesIO(client.get("/activities.xlsx?per_page=5").content))
+    assert book["activities"].max_row == len(identifiers) + 1  # a header row, then every row
+    rows = client.get("/activities.json").json()["tables"]["activities"]["rows"]
+    assert len(rows) == len(identifiers)

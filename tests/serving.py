@@ -1,0 +1,70 @@
+"""Serving a store for tests that need a real server: ``iatiportal serve`` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IATIPORTAL = Path(sys.executable).with_name("iatiportal")
+PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _answers(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def without_proxies() -> dict[str, str]:
+    """The environment for the portal's processes: loopback must not go through a proxy."""
+    return {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+
+
+@contextlib.contextmanager
+def served(db: str, folder: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``iatiportal serve --db DB`` on a free port of 127.0.0.1: (base URL, process), stopped at
+    the end; its output goes to ``folder/serve.log``, shown when it does not answer."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = folder / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [str(IATIPORTAL), "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port),
+             *options],
+            stdout=log, stderr=subprocess.STDOUT, env=without_proxies(), cwd=folder,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while not _answers(base + "/about"):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log_text = log_path.read_text()
+                    pytest.fail(f"iatiportal serve did not answer on {base}:\n{log_text}")
+                time.sleep(0.1)
+            yield base, server
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
