@@ -21,8 +21,9 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from sqlalchemy import Engine
 
-from iatiportal import __version__, standard
+from iatiportal import __version__, snapshot, standard
 from iatiportal.demo import demo_files
 from iatiportal.ingest.sources import SourceError
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
@@ -39,6 +40,24 @@ db_option = click.option(
     help="SQLAlchemy URL or SQLite file; default $IATIPORTAL_DATABASE_URL, "
     "else sqlite:///iatiportal.db.",
 )
+
+snapshot_dir_option = click.option(
+    "--snapshot-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the bulk snapshot; default $IATIPORTAL_SNAPSHOT_DIR, else <db file>.snapshot "
+    "beside a SQLite store, else ./iatiportal-snapshot.",
+)
+
+
+def _snapshot_folder(option: Path | None, engine: Engine) -> Path:
+    return option or snapshot.default_dir(engine.url.render_as_string(hide_password=False))
+
+
+def _write_snapshot(console: Console, engine: Engine, folder: Path) -> None:
+    with console.status("Writing the bulk snapshot"):
+        manifest = snapshot.build(engine, folder)
+    sizes = ", ".join(f"{f.name} {f.bytes / 1e6:.1f} MB" for f in manifest.files)
+    console.print(f"Bulk snapshot written to {folder}: {sizes}", highlight=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -129,10 +148,21 @@ def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, A
 @click.option("--no-validate", is_flag=True, help="Skip schema and codelist checks.")
 @click.option("--force", is_flag=True, help="Re-read files even when unchanged.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@snapshot_dir_option
+@click.option(
+    "--no-snapshot", is_flag=True, help="Do not rebuild the bulk snapshot after the ingest."
+)
 def ingest_command(
-    sources: tuple[str, ...], db: str | None, no_validate: bool, force: bool, quiet: bool
+    sources: tuple[str, ...],
+    db: str | None,
+    no_validate: bool,
+    force: bool,
+    quiet: bool,
+    snapshot_dir: Path | None,
+    no_snapshot: bool,
 ) -> None:
-    """Read IATI files (files, directories of *.xml, or http(s) URLs) into the store.
+    """Read IATI files (files, directories of *.xml, or http(s) URLs) into the store, then
+    rebuild the bulk snapshot (/-/download/) when the store changed.
 
     Exit status: 0 when every file was read, 1 when some file could not be read,
     2 for usage errors.
@@ -157,8 +187,21 @@ def ingest_command(
             raise click.UsageError(str(e)) from e
         with engine.connect() as conn:
             totals = queries.stats(conn)
-    _print_summary(console, summary, totals)
+        _print_summary(console, summary, totals)
+        folder = _snapshot_folder(snapshot_dir, engine)
+        if not no_snapshot and not snapshot.is_current(engine, folder):
+            _write_snapshot(console, engine, folder)
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
+
+
+@main.command("snapshot")
+@db_option
+@snapshot_dir_option
+def snapshot_command(db: str | None, snapshot_dir: Path | None) -> None:
+    """Write the bulk snapshot now: the store as a compressed SQLite file and as a zip of CSVs
+    with a data dictionary (what /-/download/ offers)."""
+    with store(db) as engine:
+        _write_snapshot(Console(stderr=True), engine, _snapshot_folder(snapshot_dir, engine))
 
 
 def _json_default(value: object) -> Any:
@@ -284,9 +327,11 @@ def _portal(profiles: tuple[str, ...]) -> Portal:
         raise click.UsageError(str(e)) from e
 
 
-def _serve(engine_url: str | None, host: str, port: int, portal: Portal) -> None:
+def _serve(
+    engine_url: str | None, host: str, port: int, portal: Portal, snapshot_dir: Path | None
+) -> None:
     with store(engine_url) as engine:
-        app = create_app(engine, portal)
+        app = create_app(engine, portal, snapshot_dir=_snapshot_folder(snapshot_dir, engine))
         click.echo(f"iatiportal is serving on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -296,9 +341,12 @@ def _serve(engine_url: str | None, host: str, port: int, portal: Portal) -> None
 @host_option
 @port_option
 @profile_option
-def serve_command(db: str | None, host: str, port: int, profiles: tuple[str, ...]) -> None:
+@snapshot_dir_option
+def serve_command(
+    db: str | None, host: str, port: int, profiles: tuple[str, ...], snapshot_dir: Path | None
+) -> None:
     """Serve the portal over the store."""
-    _serve(db, host, port, _portal(profiles))
+    _serve(db, host, port, _portal(profiles), snapshot_dir)
 
 
 @main.command("demo")
@@ -326,13 +374,14 @@ def demo_command(db: str, host: str, port: int, serve: bool) -> None:
         summary = ingest(engine, [str(p) for p in demo_files()])
         with engine.connect() as conn:
             totals = queries.stats(conn)
-    console = Console(stderr=True)
-    _print_summary(console, summary, totals)
-    console.print(f"Sample data loaded into {path}", highlight=False)
-    if summary.failed:
-        sys.exit(EXIT_FILE_FAILED)
+        console = Console(stderr=True)
+        _print_summary(console, summary, totals)
+        console.print(f"Sample data loaded into {path}", highlight=False)
+        if summary.failed:
+            sys.exit(EXIT_FILE_FAILED)
+        _write_snapshot(console, engine, _snapshot_folder(None, engine))
     if serve:
-        _serve(str(path), host, port, _portal(("unwomen",)))
+        _serve(str(path), host, port, _portal(("unwomen",)), None)
 
 
 @main.group("standard")

@@ -17,12 +17,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iatiportal import __version__
+from iatiportal import __version__, snapshot
 from iatiportal.profile import Portal
 from iatiportal.store import queries
 from iatiportal.store.search import MARK_END, MARK_START
@@ -72,16 +72,24 @@ def _environment() -> Environment:
 
 
 def create_app(
-    engine: Engine, portal: Portal | None = None, *, recheck_data_every: float = 1.0
+    engine: Engine,
+    portal: Portal | None = None,
+    *,
+    recheck_data_every: float = 1.0,
+    snapshot_dir: Path | None = None,
 ) -> Starlette:
     """The portal over the store that ``engine`` opens (migrated already), for the
-    publishers of ``portal`` (None: every publisher, with neutral labels).
+    publishers of ``portal`` (None: every publisher, with neutral labels); the bulk snapshot
+    is read from ``snapshot_dir`` (default: snapshot.default_dir of the store).
 
     Rendered pages are cached until the data changes, which is checked at most every
     ``recheck_data_every`` seconds.
     """
     env = _environment()
     portal = portal or Portal()
+    snapshots = snapshot_dir or snapshot.default_dir(
+        engine.url.render_as_string(hide_password=False)
+    )
 
     def render_html(request: Request, page: Page) -> str:
         language = i18n.current_language.get()
@@ -228,6 +236,27 @@ def create_app(
         body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + raw + b"\n"
         return Response(body, media_type="application/xml")
 
+    def download_page(conn: Connection, params: Any) -> Page:
+        return views.download(conn, snapshot.read_manifest(snapshots))
+
+    def snapshot_file(request: Request) -> Response:
+        """One snapshot file, named for what and when; revalidated by its digest."""
+        name = request.path_params["name"]
+        manifest = snapshot.read_manifest(snapshots)
+        listed = {f.name: f for f in manifest.files} if manifest else {}
+        if name not in listed or not (snapshots / name).is_file():
+            raise HTTPException(404)
+        etag = f'"{listed[name].sha256[:32]}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        day = manifest.built_at[:10] if manifest else "snapshot"
+        stem, _dot, ext = name.partition(".")
+        return FileResponse(
+            snapshots / name,
+            filename=f"{stem}-{day}.{ext}",
+            headers={"ETag": etag, "Cache-Control": "no-cache"},
+        )
+
     def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
             return api.error_response(404, f"no API resource at {request.url.path}")
@@ -241,6 +270,7 @@ def create_app(
     def render_docs(spec: dict[str, Any]) -> str:
         return env.get_template("api_docs.html").render(spec=spec)
 
+    download_routes = page_route("/-/download", download_page)
     routes = [
         *page_route("/", lambda conn, params: countries.overview(conn, params, portal)),
         *page_route("/activities", views.activities),
@@ -262,6 +292,9 @@ def create_app(
         Route("/strategic-plan.{fmt}", portal_list(strategic_plan_page)),
         Route("/strategic-plan/{code}", portal_page(countries.strategic_plan_area, "code")),
         *page_route("/-/data-health", views.data_health),
+        *download_routes,
+        Route("/-/download/", download_routes[0].endpoint),
+        Route("/-/download/{name}", snapshot_file),
         *page_route("/about", views.about),
         Mount("/api/v1", routes=api.routes(engine, portal, cache, render_docs)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

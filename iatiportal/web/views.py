@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from iatiportal import standard
+from iatiportal import snapshot, standard
 from iatiportal.profile import Portal
 from iatiportal.store import money, queries
 from iatiportal.store import search as store_search
@@ -462,6 +462,39 @@ def search(conn: Connection, params: Any, portal: Portal) -> Page:
                     }
                     for h in hits
                 ],
+            )
+        ],
+    )
+
+
+def download(conn: Connection, manifest: snapshot.Manifest | None) -> Page:
+    """The bulk snapshot: its files, when they were built, and whether the data changed since."""
+    current = manifest is not None and manifest.data_version == snapshot.version_key(conn)
+    files = [
+        {
+            "name": f.name,
+            "bytes": f.bytes,
+            "sha256": f.sha256,
+            "kind": _("SQLite database, gzip-compressed")
+            if f.name == snapshot.SQLITE_NAME
+            else _("CSV files and a data dictionary, zipped"),
+        }
+        for f in (manifest.files if manifest else [])
+    ]
+    return Page(
+        "download.html",
+        _("Download everything"),
+        {
+            "files": files,
+            "built_at": manifest.built_at if manifest else None,
+            "current": current,
+            "rows": manifest.rows if manifest else {},
+        },
+        [
+            DataTable(
+                "files",
+                [Column("name", "name"), Column("bytes", "bytes"), Column("sha256", "sha256")],
+                files,
             )
         ],
     )

@@ -1,0 +1,108 @@
+"""The bulk snapshot on both databases: the SQLite copy is a whole store, the CSV zip holds
+every row with a data dictionary, the download page offers both and clients can revalidate."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zipfile
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from iatiportal import snapshot
+from iatiportal.cli import main
+from iatiportal.demo import demo_files
+from iatiportal.store import queries
+from iatiportal.store.db import make_engine
+from iatiportal.store.load import ingest
+from iatiportal.web.app import create_app
+
+UNWOMEN = "iati/unwomen/XM-DAC-41146_unwomen_dportal-covid19-extract_2021-06-15.xml"
+
+
+def test_snapshot_holds_the_whole_store(engine: Engine, shared: Path, tmp_path: Path) -> None:
+    assert not ingest(engine, [*map(str, demo_files()), str(shared / UNWOMEN)]).failed
+    folder = tmp_path / "snap"
+    manifest = snapshot.build(engine, folder)
+    assert snapshot.is_current(engine, folder)
+    assert [f.name for f in manifest.files] == [snapshot.SQLITE_NAME, snapshot.CSV_NAME]
+
+    unpacked = tmp_path / "copy.sqlite"
+    unpacked.write_bytes(gzip.decompress((folder / snapshot.SQLITE_NAME).read_bytes()))
+    copy = make_engine(f"sqlite:///{unpacked}")
+    with engine.connect() as a, copy.connect() as b:
+        original, copied = queries.stats(a), queries.stats(b)
+        assert copied == original
+        assert queries.data_health(b)["rules"] == queries.data_health(a)["rules"]
+    with TestClient(create_app(copy)) as client:  # the copy is a store the portal serves
+        hits = client.get("/search.json?q=violence").json()["tables"]["results"]["rows"]
+        assert hits
+    copy.dispose()
+
+    with zipfile.ZipFile(folder / snapshot.CSV_NAME) as archive:
+        names = set(archive.namelist())
+        assert {"activities.csv", "transactions.csv", "budgets.csv", "results.csv"} <= names
+        dictionary = list(csv.DictReader(io.TextIOWrapper(archive.open("data-dictionary.csv"))))
+        described = {(d["file"], d["column"]) for d in dictionary}
+        for name in names - {"data-dictionary.csv"}:
+            rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+            assert manifest.rows[name] == len(rows)
+            header = next(csv.reader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+            assert {(name, column) for column in header} <= described, name
+        transactions = manifest.rows["transactions.csv"]
+    assert transactions == original["transactions"]
+    assert manifest.rows["activities.csv"] == original["activities"]
+
+
+def test_download_page_and_files(sqlite_engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "snap"
+    with TestClient(create_app(sqlite_engine, snapshot_dir=folder)) as client:
+        empty = BeautifulSoup(client.get("/-/download/").text, "html.parser")
+        assert empty.select_one("p.notice[role=status]") is not None
+        assert client.get("/-/download/iatiportal-csv.zip").status_code == 404
+
+        assert not ingest(sqlite_engine, [str(p) for p in demo_files()]).failed
+        manifest = snapshot.build(sqlite_engine, folder)
+        page = BeautifulSoup(client.get("/-/download/?fresh").text, "html.parser")
+        links = [a["href"] for a in page.select("table.snapshot-files a")]
+        assert links == ["/-/download/iatiportal.sqlite.gz", "/-/download/iatiportal-csv.zip"]
+        assert page.select_one("p.built strong.notice") is None  # built from the current data
+
+        response = client.get(links[1])
+        assert response.status_code == 200
+        day = manifest.built_at[:10]
+        expected_name = f'filename="iatiportal-csv-{day}.zip"'
+        assert expected_name in response.headers["content-disposition"]
+        assert response.headers["last-modified"]
+        etag = response.headers["etag"]
+        again = client.get(links[1], headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert zipfile.ZipFile(io.BytesIO(response.content)).testzip() is None
+
+
+def test_ingest_rebuilds_the_snapshot_when_the_store_changes(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    runner = CliRunner()
+    first = runner.invoke(main, ["ingest", "--db", str(db), "-q", *map(str, demo_files())])
+    assert first.exit_code == 0, first.output
+    folder = Path(f"{db}.snapshot")
+    built = snapshot.read_manifest(folder)
+    assert built is not None and (folder / snapshot.CSV_NAME).is_file()
+    unchanged = runner.invoke(main, ["ingest", "--db", str(db), "-q", *map(str, demo_files())])
+    assert unchanged.exit_code == 0
+    assert snapshot.read_manifest(folder) == built  # nothing changed: not rebuilt
+    other = tmp_path / "elsewhere"
+    skipped = runner.invoke(
+        main,
+        ["ingest", "--db", str(db), "-q", "--no-snapshot", "--snapshot-dir", str(other)]
+        + [str(p) for p in demo_files()],
+    )
+    assert skipped.exit_code == 0 and not other.exists()
+    forced = runner.invoke(main, ["snapshot", "--db", str(db), "--snapshot-dir", str(other)])
+    assert forced.exit_code == 0, forced.output
+    assert snapshot.read_manifest(other) is not None
