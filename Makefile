@@ -48,6 +48,7 @@ bench: setup
 	command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk
 	$(PY) bench/ingest.py --peer-venv .venv-peer
 	$(PY) bench/pages.py
+	$(PY) bench/api.py
 
 docs: setup
 	$(PY) -m iatiportal.cli_reference > docs/cli.md

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -13,9 +16,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import Connection, Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -302,8 +306,70 @@ def create_app(
     return Starlette(
         routes=routes,
         exception_handlers={404: not_found},
-        middleware=[Middleware(ServerTiming)],
+        middleware=[
+            Middleware(ServerTiming),
+            Middleware(Revalidation, version=cache.version),
+            Middleware(GZipMiddleware, minimum_size=1000),
+        ],
     )
+
+
+class Revalidation:
+    """ETag and Last-Modified from the data version on every page and API answer, so clients
+    and caches revalidate: an ``If-None-Match`` or ``If-Modified-Since`` that still holds gets
+    304 Not Modified without any work. (Static files and snapshot files carry their own.)"""
+
+    def __init__(self, app: ASGIApp, version: Callable[[], Any]) -> None:
+        self.app = app
+        self.version = version
+
+    def _validators(self) -> tuple[str, str | None]:
+        version = self.version()
+        digest = hashlib.sha256(repr((__version__, version)).encode()).hexdigest()[:24]
+        moments = [v for v in version or () if isinstance(v, dt.datetime)]
+        modified = max(moments).replace(tzinfo=dt.UTC) if moments else None
+        return f'W/"{digest}"', formatdate(modified.timestamp(), usegmt=True) if modified else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "HEAD")
+            or path.startswith(("/static/", "/-/download/"))
+        ):
+            await self.app(scope, receive, send)
+            return
+        etag, modified = await run_in_threadpool(self._validators)
+        request = Headers(scope=scope)
+        since = request.get("if-modified-since")
+        matches = request.get("if-none-match")
+        fresh = (
+            etag in (matches or "").split(", ")
+            if matches
+            else (modified is not None and since is not None and _not_after(modified, since))
+        )
+        if fresh:
+            headers = {"ETag": etag, **({"Last-Modified": modified} if modified else {})}
+            await Response(status_code=304, headers=headers)(scope, receive, send)
+            return
+
+        async def send_with_validators(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = MutableHeaders(scope=message)
+                headers["ETag"] = etag
+                if modified:
+                    headers["Last-Modified"] = modified
+            await send(message)
+
+        await self.app(scope, receive, send_with_validators)
+
+
+def _not_after(modified: str, since: str) -> bool:
+    """Whether the HTTP date ``modified`` is no later than the client's ``since``."""
+    try:
+        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
 
 
 class ServerTiming:

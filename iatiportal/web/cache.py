@@ -51,6 +51,12 @@ class ResponseCache:
             self._entries.clear()
             self._bytes = 0
 
+    def version(self) -> Any:
+        """The data version (rechecked at most every ``check_every`` seconds)."""
+        with self._lock:
+            self._current()
+            return self._version
+
     def get(self, key: Key) -> Response | None:
         with self._lock:
             self._current()

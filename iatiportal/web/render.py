@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -83,10 +84,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_NAMED_PARAMETERS = ("country", "region", "year", "partner", "impact_area", "sdg", "q", "table")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
 def _filename(request: Request, fmt: str) -> str:
+    """``iatiportal-countries-ML-2022.csv``: the page, then the query values that narrow it."""
     path = request.url.path.strip("/").replace("/", "-") or "index"
     stem = path.rsplit(".", 1)[0] if path.endswith(f".{fmt}") else path
-    return f"iatiportal-{stem}.{fmt}"
+    values = [request.query_params.get(name) for name in _NAMED_PARAMETERS]
+    parts = [stem, *(v for v in values if v)]
+    name = "-".join(_UNSAFE.sub("_", p).strip("_") for p in parts)
+    return f"iatiportal-{name[:150]}.{fmt}"
 
 
 @renderer("html")

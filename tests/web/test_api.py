@@ -302,3 +302,67 @@ def test_xml_download_is_valid_iati_of_the_listed_activities(
     bad = client.get("/api/v1/problems?format=xml")
     assert bad.status_code == 400 and "problems" in bad.json()["error"]["message"]
     assert client.get("/api/v1/activities?format=pdf").status_code == 400
+
+
+def xml_rows(acts: list[Any], resource: str) -> tuple[int, dict[str, Decimal]]:
+    """Rows of a list for the activities in Mali, and value sums per currency, from the XML."""
+    count, sums = 0, {}
+    for a in acts:
+        if "ML" not in countries_of(a):
+            continue
+        if resource == "activities":
+            count += 1
+        elif resource == "results":
+            for result in a.iterfind("result"):
+                indicators = result.findall("indicator")
+                count += sum(max(1, len(i.findall("period"))) for i in indicators) or 1
+        else:
+            element = resource.removesuffix("s")
+            for e in a.iterfind(element):
+                count += 1
+                currency = e.find("value").get("currency") or a.get("default-currency")
+                value = Decimal(e.findtext("value").strip())
+                sums[currency] = sums.get(currency, Decimal(0)) + value
+    return count, sums
+
+
+@pytest.mark.parametrize("resource", ["activities", "transactions", "budgets", "results"])
+def test_every_format_holds_the_same_rows(api: tuple[TestClient, list[Any]], resource: str) -> None:
+    client, acts = api
+    url = f"/api/v1/{resource}?country=ML"
+    items = all_items(client, url)
+    count, sums = xml_rows(acts, resource)
+    assert len(items) == count > 0
+
+    def plain(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(Decimal(str(value)).normalize()) if isinstance(value, float | int) else value
+
+    as_json = [{k: plain(v) for k, v in i.items()} for i in items]
+    as_csv = list(csv.DictReader(io.StringIO(client.get(f"{url}&format=csv").text)))
+    as_csv = [
+        {k: str(Decimal(v).normalize()) if k == "value" and v else v for k, v in r.items()}
+        for r in as_csv
+    ]
+    as_jsonl = [
+        {k: plain(v) for k, v in json.loads(line).items()}
+        for line in client.get(f"{url}&format=jsonl").text.splitlines()
+    ]
+    sheet = load_workbook(io.BytesIO(client.get(f"{url}&format=xlsx").content))[resource]
+    header, *cells = list(sheet.iter_rows(values_only=True))
+    as_xlsx = [{h: plain(v) for h, v in zip(header, row, strict=True)} for row in cells]
+    keys = ["iati_identifier", *(["value", "currency"] if sums else [])]
+    for rendering in (as_csv, as_jsonl, as_xlsx):
+        assert [[r[k] for k in keys] for r in rendering] == [[r[k] for k in keys] for r in as_json]
+    if sums:
+        got: dict[str, Decimal] = {}
+        for r in as_csv:
+            got[r["currency"]] = got.get(r["currency"], Decimal(0)) + Decimal(r["value"])
+        assert got == sums
+    if resource == "activities":
+        html = BeautifulSoup(client.get("/activities?country=ML").text, "html.parser")
+        showing = html.select_one(".showing").get_text(" ", strip=True)
+        assert showing.endswith(f"of {count}"), showing

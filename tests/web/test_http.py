@@ -1,0 +1,64 @@
+"""HTTP behaviour: revalidation by ETag and Last-Modified, compression, CORS on the API, and
+download file names that say what and when."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from iatiportal.demo import demo_files
+from iatiportal.store.load import ingest
+from iatiportal.web.app import create_app
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_pages_and_api_revalidate_until_the_next_ingest(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    assert not ingest(sqlite_engine, [str(p) for p in demo_files()]).failed
+    with TestClient(create_app(sqlite_engine, recheck_data_every=0)) as client:
+        for url in ("/countries/ML?year=2023", "/api/v1/activities?per_page=2"):
+            first = client.get(url)
+            assert first.status_code == 200
+            etag, modified = first.headers["etag"], first.headers["last-modified"]
+            same = client.get(url, headers={"If-None-Match": etag})
+            assert same.status_code == 304 and same.content == b""
+            assert same.headers["etag"] == etag
+            since = client.get(url, headers={"If-Modified-Since": modified})
+            assert since.status_code == 304
+            other = client.get(url, headers={"If-None-Match": 'W/"something-else"'})
+            assert other.status_code == 200
+        before = client.get("/countries/ML?year=2023").headers["etag"]
+        extra = tmp_path / "extra.xml"
+        shutil.copy(FIXTURES / "money-hierarchy.xml", extra)
+        assert not ingest(sqlite_engine, [str(extra)]).failed
+        after = client.get("/countries/ML?year=2023", headers={"If-None-Match": before})
+        assert after.status_code == 200  # the data changed: a new answer
+        assert after.headers["etag"] != before
+
+
+def test_compression_cors_and_file_names(sqlite_engine: Engine) -> None:
+    assert not ingest(sqlite_engine, [str(p) for p in demo_files()]).failed
+    with TestClient(create_app(sqlite_engine)) as client:
+        page = client.get("/countries/ML", headers={"Accept-Encoding": "gzip"})
+        assert page.headers["content-encoding"] == "gzip"
+        assert page.text.startswith("<!doctype html>")  # the client unpacked it
+        raw = client.get("/api/v1/transactions?format=csv", headers={"Accept-Encoding": "gzip"})
+        assert raw.headers["content-encoding"] == "gzip"
+        plain = client.get("/api/v1/transactions?format=csv", headers={"Accept-Encoding": ""})
+        assert "content-encoding" not in plain.headers
+        assert raw.content == plain.content
+
+        api = client.get("/api/v1/countries", headers={"Origin": "https://example.org"})
+        assert api.headers["access-control-allow-origin"] == "*"
+
+        csv_page = client.get("/countries/ML.csv?year=2023")
+        disposition = csv_page.headers["content-disposition"]
+        assert 'filename="iatiportal-countries-ML-2023.csv"' in disposition
+        listed = client.get("/api/v1/budgets?country=ML&year=2023&format=xlsx")
+        disposition = listed.headers["content-disposition"]
+        assert 'filename="iatiportal-budgets-ML-2023.xlsx"' in disposition
