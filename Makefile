@@ -17,7 +17,12 @@ $(VENV)/.installed: pyproject.toml
 iatiportal/standard/data/SOURCE: | $(VENV)/.installed
 	$(BIN)/iatiportal standard fetch
 
-setup: $(VENV)/.installed iatiportal/standard/data/SOURCE
+# The browser libraries (charts, maps; axe-core for the tests) from npm, exactly as locked.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed iatiportal/standard/data/SOURCE node_modules/.installed
 
 demo: setup
 	$(BIN)/iatiportal demo
@@ -61,4 +66,4 @@ messages: setup
 		--ignore-obsolete --width 100
 
 clean:
-	rm -rf $(VENV) .venv-peer iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peer node_modules iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache

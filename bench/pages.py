@@ -7,12 +7,14 @@ process requests each page type over one keep-alive connection: first every samp
 next ingest), printing the server's own time (the Server-Timing header) and the round trip;
 then runs wrk (Debian's package) with 32 connections on --throughput-path.
 Targets (issue 3): every page's median under 50 ms, p99 under 200 ms; the country page at
-least 500 requests/s under 32 connections. Figures, not pass/fail.
+least 500 requests/s under 32 connections. Also prints the JavaScript and CSS weight of the
+overview page, gzip-compressed as served (issue 5: under 400 KB). Figures, not pass/fail.
 """
 
 from __future__ import annotations
 
 import argparse
+import html.parser
 import http.client
 import os
 import shutil
@@ -106,6 +108,49 @@ def measure(port: int, paths: list[str], requests: int) -> tuple[list[float], li
     return server, total
 
 
+class _Assets(html.parser.HTMLParser):
+    """The scripts, stylesheets and map data (``data-atlas``) a page loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" and a.get("src"):
+            self.found.append(("js", a["src"] or ""))
+        elif tag == "link" and a.get("rel") == "stylesheet" and a.get("href"):
+            self.found.append(("css", a["href"] or ""))
+        elif a.get("data-atlas"):
+            self.found.append(("map data", a["data-atlas"] or ""))
+
+
+def page_weight(port: int, path: str = "/") -> None:
+    """Print the gzip-compressed bytes of each script, stylesheet and map file of a page."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    assets = _Assets()
+    assets.feed(conn.getresponse().read().decode())
+    totals: dict[str, int] = {}
+    print(f"Weight of {path} (gzip-compressed, as served):")
+    for kind, url in dict.fromkeys(assets.found):
+        conn.request("GET", url, headers={"Accept-Encoding": "gzip"})
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise SystemExit(f"{url}: HTTP {response.status}")
+        encoding = response.getheader("Content-Encoding", "identity")
+        totals[kind] = totals.get(kind, 0) + len(body)
+        print(f"  {kind:<9} {url:<42} {len(body) / 1024:>7.1f} KB ({encoding})")
+    conn.close()
+    code = totals.get("js", 0) + totals.get("css", 0)
+    print(
+        f"  JS {totals.get('js', 0) / 1024:.1f} KB + CSS {totals.get('css', 0) / 1024:.1f} KB = "
+        f"{code / 1024:.1f} KB (target under 400 KB); with the map data "
+        f"{(code + totals.get('map data', 0)) / 1024:.1f} KB"
+    )
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
 
@@ -117,6 +162,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8391)
     parser.add_argument(
         "--throughput-path", default=None, help="page for the wrk run (default: an activity page)"
+    )
+    parser.add_argument(
+        "--weight-only", action="store_true", help="print the overview page's JS and CSS only"
     )
     args = parser.parse_args()
 
@@ -133,6 +181,9 @@ def main() -> None:
         try:
             wait_ready(args.port)
             measure(args.port, ["/about"], 5)  # templates and codelists loaded
+            page_weight(args.port, "/")
+            if args.weight_only:
+                return
             print("Rendered (first request of each URL, nothing cached; ms):")
             print(f"{'page type':<16} {'URLs':>5} {'server p50':>10} {'server max':>10}")
             for name, urls in paths.items():

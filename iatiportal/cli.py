@@ -23,13 +23,13 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import Engine
 
-from iatiportal import __version__, snapshot, standard
+from iatiportal import __version__, rates, reference, snapshot, standard
 from iatiportal.demo import demo_files
 from iatiportal.ingest.sources import SourceError
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.store import queries
 from iatiportal.store.db import store
-from iatiportal.store.load import FileOutcome, IngestSummary, ingest
+from iatiportal.store.load import FileOutcome, IngestSummary, ingest, refresh_derived
 from iatiportal.web.app import create_app
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
@@ -192,6 +192,54 @@ def ingest_command(
         if not no_snapshot and not snapshot.is_current(engine, folder):
             _write_snapshot(console, engine, folder)
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
+
+
+@main.group("reference")
+def reference_group() -> None:
+    """Country context that is not IATI (income group, LDC status, GII, GDI, population)."""
+
+
+@reference_group.command("load")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@db_option
+def reference_load(folder: Path, db: str | None) -> None:
+    """Read the reference files below FOLDER (World Bank CLASS and OGHIST, UN country codes with
+    LDC flags, UNDP HDR composite indices, UN population by sex), check them and store them.
+    Values that fail a sanity rule are stored but never shown; they are listed here and on
+    /-/data-health."""
+    console = Console(stderr=True)
+    with store(db) as engine:
+        try:
+            summary = reference.load(engine, folder)
+        except reference.ReferenceError as e:
+            raise click.UsageError(str(e)) from e
+    for path in summary.files:
+        console.print(f"read {path}", highlight=False, soft_wrap=True)
+    console.print(f"{summary.values} values stored", highlight=False)
+    for rule, n in sorted(summary.refused.items()):
+        console.print(f"[yellow]{n} refused by {rule}[/]", highlight=False)
+
+
+@main.group("rates")
+def rates_group() -> None:
+    """Exchange rates for converting money to one currency (USD or EUR)."""
+
+
+@rates_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+def rates_load(file: Path, db: str | None) -> None:
+    """Read exchange rates (CSV: date,currency,rate_to_usd,source; or the ECB's
+    eurofxref-hist.csv) and rebuild the money figures with them."""
+    console = Console(stderr=True)
+    with store(db) as engine:
+        try:
+            n = rates.load(engine, file)
+        except rates.RatesError as e:
+            raise click.UsageError(str(e)) from e
+        with console.status("Converting the money figures"):
+            refresh_derived(engine)
+    console.print(f"{n} rates stored from {file}", highlight=False, soft_wrap=True)
 
 
 @main.command("snapshot")

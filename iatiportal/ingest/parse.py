@@ -17,6 +17,7 @@ from lxml import etree
 
 from iatiportal.ingest import records as r
 from iatiportal.ingest.extract import clean, line_of, read_activity, read_organisation
+from iatiportal.ingest.sanity import sanity_problems
 from iatiportal.ingest.split import Part, open_part
 from iatiportal.ingest.validate import codelist_problems, schema_problems
 from iatiportal.ingest.versions import PILOT_VERSIONS
@@ -176,6 +177,7 @@ def read_activity_element(
         act.schema_valid = not errors
         act.problems.extend(errors)
         act.problems.extend(codelist_problems(act))
+        act.problems.extend(sanity_problems(act))
     return act
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text
@@ -51,12 +52,18 @@ _TEMP_TABLES = (
     "mf_geo",
     "mf_sector",
     "mf_span",
+    "mf_target",
 )
+
+TARGET_CURRENCIES = ("USD", "EUR")
+"""Currencies every amount is also converted to (at its value date, see ``_conversions``)."""
+RATE_VALID_DAYS = 45
+"""How old a rate may be at the value date (monthly rates: one month and a half)."""
 
 _FACT_DIMENSIONS = (
     "activity_id, reporting_org_ref, measure, year, currency, budget_status, budget_superseded, "
     "provider_org_ref, provider_org_name, recipient_country_code, recipient_region_code, "
-    "recipient_region_vocabulary"
+    "recipient_region_vocabulary, converted_to, rate_missing"
 )
 
 _TOTAL_DIMENSIONS = _FACT_DIMENSIONS.removeprefix("activity_id, ")
@@ -128,6 +135,15 @@ class _Dialect:
     def earlier(self, a: str, b: str) -> str:
         return f"min({a}, {b})" if self.sqlite else f"LEAST({a}, {b})"
 
+    def days_before(self, day: str, n: int) -> str:
+        return f"date({day}, '-{n} days')" if self.sqlite else f"(({day}) - {n})"
+
+    def convert(self, units: str, rate: str) -> str:
+        """An amount in 1/10,000 units times a rate, rounded to a whole unit."""
+        if self.sqlite:
+            return f"CAST(ROUND({units} * {rate}) AS INTEGER)"
+        return f"ROUND({units} * CAST({rate} AS NUMERIC))"
+
     def days(self, start: str, end: str) -> str:
         """Days from start to end, both included."""
         if self.sqlite:
@@ -160,6 +176,9 @@ def refresh(conn: Connection) -> RefreshSummary:
     for table in _FACT_TABLES:
         conn.execute(delete(table))
 
+    conn.exec_driver_sql(f"{d.temp('mf_target')} SELECT 'USD' AS code, 1 AS k WHERE 1 = 0")
+    for k, code in enumerate(TARGET_CURRENCIES, 1):
+        conn.exec_driver_sql(f"INSERT INTO mf_target (code, k) VALUES ('{code}', {k})")
     _budgets(conn, d)
     _transactions(conn, d)
     _participating_funders(conn)
@@ -217,20 +236,31 @@ def _budgets(conn: Connection, d: _Dialect) -> None:
     same_period = (
         f"{d.same('c.period_start', 'b.period_start')} AND {d.same('c.period_end', 'b.period_end')}"
     )
-    conn.exec_driver_sql(
-        f"""{d.temp("mf_budget")}
+    source = f"""
         SELECT b.id AS budget_id, b.activity_id, a.reporting_org_ref,
                COALESCE(b.currency, a.default_currency) AS currency,
                {d.units("b.value")} AS value,
                CASE WHEN b.budget_status = '2' THEN '2' ELSE '1' END AS budget_status,
                CASE WHEN b.budget_type = '2' THEN 2 ELSE 1 END AS type_rank,
-               b.period_start, b.period_end
+               b.period_start, b.period_end,
+               COALESCE(b.value_date, b.period_start, b.period_end) AS value_day
         FROM budget b JOIN activity a ON a.id = b.activity_id
         WHERE a.is_current = TRUE AND b.value IS NOT NULL"""
+    columns = (
+        "budget_id", "activity_id", "reporting_org_ref", "budget_status", "type_rank",
+        "period_start", "period_end",
+    )  # fmt: skip
+    # Each budget as published and its converted copies; ``budget_key`` tells them apart.
+    conn.exec_driver_sql(
+        f"""{d.temp("mf_budget")}
+        SELECT c.*, c.budget_id * {len(TARGET_CURRENCIES) + 1} + c.copy_k AS budget_key
+        FROM ({_conversions(d, source, columns, _has_rates(conn))}) c"""
     )
     conn.exec_driver_sql("CREATE INDEX mf_budget_activity ON mf_budget (activity_id)")
     _analyze(conn, d, "mf_budget")
-    # Revised replaces original within a status and period; committed marks indicative.
+    # Revised replaces original within a status and period; committed marks indicative (each
+    # among the copies converted to the same currency, or among the budgets as published).
+    same_copy = d.same("c.converted_to", "b.converted_to")
     conn.exec_driver_sql(
         f"""{d.temp("mf_budget_kept")}
         SELECT b.*,
@@ -241,14 +271,14 @@ def _budgets(conn: Connection, d: _Dialect) -> None:
                CASE WHEN b.budget_status = '1' AND EXISTS (
                    SELECT 1 FROM mf_budget c
                    WHERE c.activity_id = b.activity_id AND c.budget_status = '2'
-                     AND {same_period}) THEN 1 ELSE 0 END AS superseded
+                     AND {same_period} AND {same_copy}) THEN 1 ELSE 0 END AS superseded
         FROM mf_budget b
         WHERE NOT EXISTS (
             SELECT 1 FROM mf_budget c
             WHERE c.activity_id = b.activity_id AND c.budget_status = b.budget_status
-              AND c.type_rank > b.type_rank AND {same_period})"""
+              AND c.type_rank > b.type_rank AND {same_period} AND {same_copy})"""
     )
-    conn.exec_driver_sql("CREATE UNIQUE INDEX mf_budget_kept_id ON mf_budget_kept (budget_id)")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX mf_budget_kept_id ON mf_budget_kept (budget_key)")
     _analyze(conn, d, "mf_budget_kept")
     # Split each budget over the years of its period by days (cumulative shares, see
     # _share_between): the parts of one budget add up to it exactly.
@@ -260,24 +290,24 @@ def _budgets(conn: Connection, d: _Dialect) -> None:
     )
     conn.exec_driver_sql(
         f"""{d.temp("mf_src")}
-        WITH RECURSIVE spans(budget_id, year, first_year, last_year) AS (
-            SELECT budget_id, {d.year_of("day_first")}, {d.year_of("day_first")},
+        WITH RECURSIVE spans(budget_key, year, first_year, last_year) AS (
+            SELECT budget_key, {d.year_of("day_first")}, {d.year_of("day_first")},
                    {d.year_of("day_last")}
             FROM mf_budget_kept WHERE day_first IS NOT NULL
             UNION ALL
-            SELECT budget_id, year + 1, first_year, last_year FROM spans WHERE year < last_year
+            SELECT budget_key, year + 1, first_year, last_year FROM spans WHERE year < last_year
         ), years AS (
             SELECT k.activity_id, k.reporting_org_ref, k.currency, k.budget_status,
-                   k.superseded, y.year,
+                   k.superseded, k.converted_to, k.rate_missing, y.year,
                    {_share_between(d, "k.value", before, through, total)} AS value
-            FROM spans y JOIN mf_budget_kept k ON k.budget_id = y.budget_id
+            FROM spans y JOIN mf_budget_kept k ON k.budget_key = y.budget_key
             UNION ALL
             SELECT activity_id, reporting_org_ref, currency, budget_status, superseded,
-                   NULL, value
+                   converted_to, rate_missing, NULL, value
             FROM mf_budget_kept WHERE day_first IS NULL
         )
         SELECT activity_id, reporting_org_ref, 'budget' AS measure, year, currency,
-               budget_status, superseded AS budget_superseded,
+               budget_status, superseded AS budget_superseded, converted_to, rate_missing,
                CAST(NULL AS VARCHAR) AS provider_org_ref,
                CAST(NULL AS TEXT) AS provider_org_name,
                CAST(NULL AS VARCHAR) AS tx_country, CAST(NULL AS VARCHAR) AS tx_region,
@@ -286,7 +316,8 @@ def _budgets(conn: Connection, d: _Dialect) -> None:
                CAST(NULL AS VARCHAR) AS tx_sector_code,
                SUM(value) AS value
         FROM years
-        GROUP BY activity_id, reporting_org_ref, year, currency, budget_status, superseded"""
+        GROUP BY activity_id, reporting_org_ref, year, currency, budget_status, superseded,
+                 converted_to, rate_missing"""
     )
 
 
@@ -300,46 +331,97 @@ def _share_between(d: _Dialect, value: str, before: str, through: str, total: st
     return f"({d.share(value, through, total)} - {d.share(value, before, total)})"
 
 
+def _conversions(d: _Dialect, src: str, columns: Sequence[str], convert: bool) -> str:
+    """The rows of ``src`` as published (``copy_k`` 0), then, when ``convert``, a copy per
+    target currency other than the row's own (``copy_k`` 1, 2, ...): its value converted at the
+    row's ``value_day`` with the latest rate of each currency at most RATE_VALID_DAYS old
+    (US dollars per unit: from the row's currency, then into the target's), or, without such a
+    rate, the value as published with ``rate_missing`` set. ``src`` has ``currency``,
+    ``value`` (1/10,000 units), ``value_day`` and ``columns``."""
+    kept = ", ".join(f"o.{c}" for c in columns)
+    published = f"""
+        SELECT {kept}, o.currency, o.value, 0 AS copy_k,
+               CAST(NULL AS VARCHAR) AS converted_to, 0 AS rate_missing
+        FROM ({src}) o"""
+    if not convert:
+        return published
+
+    def usd_per_unit(currency: str) -> str:
+        return f"""(SELECT r.usd_per_unit FROM exchange_rate r
+                    WHERE r.currency = {currency} AND r.rate_date <= o.value_day
+                      AND r.rate_date >= {d.days_before("o.value_day", RATE_VALID_DAYS)}
+                    ORDER BY r.rate_date DESC LIMIT 1)"""
+
+    copied = ", ".join(f"y.{c}" for c in columns)
+    return f"""{published}
+        UNION ALL
+        SELECT {copied},
+               CASE WHEN y.rate IS NULL THEN y.currency ELSE y.target END,
+               CASE WHEN y.rate IS NULL THEN y.value ELSE {d.convert("y.value", "y.rate")} END,
+               y.k, y.target, CASE WHEN y.rate IS NULL THEN 1 ELSE 0 END
+        FROM (
+            SELECT x.*, x.from_usd / x.to_usd AS rate FROM (
+                SELECT o.*, t.code AS target, t.k,
+                       CASE WHEN o.currency = 'USD' THEN 1.0
+                            ELSE {usd_per_unit("o.currency")} END AS from_usd,
+                       CASE WHEN t.code = 'USD' THEN 1.0
+                            ELSE {usd_per_unit("t.code")} END AS to_usd
+                FROM ({src}) o CROSS JOIN mf_target t
+                WHERE o.currency IS NULL OR o.currency <> t.code
+            ) x
+        ) y"""
+
+
+def _has_rates(conn: Connection) -> bool:
+    return conn.execute(select(s.exchange_rate.c.id).limit(1)).first() is not None
+
+
 def _transactions(conn: Connection, d: _Dialect) -> None:
+    source = f"""
+        SELECT t.activity_id, a.reporting_org_ref,
+               CASE t.transaction_type WHEN '1' THEN 'incoming' WHEN '2' THEN 'commitment'
+                    WHEN '3' THEN 'disbursement' ELSE 'expenditure' END AS measure,
+               {d.year_of("COALESCE(t.transaction_date, t.value_date)")} AS year,
+               COALESCE(t.currency, a.default_currency) AS currency,
+               CASE WHEN t.transaction_type = '1' THEN t.provider_org_ref END
+                   AS provider_org_ref,
+               CASE WHEN t.transaction_type = '1' THEN (
+                   SELECT n.text FROM narrative n
+                   WHERE n.element = 'transaction/provider-org' AND n.owner_id = t.id
+                   ORDER BY n.id LIMIT 1) END AS provider_org_name,
+               t.recipient_country_code AS tx_country,
+               CASE WHEN t.recipient_country_code IS NULL
+                    THEN t.recipient_region_code END AS tx_region,
+               CASE WHEN t.recipient_country_code IS NULL
+                     AND t.recipient_region_code IS NOT NULL
+                    THEN COALESCE(t.recipient_region_vocabulary, '1') END
+                   AS tx_region_vocabulary,
+               CASE WHEN t.sector_code IS NOT NULL
+                    THEN COALESCE(t.sector_vocabulary, '1') END AS tx_sector_vocabulary,
+               t.sector_code AS tx_sector_code,
+               {d.units("t.value")} AS value,
+               COALESCE(t.value_date, t.transaction_date) AS value_day
+        FROM "transaction" t JOIN activity a ON a.id = t.activity_id
+        WHERE a.is_current = TRUE AND t.value IS NOT NULL
+          AND t.transaction_type IN ('1', '2', '3', '4')"""
+    columns = (
+        "activity_id", "reporting_org_ref", "measure", "year", "provider_org_ref",
+        "provider_org_name", "tx_country", "tx_region", "tx_region_vocabulary",
+        "tx_sector_vocabulary", "tx_sector_code",
+    )  # fmt: skip
     conn.exec_driver_sql(
         f"""INSERT INTO mf_src (activity_id, reporting_org_ref, measure, year, currency,
-                            budget_status, budget_superseded, provider_org_ref,
-                            provider_org_name, tx_country, tx_region, tx_region_vocabulary,
-                            tx_sector_vocabulary, tx_sector_code, value)
+                            budget_status, budget_superseded, converted_to, rate_missing,
+                            provider_org_ref, provider_org_name, tx_country, tx_region,
+                            tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code, value)
         SELECT activity_id, reporting_org_ref, measure, year, currency,
-               NULL, 0, provider_org_ref, provider_org_name,
+               NULL, 0, converted_to, rate_missing, provider_org_ref, provider_org_name,
                tx_country, tx_region, tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code,
                SUM(value)
-        FROM (
-            SELECT t.activity_id, a.reporting_org_ref,
-                   CASE t.transaction_type WHEN '1' THEN 'incoming' WHEN '2' THEN 'commitment'
-                        WHEN '3' THEN 'disbursement' ELSE 'expenditure' END AS measure,
-                   {d.year_of("COALESCE(t.transaction_date, t.value_date)")} AS year,
-                   COALESCE(t.currency, a.default_currency) AS currency,
-                   CASE WHEN t.transaction_type = '1' THEN t.provider_org_ref END
-                       AS provider_org_ref,
-                   CASE WHEN t.transaction_type = '1' THEN (
-                       SELECT n.text FROM narrative n
-                       WHERE n.element = 'transaction/provider-org' AND n.owner_id = t.id
-                       ORDER BY n.id LIMIT 1) END AS provider_org_name,
-                   t.recipient_country_code AS tx_country,
-                   CASE WHEN t.recipient_country_code IS NULL
-                        THEN t.recipient_region_code END AS tx_region,
-                   CASE WHEN t.recipient_country_code IS NULL
-                         AND t.recipient_region_code IS NOT NULL
-                        THEN COALESCE(t.recipient_region_vocabulary, '1') END
-                       AS tx_region_vocabulary,
-                   CASE WHEN t.sector_code IS NOT NULL
-                        THEN COALESCE(t.sector_vocabulary, '1') END AS tx_sector_vocabulary,
-                   t.sector_code AS tx_sector_code,
-                   {d.units("t.value")} AS value
-            FROM "transaction" t JOIN activity a ON a.id = t.activity_id
-            WHERE a.is_current = TRUE AND t.value IS NOT NULL
-              AND t.transaction_type IN ('1', '2', '3', '4')
-        ) tx
-        GROUP BY activity_id, reporting_org_ref, measure, year, currency, provider_org_ref,
-                 provider_org_name, tx_country, tx_region, tx_region_vocabulary,
-                 tx_sector_vocabulary, tx_sector_code"""
+        FROM ({_conversions(d, source, columns, _has_rates(conn))}) tx
+        GROUP BY activity_id, reporting_org_ref, measure, year, currency, converted_to,
+                 rate_missing, provider_org_ref, provider_org_name, tx_country, tx_region,
+                 tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code"""
     )
 
 
@@ -357,7 +439,7 @@ def _participating_funders(conn: Connection) -> None:
         """CREATE TEMP TABLE mf_span AS
         SELECT activity_id, MIN(year) AS first_year, MAX(year) AS last_year,
                MAX(CASE WHEN measure = 'incoming' THEN 1 ELSE 0 END) AS has_incoming
-        FROM mf_src GROUP BY activity_id"""
+        FROM mf_src WHERE converted_to IS NULL GROUP BY activity_id"""
     )
     conn.exec_driver_sql("CREATE UNIQUE INDEX mf_span_activity ON mf_span (activity_id)")
     conn.exec_driver_sql(
@@ -369,7 +451,8 @@ def _participating_funders(conn: Connection) -> None:
     )
     conn.exec_driver_sql(
         """INSERT INTO activity_year (activity_id, year)
-        SELECT DISTINCT activity_id, year FROM mf_src WHERE year IS NOT NULL"""
+        SELECT DISTINCT activity_id, year FROM mf_src
+        WHERE year IS NOT NULL AND converted_to IS NULL"""
     )
     conn.exec_driver_sql(
         """INSERT INTO participating_funder
@@ -447,7 +530,8 @@ def _hierarchy(conn: Connection, d: _Dialect) -> None:
     _analyze(conn, d, "mf_src")
     reported = f"""SELECT 1 FROM mf_closure c JOIN mf_src x ON x.activity_id = c.descendant_id
             WHERE c.ancestor_id = mf_src.activity_id AND x.measure = mf_src.measure
-              AND {d.same("x.year", "mf_src.year")}"""
+              AND {d.same("x.year", "mf_src.year")}
+              AND {d.same("x.converted_to", "mf_src.converted_to")}"""
     ancestor = "activity_id IN (SELECT ancestor_id FROM mf_closure)"
     # Budgets: an ancestor's budget of a year gives way to a descendant's budget of that year
     # in the same status (under every status rule); where the descendants have only the other
@@ -538,6 +622,7 @@ def _split_by_geography(conn: Connection, d: _Dialect) -> int:
                s.provider_org_name, COALESCE(s.tx_country, g.country),
                COALESCE(s.tx_region, g.region),
                COALESCE(s.tx_region_vocabulary, g.region_vocabulary),
+               s.converted_to, s.rate_missing = 1,
                s.tx_sector_vocabulary, s.tx_sector_code,
                {d.from_units(f"CASE WHEN g.activity_id IS NULL THEN s.value ELSE {part} END")}
         FROM mf_src s LEFT JOIN mf_geo g

@@ -48,6 +48,14 @@ up to 100 % are used in proportion to their sum; negative ones count as 0 and on
 as 100. Money of an activity with no recipient country or region, or no sector in the chosen
 vocabulary, is shown as "not specified", so that every breakdown adds up to its total.
 
+**One currency.** Where exchange rates are loaded (``iatiportal rates load``), every amount can
+also be shown in US dollars (the default) or euros: each budget and transaction is converted at
+its value date (else its transaction date, or its budget period's start), with the latest rate
+of its currency at most 45 days old, through the US dollar (rates are US dollars per unit).
+The converted amounts are then split and summed by the same rules as above, and rounded to
+1/10,000. An amount with no such rate is not converted: it is left out of the converted totals
+and shown beside them, per currency, as not converted; it is never dropped silently.
+
 **Rounding.** Amounts are exact to 1/10,000 of the currency unit. The parts of a split (a
 budget over years, money over countries or sectors) are differences of cumulative shares
 truncated to that precision, taken in the order the elements are published: every part is
@@ -58,6 +66,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -109,6 +118,10 @@ class Filters:
     sector_vocabulary: str | None = None
     sector: str | None = None
     provider_org: str | None = None
+    # None: amounts as published, per currency. A target (USD, EUR): every amount converted to
+    # it at its value date (store.facts), those without a rate left out (see ``unconverted``).
+    currency: str | None = None
+    without_rate: bool = False  # with ``currency``: only the amounts that had no rate
 
 
 @dataclass(frozen=True)
@@ -264,9 +277,29 @@ def _source(*, per_activity: bool, by_sector: bool) -> _Source:
     return _Source(s.money_total)
 
 
+PAGE_CURRENCY: ContextVar[str | None] = ContextVar("page_currency", default=None)
+"""The currency a web page asked for (``?currency=``), used where ``Filters.currency`` is None."""
+
+
+def target_currency(filters: Filters) -> str | None:
+    return filters.currency if filters.currency is not None else PAGE_CURRENCY.get()
+
+
 def _filter_conditions(src: _Source, filters: Filters) -> list[ColumnElement[bool]]:
     c = src.dims.c
     out: list[ColumnElement[bool]] = []
+    filters = replace(filters, currency=target_currency(filters))
+    if filters.currency is None:
+        out.append(c.converted_to.is_(None))
+    elif filters.without_rate:
+        out.append(and_(c.converted_to == filters.currency, c.rate_missing.is_(true())))
+    else:
+        out.append(
+            or_(
+                and_(c.converted_to.is_(None), c.currency == filters.currency),
+                and_(c.converted_to == filters.currency, c.rate_missing.is_(false())),
+            )
+        )
     if filters.reporting_org:
         out.append(c.reporting_org_ref.in_(filters.reporting_org))
     if filters.country is not None:
@@ -719,6 +752,20 @@ def _participating_funders(
         for key in refs
     ]
     return sorted(found, key=lambda p: (p.provider_org_name or "", p.provider_org_ref or ""))
+
+
+def unconverted(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters,
+    measures: Sequence[Measure] = ("budget", "expenditure"),
+) -> list[MoneyRow]:
+    """With ``filters.currency``: the amounts, per measure and published currency, that could
+    not be converted for want of a rate at their value date (left out of the totals)."""
+    currency = target_currency(filters)
+    if currency is None:
+        return []
+    return totals(conn, rules, replace(filters, currency=currency, without_rate=True), measures)
 
 
 def currencies(rows: Iterable[MoneyRow]) -> list[str | None]:

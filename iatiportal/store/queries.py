@@ -478,6 +478,43 @@ def indicator_progress(
     return out
 
 
+def has_rates(conn: Connection) -> bool:
+    """Whether exchange rates are loaded (then pages offer converted money)."""
+    return conn.execute(select(s.exchange_rate.c.id).limit(1)).first() is not None
+
+
+def data_status(conn: Connection) -> dict[str, Any]:
+    """When the store last took in a file, and from how many files it holds activities (what
+    every page's footer says)."""
+    sf = s.source_file
+    row = conn.execute(
+        select(func.max(sf.c.ingested_at), func.count()).where(sf.c.status == "ok")
+    ).one()
+    return {"last_ingested": row[0], "files": int(row[1])}
+
+
+def activities_missing(conn: Connection, limit: int = 50) -> dict[str, dict[str, Any]]:
+    """Current activities without results, without locations, without funding partners
+    (no participating-org of role 1 and no incoming funds): how many, and the first few."""
+    a = s.activity
+    po, t = s.participating_org, s.transaction
+    lacking = {
+        "results": a.c.id.not_in(select(s.result.c.activity_id)),
+        "locations": a.c.id.not_in(select(s.location.c.activity_id)),
+        "funding_partners": and_(
+            a.c.id.not_in(select(po.c.activity_id).where(po.c.role == "1")),
+            a.c.id.not_in(select(t.c.activity_id).where(t.c.transaction_type == "1")),
+        ),
+    }
+    out = {}
+    for name, condition in lacking.items():
+        query = select(a.c.iati_identifier).where(_current, condition)
+        total = int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+        first = list(conn.execute(query.order_by(a.c.iati_identifier).limit(limit)).scalars().all())
+        out[name] = {"total": total, "first": first}
+    return out
+
+
 def data_health(conn: Connection) -> dict[str, Any]:
     """Files ingested (when, what, status) and problems by file and rule."""
     files = [
@@ -526,7 +563,47 @@ def data_health(conn: Connection) -> dict[str, Any]:
         # Files stored after the figures were computed (an ingest stopped before its refresh).
         "stale": bool(files) and facts.is_stale(conn),
     }
-    return {"files": files, "rules": rules, "figures": figures}
+    rv = s.reference_value
+    refused = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(
+                rv.c.refused_rule.label("rule"),
+                rv.c.country_code,
+                rv.c.indicator,
+                rv.c.year,
+                rv.c.refused_message.label("message"),
+                rv.c.source_file,
+            )
+            .where(rv.c.refused_rule.is_not(None))
+            .order_by(rv.c.refused_rule, rv.c.country_code, rv.c.indicator, rv.c.year)
+        )
+    ]
+    publishers: dict[int, list[str]] = {}
+    freshness: dict[int, Any] = {}
+    for file_id, org, updated in conn.execute(
+        select(
+            s.activity.c.source_file_id,
+            s.activity.c.reporting_org_ref,
+            func.max(s.activity.c.last_updated_datetime),
+        )
+        .where(_current)
+        .group_by(s.activity.c.source_file_id, s.activity.c.reporting_org_ref)
+    ):
+        if org:
+            publishers.setdefault(file_id, []).append(org)
+        if updated is not None and (freshness.get(file_id) is None or updated > freshness[file_id]):
+            freshness[file_id] = updated
+    for f in files:
+        f["publishers"] = sorted(publishers.get(f["id"], []))
+        f["last_updated"] = freshness.get(f["id"])
+    return {
+        "files": files,
+        "rules": rules,
+        "figures": figures,
+        "reference_refused": refused,
+        "missing": activities_missing(conn),
+    }
 
 
 def data_version(conn: Connection) -> tuple[Any, ...]:

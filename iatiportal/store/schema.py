@@ -605,6 +605,11 @@ def _fact_columns(*, per_activity: bool) -> list[Column[Any]]:
         _code("recipient_country_code"),
         _code("recipient_region_code"),
         _code("recipient_region_vocabulary"),
+        # NULL: as published. A target currency (USD, EUR): a copy of the money converted to it
+        # at the value date, in ``currency`` = the target; or, when no rate was found
+        # (``rate_missing``), the money as published, counted and flagged, never dropped.
+        _code("converted_to"),
+        Column("rate_missing", Boolean, nullable=False, default=False),
     ]
 
 
@@ -700,6 +705,41 @@ country_activities = Table(
 )
 """How many current activities of each reporting organisation name each recipient country
 (the Country selector and country list; rebuilt with the money facts)."""
+
+reference_value = Table(
+    "reference_value",
+    metadata,
+    # Country context that is not IATI (World Bank income group, UN LDC status, UNDP GII and
+    # GDI, UN population by sex, UN M49 region), loaded by `iatiportal reference load`. Every
+    # value keeps its source, edition and year; values that fail a sanity rule are kept with
+    # the rule and its message and never displayed.
+    Column("id", Integer, primary_key=True),
+    _code("country_code", nullable=False),  # ISO 3166-1 alpha-2
+    _code("indicator", nullable=False),  # see iatiportal.reference.INDICATORS
+    Column("year", Integer),  # NULL: a status without a year (a list as of its edition)
+    Column("number", Exact()),
+    Column("text", Text),
+    Column("source", Text, nullable=False),
+    _code("edition", nullable=False),
+    Column("source_file", Text, nullable=False),
+    _code("refused_rule"),  # NULL: shown
+    Column("refused_message", Text),
+    Column("loaded_at", DateTime, nullable=False),
+    Index("ix_reference_value_country", "country_code", "indicator", "year"),
+)
+
+exchange_rate = Table(
+    "exchange_rate",
+    metadata,
+    # Loaded by `iatiportal rates load`: how many US dollars one unit of ``currency`` was worth
+    # on ``rate_date`` (a monthly or daily rate), and where that came from.
+    Column("id", Integer, primary_key=True),
+    _code("currency", nullable=False),
+    Column("rate_date", Date, nullable=False),
+    Column("usd_per_unit", Float, nullable=False),
+    Column("source", Text, nullable=False),
+    Index("ix_exchange_rate_currency_date", "currency", "rate_date", unique=True),
+)
 
 money_refresh = Table(
     "money_refresh",

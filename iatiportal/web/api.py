@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from iatiportal import __version__, standard
 from iatiportal.profile import Portal
-from iatiportal.store import listing
+from iatiportal.store import listing, money, queries
 from iatiportal.store import search as store_search
 from iatiportal.web import countries, downloads, i18n, partners, views
 from iatiportal.web.cache import ResponseCache
@@ -375,6 +375,12 @@ def routes(
                 page, per_page = parse_paging(params)
                 year = _integer(params, "year", 1900, 2100)
                 views.WHOLE_LISTS.set(True)  # the page function's lists hold every row
+                wanted = params.get("currency")
+                if wanted not in (None, "", "USD", "EUR", "published"):
+                    raise ApiError(400, f"currency must be USD, EUR or published, not {wanted!r}")
+                money.PAGE_CURRENCY.set(
+                    views.chosen_currency(params, queries.has_rates(conn)) if wanted else None
+                )
                 built = build(conn, {"year": str(year)} if year else {})
                 if built is None:
                     raise ApiError(404, "this portal has no strategic plan in its profile")
@@ -611,6 +617,14 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
         )
     loose = {"type": "object", "additionalProperties": True}
     year = _parameter(FILTERS[2])
+    currency = {
+        "name": "currency",
+        "in": "query",
+        "required": False,
+        "description": "USD or EUR: money converted at the value date (where rates are "
+        "loaded); published (the default): per currency as published.",
+        "schema": {"type": "string", "enum": ["USD", "EUR", "published"]},
+    }
     for name, summary in (
         ("countries", "Recipient countries with the home publisher's money in a year."),
         ("regions", "Recipient regions with activities."),
@@ -623,7 +637,7 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
         schema = _list_of(loose)
         schema["properties"]["year"] = {"type": ["integer", "null"]}
         paths[f"/{name}"] = _operation(
-            summary, [year, *paging], schema, not_found=name == "strategic-plan"
+            summary, [year, currency, *paging], schema, not_found=name == "strategic-plan"
         )
     identifier = {
         "name": "identifier",

@@ -28,9 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iatiportal import __version__, snapshot
 from iatiportal.profile import Portal
-from iatiportal.store import queries
+from iatiportal.store import money, queries
 from iatiportal.store.search import MARK_END, MARK_START
-from iatiportal.web import api, countries, i18n, partners, views
+from iatiportal.web import activity_charts, api, countries, i18n, partners, vendor, views
 from iatiportal.web.cache import ResponseCache
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
@@ -71,6 +71,7 @@ def _environment() -> Environment:
         language_name=i18n.language_name,
         version=__version__,
         formats=FORMATS,
+        vendor_available=vendor.available,
     )
     return env
 
@@ -140,7 +141,15 @@ def create_app(
         i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
         views.WHOLE_LISTS.set(fmt != "html")  # data renderings hold every row of a list
         with engine.connect() as conn:
+            rates_loaded = queries.has_rates(conn)
+            currency = views.chosen_currency(request.query_params, rates_loaded)
+            money.PAGE_CURRENCY.set(currency)
             page = build(conn)
+            if page is not None and fmt == "html":
+                page.context.setdefault("data_status", queries.data_status(conn))
+                page.context.setdefault(
+                    "currency_choice", {"current": currency or "", "offered": rates_loaded}
+                )
         if page is None:
             raise HTTPException(404)
         return RENDERERS[fmt](request, page, html)
@@ -171,7 +180,13 @@ def create_app(
         identifier, fmt = split_format(request.path_params["identifier"])
         if identifier.endswith(".xml"):
             return await run_in_threadpool(raw_xml, identifier.removesuffix(".xml"))
-        return await respond(request, fmt, lambda conn: views.activity(conn, identifier))
+        return await respond(
+            request,
+            fmt,
+            lambda conn: activity_charts.with_charts(
+                conn, views.activity(conn, identifier), portal
+            ),
+        )
 
     async def countries_endpoint(request: Request) -> Response:
         fmt = request.path_params.get("fmt", "html")
@@ -301,6 +316,7 @@ def create_app(
         Route("/-/download/{name}", snapshot_file),
         *page_route("/about", views.about),
         Mount("/api/v1", routes=api.routes(engine, portal, cache, render_docs)),
+        Route("/static/vendor/{name}", vendor.endpoint),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(

@@ -14,13 +14,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from iatiportal import reference
 from iatiportal.profile import Portal, StrategicPlan
 from iatiportal.store import money, queries
 from iatiportal.store.money import Filters, MoneyRow
+from iatiportal.web import charts, i18n
 from iatiportal.web.i18n import country_name, current_language
 from iatiportal.web.i18n import gettext as _
 from iatiportal.web.render import Column, DataTable, Page
 from iatiportal.web.views import WHOLE_LISTS, Pager, pick, requested_page
+from iatiportal.web.views import label as code_label
 
 TABS = ("overview", "results", "progress", "strategic-plan")
 
@@ -94,6 +97,61 @@ def indicator_fields(progress: dict[str, int]) -> dict[str, int]:
     return {k if k == "indicators" else f"indicators_{k}": v for k, v in progress.items()}
 
 
+PARTNER_YEAR_COLUMNS = [
+    Column("key", "provider_org"),
+    Column("name", "provider_org_name"),
+    Column("year", "year"),
+    Column("currency", "currency"),
+    Column("value", "incoming_funds"),
+]
+SDG_COLUMNS = [Column("sdg", "sdg"), Column("name", "name"), *MONEY_COLUMNS]
+COUNTRY_MONEY_COLUMNS = [
+    Column("country", "country_code"),
+    Column("name", "country_name"),
+    *MONEY_COLUMNS,
+]
+
+
+def partners_by_year(conn: Connection, portal: Portal, filters: Filters) -> list[dict[str, Any]]:
+    """Incoming funds per funding partner, year and currency (``key``: the partner's
+    reference, else its name as published)."""
+    return [
+        {
+            "key": r.provider_org_ref or r.provider_org_name,
+            "name": r.provider_org_name or r.provider_org_ref or _("Not named"),
+            "year": r.year,
+            "currency": r.currency,
+            "value": r.value,
+        }
+        for r in money.by_provider(conn, portal, filters, per_year=True)
+    ]
+
+
+def sdg_lines(conn: Connection, portal: Portal, filters: Filters) -> list[dict[str, Any]]:
+    """Budget and expenditure per Sustainable Development Goal (sector vocabulary 7)."""
+    return [
+        {
+            **line,
+            "sdg": line["key"],
+            "name": code_label("UNSDG-Goals", line["key"]) if line["key"] else _("Not specified"),
+        }
+        for line in per_currency(
+            money.by_sector(conn, portal, "7", filters), key=lambda r: r.sector_code
+        )
+    ]
+
+
+def country_lines(conn: Connection, portal: Portal, filters: Filters) -> list[dict[str, Any]]:
+    """Budget and expenditure per recipient country (what the world map shades)."""
+    return [
+        {**line, "country": line["key"], "name": country_name(line["key"])}
+        for line in per_currency(
+            money.by_country(conn, portal, filters), key=lambda r: r.recipient_country_code
+        )
+        if line["key"]
+    ]
+
+
 def countries(conn: Connection, params: Any, portal: Portal) -> Page:
     home = portal.home_org_refs
     years = money.years(conn, portal, Filters(reporting_org=home))
@@ -149,6 +207,67 @@ def countries(conn: Connection, params: Any, portal: Portal) -> Page:
     )
 
 
+def unconverted_lines(conn: Connection, portal: Portal, filters: Filters) -> list[dict[str, Any]]:
+    """Amounts left out of converted totals for want of a rate, per measure and currency."""
+    names = {"budget": _("Budget"), "expenditure": _("Expenditure")}
+    return [
+        {"measure": names.get(r.measure, r.measure), "currency": r.currency, "value": r.value}
+        for r in money.unconverted(conn, portal, filters)
+    ]
+
+
+def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, Any]:
+    """The country header's indicators: each with its year, source and definition; refused
+    values are not shown, and their notices say why."""
+    found = reference.for_country(conn, code, year)
+    labels = {
+        "un_region": _("Region"),
+        "income_group": _("Income group"),
+        "ldc": _("Least developed country"),
+        "gii": _("Gender Inequality Index"),
+        "gdi": _("Gender Development Index"),
+        "population": _("Population"),
+    }
+    groups = {
+        "Low income": _("Low income"),
+        "Lower middle income": _("Lower middle income"),
+        "Upper middle income": _("Upper middle income"),
+        "High income": _("High income"),
+    }
+    shown = found.shown
+    items = []
+    for key, label in labels.items():
+        value = shown.get(key)
+        if value is None:
+            continue
+        if key == "income_group":
+            text = groups.get(value.text or "", value.text or "")
+        elif key == "ldc":
+            text = _("yes") if value.number else _("no")
+        elif key in ("gii", "gdi"):
+            text = i18n.number(value.number, 3)
+        elif key == "population":
+            text = _("%(millions)s million") % {"millions": i18n.number(value.number, 2)}
+            female = shown.get("population_female")
+            if female is not None and female.year == value.year and value.number:
+                share = i18n.number(100 * (female.number or 0) / value.number, 1)
+                text += " · " + _("%(share)s %% female") % {"share": share}
+        else:
+            text = value.text or ""
+        items.append(
+            {
+                "key": key,
+                "label": label,
+                "value": text,
+                "year": value.year,
+                "edition": value.edition,
+                "source": value.source,
+                "definition": reference.INDICATORS.get(key, ""),
+            }
+        )
+    return {"reference": items, "reference_loaded": found.loaded, "refused": found.refused}
+
+
 def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) -> Page | None:
     code = code.upper()
     home = portal.home_org_refs
@@ -171,6 +290,8 @@ def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) 
         "activities_count": counts[code],
         "activity_label": portal.home.activity_label_plural.get(current_language.get()),
         "totals": per_currency(money.totals(conn, portal, in_year, ("budget", "expenditure"))),
+        **reference_panel(conn, code, year),
+        "unconverted": unconverted_lines(conn, portal, in_year),
     }
     tables: list[DataTable] = []
     if tab == "overview":
@@ -188,7 +309,26 @@ def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) 
                 area = plan.impact_area(line["key"]) if line["key"] else None
                 line["name"] = area.name.get(current_language.get()) if area else _("Not specified")
                 areas.append({**line, "impact_area": line["key"]})
-        context.update(by_year=by_year, partners=partners, areas=areas)
+        partner_years = charts.largest_and_other(partners_by_year(conn, portal, base))
+        sdgs = sdg_lines(conn, portal, in_year)
+        context.update(
+            by_year=by_year,
+            partners=partners,
+            areas=areas,
+            sdgs=sdgs,
+            partner_years=charts.pivot_by_year(partner_years),
+            charts={
+                "by_year": charts.budget_by_year("by-year", by_year),
+                "partners": charts.contributions(
+                    "partners-by-year",
+                    _("Funding partners' contributions by year"),
+                    partner_years,
+                    stacked=True,
+                ),
+                "areas": charts.budget_by_name("impact-areas", _("Impact areas"), areas),
+                "sdgs": charts.budget_by_name("sdgs", _("Sustainable Development Goals"), sdgs),
+            },
+        )
         tables = [
             DataTable(
                 "budget_and_expenditure_by_year", [Column("year", "year"), *MONEY_COLUMNS], by_year
@@ -208,6 +348,8 @@ def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) 
                 [Column("impact_area", "impact_area"), Column("name", "name"), *MONEY_COLUMNS],
                 areas,
             ),
+            DataTable("funding_partners_by_year", PARTNER_YEAR_COLUMNS, partner_years),
+            DataTable("sdgs", SDG_COLUMNS, sdgs),
         ]
     else:
         per_page = requested_page(params)
@@ -393,6 +535,14 @@ def overview(conn: Connection, params: Any, portal: Portal) -> Page:
             or _("Country programmes and not specified")
         )
     top = [p for p in partners if p.value is not None][:10]
+    by_year = [
+        {**line, "year": line["key"]}
+        for line in per_currency(
+            money.by_year(conn, portal, Filters(reporting_org=home)), key=lambda r: r.year
+        )
+    ]
+    sdgs = sdg_lines(conn, portal, in_year)
+    country_money = sorted(country_lines(conn, portal, in_year), key=lambda c: str(c["name"]))
     return Page(
         "overview.html",
         _("Overview"),
@@ -404,9 +554,23 @@ def overview(conn: Connection, params: Any, portal: Portal) -> Page:
             "areas": areas,
             "regions": regions,
             "partners": top,
+            "by_year": by_year,
+            "sdgs": sdgs,
+            "country_money": country_money,
+            "map": charts.world_map("world-map", country_money, country_name, year),
+            "charts": {
+                "by_year": charts.budget_by_year("by-year", by_year),
+                "areas": charts.budget_by_name("impact-areas", _("Impact areas"), areas),
+                "sdgs": charts.budget_by_name("sdgs", _("Sustainable Development Goals"), sdgs),
+            },
         },
         [
             DataTable("totals", MONEY_COLUMNS, totals),
+            DataTable(
+                "budget_and_expenditure_by_year", [Column("year", "year"), *MONEY_COLUMNS], by_year
+            ),
+            DataTable("countries", COUNTRY_MONEY_COLUMNS, country_money),
+            DataTable("sdgs", SDG_COLUMNS, sdgs),
             DataTable("counts", [Column("measure", "measure"), Column("value", "value")], counts),
             DataTable(
                 "impact_areas",

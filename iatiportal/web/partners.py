@@ -10,7 +10,15 @@ from iatiportal import standard
 from iatiportal.profile import Portal
 from iatiportal.store import money, queries
 from iatiportal.store.money import Filters
-from iatiportal.web.countries import MONEY_COLUMNS, choose_year, money_of, per_currency
+from iatiportal.web import charts
+from iatiportal.web.countries import (
+    COUNTRY_MONEY_COLUMNS,
+    MONEY_COLUMNS,
+    choose_year,
+    country_lines,
+    money_of,
+    per_currency,
+)
 from iatiportal.web.i18n import country_name, current_language
 from iatiportal.web.i18n import gettext as _
 from iatiportal.web.render import Column, DataTable, Page
@@ -84,6 +92,11 @@ def partner(conn: Connection, ref: str, params: Any, portal: Portal) -> Page | N
             "funded": funded,
             "years": years,
             "year": year,
+            "charts": {
+                "yearly": charts.contributions(
+                    "contributions-by-year", _("Contributions by year"), yearly, stacked=False
+                )
+            },
         },
         [
             DataTable(
@@ -202,6 +215,7 @@ def region(conn: Connection, code: str, params: Any, portal: Portal) -> Page | N
         for a in acts
     ]
     name = region_name(portal, vocabulary, code)
+    country_money = sorted(country_lines(conn, portal, in_year), key=lambda c: str(c["name"]))
     return Page(
         "region.html",
         name,
@@ -211,6 +225,9 @@ def region(conn: Connection, code: str, params: Any, portal: Portal) -> Page | N
             "years": years,
             "year": year,
             "by_year": by_year,
+            "country_money": country_money,
+            "map": charts.world_map("world-map", country_money, country_name, year),
+            "charts": {"by_year": charts.budget_by_year("by-year", by_year)},
             "items": items,
             "pager": page,
             "partners": money.funding_partners(conn, portal, in_year),
@@ -219,6 +236,7 @@ def region(conn: Connection, code: str, params: Any, portal: Portal) -> Page | N
             DataTable(
                 "budget_and_expenditure_by_year", [Column("year", "year"), *MONEY_COLUMNS], by_year
             ),
+            DataTable("countries", COUNTRY_MONEY_COLUMNS, country_money),
             DataTable(
                 "activities",
                 [

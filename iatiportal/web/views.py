@@ -75,6 +75,20 @@ WHOLE_LISTS: ContextVar[bool] = ContextVar("whole_lists", default=False)
 """Set while rendering a page as data (.json, .csv, .xlsx): lists hold every row, not a page."""
 
 
+CURRENCIES = ("USD", "EUR")
+
+
+def chosen_currency(params: Any, rates_loaded: bool) -> str | None:
+    """``?currency=USD|EUR|published``; by default USD where rates are loaded, else the
+    amounts as published (per currency)."""
+    wanted = (params.get("currency") or "").upper()
+    if wanted in CURRENCIES and rates_loaded:
+        return wanted
+    if wanted == "PUBLISHED" or not rates_loaded:
+        return None
+    return "USD"
+
+
 def requested_page(params: Any) -> Pager:
     """The page the query string asks for (total not yet known); every row for data."""
     if WHOLE_LISTS.get():
@@ -210,6 +224,7 @@ def activity(conn: Connection, identifier: str) -> Page | None:
     title = pick(narr.get(("title", None)))
     context = {
         "act": act,
+        "source_file": act.get("source_path"),
         "title": title,
         "descriptions": [
             {
@@ -347,6 +362,17 @@ def data_health(conn: Connection, params: Any) -> Page:
                     Column("problems", "problems"),
                 ],
                 health["rules"],
+            ),
+            DataTable(
+                "reference_refused",
+                [
+                    Column("rule", "rule"),
+                    Column("country_code", "country_code"),
+                    Column("indicator", "indicator"),
+                    Column("year", "year"),
+                    Column("message", "message"),
+                ],
+                health["reference_refused"],
             ),
         ],
     )

@@ -67,6 +67,9 @@ OVERFLOWING = """() => {
   const out = [];
   for (const e of document.querySelectorAll('body, body *')) {
     if (e.closest('.skip')) continue;
+    // Inside a chart's SVG, text is placed by the SVG's own coordinates, not CSS overflow; the
+    // <svg> element itself is still checked.
+    if (e instanceof SVGElement && !(e instanceof SVGSVGElement)) continue;
     const s = getComputedStyle(e);
     if (s.display === 'none' || s.display === 'contents') continue;
     const wider = e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0;

@@ -96,7 +96,11 @@ def test_v105_sector_vocabulary_text_codes_become_codes() -> None:
         ("111", "2", Decimal(40)),
     ]
     assert act.sectors[1].narratives == [("en", "Education, Level Unspecified")]
-    assert act.problems == []
+    # 60 % in one vocabulary and 40 % in the other: each vocabulary should add up to 100.
+    assert [(p.rule, p.message) for p in act.problems] == [
+        ("percentages-sum", "sector percentages of vocabulary 1 add up to 60, not 100"),
+        ("percentages-sum", "sector percentages of vocabulary 2 add up to 40, not 100"),
+    ]
 
 
 def test_v105_result_type_words_become_codes() -> None:

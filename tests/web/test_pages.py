@@ -162,7 +162,11 @@ def test_publisher_text_is_escaped(tmp_path: Path) -> None:
     with TestClient(create_app(engine)) as c:
         page = soup(c, "/activities/XX-ESCAPE-1")
     engine.dispose()
-    assert page.select("script") == []
+    # Only the portal's own scripts and its charts' JSON (whose "<" is escaped) are scripts.
+    scripts = page.select("script")
+    assert all(s["src"].startswith("/static/") for s in scripts if s.get("src"))
+    assert all(s.get("src") or s.get("type") == "application/json" for s in scripts)
+    assert not any("<" in (s.string or "") for s in scripts)
     assert page.select_one("h1").get_text(strip=True) == "<script>alert(1)</script>"
 
 
@@ -209,3 +213,37 @@ def test_data_renderings_hold_every_row_not_one_page(client: TestClient, shared:
     assert book["activities"].max_row == len(identifiers) + 1  # a header row, then every row
     rows = client.get("/activities.json").json()["tables"]["activities"]["rows"]
     assert len(rows) == len(identifiers)
+
+
+def test_footer_and_data_health_say_how_fresh_and_complete(
+    client: TestClient, shared: Path
+) -> None:
+    page = soup(client, "/countries/ML")
+    status = page.select_one("footer p.data-status").get_text(" ", strip=True)
+    assert status.startswith("Data last ingested on") and "from 3 files" in status
+    activity = soup(client, f"/activities/{DEMO_ACTIVITY}")
+    assert (
+        "XM-DAC-41146-sample-activities.xml"
+        in activity.select_one("footer p.data-status").get_text()
+    )
+    acts = [
+        a
+        for path in [*demo_files(), shared / UNWOMEN]
+        for a in etree.parse(str(path)).getroot().iterfind("iati-activity")
+    ]
+    without = {
+        "results": {
+            a.findtext("iati-identifier").strip() for a in acts if a.find("result") is None
+        },
+        "locations": {
+            a.findtext("iati-identifier").strip() for a in acts if a.find("location") is None
+        },
+    }
+    health = soup(client, "/-/data-health")
+    for key, expected in without.items():
+        box = health.select_one(f'details[data-missing="{key}"]')
+        count = int(box.select_one("summary").get_text(strip=True).split()[0])
+        assert count == len(expected), key
+        assert {a.get_text() for a in box.select("li a")} <= expected
+    publishers = {td.get_text(strip=True) for td in health.select("table.files td.publishers")}
+    assert "XM-DAC-41146" in publishers

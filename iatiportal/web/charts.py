@@ -1,0 +1,287 @@
+"""The data behind the charts and maps, built on the server from the rows of a page's tables.
+
+A chart is a progressive enhancement of a table: the page shows the table (what a browser
+without JavaScript gets), and embeds the same figures as JSON (``<script
+type="application/json">``) for ``static/js/charts.js`` to draw. The browser only reshapes these
+rows; it never computes a figure. Money is never added across currencies: a chart draws one
+panel per currency.
+
+A chart's rows are long: ``{"x", "group", "currency", "value", "text"}``, where ``x`` is the
+category (a year, an impact area), ``group`` the series (budget or expenditure, a partner),
+and ``text`` the figure as the table shows it (formatted in the page's language).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any, Literal
+
+import pycountry
+
+from iatiportal.web.i18n import gettext as _
+from iatiportal.web.i18n import money as format_money
+from iatiportal.web.i18n import number as format_number
+
+Kind = Literal["bars", "hbars", "stack", "progress"]
+
+OTHER = "other"
+"""The ``key`` of the "Other partners" line when a chart shows only the largest partners."""
+
+MOST_SERIES = 6
+"""The colours a chart tells apart (a colour-blind-safe palette of six, in charts.js)."""
+
+
+def _float(value: Decimal | float | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def chart(
+    chart_id: str,
+    kind: Kind,
+    title: str,
+    rows: list[dict[str, Any]],
+    *,
+    x_label: str,
+    value_label: str,
+    group_label: str = "",
+) -> dict[str, Any]:
+    """A chart's JSON: its rows, axis labels, and the text that screen readers get."""
+    currencies = sorted({r["currency"] for r in rows if r.get("currency")})
+    unit = ", ".join(currencies)
+    summary = (
+        _("Chart: %(title)s, in %(unit)s. The same figures are in the table.")
+        % {"title": title, "unit": unit}
+        if unit
+        else _("Chart: %(title)s. The same figures are in the table.") % {"title": title}
+    )
+    return {
+        "id": chart_id,
+        "kind": kind,
+        "title": title,
+        "summary": summary,
+        "x_label": x_label,
+        "group_label": group_label,
+        "value_label": value_label,
+        "currency_label": _("Currency"),
+        "rows": rows,
+    }
+
+
+def money_rows(
+    lines: Iterable[dict[str, Any]], x: Callable[[dict[str, Any]], Any]
+) -> list[dict[str, Any]]:
+    """Budget and expenditure rows of per-currency money lines (countries.per_currency), one
+    per line and measure that has a figure; ``x`` names a line's category."""
+    names = {"budget": _("Budget"), "expenditure": _("Expenditure")}
+    return [
+        {
+            "x": x(line),
+            "group": names[measure],
+            "currency": line["currency"],
+            "value": _float(line[measure]),
+            "text": format_money(line[measure], line["currency"]),
+        }
+        for line in lines
+        for measure in ("budget", "expenditure")
+        if line.get(measure) is not None
+    ]
+
+
+def budget_by_year(chart_id: str, lines: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Budget and expenditure by year (dated lines only: an undated sum has no bar)."""
+    return chart(
+        chart_id,
+        "bars",
+        _("Budget and expenditure by year"),
+        money_rows([line for line in lines if line.get("year")], lambda line: line["year"]),
+        x_label=_("Year"),
+        value_label=_("Amount"),
+        group_label=_("Measure"),
+    )
+
+
+def budget_by_name(chart_id: str, title: str, lines: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Budget and expenditure by named category (impact areas, SDGs), as horizontal bars."""
+    return chart(
+        chart_id,
+        "hbars",
+        title,
+        money_rows(lines, lambda line: line["name"]),
+        x_label="",
+        value_label=_("Amount"),
+        group_label=_("Measure"),
+    )
+
+
+def largest_and_other(
+    rows: Sequence[dict[str, Any]], most: int = MOST_SERIES
+) -> list[dict[str, Any]]:
+    """Partner-by-year rows (``key``, ``name``, ``year``, ``currency``, ``value``) keeping the
+    ``most - 1`` largest partners of each currency and summing the others per year and currency
+    into "Other partners" (so that a chart can tell every series apart by colour). The table
+    beside the chart shows these same rows."""
+    totals: dict[tuple[str | None, Any], Decimal] = {}
+    for r in rows:
+        k = (r["currency"], r["key"])
+        totals[k] = totals.get(k, Decimal(0)) + (r["value"] or Decimal(0))
+    partners_per_currency: dict[str | None, list[Any]] = {}
+    for currency, key in sorted(totals, key=lambda k: -totals[k]):
+        partners_per_currency.setdefault(currency, []).append(key)
+    kept = {
+        (c, k)
+        for c, keys in partners_per_currency.items()
+        for k in (keys if len(keys) <= most else keys[: most - 1])
+    }
+    out: list[dict[str, Any]] = []
+    other: dict[tuple[str | None, Any], dict[str, Any]] = {}
+    for r in rows:
+        if (r["currency"], r["key"]) in kept:
+            out.append(dict(r))
+            continue
+        line = other.setdefault(
+            (r["currency"], r["year"]),
+            {
+                "key": OTHER,
+                "name": _("Other partners"),
+                "year": r["year"],
+                "currency": r["currency"],
+                "value": Decimal(0),
+            },
+        )
+        line["value"] += r["value"] or Decimal(0)
+    order = {k: i for i, k in enumerate(sorted(totals, key=lambda k: -totals[k]))}
+    out.sort(key=lambda r: (r["currency"] or "", order[(r["currency"], r["key"])], r["year"] or 0))
+    return out + sorted(other.values(), key=lambda r: (r["currency"] or "", r["year"] or 0))
+
+
+def pivot_by_year(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Partner-by-year rows as a table: the years, and one line per partner and currency with
+    its value per year (what the template shows beside the chart)."""
+    years = sorted({r["year"] for r in rows if r["year"] is not None})
+    lines: dict[tuple[Any, str | None], dict[str, Any]] = {}
+    for r in rows:
+        line = lines.setdefault(
+            (r["key"], r["currency"]),
+            {"key": r["key"], "name": r["name"], "currency": r["currency"], "values": {}},
+        )
+        line["values"][r["year"]] = r["value"]
+    return {"years": years, "lines": list(lines.values())}
+
+
+def contributions(
+    chart_id: str, title: str, rows: Sequence[dict[str, Any]], *, stacked: bool
+) -> dict[str, Any]:
+    """Incoming funds by year: one bar per year (``stacked``: one colour per partner)."""
+    return chart(
+        chart_id,
+        "stack" if stacked else "bars",
+        title,
+        [
+            {
+                "x": r["year"],
+                "group": r["name"] if stacked else _("Incoming funds"),
+                "currency": r["currency"],
+                "value": _float(r["value"]),
+                "text": format_money(r["value"], r["currency"]),
+            }
+            for r in rows
+            if r["year"] is not None and r["value"] is not None
+        ],
+        x_label=_("Year"),
+        value_label=_("Incoming funds"),
+        group_label=_("Funding partner") if stacked else "",
+    )
+
+
+def _numeric(value: str | None) -> float | None:
+    """An indicator value as a number (published values are text: "45", "12.5 %", "yes")."""
+    if value is None:
+        return None
+    text = value.strip().rstrip("%").strip().replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def indicator_progress(chart_id: str, indicator: dict[str, Any]) -> dict[str, Any] | None:
+    """Baseline, then target and actual per period of one indicator (the rows of its table),
+    or None when fewer than two of its values are numbers (nothing to draw)."""
+    rows: list[dict[str, Any]] = []
+    for b in indicator["baselines"]:
+        when = b.get("year") or (b["iso_date"].year if b.get("iso_date") else None)
+        value = _numeric(b.get("value"))
+        if when is not None and value is not None:
+            rows.append({"x": when, "group": _("Baseline"), "value": value, "text": b["value"]})
+    for p in indicator["periods"]:
+        moment = p.get("period_end") or p.get("period_start")
+        if moment is None:
+            continue
+        for measure, name in (("targets", _("Target")), ("actuals", _("Actual"))):
+            for v in p[measure]:
+                value = _numeric(v.get("value"))
+                if value is not None:
+                    rows.append(
+                        {"x": moment.year, "group": name, "value": value, "text": v["value"]}
+                    )
+    if len(rows) < 2:
+        return None
+    title = indicator["title"][1] if indicator.get("title") else _("Indicator")
+    for r in rows:
+        r["currency"] = None
+    return chart(
+        chart_id,
+        "progress",
+        title,
+        rows,
+        x_label=_("Year"),
+        value_label=_("Value"),
+        group_label="",
+    )
+
+
+def iso_numeric(code: str) -> str | None:
+    """The ISO 3166 numeric code of an ISO alpha-2 country code (world-atlas names its shapes
+    by it), or None for codes ISO lacks (Kosovo ``XK``) or that are not countries."""
+    country = pycountry.countries.get(alpha_2=code.upper())
+    return getattr(country, "numeric", None) if country is not None else None
+
+
+def world_map(
+    map_id: str, lines: Sequence[dict[str, Any]], names: Callable[[str], str], year: int | None
+) -> dict[str, Any]:
+    """Country money lines of a year (``country``, ``currency``, ``budget``, ``expenditure``)
+    as the map's JSON; one currency is shaded (the one most countries report), countries in
+    others are listed under the map."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        if line["currency"]:
+            counts[line["currency"]] = counts.get(line["currency"], 0) + 1
+    shaded = max(sorted(counts), key=lambda c: counts[c]) if counts else None
+    return {
+        "id": map_id,
+        "year": year,
+        "currency": shaded,
+        "measures": {"expenditure": _("Expenditure"), "budget": _("Budget")},
+        "no_data": _("No figures"),
+        "countries": [
+            {
+                "iso2": line["country"],
+                "iso_numeric": iso_numeric(line["country"]),
+                "name": names(line["country"]),
+                "currency": line["currency"],
+                "budget": _float(line["budget"]),
+                "expenditure": _float(line["expenditure"]),
+                "budget_text": format_money(line["budget"], line["currency"]),
+                "expenditure_text": format_money(line["expenditure"], line["currency"]),
+                "utilisation_text": (
+                    format_number(line["utilisation"]) + " %"
+                    if line.get("utilisation") is not None
+                    else "–"
+                ),
+            }
+            for line in lines
+            if line["country"]
+        ],
+    }

@@ -1,0 +1,40 @@
+"""Sanity rules at ingest: each rule fires on its failing activity of the fixture, and only
+there; the activity page and data health show the problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from iatiportal.store import schema as s
+from iatiportal.store.load import ingest
+from iatiportal.web.app import create_app
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "sanity-rules.xml"
+RULES = {"placeholder-text", "percentages-sum", "budget-outside-dates", "transaction-after-end"}
+
+
+def test_each_rule_fires_on_its_activity(sqlite_engine: Engine) -> None:
+    assert not ingest(sqlite_engine, [str(FIXTURE)]).failed
+    with sqlite_engine.connect() as conn:
+        found = sorted(
+            (p.iati_identifier, p.rule, p.severity)
+            for p in conn.execute(select(s.problem).where(s.problem.c.rule.in_(RULES)))
+        )
+    assert found == [
+        ("XX-SANE-BUDGET", "budget-outside-dates", "warning"),
+        ("XX-SANE-LATE", "transaction-after-end", "warning"),
+        ("XX-SANE-LOREM", "placeholder-text", "warning"),
+        ("XX-SANE-PCT", "percentages-sum", "warning"),
+        ("XX-SANE-PCT", "percentages-sum", "warning"),
+    ]
+    with TestClient(create_app(sqlite_engine)) as client:
+        page = BeautifulSoup(client.get("/activities/XX-SANE-LOREM").text, "html.parser")
+        assert "placeholder-text" in [li["data-rule"] for li in page.select("ul.problems li")]
+        clean = BeautifulSoup(client.get("/activities/XX-SANE-OK").text, "html.parser")
+        assert clean.select("ul.problems li") == []
+        health = client.get("/-/data-health.json").json()["tables"]["rules"]["rows"]
+        assert {r["rule"] for r in health} >= RULES
