@@ -26,10 +26,10 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from iatiportal.store import schema as s
 
@@ -142,3 +142,54 @@ def load(engine: Engine, path: Path) -> int:
             conn.execute(insert(er), batch[start : start + 5000])
         conn.execute(delete(s.money_refresh))  # the facts must be rebuilt with these rates
     return len(rates)
+
+
+@dataclass(frozen=True)
+class Converted:
+    """An amount converted to a target currency, with the rate used, its date and source."""
+
+    value: Decimal
+    currency: str
+    rate: Decimal  # target units per unit of the amount's currency
+    rate_date: dt.date
+    source: str
+
+
+VALID_DAYS = 45
+"""How old a rate may be at the value date (the same window as store.facts)."""
+
+
+def _usd_rate(conn: Connection, currency: str, day: dt.date) -> tuple[Decimal, dt.date, str] | None:
+    if currency == "USD":
+        return Decimal(1), day, "US dollar"
+    er = s.exchange_rate
+    row = conn.execute(
+        select(er.c.usd_per_unit, er.c.rate_date, er.c.source)
+        .where(
+            er.c.currency == currency,
+            er.c.rate_date <= day,
+            er.c.rate_date >= day - dt.timedelta(days=VALID_DAYS),
+        )
+        .order_by(er.c.rate_date.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return Decimal(repr(row.usd_per_unit)), row.rate_date, row.source
+
+
+def convert(
+    conn: Connection, value: Decimal, currency: str | None, day: dt.date | None, target: str
+) -> Converted | None:
+    """``value`` in ``currency`` on ``day`` converted to ``target`` through the US dollar, as
+    the money facts do; None without a rate (or without a currency or a date)."""
+    if currency is None or day is None:
+        return None
+    source = _usd_rate(conn, currency, day)
+    into = _usd_rate(conn, target, day)
+    if source is None or into is None:
+        return None
+    rate = source[0] / into[0]
+    converted = (value * rate).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    used = source if currency != "USD" else into
+    return Converted(converted, target, rate, used[1], used[2])

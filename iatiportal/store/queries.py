@@ -478,6 +478,44 @@ def indicator_progress(
     return out
 
 
+def locations(
+    conn: Connection,
+    *,
+    country: str | None = None,
+    activity_ids: Sequence[int] = (),
+    reporting_orgs: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Located points (with coordinates) of current activities, of one recipient country or of
+    the given activities: one row per location, with its first name and its activity."""
+    loc, a = s.location, s.activity
+    name = (
+        select(s.narrative.c.text)
+        .where(s.narrative.c.element == "location/name", s.narrative.c.owner_id == loc.c.id)
+        .order_by(s.narrative.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(loc.c.id, loc.c.latitude, loc.c.longitude, name.label("name"), a.c.iati_identifier)
+        .join(a, a.c.id == loc.c.activity_id)
+        .where(_current, loc.c.latitude.is_not(None), loc.c.longitude.is_not(None))
+        .order_by(a.c.iati_identifier, loc.c.id)
+    )
+    if country:
+        query = query.where(
+            a.c.id.in_(
+                select(s.recipient_country.c.activity_id).where(
+                    s.recipient_country.c.recipient_country_code == country
+                )
+            )
+        )
+    if activity_ids:
+        query = query.where(a.c.id.in_(list(activity_ids)))
+    if reporting_orgs:
+        query = query.where(a.c.reporting_org_ref.in_(list(reporting_orgs)))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def has_rates(conn: Connection) -> bool:
     """Whether exchange rates are loaded (then pages offer converted money)."""
     return conn.execute(select(s.exchange_rate.c.id).limit(1)).first() is not None

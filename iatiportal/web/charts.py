@@ -285,3 +285,30 @@ def world_map(
             if line["country"]
         ],
     }
+
+
+def location_map(
+    map_id: str, rows: Sequence[dict[str, Any]], country: str | None, title: str
+) -> dict[str, Any]:
+    """The JSON of a map of located points: one point per distinct place (coordinates rounded
+    to 4 decimals, about 10 m), with its names and the activities there; ``country`` (ISO
+    alpha-2) is outlined when the atlas has it."""
+    places: dict[tuple[float, float], dict[str, Any]] = {}
+    for r in rows:
+        key = (round(float(r["latitude"]), 4), round(float(r["longitude"]), 4))
+        if not (-90 <= key[0] <= 90 and -180 <= key[1] <= 180):
+            continue  # not a place on Earth: listed in the table, not drawn
+        place = places.setdefault(
+            key, {"lat": key[0], "lon": key[1], "names": [], "activities": []}
+        )
+        if r.get("name") and r["name"] not in place["names"]:
+            place["names"].append(r["name"])
+        if r["iati_identifier"] not in place["activities"]:
+            place["activities"].append(r["iati_identifier"])
+    found = pycountry.countries.get(alpha_2=country) if country else None
+    return {
+        "id": map_id,
+        "title": title,
+        "country_numeric": found.numeric if found is not None else None,
+        "points": list(places.values()),
+    }

@@ -328,6 +328,12 @@ def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) 
                 "areas": charts.budget_by_name("impact-areas", _("Impact areas"), areas),
                 "sdgs": charts.budget_by_name("sdgs", _("Sustainable Development Goals"), sdgs),
             },
+            locations_map=charts.location_map(
+                "locations",
+                queries.locations(conn, country=code, reporting_orgs=home),
+                code,
+                _("Locations"),
+            ),
         )
         tables = [
             DataTable(

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from iatiportal import snapshot, standard
+from iatiportal import rates, snapshot, standard
 from iatiportal.profile import Portal
 from iatiportal.store import money, queries
 from iatiportal.store import search as store_search
+from iatiportal.web import charts
 from iatiportal.web.i18n import country_name, current_language
 from iatiportal.web.i18n import gettext as _
 from iatiportal.web.render import Column, DataTable, Page
@@ -221,10 +222,20 @@ def activity(conn: Connection, identifier: str) -> Page | None:
         }
         for t in act["transactions"]
     ]
+    target = money.PAGE_CURRENCY.get()
+    if target is not None:
+        # Each amount in the page's currency, with the rate, its date and source (rates.py).
+        for t in transactions:
+            if t["value"] is not None:
+                t["converted"] = rates.convert(
+                    conn, t["value"], t["currency"], t["value_date"] or t["transaction_date"],
+                    target,
+                )  # fmt: skip
     title = pick(narr.get(("title", None)))
     context = {
         "act": act,
         "source_file": act.get("source_path"),
+        "target_currency": target,
         "title": title,
         "descriptions": [
             {
@@ -269,6 +280,21 @@ def activity(conn: Connection, identifier: str) -> Page | None:
         "locations": [
             {**loc, "name": owned("location/name", loc["id"])} for loc in act["locations"]
         ],
+        "locations_map": charts.location_map(
+            "locations",
+            [
+                {
+                    "latitude": loc["latitude"],
+                    "longitude": loc["longitude"],
+                    "name": (owned("location/name", loc["id"]) or (None, None))[1],
+                    "iati_identifier": identifier,
+                }
+                for loc in act["locations"]
+                if loc["latitude"] is not None and loc["longitude"] is not None
+            ],
+            None,
+            _("Locations"),
+        ),
         "documents": [
             {**d, "title": owned("document-link/title", d["id"])} for d in act["document_links"]
         ],

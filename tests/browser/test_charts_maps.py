@@ -253,3 +253,28 @@ def test_axe_finds_no_serious_or_critical_violations(page: Page, path: str) -> N
     )
     assert result is not None
     assert [v for v in result if v["impact"] in ("serious", "critical")] == []
+
+
+@pytest.mark.parametrize("path", [f"/countries/{COUNTRY}", f"/activities/{ACTIVITY}"])
+def test_location_map_draws_a_dot_per_place(
+    page: Page, path: str, artifact: Callable[[str], Path]
+) -> None:
+    _open(page, path)
+    figure = page.locator("figure[data-locations]")
+    expect(figure).to_have_attribute("data-drawn", "true")
+    spec = json.loads(figure.locator("script.location-data").text_content() or "")
+    dots = figure.locator("svg circle.place")
+    assert dots.count() == len(spec["points"]) >= 1
+    inside = dots.evaluate_all(
+        "els => els.map(c => { const b = c.ownerSVGElement.viewBox.baseVal;"
+        " return c.cx.baseVal.value >= 0 && c.cx.baseVal.value <= b.width"
+        " && c.cy.baseVal.value >= 0 && c.cy.baseVal.value <= b.height; })"
+    )
+    assert all(inside), "every place is drawn inside the map"
+    first = spec["points"][0]
+    target = figure.locator("svg a, svg circle[tabindex]").first
+    target.focus()
+    details = figure.locator(".map-details")
+    expect(details).to_contain_text(first["activities"][0])
+    page.screenshot(path=str(artifact(f"locations-{path.strip('/').replace('/', '-')}.png")))
+    assert page.locator("table.places tbody tr").count() == len(spec["points"])

@@ -115,3 +115,17 @@ def test_country_page_offers_the_currency_switch(converted: Engine) -> None:
         shown = {d.get_text(strip=True) for d in published.select("dd.total-expenditure")}
         assert shown == {"€500", "$100", "£200"}
         assert published.select_one("p.notice.unconverted") is None
+
+
+def test_each_converted_transaction_shows_its_rate(converted: Engine) -> None:
+    with TestClient(create_app(converted)) as client:
+        page = BeautifulSoup(client.get("/activities/XX-CONV-1").text, "html.parser")
+    rows = {
+        (r.select("td")[4].get_text(strip=True), r.select_one("td.converted").get_text(strip=True)):
+        r.select_one("td.rate").get_text(" ", strip=True)
+        for r in page.select("table.transactions tbody tr")
+    }  # fmt: skip
+    assert rows[("€500", "$540")].startswith("1.080000 · Jun 1, 2023 · Test rates")
+    assert rows[("$100", "$100")].startswith("1.000000")
+    assert rows[("£200", "–")] == "no rate: not converted"
+    assert rows[("€50", "–")] == "no rate: not converted"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
+from lxml import etree
 from starlette.testclient import TestClient
 
 from iatiportal.demo import demo_files
@@ -243,3 +244,37 @@ def test_without_node_modules_pages_show_tables_only(
     assert html.select("script[src]") == [] and html.select("figure") == []
     assert html.select("table.by-year tbody tr") and html.select("table#partner-years tbody tr")
     assert client.get("/static/vendor/d3.min.js").status_code == 404
+
+
+def in_mali(act: Any) -> bool:
+    return any(c.get("code") == "ML" for c in act.iterfind("recipient-country"))
+
+
+def one_outcome(act: Any) -> bool:
+    return act.findtext("iati-identifier") == "XM-DAC-41146-MLI_D_1.1"
+
+
+@pytest.mark.parametrize(
+    ("url", "keep"),
+    [("/countries/ML", in_mali), ("/activities/XM-DAC-41146-MLI_D_1.1", one_outcome)],
+)
+def test_location_maps_hold_the_places_of_the_table(
+    client: TestClient, url: str, keep: Any
+) -> None:
+    """The embedded places equal the places' table, and both the XML's located points."""
+    html = page(client, url)
+    spec = json.loads(html.select_one("figure[data-locations] script.location-data").string)
+    rows = html.select("table.places tbody tr")
+    assert [(float(r["data-lat"]), float(r["data-lon"])) for r in rows] == [
+        (p["lat"], p["lon"]) for p in spec["points"]
+    ]
+    expected = set()
+    for path in demo_files():
+        for act in etree.parse(str(path)).getroot().iterfind("iati-activity"):
+            if keep(act):
+                for pos in act.iterfind("location/point/pos"):
+                    lat, lon = (round(float(v), 4) for v in pos.text.split())
+                    expected.add((lat, lon))
+    assert {(p["lat"], p["lon"]) for p in spec["points"]} == expected and expected
+    if url.startswith("/countries/"):
+        assert spec["country_numeric"] == "466"
