@@ -41,7 +41,7 @@ def sample_calls(db: str, per_call: int) -> dict[str, list[str]]:
             .scalars()
             .all()
         )
-        countries = sorted(queries.countries(conn))
+        countries = sorted(c for c in queries.countries(conn) if c.isalpha() and len(c) == 2)
         years = sorted(
             y for (y,) in conn.execute(select(func.distinct(schema.activity_year.c.year))) if y
         )

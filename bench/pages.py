@@ -56,7 +56,7 @@ def sample_paths(db: str, per_type: int) -> dict[str, list[str]]:
             .scalars()
             .all()
         )
-        countries = sorted(queries.countries(conn))
+        countries = sorted(c for c in queries.countries(conn) if c.isalpha() and len(c) == 2)
     engine.dispose()
     step = max(1, len(ids) // per_type)
     chosen = ids[::step][:per_type]
@@ -181,7 +181,7 @@ def main() -> None:
         try:
             wait_ready(args.port)
             measure(args.port, ["/about"], 5)  # templates and codelists loaded
-            page_weight(args.port, "/")
+            page_weight(args.port, "/?weight")  # another URL: "/" is first rendered below
             if args.weight_only:
                 return
             print("Rendered (first request of each URL, nothing cached; ms):")

@@ -22,6 +22,7 @@ with its file and line number and nothing of that file is stored.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import re
@@ -159,37 +160,57 @@ VALID_DAYS = 45
 """How old a rate may be at the value date (the same window as store.facts)."""
 
 
-def _usd_rate(conn: Connection, currency: str, day: dt.date) -> tuple[Decimal, dt.date, str] | None:
-    if currency == "USD":
-        return Decimal(1), day, "US dollar"
-    er = s.exchange_rate
-    row = conn.execute(
-        select(er.c.usd_per_unit, er.c.rate_date, er.c.source)
-        .where(
-            er.c.currency == currency,
-            er.c.rate_date <= day,
-            er.c.rate_date >= day - dt.timedelta(days=VALID_DAYS),
-        )
-        .order_by(er.c.rate_date.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return Decimal(repr(row.usd_per_unit)), row.rate_date, row.source
-
-
 def convert(
     conn: Connection, value: Decimal, currency: str | None, day: dt.date | None, target: str
 ) -> Converted | None:
     """``value`` in ``currency`` on ``day`` converted to ``target`` through the US dollar, as
-    the money facts do; None without a rate (or without a currency or a date)."""
-    if currency is None or day is None:
-        return None
-    source = _usd_rate(conn, currency, day)
-    into = _usd_rate(conn, target, day)
-    if source is None or into is None:
-        return None
-    rate = source[0] / into[0]
-    converted = (value * rate).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    used = source if currency != "USD" else into
-    return Converted(converted, target, rate, used[1], used[2])
+    the money facts do (the latest rate at most VALID_DAYS old); None without a rate (or
+    without a currency or a date)."""
+    return Converter(conn, target)(value, currency, day)
+
+
+class Converter:
+    """Converts many amounts to one target currency, reading each currency's rates once (for
+    lists and downloads); the same rules as ``convert``."""
+
+    def __init__(self, conn: Connection, target: str) -> None:
+        self.conn = conn
+        self.target = target
+        self._rates: dict[str, tuple[list[dt.date], list[tuple[Decimal, str]]]] = {}
+
+    def _table(self, currency: str) -> tuple[list[dt.date], list[tuple[Decimal, str]]]:
+        if currency not in self._rates:
+            er = s.exchange_rate
+            rows = self.conn.execute(
+                select(er.c.rate_date, er.c.usd_per_unit, er.c.source)
+                .where(er.c.currency == currency)
+                .order_by(er.c.rate_date)
+            ).all()
+            self._rates[currency] = (
+                [r.rate_date for r in rows],
+                [(Decimal(repr(r.usd_per_unit)), r.source) for r in rows],
+            )
+        return self._rates[currency]
+
+    def _usd(self, currency: str, day: dt.date) -> tuple[Decimal, dt.date, str] | None:
+        if currency == "USD":
+            return Decimal(1), day, "US dollar"
+        days, values = self._table(currency)
+        i = bisect.bisect_right(days, day) - 1
+        if i < 0 or (day - days[i]).days > VALID_DAYS:
+            return None
+        return values[i][0], days[i], values[i][1]
+
+    def __call__(
+        self, value: Decimal | None, currency: str | None, day: dt.date | None
+    ) -> Converted | None:
+        if value is None or currency is None or day is None:
+            return None
+        source = self._usd(currency, day)
+        into = self._usd(self.target, day)
+        if source is None or into is None:
+            return None
+        rate = source[0] / into[0]
+        converted = (value * rate).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        used = source if currency != "USD" else into
+        return Converted(converted, self.target, rate, used[1], used[2])

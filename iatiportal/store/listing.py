@@ -60,6 +60,7 @@ class ListFilters:
     humanitarian: bool | None = None
     q: str | None = None
     activity: str | None = None  # one iati-identifier
+    currency: str | None = None  # transactions and budgets: also converted to it (rates.py)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,17 @@ def _activity_title() -> Any:
 
 
 # -- resources --------------------------------------------------------------------------------
+
+CONVERTED_FIELDS = (
+    Field("value_converted", "number", "The value converted to the currency asked for "
+          "(currency=USD or EUR) at its value date; empty without a rate."),
+    Field("converted_currency", "string", "The currency asked for."),
+    Field("rate", "number", "Units of the currency asked for per unit of the value's currency."),
+    Field("rate_date", "date", "The date of the rate used."),
+    Field("rate_source", "string", "Where the rate comes from."),
+)  # fmt: skip
+"""Fields every transaction and budget carries; filled when a currency is asked for."""
+
 
 _IDENT = Field("iati_identifier", "string", "The activity's IATI identifier.")
 _ORG = Field("reporting_org_ref", "string", "The reporting organisation's identifier.")
@@ -300,6 +312,7 @@ def _transactions(dialect: str) -> Resource:
             Field("aid_type", "string", "Aid type code."),
             Field("humanitarian", "boolean", "The transaction's humanitarian flag."),
             Field("description", "string", "The first description narrative."),
+            *CONVERTED_FIELDS,
         ),
         {
             "date": day,
@@ -352,6 +365,7 @@ def _budgets(dialect: str) -> Resource:
             Field("value", "number", "Amount, exact to 1/10,000 of the currency unit."),
             Field("currency", "string", "Currency: the value's, else the activity default."),
             Field("value_date", "date", "Value date."),
+            *CONVERTED_FIELDS,
         ),
         {
             "period_start": b.c.period_start,

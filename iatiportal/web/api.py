@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from iatiportal import __version__, standard
+from iatiportal import __version__, rates, standard
 from iatiportal.profile import Portal
 from iatiportal.store import listing, money, queries
 from iatiportal.store import search as store_search
@@ -126,6 +126,12 @@ FILTERS = (
         {"type": "string", "enum": ["true", "false", "1", "0"]},
     ),
     Parameter("q", "Full-text query: every word must match.", {"type": "string"}),
+    Parameter(
+        "currency",
+        "Transactions and budgets: also give each value converted to USD or EUR at its value "
+        "date, with the rate, its date and source (where rates are loaded).",
+        {"type": "string", "enum": ["USD", "EUR", "published"]},
+    ),
 )
 PAGING = (
     Parameter(
@@ -175,7 +181,11 @@ def parse_filters(params: Any, portal: Portal) -> listing.ListFilters:
         raise ApiError(400, f"humanitarian must be true or false, not {humanitarian!r}")
     orgs = tuple(o.strip() for o in (params.get("reporting_org") or "").split(",") if o.strip())
     q = params.get("q")
+    currency = params.get("currency") or None
+    if currency not in (None, "USD", "EUR", "published"):
+        raise ApiError(400, f"currency must be USD, EUR or published, not {currency!r}")
     return listing.ListFilters(
+        currency=None if currency == "published" else currency,
         country=country.upper() if country else None,
         region=params.get("region") or None,
         year=_integer(params, "year", 1900, 2100),
@@ -203,6 +213,25 @@ def parse_sort(params: Any, resource: listing.Resource) -> list[str]:
 
 
 # -- items ------------------------------------------------------------------------------------
+
+
+def with_conversion(
+    rows: Iterable[dict[str, Any]], convert: rates.Converter | None
+) -> Iterator[dict[str, Any]]:
+    """Rows of transactions and budgets with their value converted (rates.Converter)."""
+    for row in rows:
+        if convert is not None and "value" in row:
+            day = row.get("value_date") or row.get("transaction_date") or row.get("period_start")
+            done = convert(row["value"], row.get("currency"), day)
+            row["converted_currency"] = convert.target
+            if done is not None:
+                row.update(
+                    value_converted=done.value,
+                    rate=done.rate,
+                    rate_date=done.rate_date,
+                    rate_source=done.source,
+                )
+        yield row
 
 
 def labelled(
@@ -278,7 +307,8 @@ def routes(
 
         def rows() -> Iterator[dict[str, Any]]:
             with engine.connect() as conn:
-                yield from listing.stream(conn, query)
+                convert = rates.Converter(conn, filters.currency) if filters.currency else None
+                yield from with_conversion(listing.stream(conn, query), convert)
 
         headers = {
             **CORS,
@@ -353,7 +383,9 @@ def routes(
                 page, per_page = parse_paging(params)
                 query = resource.select(filters, parse_sort(params, resource))
                 total = listing.count(conn, query)
-                rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
+                convert = rates.Converter(conn, filters.currency) if filters.currency else None
+                page_rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
+                rows = list(with_conversion(page_rows, convert))
                 return {
                     "total": total,
                     "page": page,

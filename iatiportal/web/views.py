@@ -225,12 +225,11 @@ def activity(conn: Connection, identifier: str) -> Page | None:
     target = money.PAGE_CURRENCY.get()
     if target is not None:
         # Each amount in the page's currency, with the rate, its date and source (rates.py).
+        converter = rates.Converter(conn, target)
         for t in transactions:
-            if t["value"] is not None:
-                t["converted"] = rates.convert(
-                    conn, t["value"], t["currency"], t["value_date"] or t["transaction_date"],
-                    target,
-                )  # fmt: skip
+            t["converted"] = converter(
+                t["value"], t["currency"], t["value_date"] or t["transaction_date"]
+            )
     title = pick(narr.get(("title", None)))
     context = {
         "act": act,

@@ -6,6 +6,8 @@ Expected figures are written by hand from the comment of tests/fixtures/money-co
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -129,3 +131,26 @@ def test_each_converted_transaction_shows_its_rate(converted: Engine) -> None:
     assert rows[("$100", "$100")].startswith("1.000000")
     assert rows[("£200", "–")] == "no rate: not converted"
     assert rows[("€50", "–")] == "no rate: not converted"
+
+
+def test_api_lists_and_downloads_convert_on_request(converted: Engine) -> None:
+    with TestClient(create_app(converted)) as client:
+        items = client.get("/api/v1/transactions?currency=USD&sort=value").json()["items"]
+        plain = client.get("/api/v1/transactions").json()["items"]
+        rows = list(
+            csv.DictReader(
+                io.StringIO(client.get("/api/v1/transactions?currency=EUR&format=csv").text)
+            )
+        )
+        bad = client.get("/api/v1/transactions?currency=GBP")
+    converted_values = {
+        (i["currency"], str(i["value"])): (i["value_converted"], i["rate_date"]) for i in items
+    }
+    assert converted_values[("EUR", "500")] == (540, "2023-06-01")
+    assert converted_values[("USD", "100")] == (100, "2023-06-10")
+    assert converted_values[("GBP", "200")] == (None, None)  # no rate: flagged by its emptiness
+    assert all(i["converted_currency"] == "USD" for i in items)
+    assert all(i["value_converted"] is None and i["converted_currency"] is None for i in plain)
+    eur = {(r["currency"], D(r["value"])): D(r["value_converted"]) for r in rows if r["rate"]}
+    assert eur[("USD", D(100))] == D("92.5926") and eur[("EUR", D(500))] == D(500)
+    assert bad.status_code == 400 and "currency" in bad.json()["error"]["message"]
