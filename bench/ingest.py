@@ -234,12 +234,15 @@ def bench_file(path: Path, repeat: int, peer_venv: Path | None) -> None:
         wall, _peak, out = measured([sys.executable, "-c", INGEST_ONCE, db, str(path)])
         result = json.loads(out)
         assert result["status"] == ["unchanged"], result
-        cli_wall, _p, _o = measured(
-            [sys.executable, "-m", "iatiportal.cli", "ingest", "-q", "--db", db, str(path)]
-        )
+        command = [sys.executable, "-m", "iatiportal.cli", "ingest", "-q", "--db", db, str(path)]
+        # The first command run writes the bulk snapshot, which this store (made by the library
+        # call) does not have yet; from then on an unchanged file leaves it as it is.
+        first_wall, _p, _o = measured(command)
+        cli_wall, _p, _o = measured(command)
         print(
             f"re-ingest of the unchanged file: {result['seconds']:.2f} s in the ingest call, "
-            f"{cli_wall:.2f} s for the whole `iatiportal ingest` command"
+            f"{cli_wall:.2f} s for the whole `iatiportal ingest` command (the first command, "
+            f"which also wrote the missing bulk snapshot: {first_wall:.2f} s)"
         )
 
     if peer_venv is not None:
