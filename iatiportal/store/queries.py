@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from iatiportal.store import facts
 from iatiportal.store import schema as s
@@ -536,12 +536,17 @@ def activities_missing(conn: Connection, limit: int = 50) -> dict[str, dict[str,
     (no participating-org of role 1 and no incoming funds): how many, and the first few."""
     a = s.activity
     po, t = s.participating_org, s.transaction
+
+    # NOT EXISTS, not NOT IN: PostgreSQL plans the latter as a scan per activity when the
+    # subquery does not fit work_mem (5 minutes at 200,000 activities).
+    def none_in(table: Any, *conditions: Any) -> Any:
+        return ~exists(select(1).where(table.c.activity_id == a.c.id, *conditions))
+
     lacking = {
-        "results": a.c.id.not_in(select(s.result.c.activity_id)),
-        "locations": a.c.id.not_in(select(s.location.c.activity_id)),
+        "results": none_in(s.result),
+        "locations": none_in(s.location),
         "funding_partners": and_(
-            a.c.id.not_in(select(po.c.activity_id).where(po.c.role == "1")),
-            a.c.id.not_in(select(t.c.activity_id).where(t.c.transaction_type == "1")),
+            none_in(po, po.c.role == "1"), none_in(t, t.c.transaction_type == "1")
         ),
     }
     out = {}
