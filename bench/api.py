@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import shutil
 import statistics
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import tempfile
 import time
 from urllib.parse import quote
 
-from pages import build, measure, p99, wait_ready
+from pages import build, measure, p99, throughput, wait_ready
 from sqlalchemy import func, select
 
 from iatiportal.store import queries, schema
@@ -131,20 +130,7 @@ def main() -> None:
                     f"({size / 1e6 / (all_ms / 1000):.1f} MB/s)"
                 )
             target = calls["activities?country"][0]
-            if shutil.which("wrk"):
-                done = subprocess.run(
-                    ["wrk", "-t2", "-c32", "-d10s", f"http://127.0.0.1:{args.port}{target}"],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                rate = [ln for ln in done.stdout.splitlines() if "Requests/sec" in ln]
-                print(
-                    f"wrk -t2 -c32 -d10s {target}: {rate[0].split()[-1] if rate else '?'} "
-                    "requests/s"
-                )
-            else:
-                print("wrk is not installed (apt-get install wrk): no throughput figure")
+            throughput(args.port, target)
         finally:
             server.terminate()
             server.wait()

@@ -151,6 +151,21 @@ def page_weight(port: int, path: str = "/") -> None:
     )
 
 
+def throughput(port: int, path: str) -> None:
+    """Requests/s of ``path`` under 32 connections (wrk, Debian's package), printed."""
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install wrk): no throughput figure")
+        return
+    done = subprocess.run(
+        ["wrk", "-t2", "-c32", "-d10s", f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rate = [ln for ln in done.stdout.splitlines() if "Requests/sec" in ln]
+    print(f"wrk -t2 -c32 -d10s {path}: {rate[0].split()[-1] if rate else '?'} requests/s")
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
 
@@ -205,20 +220,7 @@ def main() -> None:
             target = args.throughput_path or next(
                 (u for u in paths["country"] if u.endswith("/ML")), paths["country"][0]
             )
-            if shutil.which("wrk"):
-                done = subprocess.run(
-                    ["wrk", "-t2", "-c32", "-d10s", f"http://127.0.0.1:{args.port}{target}"],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                rate = [ln for ln in done.stdout.splitlines() if "Requests/sec" in ln]
-                print(
-                    f"wrk -t2 -c32 -d10s {target}: {rate[0].split()[-1] if rate else '?'} "
-                    "requests/s"
-                )
-            else:
-                print("wrk is not installed (apt-get install wrk): no throughput figure")
+            throughput(args.port, target)
         finally:
             server.terminate()
             server.wait()

@@ -155,6 +155,18 @@ def activity_condition(filters: ListFilters, dialect: str) -> ColumnElement[bool
     return and_(*conditions)
 
 
+def first_period_value(table: Any) -> Any:
+    """The first value (target or actual, ``table``) of the indicator period in the query."""
+    period = s.indicator_period
+    return (
+        select(table.c.value)
+        .where(table.c.period_id == period.c.id)
+        .order_by(table.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _first_narrative(element: str, owner: Any) -> Any:
     n = s.narrative
     return (
@@ -381,15 +393,6 @@ def _budgets(dialect: str) -> Resource:
 def _results(dialect: str) -> Resource:
     a, r, i, p = s.activity, s.result, s.indicator, s.indicator_period
 
-    def first_value(table: Any) -> Any:
-        return (
-            select(table.c.value)
-            .where(table.c.period_id == p.c.id)
-            .order_by(table.c.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-
     baseline = s.baseline
 
     def first_baseline(column: Any) -> Any:
@@ -417,8 +420,8 @@ def _results(dialect: str) -> Resource:
                 first_baseline(baseline.c.value).label("baseline_value"),
                 p.c.period_start,
                 p.c.period_end,
-                first_value(s.target).label("target"),
-                first_value(s.actual).label("actual"),
+                first_period_value(s.target).label("target"),
+                first_period_value(s.actual).label("actual"),
             )
             .select_from(
                 r.join(a, a.c.id == r.c.activity_id)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, or_, select
 
-from iatiportal.store import facts
+from iatiportal.store import facts, listing
 from iatiportal.store import schema as s
 
 _current = s.activity.c.is_current.is_(True)
@@ -435,15 +435,6 @@ def indicator_progress(
         and_(p.c.period_end.is_(None), p.c.period_start.between(first, last)),
     )
 
-    def first_value(table: Any) -> Any:
-        return (
-            select(table.c.value)
-            .where(table.c.period_id == p.c.id)
-            .order_by(table.c.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-
     rows = conn.execute(
         select(
             p.c.activity_id,
@@ -451,8 +442,8 @@ def indicator_progress(
             i.c.measure,
             i.c.ascending,
             func.coalesce(p.c.period_end, p.c.period_start).label("day"),
-            first_value(s.target).label("target"),
-            first_value(s.actual).label("actual"),
+            listing.first_period_value(s.target).label("target"),
+            listing.first_period_value(s.actual).label("actual"),
         )
         .join(i, i.c.id == p.c.indicator_id)
         .where(p.c.activity_id.in_(activities), in_year)

@@ -437,10 +437,7 @@ def routes(
             rows = listing.fetch(conn, query, 0, 1)
             return {
                 **labelled(resource, rows[0]),
-                "tables": {
-                    t.name: [{c.key: r.get(c.key) for c in t.columns} for r in t.rows]
-                    for t in page.tables
-                },
+                "tables": {t.name: _table_items(page, t.name) for t in page.tables},
             }
 
         return await answer(request, work)
@@ -461,10 +458,7 @@ def routes(
                 "country": code.upper(),
                 "name": i18n.country_name(code.upper()),
                 "year": page.context.get("year"),
-                "tables": {
-                    t.name: [{c.key: r.get(c.key) for c in t.columns} for r in t.rows]
-                    for t in page.tables
-                },
+                "tables": {t.name: _table_items(page, t.name) for t in page.tables},
             }
 
         return await answer(request, work)
