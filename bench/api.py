@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from urllib.parse import quote
 
-from pages import build, measure, p99, throughput, wait_ready
+from pages import build, measure, p99, print_repeats, serving, throughput
 from sqlalchemy import func, select
 
 from iatiportal.store import queries, schema
@@ -96,13 +94,7 @@ def main() -> None:
         if not args.db:
             build(db)
         calls = sample_calls(db, 20)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "iatiportal.cli", "serve", "--db", db, "--port", str(args.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_ready(args.port)
+        with serving(db, args.port):
             measure(args.port, ["/api/v1/openapi.json"], 5)
             print("From the database (each URL once, nothing cached; ms):")
             print(f"{'API call':<28} {'URLs':>5} {'server p50':>10} {'server p99':>10}")
@@ -112,16 +104,7 @@ def main() -> None:
                     f"{name:<28} {len(urls):>5} {statistics.median(srv):>10.1f} {p99(srv):>10.1f}"
                 )
             print(f"Repeated ({args.requests} requests each, the response cache; ms):")
-            print(
-                f"{'API call':<28} {'server p50':>10} {'server p99':>10} "
-                f"{'total p50':>10} {'total p99':>10}"
-            )
-            for name, urls in calls.items():
-                srv, tot = measure(args.port, urls, args.requests)
-                print(
-                    f"{name:<28} {statistics.median(srv):>10.1f} {p99(srv):>10.1f} "
-                    f"{statistics.median(tot):>10.1f} {p99(tot):>10.1f}"
-                )
+            print_repeats(args.port, calls, args.requests, "API call", 28)
             for fmt in ("csv", "jsonl"):
                 first_ms, all_ms, size = download(args.port, f"/api/v1/transactions?format={fmt}")
                 print(
@@ -131,9 +114,6 @@ def main() -> None:
                 )
             target = calls["activities?country"][0]
             throughput(args.port, target)
-        finally:
-            server.terminate()
-            server.wait()
 
 
 if __name__ == "__main__":

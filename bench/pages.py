@@ -14,6 +14,7 @@ overview page, gzip-compressed as served (issue 5: under 400 KB). Figures, not p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html.parser
 import http.client
 import os
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -166,6 +168,38 @@ def throughput(port: int, path: str) -> None:
     print(f"wrk -t2 -c32 -d10s {path}: {rate[0].split()[-1] if rate else '?'} requests/s")
 
 
+@contextlib.contextmanager
+def serving(db: str, port: int) -> Iterator[None]:
+    """``iatiportal serve`` over ``db`` on 127.0.0.1:``port``, ready, stopped at the end."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "iatiportal.cli", "serve", "--db", db, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(port)
+        yield
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def print_repeats(
+    port: int, urls_by_name: dict[str, list[str]], requests: int, heading: str, width: int
+) -> None:
+    """Server time and round trip (p50, p99) of ``requests`` requests of each kind of URL."""
+    print(
+        f"{heading:<{width}} {'server p50':>10} {'server p99':>10} "
+        f"{'total p50':>10} {'total p99':>10}"
+    )
+    for name, urls in urls_by_name.items():
+        srv, tot = measure(port, urls, requests)
+        print(
+            f"{name:<{width}} {statistics.median(srv):>10.1f} {p99(srv):>10.1f} "
+            f"{statistics.median(tot):>10.1f} {p99(tot):>10.1f}"
+        )
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
 
@@ -188,13 +222,7 @@ def main() -> None:
         if not args.db:
             build(db)
         paths = sample_paths(db, 50)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "iatiportal.cli", "serve", "--db", db, "--port", str(args.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_ready(args.port)
+        with serving(db, args.port):
             measure(args.port, ["/about"], 5)  # templates and codelists loaded
             page_weight(args.port, "/?weight")  # another URL: "/" is first rendered below
             if args.weight_only:
@@ -207,23 +235,11 @@ def main() -> None:
                     f"{name:<16} {len(urls):>5} {statistics.median(srv):>10.1f} {max(srv):>10.1f}"
                 )
             print(f"Served again (the page cache; {args.requests} requests each; ms):")
-            print(
-                f"{'page type':<16} {'server p50':>10} {'server p99':>10} "
-                f"{'total p50':>10} {'total p99':>10}"
-            )
-            for name, urls in paths.items():
-                srv, tot = measure(args.port, urls, args.requests)
-                print(
-                    f"{name:<16} {statistics.median(srv):>10.1f} {p99(srv):>10.1f} "
-                    f"{statistics.median(tot):>10.1f} {p99(tot):>10.1f}"
-                )
+            print_repeats(args.port, paths, args.requests, "page type", 16)
             target = args.throughput_path or next(
                 (u for u in paths["country"] if u.endswith("/ML")), paths["country"][0]
             )
             throughput(args.port, target)
-        finally:
-            server.terminate()
-            server.wait()
 
 
 if __name__ == "__main__":

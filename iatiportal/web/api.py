@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -24,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from iatiportal import __version__, rates, standard
+from iatiportal import __version__, rates
 from iatiportal.profile import Portal
 from iatiportal.store import listing, money, queries
 from iatiportal.store import search as store_search
@@ -46,20 +45,8 @@ class ApiError(Exception):
         self.message = message
 
 
-def _plain(value: Any) -> Any:
-    """JSON for a stored value: exact decimals as numbers (up to 15 significant digits, as
-    stored amounts are), dates as ISO 8601, times as RFC 3339 in UTC."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime):  # stored as UTC without a zone
-        return value.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 def json_response(body: Any, status: int = 200) -> Response:
-    text = json.dumps(body, ensure_ascii=False, default=_plain, separators=(",", ":"))
+    text = json.dumps(body, ensure_ascii=False, default=downloads.json_value, separators=(",", ":"))
     return Response(text, status_code=status, media_type="application/json", headers=CORS)
 
 
@@ -234,20 +221,6 @@ def with_conversion(
         yield row
 
 
-def labelled(
-    resource: listing.Resource, row: dict[str, Any], language: str = "en"
-) -> dict[str, Any]:
-    """A row with a ``<field>_name`` after each coded field (the codelist's name of the code)."""
-    out: dict[str, Any] = {}
-    for f in resource.fields:
-        value = row.get(f.name)
-        out[f.name] = value
-        if f.codelist is not None:
-            names = standard.code_names(f.codelist, language)
-            out[f"{f.name}_name"] = names.get(value, value) if value is not None else None
-    return out
-
-
 def _table_items(page: Page, table: str | None = None) -> list[dict[str, Any]]:
     chosen: DataTable | None = next((t for t in page.tables if table in (None, t.name)), None)
     if chosen is None:
@@ -385,12 +358,12 @@ def routes(
                 total = listing.count(conn, query)
                 convert = rates.Converter(conn, filters.currency) if filters.currency else None
                 page_rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
-                rows = list(with_conversion(page_rows, convert))
+                label = downloads.Labeller(resource)
                 return {
                     "total": total,
                     "page": page,
                     "per_page": per_page,
-                    "items": [labelled(resource, r) for r in rows],
+                    "items": [label(r) for r in with_conversion(page_rows, convert)],
                 }
 
             return await answer(request, work)
@@ -436,7 +409,7 @@ def routes(
             query = resource.select(listing.ListFilters(activity=identifier))
             rows = listing.fetch(conn, query, 0, 1)
             return {
-                **labelled(resource, rows[0]),
+                **downloads.Labeller(resource)(rows[0]),
                 "tables": {t.name: _table_items(page, t.name) for t in page.tables},
             }
 

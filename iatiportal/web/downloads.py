@@ -71,11 +71,22 @@ class Labeller:
         return out
 
 
-def _cell(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """JSON for a stored value: exact decimals as numbers (up to 15 significant digits, as
+    stored amounts are), dates as ISO 8601, times (stored as UTC) as RFC 3339."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: decimals exactly as stored, dates and times as in JSON."""
+    if isinstance(value, dt.date):
+        return json_value(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else value
@@ -101,21 +112,11 @@ def csv_chunks(
     yield out.getvalue().encode("utf-8")
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 def jsonl_chunks(resource: listing.Resource, rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     label = Labeller(resource)
     lines: list[str] = []
     for row in rows:
-        lines.append(json.dumps(label(row), ensure_ascii=False, default=_json_value))
+        lines.append(json.dumps(label(row), ensure_ascii=False, default=json_value))
         if len(lines) == CHUNK:
             yield ("\n".join(lines) + "\n").encode("utf-8")
             lines = []
