@@ -29,7 +29,7 @@ from iatiportal.ingest.sources import SourceError
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.store import queries
 from iatiportal.store.db import store
-from iatiportal.store.load import FileOutcome, IngestSummary, ingest, refresh_derived
+from iatiportal.store.load import FileOutcome, IngestSummary, ingest
 from iatiportal.web.app import create_app
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
@@ -45,7 +45,7 @@ snapshot_dir_option = click.option(
     "--snapshot-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of the bulk snapshot; default $IATIPORTAL_SNAPSHOT_DIR, else <db file>.snapshot "
-    "beside a SQLite store, else ./iatiportal-snapshot.",
+    "beside a SQLite store, else ./iatiportal-snapshot-<host>-<database>-<digest>.",
 )
 
 
@@ -142,6 +142,15 @@ def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, A
         console.print(f"[red]could not read[/] {f.source}: {f.error}", highlight=False)
 
 
+def _say_waiting() -> None:
+    # Printed even with --quiet: a command that seems to hang must say why.
+    click.echo(
+        "another ingest (or rates/reference load) is writing to this store: waiting for "
+        "it to finish",
+        err=True,
+    )
+
+
 @main.command("ingest")
 @click.argument("sources", nargs=-1, required=True)
 @db_option
@@ -182,6 +191,7 @@ def ingest_command(
                     validate=not no_validate,
                     force=force,
                     progress=progress,
+                    on_wait=_say_waiting,
                 )
         except SourceError as e:
             raise click.UsageError(str(e)) from e
@@ -234,11 +244,10 @@ def rates_load(file: Path, db: str | None) -> None:
     console = Console(stderr=True)
     with store(db) as engine:
         try:
-            n = rates.load(engine, file)
+            with console.status("Storing the rates and converting the money figures"):
+                n = rates.load(engine, file)
         except rates.RatesError as e:
             raise click.UsageError(str(e)) from e
-        with console.status("Converting the money figures"):
-            refresh_derived(engine)
     console.print(f"{n} rates stored from {file}", highlight=False, soft_wrap=True)
 
 

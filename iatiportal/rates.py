@@ -32,7 +32,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from iatiportal.store import facts
 from iatiportal.store import schema as s
+from iatiportal.store.db import writing
 
 ECB_SOURCE = "European Central Bank euro reference rates (eurofxref-hist)"
 
@@ -117,12 +119,12 @@ def _ecb(path: Path, header: list[str], rows: list[list[str]]) -> list[Rate]:
 
 
 def load(engine: Engine, path: Path) -> int:
-    """Store the rates of a file (replacing those of its currencies within its dates); the money
-    facts are rebuilt with them at the next refresh (``iatiportal ingest``, or now by the
-    caller)."""
+    """Store the rates of a file (replacing those of its currencies within its dates) and
+    rebuild the money facts with them, in one transaction: readers see the old rates and
+    figures or the new ones, never new rates beside old conversions."""
     rates = read(path)
     er = s.exchange_rate
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         for currency in sorted({r.currency for r in rates}):
             days = [r.day for r in rates if r.currency == currency]
             conn.execute(
@@ -141,7 +143,7 @@ def load(engine: Engine, path: Path) -> int:
         ]
         for start in range(0, len(batch), 5000):
             conn.execute(insert(er), batch[start : start + 5000])
-        conn.execute(delete(s.money_refresh))  # the facts must be rebuilt with these rates
+        facts.refresh(conn)
     return len(rates)
 
 

@@ -45,6 +45,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from iatiportal.store import schema as s
+from iatiportal.store.db import writing
 
 INCOME_GROUPS = {
     "L": "Low income",
@@ -154,7 +155,7 @@ def _rows(path: Path) -> Iterator[dict[str, str]]:
 
 
 def _m49(path: Path, countries: Countries) -> Iterator[Value]:
-    source, edition, name = SOURCES["m49"], "country-codes", str(path)
+    source, edition, name = SOURCES["m49"], "country-codes", path.name
     for row in _rows(path):
         iso2 = (row.get("ISO3166-1-Alpha-2") or "").strip()
         if not re.fullmatch(r"[A-Z]{2}", iso2):
@@ -195,7 +196,7 @@ def _class(path: Path, countries: Countries) -> Iterator[Value]:
     fiscal = re.search(r"FY(\d{4})", path.name)
     if fiscal is None:
         return
-    year, edition, name = int(fiscal.group(1)), f"FY{fiscal.group(1)}", str(path)
+    year, edition, name = int(fiscal.group(1)), f"FY{fiscal.group(1)}", path.name
     for row in _class_rows(path):
         iso2 = countries.iso3.get((row.get("Code") or "").strip())
         if iso2 is None:
@@ -209,7 +210,7 @@ def _class(path: Path, countries: Countries) -> Iterator[Value]:
 
 
 def _oghist(path: Path, countries: Countries) -> Iterator[Value]:
-    name = str(path)
+    name = path.name
     for row in _rows(path):
         iso2 = countries.iso3.get((row.get("iso3") or "").strip())
         if iso2 is None:
@@ -228,7 +229,7 @@ def _oghist(path: Path, countries: Countries) -> Iterator[Value]:
 def _hdr(path: Path, countries: Countries) -> Iterator[Value]:
     found_edition = re.search(r"HDR(\d\d-\d\d)", path.name)
     edition = f"HDR {found_edition.group(1)}" if found_edition else "HDR"
-    name = str(path)
+    name = path.name
     for row in _rows(path):
         iso2 = countries.iso3.get((row.get("iso3") or "").strip())
         if iso2 is None:
@@ -251,7 +252,7 @@ _SYB_SERIES = {
 def _syb(path: Path, countries: Countries) -> Iterator[Value]:
     found_edition = re.match(r"SYB\d+", path.name)
     edition = found_edition.group(0) if found_edition else "SYB"
-    name = str(path)
+    name = path.name
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         next(reader)  # the table's title line
@@ -268,7 +269,9 @@ def _syb(path: Path, countries: Countries) -> Iterator[Value]:
 
 
 def read_folder(folder: Path) -> tuple[list[Value], list[str]]:
-    """Every value of every reference file below ``folder`` (country codes first)."""
+    """Every value of every reference file below ``folder`` (country codes first), and the
+    files read, by name (what the store records and the bulk snapshot publishes: never the
+    server's path to them)."""
     if not folder.is_dir():
         raise ReferenceError(f"{folder} is not a folder")
     files = sorted(p for p in folder.rglob("*") if p.is_file())
@@ -277,7 +280,7 @@ def read_folder(folder: Path) -> tuple[list[Value], list[str]]:
     used: list[str] = []
     for path in [p for p in files if p.name == "country-codes.csv"]:
         values += _m49(path, countries)
-        used.append(str(path))
+        used.append(path.name)
     class_editions: set[str] = set()
     for path in files:
         lower = path.name.lower()
@@ -296,7 +299,7 @@ def read_folder(folder: Path) -> tuple[list[Value], list[str]]:
             reader = _syb
         if reader is not None:
             values += reader(path, countries)
-            used.append(str(path))
+            used.append(path.name)
     if not used:
         raise ReferenceError(f"no reference file of a known format below {folder}")
     check(values, countries)
@@ -366,7 +369,7 @@ def load(engine: Engine, folder: Path) -> LoadSummary:
             summary.refused[v.refused_rule] = summary.refused.get(v.refused_rule, 0) + 1
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rv = s.reference_value
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(delete(rv).where(rv.c.source_file.in_(used)))
         batch = [
             {

@@ -8,7 +8,8 @@ are written under temporary names and renamed, so a reader never sees half a sna
 ``iatiportal ingest`` rebuilds the snapshot after every ingest that changed the store.
 
 The folder is ``--snapshot-dir``, else ``$IATIPORTAL_SNAPSHOT_DIR``, else ``<db file>.snapshot``
-beside a SQLite store, else ``iatiportal-snapshot`` in the working folder.
+beside a SQLite store, else ``iatiportal-snapshot-<host>-<database>-<digest>`` in the working
+folder (one per database, so no server serves another store's snapshot).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -67,7 +69,13 @@ def default_dir(url: str) -> Path:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         return Path(f"{parsed.database}.snapshot")
-    return Path("iatiportal-snapshot")
+    # One folder per database server and database, so that a server for one store never
+    # serves another's snapshot; the name says which (no password), the digest keeps apart
+    # what the name cannot (users, ports, sockets).
+    who = parsed._replace(password=None).render_as_string(hide_password=False)
+    digest = hashlib.sha256(who.encode()).hexdigest()[:8]
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{parsed.host or 'local'}-{parsed.database or ''}")
+    return Path(f"iatiportal-snapshot-{label.strip('-.')}-{digest}")
 
 
 def version_key(conn: Connection) -> str:

@@ -106,3 +106,19 @@ def test_ingest_rebuilds_the_snapshot_when_the_store_changes(tmp_path: Path) -> 
     forced = runner.invoke(main, ["snapshot", "--db", str(db), "--snapshot-dir", str(other)])
     assert forced.exit_code == 0, forced.output
     assert snapshot.read_manifest(other) is not None
+
+
+def test_each_database_has_its_own_default_snapshot_folder() -> None:
+    """Two PostgreSQL stores (or servers) never share a snapshot folder (issue 10)."""
+    urls = [
+        "postgresql+psycopg://u:secret@db1/iati",
+        "postgresql+psycopg://u:secret@db1/other",
+        "postgresql+psycopg://u:secret@db2/iati",
+        "postgresql+psycopg://v:secret@db1/iati",
+    ]
+    folders = [snapshot.default_dir(url) for url in urls]
+    assert len(set(folders)) == len(urls)
+    assert all("secret" not in str(f) for f in folders)
+    assert folders[0] == snapshot.default_dir("postgresql+psycopg://u:changed@db1/iati")
+    assert str(folders[0]).startswith("iatiportal-snapshot-db1-iati-")
+    assert snapshot.default_dir("sqlite:///data/store.db") == Path("data/store.db.snapshot")

@@ -10,6 +10,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from iatiportal.ingest.parse import FileError
@@ -25,40 +26,50 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def expand(sources: list[str]) -> list[str]:
-    """Files to read, as absolute paths or URLs, in a stable order without repeats.
+@dataclass(frozen=True)
+class Source:
+    location: str  # the file's absolute path or the URL as given: private
+    name: str  # how the public sees it
+
+
+def redact(url: str) -> str:
+    return url
+
+
+def expand(sources: list[str]) -> list[Source]:
+    """Files to read, in a stable order without repeats.
 
     A directory stands for every ``*.xml`` below it (any depth, sorted).
     """
-    out: list[str] = []
+    out: dict[str, Source] = {}
     for source in sources:
         if is_url(source):
-            out.append(source)
+            out.setdefault(source, Source(source, redact(source)))
             continue
         path = Path(source)
         if path.is_dir():
-            out.extend(
-                str(p.resolve())
-                for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() == ".xml"
-            )
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and p.suffix.lower() == ".xml":
+                    name = f"{path.resolve().name}/{p.relative_to(path).as_posix()}"
+                    out.setdefault(str(p.resolve()), Source(str(p.resolve()), name))
         elif path.is_file():
-            out.append(str(path.resolve()))
+            out.setdefault(str(path.resolve()), Source(str(path.resolve()), path.name))
         else:
             raise SourceError(f"{source}: no such file, directory or http(s) URL")
-    return list(dict.fromkeys(out))
+    return list(out.values())
 
 
 @contextlib.contextmanager
-def local_copy(source: str) -> Iterator[Path]:
+def local_copy(source: Source) -> Iterator[Path]:
     """The source as a local file: itself, or a download that is removed afterwards."""
-    if not is_url(source):
-        yield Path(source)
+    if not is_url(source.location):
+        yield Path(source.location)
         return
+    source_url = source.location
     fd, name = tempfile.mkstemp(prefix="iatiportal-", suffix=".xml")
     try:
         # Only http(s) reaches here (is_url), so urlopen cannot be steered to file: URLs.
-        request = urllib.request.Request(source, headers={"User-Agent": "iatiportal"})  # noqa: S310
+        request = urllib.request.Request(source_url, headers={"User-Agent": "iatiportal"})  # noqa: S310
         try:
             with (
                 os.fdopen(fd, "wb") as out,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 
 DEFAULT_URL = "sqlite:///iatiportal.db"
@@ -51,11 +54,83 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine whose readers each see one consistent state of the store.
+
+    SQLite (WAL) gives every read transaction one snapshot. PostgreSQL's default, READ
+    COMMITTED, would let one page's queries straddle a commit (a transaction's rows new, its
+    country's total old), so readers run REPEATABLE READ, which never fails for a read-only
+    transaction; writers (``writing``) go back to READ COMMITTED, so that after waiting for the
+    write lock they see what the writer before them committed.
+    """
+    if url.startswith("postgresql"):
+        kwargs.setdefault("isolation_level", "REPEATABLE READ")
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+WRITE_LOCK_KEY = 0x1A71_9047
+"""The PostgreSQL advisory lock that every writer of a store holds for its transaction."""
+
+_memory_lock = threading.Lock()
+
+
+def lock_file(engine: Engine) -> Path | None:
+    """The file whose lock orders the writers of an SQLite store (None: in memory)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return Path(f"{database}.lock")
+
+
+@contextlib.contextmanager
+def _sqlite_lock(engine: Engine, on_wait: Callable[[], None] | None) -> Iterator[None]:
+    path = lock_file(engine)
+    if path is None:
+        with _memory_lock:
+            yield
+        return
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+@contextlib.contextmanager
+def writing(engine: Engine, on_wait: Callable[[], None] | None = None) -> Iterator[Connection]:
+    """A write transaction, one writer of the store at a time.
+
+    Every writer (ingest, derived refresh, ``rates load``, ``reference load``) takes the same
+    lock for its transaction: ids from ``max(id) + 1`` and "is this file unchanged?" are then
+    decided by one writer only, so concurrent commands queue instead of colliding. The lock
+    is a PostgreSQL advisory lock held until commit, or on SQLite an ``flock`` on
+    ``<store>.lock`` (SQLite's own lock would give up after its busy timeout, while an ingest
+    may rightly hold it for minutes). ``on_wait`` is called once if another writer holds it.
+    """
+    if engine.dialect.name == "sqlite":
+        with (
+            _sqlite_lock(engine, on_wait),
+            engine.connect().execution_options(sqlite_immediate=True) as conn,
+            conn.begin(),
+        ):
+            yield conn
+        return
+    with (
+        engine.connect().execution_options(isolation_level="READ COMMITTED") as conn,
+        conn.begin(),
+    ):
+        got = conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({WRITE_LOCK_KEY})")
+        if not got.scalar():
+            if on_wait is not None:
+                on_wait()
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        yield conn
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -72,9 +147,32 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine) -> None:
-    """Create the schema or bring it to the latest migration."""
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
+    """Create the schema or bring it to the latest migration.
+
+    Under the write lock, so two commands starting on a new store do not both create it; a
+    store already at the latest migration is not locked (``serve`` starts during an ingest).
+    """
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if current_revision(engine) == head:
+        return
+    if engine.dialect.name != "sqlite":
+        with writing(engine) as conn:
+            command.upgrade(alembic_config(conn), "head")
+        return
+    with _sqlite_lock(engine, None), engine.connect() as conn:
+        # SQLite alters a table by copying it, which its foreign keys forbid while they are
+        # on (and they cannot be switched inside a transaction): off for the migration, then
+        # every reference checked before it commits.
+        raw: Any = conn.connection.dbapi_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.execution_options(sqlite_immediate=True).begin():
+                command.upgrade(alembic_config(conn), "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration left broken references: {broken[:5]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 def open_store(option: str | None) -> Engine:

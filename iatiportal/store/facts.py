@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
 from iatiportal.store import schema as s
+from iatiportal.store.db import writing
 
 _TEMP_TABLES = (
     "mf_budget",
@@ -208,8 +209,8 @@ def refresh(conn: Connection) -> RefreshSummary:
 
 
 def refresh_store(engine: Engine) -> RefreshSummary:
-    """``refresh`` in a transaction of its own (a writer's, on SQLite)."""
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+    """``refresh`` in a writer's transaction of its own (see ``db.writing``)."""
+    with writing(engine) as conn:
         return refresh(conn)
 
 

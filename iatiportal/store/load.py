@@ -10,9 +10,10 @@ losing copy is recorded as a ``duplicate-identifier`` problem.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,9 +21,10 @@ from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, 
 from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal.ingest.parse import FileError
-from iatiportal.ingest.sources import expand, local_copy, sha256_of
+from iatiportal.ingest.sources import Source, expand, is_url, local_copy, sha256_of
 from iatiportal.store import facts, search
 from iatiportal.store import schema as s
+from iatiportal.store.db import writing
 from iatiportal.store.produce import Job, Produced, messages
 from iatiportal.store.write import BulkInserter, conversions, start_ids
 
@@ -79,6 +81,22 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+BATCH_MIN_SECONDS = 30.0
+BATCH_REFRESH_FACTOR = 10.0
+"""A batch of files is committed once it has taken this many times as long as the last
+refresh of the derived tables (and at least BATCH_MIN_SECONDS): the refresh then costs at
+most a tenth of the run, and a kill loses at most one batch."""
+
+
+class _BatchLostError(Exception):
+    """The database ended the batch's transaction itself (SQLite does so on a full disk)."""
+
+    def __init__(self, index: int, failure: FileError) -> None:
+        super().__init__(failure.message)
+        self.index = index
+        self.failure = failure
+
+
 def ingest(
     engine: Engine,
     sources: Sequence[str],
@@ -87,63 +105,215 @@ def ingest(
     force: bool = False,
     progress: Progress | None = None,
     refresh: bool = True,
+    batch_seconds: float | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> IngestSummary:
-    """Ingest every file that ``sources`` names (raises SourceError for a missing path), then
-    rebuild what the pages read (``refresh_derived``) unless ``refresh`` is False."""
+    """Ingest every file that ``sources`` names (raises SourceError for a missing path).
+
+    Readers see the store as it was before a batch of files or as it is after, never a mix:
+    the files' rows, the derived tables that pages read (money facts, search text) and the
+    data version change in one transaction, which a kill at any moment leaves undone (one
+    transaction rather than a versioned swap: both databases give it for free, and every
+    reader query stays as it is). Files of a batch are isolated by savepoints, so one that
+    cannot be read or stored leaves its previous state and the others go on. A batch is
+    committed when it took ``batch_seconds`` (default: see BATCH_REFRESH_FACTOR). With
+    ``refresh`` False the derived tables are left stale (``refresh_derived`` later).
+    ``on_wait`` is called when another writer holds the store (see ``db.writing``).
+    """
     summary = IngestSummary()
-    for source in expand(list(sources)):
-        started = time.perf_counter()
-        failure: FileError | None = None
+    queue = expand(list(sources))
+    retried: set[Source] = set()
+    position = 0
+    while position < len(queue):
+        batch: list[tuple[Source, FileOutcome]] = []
         try:
-            with local_copy(source) as path:
-                outcome = _ingest_file(
-                    engine, source, path, validate=validate, force=force, progress=progress
-                )
-        except FileError as e:
-            failure = e
-        except OSError as e:
-            failure = FileError("io", f"could not read the file: {e}")
-        except (SQLAlchemyError, RuntimeError) as e:
-            # The store refused the file's rows (or a parsing worker died): its transaction
-            # was rolled back, so the file's previous state stays; the other files go on.
-            failure = FileError("store", f"could not store the file: {type(e).__name__}: {e}")
-        if failure is not None:
-            outcome = FileOutcome(source, "failed", error=failure.message)
-            outcome.problems["error"] += 1
-            outcome.rules[failure.rule] += 1
-            _record_failure(engine, source, failure)
-        outcome.seconds = time.perf_counter() - started
-        if progress is not None:
-            progress.file_finished(outcome)
-        summary.files.append(outcome)
+            position = _batch(
+                engine,
+                queue,
+                position,
+                batch,
+                validate=validate,
+                force=force,
+                progress=progress,
+                refresh=refresh,
+                batch_seconds=batch_seconds,
+                on_wait=on_wait,
+            )
+        except _BatchLostError as lost:
+            # Nothing of this batch was kept: read its earlier files again (once), and record
+            # the file that failed in a transaction of its own.
+            again = [s for s in queue[position : lost.index] if s not in retried]
+            retried.update(again)
+            queue[lost.index + 1 : lost.index + 1] = again
+            failed = _failed(queue[lost.index].name, lost.failure, 0.0)
+            _record_failure_alone(engine, queue[lost.index], failed, lost.failure, on_wait)
+            _finished(summary, progress, failed)
+            position = lost.index + 1
+            continue
+        except SQLAlchemyError as e:
+            # The refresh or the commit failed: none of the batch was stored.
+            failure = FileError("store", _store_message(e))
+            for source, outcome in batch:
+                failed = _failed(outcome.source, failure, outcome.seconds)
+                _record_failure_alone(engine, source, failed, failure, on_wait)
+                _finished(summary, progress, failed)
+            continue
+        summary.files.extend(outcome for _source, outcome in batch)
     if refresh:
-        refresh_derived(engine)
+        refresh_derived(engine, on_wait=on_wait)
     return summary
 
 
-def refresh_derived(engine: Engine) -> None:
+def _batch(
+    engine: Engine,
+    queue: list[Source],
+    position: int,
+    batch: list[tuple[Source, FileOutcome]],
+    *,
+    validate: bool,
+    force: bool,
+    progress: Progress | None,
+    refresh: bool,
+    batch_seconds: float | None,
+    on_wait: Callable[[], None] | None,
+) -> int:
+    """Ingest files from ``position`` in one transaction; returns the position after them."""
+    with writing(engine, on_wait) as conn:
+        started = time.perf_counter()
+        budget = batch_seconds if batch_seconds is not None else _batch_budget(conn)
+        while position < len(queue):
+            source = queue[position]
+            outcome = _one_file(conn, position, source, validate, force, progress)
+            if progress is not None:
+                progress.file_finished(outcome)
+            batch.append((source, outcome))
+            position += 1
+            if time.perf_counter() - started >= budget:
+                break
+        if refresh and any(f.status == "ingested" for _s, f in batch):
+            _refresh(conn)
+    return position
+
+
+def _batch_budget(conn: Connection) -> float:
+    last: float | None = conn.execute(
+        select(s.money_refresh.c.seconds).order_by(s.money_refresh.c.refreshed_at.desc())
+    ).scalar()
+    return max(BATCH_MIN_SECONDS, BATCH_REFRESH_FACTOR * (last or 0.0))
+
+
+def _one_file(
+    conn: Connection,
+    index: int,
+    source: Source,
+    validate: bool,
+    force: bool,
+    progress: Progress | None,
+) -> FileOutcome:
+    started = time.perf_counter()
+    savepoint = conn.begin_nested()
+    try:
+        with local_copy(source) as path:
+            outcome = _ingest_file(
+                conn, source, path, validate=validate, force=force, progress=progress
+            )
+    except (FileError, OSError, SQLAlchemyError, RuntimeError) as e:
+        failure = _as_file_error(e)
+        if not _transaction_alive(conn):
+            raise _BatchLostError(index, failure) from e
+        savepoint.rollback()
+        outcome = _failed(source.name, failure, time.perf_counter() - started)
+        _record_failure(conn, source, failure)
+        return outcome
+    savepoint.commit()
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _as_file_error(e: Exception) -> FileError:
+    if isinstance(e, FileError):
+        return e
+    if isinstance(e, OSError):
+        return FileError("io", f"could not read the file: {e.strerror or e}")
+    if isinstance(e, SQLAlchemyError):
+        # The store refused the file's rows: its savepoint is rolled back, so the file's
+        # previous state stays; the other files go on.
+        return FileError("store", _store_message(e))
+    return FileError("store", f"could not store the file: {e}")  # a parsing worker died
+
+
+def _store_message(e: SQLAlchemyError) -> str:
+    """What the database said, without the SQL text and its parameters (published on
+    /-/data-health and in the API: a statement can carry publishers' values and our schema)."""
+    orig = getattr(e, "orig", None)
+    diag = getattr(orig, "diag", None)
+    said = getattr(diag, "message_primary", None) or str(orig if orig is not None else e)
+    first = said.strip().splitlines()[0] if said.strip() else type(e).__name__
+    return f"could not store the file: {first}"
+
+
+def _transaction_alive(conn: Connection) -> bool:
+    """False when SQLite rolled the whole transaction back by itself (full disk, I/O error)."""
+    if conn.dialect.name != "sqlite":
+        return True  # PostgreSQL keeps a failed transaction until rolled back to a savepoint
+    raw: Any = conn.connection.dbapi_connection
+    return bool(raw is not None and raw.in_transaction)
+
+
+def _failed(name: str, failure: FileError, seconds: float) -> FileOutcome:
+    outcome = FileOutcome(name, "failed", error=failure.message, seconds=seconds)
+    outcome.problems["error"] += 1
+    outcome.rules[failure.rule] += 1
+    return outcome
+
+
+def _finished(summary: IngestSummary, progress: Progress | None, outcome: FileOutcome) -> None:
+    if progress is not None:
+        progress.file_finished(outcome)
+    summary.files.append(outcome)
+
+
+def refresh_derived(engine: Engine, on_wait: Callable[[], None] | None = None) -> None:
     """Rebuild what pages read (money facts, search text) when files were stored since."""
     with engine.connect() as conn:
         stale = facts.is_stale(conn)
     if stale:
-        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-            search.rebuild(conn)
-            facts.refresh(conn)
+        with writing(engine, on_wait) as conn:
+            _refresh(conn)
 
 
-def _file_row(conn: Connection, source: str) -> Any:
-    return conn.execute(select(s.source_file).where(s.source_file.c.path == source)).first()
+def _refresh(conn: Connection) -> None:
+    search.rebuild(conn)
+    facts.refresh(conn)
 
 
-def _ensure_file_row(conn: Connection, source: str) -> int:
+def location_key(source: Source) -> str:
+    """Which file a source_file row stands for: the digest of its location (a URL's redacted
+    form, so that a new token does not make it another file)."""
+    basis = source.name if is_url(source.location) else source.location
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def _file_row(conn: Connection, source: Source) -> Any:
+    return conn.execute(
+        select(s.source_file).where(s.source_file.c.location_key == location_key(source))
+    ).first()
+
+
+def _ensure_file_row(conn: Connection, source: Source) -> int:
     row = _file_row(conn, source)
     if row is not None:
+        if row.path != source.name:  # the same file reached through another folder name
+            conn.execute(
+                update(s.source_file).where(s.source_file.c.id == row.id).values(path=source.name)
+            )
         return int(row.id)
     return int(
         conn.execute(
             insert(s.source_file)
             .values(
-                path=source,
+                path=source.name,
+                location_key=location_key(source),
                 status="new",
                 activity_count=0,
                 organisation_count=0,
@@ -153,43 +323,58 @@ def _ensure_file_row(conn: Connection, source: str) -> int:
     )
 
 
-def _record_failure(engine: Engine, source: str, error: FileError) -> None:
+def _record_failure(conn: Connection, source: Source, error: FileError) -> None:
     """Keep what the file had stored before; note that reading it failed."""
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        file_id = _ensure_file_row(conn, source)
-        conn.execute(
-            delete(s.problem).where(
-                and_(s.problem.c.source_file_id == file_id, s.problem.c.rule.in_(FILE_RULES))
-            )
+    file_id = _ensure_file_row(conn, source)
+    conn.execute(
+        delete(s.problem).where(
+            and_(s.problem.c.source_file_id == file_id, s.problem.c.rule.in_(FILE_RULES))
         )
-        conn.execute(
-            insert(s.problem).values(
-                source_file_id=file_id,
-                file_path=source,
-                line=error.line,
-                iati_identifier=None,
-                severity="error",
-                rule=error.rule,
-                message=error.message,
-                recorded_at=_now(),
-            )
+    )
+    conn.execute(
+        insert(s.problem).values(
+            source_file_id=file_id,
+            file_path=source.name,
+            line=error.line,
+            iati_identifier=None,
+            severity="error",
+            rule=error.rule,
+            message=error.message,
+            recorded_at=_now(),
         )
-        row = _file_row(conn, source)
-        conn.execute(
-            update(s.source_file)
-            .where(s.source_file.c.id == file_id)
-            .values(
-                status="ok" if row.ingested_at is not None else "failed",
-                checked_at=_now(),
-                error_rule=error.rule,
-                error_message=error.message,
-            )
+    )
+    row = _file_row(conn, source)
+    conn.execute(
+        update(s.source_file)
+        .where(s.source_file.c.id == file_id)
+        .values(
+            status="ok" if row.ingested_at is not None else "failed",
+            checked_at=_now(),
+            error_rule=error.rule,
+            error_message=error.message,
         )
+    )
+
+
+def _record_failure_alone(
+    engine: Engine,
+    source: Source,
+    outcome: FileOutcome,
+    error: FileError,
+    on_wait: Callable[[], None] | None,
+) -> None:
+    """``_record_failure`` in a transaction of its own; when the store cannot take even that
+    (the disk is still full), the failure is only reported, and the command's exit says so."""
+    try:
+        with writing(engine, on_wait) as conn:
+            _record_failure(conn, source, error)
+    except SQLAlchemyError as e:
+        outcome.error = f"{error.message} (not recorded in the store: {_store_message(e)})"
 
 
 def _ingest_file(
-    engine: Engine,
-    source: str,
+    conn: Connection,
+    source: Source,
     path: Any,
     *,
     validate: bool,
@@ -198,8 +383,7 @@ def _ingest_file(
 ) -> FileOutcome:
     size = path.stat().st_size
     digest = sha256_of(path)
-    with engine.connect() as conn:
-        row = _file_row(conn, source)
+    row = _file_row(conn, source)
     if (
         row is not None
         and not force
@@ -207,70 +391,73 @@ def _ingest_file(
         and row.ingested_at is not None
         and row.error_rule is None
     ):
-        with engine.begin() as conn:
-            conn.execute(
-                update(s.source_file).where(s.source_file.c.id == row.id).values(checked_at=_now())
-            )
-        return FileOutcome(
-            source, "unchanged", activities=row.activity_count, organisations=row.organisation_count
-        )
-    if progress is not None:
-        progress.file_started(source, size)
-
-    outcome = FileOutcome(source, "ingested")
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        file_id = _ensure_file_row(conn, source)
-        old_activity_ids = _identifiers(conn, s.activity, "iati_identifier", file_id)
-        old_org_ids = _identifiers(conn, s.organisation, "organisation_identifier", file_id)
-        _delete_file_records(conn, file_id)
-        recorded_at = _now()
-        job = Job(
-            path,
-            source,
-            file_id,
-            start_ids(conn),
-            validate,
-            recorded_at,
-            conversions=conversions(conn.dialect.name),
-        )
-        inserter = BulkInserter(conn)
-        done = Produced()
-        for kind, payload in messages(job):
-            if kind == "rows":
-                inserter.insert(payload)
-            elif kind == "progress" and progress is not None:
-                progress.advanced(*payload)
-            elif kind == "done":
-                done = payload
-        _recompute_current(
-            conn, s.activity, "iati_identifier", old_activity_ids | done.activity_ids, recorded_at
-        )
-        _recompute_current(
-            conn,
-            s.organisation,
-            "organisation_identifier",
-            old_org_ids | done.organisation_ids,
-            recorded_at,
-        )
-        header = done.header
         conn.execute(
             update(s.source_file)
-            .where(s.source_file.c.id == file_id)
-            .values(
-                sha256=digest,
-                size_bytes=size,
-                status="ok",
-                kind=header.kind if header else None,
-                iati_version=header.iati_version if header else None,
-                generated_datetime=header.generated_datetime if header else None,
-                activity_count=done.activities,
-                organisation_count=done.organisations,
-                ingested_at=recorded_at,
-                checked_at=recorded_at,
-                error_rule=None,
-                error_message=None,
-            )
+            .where(s.source_file.c.id == row.id)
+            .values(checked_at=_now(), path=source.name)
         )
+        return FileOutcome(
+            source.name,
+            "unchanged",
+            activities=row.activity_count,
+            organisations=row.organisation_count,
+        )
+    if progress is not None:
+        progress.file_started(source.name, size)
+
+    outcome = FileOutcome(source.name, "ingested")
+    file_id = _ensure_file_row(conn, source)
+    old_activity_ids = _identifiers(conn, s.activity, "iati_identifier", file_id)
+    old_org_ids = _identifiers(conn, s.organisation, "organisation_identifier", file_id)
+    _delete_file_records(conn, file_id)
+    recorded_at = _now()
+    job = Job(
+        path,
+        source.name,
+        file_id,
+        start_ids(conn),
+        validate,
+        recorded_at,
+        conversions=conversions(conn.dialect.name),
+    )
+    inserter = BulkInserter(conn)
+    done = Produced()
+    for kind, payload in messages(job):
+        if kind == "rows":
+            inserter.insert(payload)
+        elif kind == "progress" and progress is not None:
+            progress.advanced(*payload)
+        elif kind == "done":
+            done = payload
+    _recompute_current(
+        conn, s.activity, "iati_identifier", old_activity_ids | done.activity_ids, recorded_at
+    )
+    _recompute_current(
+        conn,
+        s.organisation,
+        "organisation_identifier",
+        old_org_ids | done.organisation_ids,
+        recorded_at,
+    )
+    header = done.header
+    conn.execute(
+        update(s.source_file)
+        .where(s.source_file.c.id == file_id)
+        .values(
+            sha256=digest,
+            size_bytes=size,
+            status="ok",
+            kind=header.kind if header else None,
+            iati_version=header.iati_version if header else None,
+            generated_datetime=header.generated_datetime if header else None,
+            activity_count=done.activities,
+            organisation_count=done.organisations,
+            ingested_at=recorded_at,
+            checked_at=recorded_at,
+            error_rule=None,
+            error_message=None,
+        )
+    )
     outcome.activities = done.activities
     outcome.organisations = done.organisations
     outcome.problems = done.problems

@@ -111,7 +111,10 @@ source_file = Table(
     "source_file",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("path", Text, nullable=False, unique=True),
+    # The public name: a redacted URL or a path below the folder the operator named (never an
+    # absolute path); which file it is, is the digest of its private location (migration 0008).
+    Column("path", Text, nullable=False),
+    Column("location_key", String(), nullable=False, unique=True),
     Column("sha256", String()),
     Column("size_bytes", BigInteger),
     _code("kind"),  # activities | organisations

@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.exc import DBAPIError
 
 from iatiportal.store import schema as s
 from iatiportal.store.rows import Batch, Conversions
@@ -99,6 +100,14 @@ class BulkInserter:
         raw: Any = self.conn.connection.dbapi_connection
         if raw is None:
             raise RuntimeError("the connection is closed")
+        try:
+            self._insert(raw, batch)
+        except self.conn.dialect.loaded_dbapi.Error as e:
+            # What the driver says, as SQLAlchemy says it for its own statements (a full disk,
+            # a refused row): the caller rolls back to the file's savepoint either way.
+            raise DBAPIError(None, None, e) from e
+
+    def _insert(self, raw: Any, batch: Batch) -> None:
         for table in INSERT_ORDER:
             part = batch.get(table.name)
             if not part:

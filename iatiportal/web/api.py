@@ -28,7 +28,7 @@ from iatiportal.profile import Portal
 from iatiportal.store import listing, money, queries
 from iatiportal.store import search as store_search
 from iatiportal.web import countries, downloads, i18n, partners, views
-from iatiportal.web.cache import ResponseCache
+from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.render import DataTable, Page
 
 MAX_PER_PAGE = 1000
@@ -256,16 +256,19 @@ def routes(
         if cached is not None:
             return cached
 
-        def run() -> Response:
+        def run() -> tuple[Response, Any]:
             try:
                 with engine.connect() as conn:
+                    version = queries.data_version(conn)
                     body = work(conn)
             except ApiError as error:
-                return error_response(error.status, error.message)
-            return json_response(body)
+                return error_response(error.status, error.message), None
+            response = json_response(body)
+            response.headers.update(validators(version))
+            return response, version
 
-        response = await run_in_threadpool(run)
-        cache.put(key, response)
+        response, version = await run_in_threadpool(run)
+        cache.put(key, response, version)
         return response
 
     async def download(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import time
 from collections.abc import Callable
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -31,7 +29,7 @@ from iatiportal.profile import Portal
 from iatiportal.store import money, queries
 from iatiportal.store.search import MARK_END, MARK_START
 from iatiportal.web import activity_charts, api, countries, i18n, partners, vendor, views
-from iatiportal.web.cache import ResponseCache
+from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
 HERE = Path(__file__).resolve().parent
@@ -137,10 +135,14 @@ def create_app(
 
     cache = ResponseCache(data_version, check_every=recheck_data_every)
 
-    def render(request: Request, fmt: str, build: Callable[[Connection], Page | None]) -> Response:
+    def render(
+        request: Request, fmt: str, build: Callable[[Connection], Page | None]
+    ) -> tuple[Response, Any]:
+        """The page and the data version it was built from (read in the same transaction)."""
         i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
         views.WHOLE_LISTS.set(fmt != "html")  # data renderings hold every row of a list
         with engine.connect() as conn:
+            version = queries.data_version(conn)
             rates_loaded = queries.has_rates(conn)
             currency = views.chosen_currency(request.query_params, rates_loaded)
             money.PAGE_CURRENCY.set(currency)
@@ -152,7 +154,9 @@ def create_app(
                 )
         if page is None:
             raise HTTPException(404)
-        return RENDERERS[fmt](request, page, html)
+        response = RENDERERS[fmt](request, page, html)
+        response.headers.update(validators(version))
+        return response, version
 
     async def respond(
         request: Request, fmt: str, build: Callable[[Connection], Page | None]
@@ -162,8 +166,8 @@ def create_app(
         cached = cache.get(key)
         if cached is not None:
             return cached
-        response = await run_in_threadpool(render, request, fmt, build)
-        cache.put(key, response)
+        response, version = await run_in_threadpool(render, request, fmt, build)
+        cache.put(key, response, version)
         return response
 
     def page_route(path: str, function: PageFunction) -> list[Route]:
@@ -340,11 +344,8 @@ class Revalidation:
         self.version = version
 
     def _validators(self) -> tuple[str, str | None]:
-        version = self.version()
-        digest = hashlib.sha256(repr((__version__, version)).encode()).hexdigest()[:24]
-        moments = [v for v in version or () if isinstance(v, dt.datetime)]
-        modified = max(moments).replace(tzinfo=dt.UTC) if moments else None
-        return f'W/"{digest}"', formatdate(modified.timestamp(), usegmt=True) if modified else None
+        found = validators(self.version())
+        return found["ETag"], found.get("Last-Modified")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -371,10 +372,13 @@ class Revalidation:
 
         async def send_with_validators(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 200:
+                # A page carries the validators of the data it was built from (see render),
+                # which may be newer than the version this request was checked against.
                 headers = MutableHeaders(scope=message)
-                headers["ETag"] = etag
-                if modified:
-                    headers["Last-Modified"] = modified
+                if "etag" not in headers:
+                    headers["ETag"] = etag
+                    if modified:
+                        headers["Last-Modified"] = modified
             await send(message)
 
         await self.app(scope, receive, send_with_validators)

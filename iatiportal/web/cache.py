@@ -8,15 +8,31 @@ entries and bytes, least recently used first out.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any
 
 from starlette.responses import Response
 
+from iatiportal import __version__
+
 Key = tuple[str, str]
+
+
+def validators(version: Any) -> dict[str, str]:
+    """``ETag`` and ``Last-Modified`` of a response built from the data at ``version``."""
+    digest = hashlib.sha256(repr((__version__, version)).encode()).hexdigest()[:24]
+    found = {"ETag": f'W/"{digest}"'}
+    moments = [v for v in version or () if isinstance(v, dt.datetime)]
+    if moments:
+        modified = max(moments).replace(tzinfo=dt.UTC)
+        found["Last-Modified"] = formatdate(modified.timestamp(), usegmt=True)
+    return found
 
 
 class ResponseCache:
@@ -69,11 +85,17 @@ class ResponseCache:
         response.raw_headers = list(headers)
         return response
 
-    def put(self, key: Key, response: Response) -> None:
+    def put(self, key: Key, response: Response, version: Any) -> None:
+        """Keep a response rendered from the data at ``version`` (read in the same transaction
+        as the page): one rendered from another version than the cache's is not kept, or a
+        page begun before an ingest and finished after the cache saw it would stay old."""
         body = bytes(response.body)
         if response.status_code != 200 or len(body) > self._max_bytes // 8:
             return
         with self._lock:
+            self._current()
+            if version != self._version:
+                return
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= len(old[1])

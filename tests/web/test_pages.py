@@ -139,7 +139,7 @@ def test_unknown_activity_is_a_404_that_suggests_a_search(client: TestClient) ->
 def test_data_health_lists_files_and_rules(client: TestClient, shared: Path) -> None:
     page = soup(client, "/-/data-health")
     files = [tr.select("td")[0].get_text(strip=True) for tr in page.select("table.files tbody tr")]
-    assert str((shared / UNWOMEN).resolve()) in files
+    assert Path(UNWOMEN).name in files  # its name, not the server's path to it
     assert len(files) == 3
     data = json.loads(client.get("/-/data-health.json").text)
     rules = {r["rule"] for r in data["tables"]["rules"]["rows"]}
