@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from iatiportal import __version__, rates, reference, snapshot, standard
 from iatiportal.demo import demo_files
-from iatiportal.ingest.sources import SourceError
+from iatiportal.ingest.sources import SourceError, install_sigterm_exit
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.store import queries
 from iatiportal.store.db import store
@@ -182,6 +182,7 @@ def ingest_command(
             "`iatiportal standard fetch` (or `make`), or ingest with --no-validate"
         )
     console = Console(stderr=True, quiet=quiet)
+    install_sigterm_exit()  # a stopped ingest rolls back and removes its downloads
     with store(db) as engine:
         try:
             with _RichProgress(console) as progress:
