@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal import __version__, rates, reference, snapshot, standard
 from iatiportal.demo import demo_files
@@ -53,11 +55,22 @@ def _snapshot_folder(option: Path | None, engine: Engine) -> Path:
     return option or snapshot.default_dir(engine.url.render_as_string(hide_password=False))
 
 
-def _write_snapshot(console: Console, engine: Engine, folder: Path) -> None:
-    with console.status("Writing the bulk snapshot"):
-        manifest = snapshot.build(engine, folder)
+def _write_snapshot(console: Console, engine: Engine, folder: Path) -> bool:
+    """Build the snapshot; False (and said on stderr, even with --quiet) when it could not be
+    written, for instance on a full disk: the previous snapshot stays and is still served."""
+    try:
+        with console.status("Writing the bulk snapshot"):
+            manifest = snapshot.build(engine, folder)
+    except (OSError, SQLAlchemyError, sqlite3.Error) as e:
+        click.echo(
+            f"could not write the bulk snapshot in {folder}: {e}; the previous one is still "
+            "served (run `iatiportal snapshot` to try again)",
+            err=True,
+        )
+        return False
     sizes = ", ".join(f"{f.name} {f.bytes / 1e6:.1f} MB" for f in manifest.files)
     console.print(f"Bulk snapshot written to {folder}: {sizes}", highlight=False)
+    return True
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -259,7 +272,10 @@ def snapshot_command(db: str | None, snapshot_dir: Path | None) -> None:
     """Write the bulk snapshot now: the store as a compressed SQLite file and as a zip of CSVs
     with a data dictionary (what /-/download/ offers)."""
     with store(db) as engine:
-        _write_snapshot(Console(stderr=True), engine, _snapshot_folder(snapshot_dir, engine))
+        written = _write_snapshot(
+            Console(stderr=True), engine, _snapshot_folder(snapshot_dir, engine)
+        )
+    sys.exit(EXIT_OK if written else EXIT_FILE_FAILED)
 
 
 def _json_default(value: object) -> Any:

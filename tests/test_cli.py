@@ -350,3 +350,24 @@ def test_commands_close_their_store_connections_postgresql(
 
     assert exit_code == 0, output
     assert leaked == []
+
+
+def test_a_snapshot_that_cannot_be_written_ends_no_ingest(tmp_path: Path) -> None:
+    """The store keeps what was ingested; the snapshot's failure is said, even with --quiet."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    db = str(tmp_path / "store.db")
+    fixture = str(Path(__file__).parent / "fixtures" / "money-exact-sums.xml")
+    runner = CliRunner()
+    done = runner.invoke(
+        main, ["ingest", "--quiet", "--db", db, "--snapshot-dir", str(blocker / "snap"), fixture]
+    )
+    assert done.exit_code == 0, done.output
+    assert "could not write the bulk snapshot" in done.stderr
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert queries.stats(conn)["activities"] == 2
+    engine.dispose()
+    again = runner.invoke(main, ["snapshot", "--db", db, "--snapshot-dir", str(blocker / "snap")])
+    assert again.exit_code == 1
+    assert "could not write the bulk snapshot" in again.stderr
