@@ -32,6 +32,7 @@ from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.store import queries
 from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest
+from iatiportal.web import security
 from iatiportal.web.app import create_app
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
@@ -401,11 +402,28 @@ def _portal(profiles: tuple[str, ...]) -> Portal:
         raise click.UsageError(str(e)) from e
 
 
+def _frame_ancestors(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return security.frame_ancestors(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from e
+
+
 def _serve(
-    engine_url: str | None, host: str, port: int, portal: Portal, snapshot_dir: Path | None
+    engine_url: str | None,
+    host: str,
+    port: int,
+    portal: Portal,
+    snapshot_dir: Path | None,
+    frame_ancestors: str = security.DEFAULT_FRAME_ANCESTORS,
 ) -> None:
     with store(engine_url) as engine:
-        app = create_app(engine, portal, snapshot_dir=_snapshot_folder(snapshot_dir, engine))
+        app = create_app(
+            engine,
+            portal,
+            snapshot_dir=_snapshot_folder(snapshot_dir, engine),
+            frame_ancestors=frame_ancestors,
+        )
         click.echo(f"iatiportal is serving on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -416,11 +434,26 @@ def _serve(
 @port_option
 @profile_option
 @snapshot_dir_option
+@click.option(
+    "--frame-ancestors",
+    default=security.DEFAULT_FRAME_ANCESTORS,
+    show_default=True,
+    metavar="SOURCES",
+    callback=_frame_ancestors,
+    help="Which sites may show the portal in a frame (the Content-Security-Policy "
+    "frame-ancestors sources, space-separated): 'self', 'none', https://example.org, "
+    "*.example.org.",
+)
 def serve_command(
-    db: str | None, host: str, port: int, profiles: tuple[str, ...], snapshot_dir: Path | None
+    db: str | None,
+    host: str,
+    port: int,
+    profiles: tuple[str, ...],
+    snapshot_dir: Path | None,
+    frame_ancestors: str,
 ) -> None:
     """Serve the portal over the store."""
-    _serve(db, host, port, _portal(profiles), snapshot_dir)
+    _serve(db, host, port, _portal(profiles), snapshot_dir, frame_ancestors)
 
 
 @main.command("demo")

@@ -28,7 +28,16 @@ from iatiportal import __version__, snapshot
 from iatiportal.profile import Portal
 from iatiportal.store import money, queries
 from iatiportal.store.search import MARK_END, MARK_START
-from iatiportal.web import activity_charts, api, countries, i18n, partners, vendor, views
+from iatiportal.web import (
+    activity_charts,
+    api,
+    countries,
+    i18n,
+    partners,
+    security,
+    vendor,
+    views,
+)
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
@@ -63,6 +72,7 @@ def _environment() -> Environment:
         country=i18n.country_name,
         quote=lambda value: quote(str(value), safe=""),
         highlight=highlight,
+        external_href=security.external_href,
     )
     env.globals.update(
         languages=i18n.LANGUAGES,
@@ -80,14 +90,17 @@ def create_app(
     *,
     recheck_data_every: float = 1.0,
     snapshot_dir: Path | None = None,
+    frame_ancestors: str = security.DEFAULT_FRAME_ANCESTORS,
 ) -> Starlette:
     """The portal over the store that ``engine`` opens (migrated already), for the
     publishers of ``portal`` (None: every publisher, with neutral labels); the bulk snapshot
     is read from ``snapshot_dir`` (default: snapshot.default_dir of the store).
 
     Rendered pages are cached until the data changes, which is checked at most every
-    ``recheck_data_every`` seconds.
+    ``recheck_data_every`` seconds. ``frame_ancestors`` (CSP sources, space-separated) says
+    which sites may show the pages in a frame; ValueError when it is not valid.
     """
+    frame_ancestors = security.frame_ancestors(frame_ancestors)
     env = _environment()
     portal = portal or Portal()
     snapshots = snapshot_dir or snapshot.default_dir(
@@ -96,6 +109,7 @@ def create_app(
 
     def render_html(request: Request, page: Page) -> str:
         language = i18n.current_language.get()
+        own_path = security.own_path(request.url.path)
 
         def url_with(**changes: Any) -> str:
             params = dict(request.query_params)
@@ -103,7 +117,7 @@ def create_app(
             for k, v in changes.items():
                 if v is None:
                     params.pop(k, None)
-            return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+            return f"{own_path}?{urlencode(params)}" if params else own_path
 
         def link(path: str) -> str:
             """A link to another page of the portal that keeps the page's language."""
@@ -112,7 +126,7 @@ def create_app(
             return f"{path}{'&' if '?' in path else '?'}lang={language}"
 
         def data_url(fmt: str) -> str:
-            path = request.url.path.rstrip("/") or "/index"
+            path = own_path.rstrip("/") or "/index"
             query = f"?{request.url.query}" if request.url.query else ""
             return f"{path}.{fmt}{query}"
 
@@ -257,7 +271,10 @@ def create_app(
         if raw is None:
             raise HTTPException(404)
         body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + raw + b"\n"
-        return Response(body, media_type="application/xml")
+        disposition = security.inline_disposition(identifier, "xml")
+        return Response(
+            body, media_type="application/xml", headers={"Content-Disposition": disposition}
+        )
 
     def download_page(conn: Connection, params: Any) -> Page:
         return views.download(conn, snapshot.read_manifest(snapshots))
@@ -327,6 +344,7 @@ def create_app(
         routes=routes,
         exception_handlers={404: not_found},
         middleware=[
+            Middleware(security.SecurityHeaders, frame_ancestors=frame_ancestors),
             Middleware(ServerTiming),
             Middleware(Revalidation, version=cache.version),
             Middleware(GZipMiddleware, minimum_size=1000),

@@ -119,6 +119,7 @@ def render_json(request: Request, page: Page, html: HtmlRenderer) -> Response:
         json.dumps(body, ensure_ascii=False, indent=1),
         status_code=page.status_code,
         media_type="application/json",
+        headers={"Content-Disposition": f'inline; filename="{_filename(request, "json")}"'},
     )
 
 

@@ -246,7 +246,8 @@ def test_axe_finds_no_serious_or_critical_violations(page: Page, path: str) -> N
     _open(page, path)
     page.wait_for_load_state("networkidle")
     expect(page.locator("figure[data-chart]").first).to_have_attribute("data-drawn", "true")
-    page.add_script_tag(path=str(AXE))
+    # Through the DevTools protocol: the portal's policy refuses an added inline <script>.
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
     result = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"

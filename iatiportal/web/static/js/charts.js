@@ -46,7 +46,8 @@
     const valueLabel = currency ? `${spec.value_label} (${currency})` : spec.value_label;
     const tip = (d) => `${d.x}${d.group ? " · " + d.group : ""}: ${d.text}`;
     const tick = (v) => compact(v, currency);
-    const common = { width, color, style: { fontSize: "13px" } };
+    // className: site.css styles Plot's charts under our own class name (see draw).
+    const common = { width, color, className: "chart-plot", style: { fontSize: "13px" } };
     if (spec.kind === "hbars") {
       const names = [...new Set(rows.map((r) => r.x))];
       return Plot.plot({
@@ -106,6 +107,10 @@
     canvas.replaceChildren();
     for (const [currency, rows] of panels(spec)) {
       const chart = plot(spec, rows, currency, width);
+      // Plot writes its default styles as <style> elements, which the portal's
+      // Content-Security-Policy refuses (style-src 'self', issue 10). Removed while the chart
+      // is still detached (no violation); site.css holds the same rules for .chart-plot.
+      chart.querySelectorAll("style").forEach((style) => style.remove());
       chart.setAttribute("aria-hidden", "true");
       canvas.append(chart);
     }
