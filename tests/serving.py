@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -68,3 +71,24 @@ def served(db: str, folder: Path, *options: str) -> Iterator[tuple[str, subproce
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def files_served(folder: Path) -> Iterator[str]:
+    """``folder`` served over HTTP on a free port of 127.0.0.1 (a publisher's site, without
+    the internet): its base URL, stopped at the end."""
+    handler = functools.partial(_QuietFiles, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -7,14 +7,11 @@ searched for substrings.
 
 from __future__ import annotations
 
-import functools
 import gc
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from serving import files_served
 from sqlalchemy import select
 
 from iatiportal.cli import main
@@ -273,24 +271,11 @@ def test_problems_filters(db_url: str) -> None:
 # -- http ------------------------------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def fixture_server() -> Iterator[str]:
     """tests/fixtures served on 127.0.0.1 (no internet needed)."""
-    handler = functools.partial(_QuietHandler, directory=str(FIXTURES))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with files_served(FIXTURES) as base:
+        yield base
 
 
 def test_ingest_of_an_http_url(db_url: str, fixture_server: str) -> None:

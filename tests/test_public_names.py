@@ -8,14 +8,13 @@ credentials redacted. The store itself holds nothing else, since the snapshot pu
 from __future__ import annotations
 
 import gzip
-import http.server
 import shutil
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serving import files_served
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
@@ -34,21 +33,8 @@ def publisher_site(tmp_path: Path) -> Iterator[str]:
     site.mkdir()
     shutil.copyfile(FIXTURES / "money-currencies.xml", site / "feed.xml")
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(site), **kwargs)  # type: ignore[arg-type]
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with files_served(site) as base:
+        yield base
 
 
 def _everything_public(engine: Engine, tmp_path: Path) -> dict[str, bytes]:

@@ -37,7 +37,7 @@ import threading
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -373,24 +373,33 @@ class _Watchdog:
             return  # already closed: its download is over
 
 
-class _WatchedHTTP(http.client.HTTPConnection):
-    def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._watchdog = watchdog
+class _Watched:
+    """A connection that hands its socket to the download's watchdog once connected, so that
+    the deadline covers the headers too."""
+
+    watchdog: _Watchdog
+    sock: Any
 
     def connect(self) -> None:
-        super().connect()
-        self._watchdog.watch(self.sock)
+        super().connect()  # type: ignore[misc]
+        self.watchdog.watch(self.sock)
 
 
-class _WatchedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._watchdog = watchdog
+class _WatchedHTTP(_Watched, http.client.HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        self._watchdog.watch(self.sock)
+
+class _WatchedHTTPS(_Watched, http.client.HTTPSConnection):
+    pass
+
+
+def _watched(kind: type[_Watched], watchdog: _Watchdog) -> Callable[..., Any]:
+    def connection(host: str, **kwargs: Any) -> Any:
+        made = kind(host, **kwargs)  # type: ignore[call-arg]
+        made.watchdog = watchdog
+        return made
+
+    return connection
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
@@ -399,10 +408,7 @@ class _HTTPHandler(urllib.request.HTTPHandler):
         self._watchdog = watchdog
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def connection(host: str, **kwargs: Any) -> _WatchedHTTP:
-            return _WatchedHTTP(host, watchdog=self._watchdog, **kwargs)
-
-        return self.do_open(connection, req)
+        return self.do_open(_watched(_WatchedHTTP, self._watchdog), req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
@@ -411,10 +417,8 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         self._watchdog = watchdog
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def connection(host: str, **kwargs: Any) -> _WatchedHTTPS:
-            return _WatchedHTTPS(host, watchdog=self._watchdog, **kwargs)
-
         # A context per download: it reads the system's CA certificates (and SSL_CERT_FILE).
+        connection = _watched(_WatchedHTTPS, self._watchdog)
         return self.do_open(connection, req, context=ssl.create_default_context())
 
 
