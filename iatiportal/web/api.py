@@ -5,7 +5,8 @@ Lists answer ``{"total": N, "page": p, "per_page": k, "items": [...]}``. Row lis
 aggregate lists (countries, regions, partners, the strategic plan) are the data tables of the
 portal's own pages, so the API says what the pages say. Errors are JSON
 (``{"error": {"status": 400, "message": ...}}``) with status 400 for a bad parameter value and
-404 for an unknown id. Every response allows any origin (CORS) for GET.
+404 for an unknown id (405, with ``Allow``, for a method other than GET and HEAD). Every response
+allows any origin (CORS) for GET, and OPTIONS answers preflights.
 """
 
 from __future__ import annotations
@@ -29,13 +30,22 @@ from iatiportal.store import listing, money, queries
 from iatiportal.store import search as store_search
 from iatiportal.web import countries, downloads, i18n, partners, views
 from iatiportal.web.cache import ResponseCache, validators
+from iatiportal.web.guard import TEXT_PATTERN
+from iatiportal.web.params import MAX_PAGE, whole_number
 from iatiportal.web.render import DataTable, Page
 
 MAX_PER_PAGE = 1000
-MAX_PAGE = 1_000_000
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 DEFAULT_PER_PAGE = 100
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
+PREFLIGHT = {
+    **CORS,
+    "Access-Control-Allow-Headers": "Accept, Accept-Language, Content-Language, Content-Type, "
+    "If-Modified-Since, If-None-Match",
+    "Access-Control-Max-Age": "86400",
+    "Allow": "GET, HEAD, OPTIONS",
+}
+"""The answer to a CORS preflight (OPTIONS) anywhere under the API: browsers keep it a day."""
 
 
 class ApiError(Exception):
@@ -57,6 +67,11 @@ def error_response(status: int, message: str) -> Response:
 # -- parameters -------------------------------------------------------------------------------
 
 
+def text() -> dict[str, Any]:
+    """The schema of a text parameter: any text the guard lets through (no NUL)."""
+    return {"type": "string", "pattern": TEXT_PATTERN}
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str
@@ -70,7 +85,7 @@ FILTERS = (
         "Recipient country, ISO 3166-1 alpha-2.",
         {"type": "string", "pattern": "^[A-Za-z]{2}$"},
     ),
-    Parameter("region", "Recipient region code (any vocabulary).", {"type": "string"}),
+    Parameter("region", "Recipient region code (any vocabulary).", text()),
     Parameter(
         "year",
         "Activities with budgets or transactions in the year; transactions and budgets of "
@@ -80,27 +95,27 @@ FILTERS = (
     Parameter(
         "reporting_org",
         "Reporting organisation identifier(s), comma-separated.",
-        {"type": "string"},
+        text(),
     ),
     Parameter(
         "partner",
         "Funding partner: participating-org of role 1 or provider of incoming funds.",
-        {"type": "string"},
+        text(),
     ),
     Parameter(
         "sector",
         "Sector code (of sector_vocabulary, default 1 OECD DAC 5-digit).",
-        {"type": "string"},
+        text(),
     ),
     Parameter(
         "sector_vocabulary",
         "Sector vocabulary of `sector` (alone: activities with any sector of it).",
-        {"type": "string"},
+        text(),
     ),
     Parameter(
         "impact_area",
         "Impact area of the home publisher's strategic plan (e.g. D1).",
-        {"type": "string"},
+        text(),
     ),
     Parameter(
         "sdg",
@@ -112,7 +127,7 @@ FILTERS = (
         "Humanitarian flag.",
         {"type": "string", "enum": ["true", "false", "1", "0"]},
     ),
-    Parameter("q", "Full-text query: every word must match.", {"type": "string"}),
+    Parameter("q", "Full-text query: every word must match.", text()),
     Parameter(
         "currency",
         "Transactions and budgets: also give each value converted to USD or EUR at its value "
@@ -132,16 +147,17 @@ PAGING = (
         {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
     ),
 )
-_INT = re.compile(r"^[0-9]{1,9}$")
 
 
 def _integer(params: Any, name: str, low: int, high: int) -> int | None:
+    """A whole number parameter (params.whole_number): None when absent, 400 when not one."""
     value = params.get(name)
     if value is None or value == "":
         return None
-    if not _INT.match(value) or not low <= int(value) <= high:
+    number = whole_number(value, low, high)
+    if number is None:
         raise ApiError(400, f"{name} must be a whole number from {low} to {high}, not {value!r}")
-    return int(value)
+    return number
 
 
 def parse_filters(params: Any, portal: Portal) -> listing.ListFilters:
@@ -495,6 +511,9 @@ def routes(
     async def not_found(request: Request) -> Response:
         return error_response(404, f"no API resource at {request.url.path}")
 
+    async def preflight(request: Request) -> Response:
+        return Response(status_code=204, headers=PREFLIGHT)
+
     def strategic_plan(conn: Connection, params: Any) -> Page | None:
         return countries.strategic_plan(conn, params, portal)
 
@@ -510,6 +529,8 @@ def routes(
         Route("/strategic-plan", page_list(strategic_plan)),
         Route("/search", search),
         Route("/{rest:path}", not_found),
+        # Last: a 405 names the Allow of the first route the path matched (Starlette).
+        Route("/{rest:path}", preflight, methods=["OPTIONS"]),
     ]
 
 
@@ -608,7 +629,7 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
                     "in": "query",
                     "required": False,
                     "description": "Problems of one activity.",
-                    "schema": {"type": "string"},
+                    "schema": text(),
                 }
             ]
             if name == "problems"
@@ -646,7 +667,7 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
         "in": "path",
         "required": True,
         "description": "The IATI identifier, URL-encoded.",
-        "schema": {"type": "string"},
+        "schema": text(),
     }
     paths["/activities/{identifier}"] = _operation(
         "One activity with its budgets, transactions, results and partners.",
@@ -681,7 +702,7 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
         "in": "query",
         "required": True,
         "description": "Words to find (every one must match).",
-        "schema": {"type": "string"},
+        "schema": text(),
     }
     paths["/search"] = _operation(
         "Full-text search, ranked, with facet counts.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from iatiportal.web import (
     views,
 )
 from iatiportal.web.cache import ResponseCache, validators
+from iatiportal.web.guard import InputGuard
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
 HERE = Path(__file__).resolve().parent
@@ -208,6 +209,8 @@ def create_app(
 
     async def countries_endpoint(request: Request) -> Response:
         fmt = request.path_params.get("fmt", "html")
+        if fmt not in FORMATS and fmt != "html":
+            raise HTTPException(404)
         return await respond(
             request, fmt, lambda conn: countries.countries(conn, request.query_params, portal)
         )
@@ -307,6 +310,29 @@ def create_app(
         )
         return RENDERERS["html"](request, page, html)
 
+    def error_page(
+        request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """An error answer: the API's JSON error under /api/, else a page that says it."""
+        if request.url.path.startswith("/api/"):
+            response = api.error_response(status, message)
+        else:
+            i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
+            title = (
+                i18n.gettext("Method not allowed") if status == 405 else i18n.gettext("Bad request")
+            )
+            page = Page("error.html", title, {"status": status}, status_code=status)
+            response = RENDERERS["html"](request, page, html)
+        response.headers.update(headers or {})
+        return response
+
+    def method_not_allowed(request: Request, exc: Exception) -> Response:
+        allowed = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+        if request.url.path.startswith("/api/"):
+            allowed["Allow"] = api.PREFLIGHT["Allow"]  # every API path answers OPTIONS too
+        message = f"{request.method} is not allowed: use {allowed.get('Allow', 'GET')}"
+        return error_page(request, 405, message, allowed)
+
     def render_docs(spec: dict[str, Any]) -> str:
         return env.get_template("api_docs.html").render(spec=spec)
 
@@ -342,12 +368,13 @@ def create_app(
     ]
     return Starlette(
         routes=routes,
-        exception_handlers={404: not_found},
+        exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[
             Middleware(security.SecurityHeaders, frame_ancestors=frame_ancestors),
             Middleware(ServerTiming),
             Middleware(Revalidation, version=cache.version),
             Middleware(GZipMiddleware, minimum_size=1000),
+            Middleware(InputGuard, refuse=error_page),
         ],
     )
 

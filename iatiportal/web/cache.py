@@ -3,7 +3,8 @@
 The store changes only when an operator ingests, so a page rendered once is right until the
 next ingest: responses are kept by URL (path and query, which includes the language) and
 dropped as soon as the data version changes (checked at most once a second). Bounded by
-entries and bytes, least recently used first out.
+entries and bytes, least recently used first out; an entry's bytes are those of its key, its
+headers and its body (long URLs alone once grew the cache by 259 MB past its budget: issue 10).
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ from starlette.responses import Response
 from iatiportal import __version__
 
 Key = tuple[str, str]
+Headers = list[tuple[bytes, bytes]]
+
+
+def entry_bytes(key: Key, body: bytes, headers: Headers) -> int:
+    """The bytes an entry counts against the budget: its key, its headers and its body."""
+    path, query = key
+    return (
+        len(path.encode("utf-8", "surrogatepass"))
+        + len(query.encode("utf-8", "surrogatepass"))
+        + sum(len(name) + len(value) for name, value in headers)
+        + len(body)
+    )
 
 
 def validators(version: Any) -> dict[str, str]:
@@ -45,9 +58,7 @@ class ResponseCache:
         check_every: float = 1.0,
     ) -> None:
         self._version_of_data = version
-        self._entries: OrderedDict[Key, tuple[int, bytes, list[tuple[bytes, bytes]]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[Key, tuple[int, bytes, Headers, int]] = OrderedDict()
         self._bytes = 0
         self._max_entries = max_entries
         self._max_bytes = max_bytes
@@ -67,6 +78,11 @@ class ResponseCache:
             self._entries.clear()
             self._bytes = 0
 
+    @property
+    def counted_bytes(self) -> int:
+        """The bytes of the entries held (entry_bytes), at most ``max_bytes``."""
+        return self._bytes
+
     def version(self) -> Any:
         """The data version (rechecked at most every ``check_every`` seconds)."""
         with self._lock:
@@ -80,7 +96,7 @@ class ResponseCache:
             if entry is None:
                 return None
             self._entries.move_to_end(key)
-        status, body, headers = entry
+        status, body, headers, _size = entry
         response = Response(body, status_code=status)
         response.raw_headers = list(headers)
         return response
@@ -90,7 +106,9 @@ class ResponseCache:
         as the page): one rendered from another version than the cache's is not kept, or a
         page begun before an ingest and finished after the cache saw it would stay old."""
         body = bytes(response.body)
-        if response.status_code != 200 or len(body) > self._max_bytes // 8:
+        headers = list(response.raw_headers)
+        size = entry_bytes(key, body, headers)
+        if response.status_code != 200 or size > self._max_bytes // 8:
             return
         with self._lock:
             self._current()
@@ -98,9 +116,9 @@ class ResponseCache:
                 return
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old[1])
-            self._entries[key] = (response.status_code, body, list(response.raw_headers))
-            self._bytes += len(body)
+                self._bytes -= old[3]
+            self._entries[key] = (response.status_code, body, headers, size)
+            self._bytes += size
             while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
-                _key, (_status, dropped, _headers) = self._entries.popitem(last=False)
-                self._bytes -= len(dropped)
+                _key, (_status, _body, _headers, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped

@@ -21,6 +21,7 @@ from iatiportal.store.money import Filters, MoneyRow
 from iatiportal.web import charts, i18n
 from iatiportal.web.i18n import country_name, current_language
 from iatiportal.web.i18n import gettext as _
+from iatiportal.web.params import whole_number
 from iatiportal.web.render import Column, DataTable, Page
 from iatiportal.web.views import WHOLE_LISTS, Pager, pick, requested_page
 from iatiportal.web.views import label as code_label
@@ -39,10 +40,7 @@ def tab_names() -> dict[str, str]:
 
 def choose_year(params: Any, years: Sequence[int]) -> int | None:
     """The year asked for, else the latest year with money up to this one, else the latest."""
-    try:
-        wanted = int(params.get("year", ""))
-    except ValueError:
-        wanted = None
+    wanted = whole_number(params.get("year"), 0, 9999)
     if wanted in years:
         return wanted
     this_year = dt.date.today().year
@@ -363,14 +361,11 @@ def country(conn: Connection, code: str, tab: str, params: Any, portal: Portal) 
             # A country's outcomes fit one page as on the model (UN Women has a few dozen at
             # most); longer lists are paged, 100 at a time.
             per_page = Pager(per_page.page, OUTCOMES_PER_PAGE, 0)
-        total, acts = queries.activity_page(
-            conn,
-            country=code,
-            reporting_orgs=home,
-            offset=per_page.offset,
-            limit=per_page.per_page,
+        acts = per_page.fetch(
+            lambda offset, limit: queries.activity_page(
+                conn, country=code, reporting_orgs=home, offset=offset, limit=limit
+            )
         )
-        per_page.total = total
         money_by_activity = money_of(conn, portal, in_year, [a["iati_identifier"] for a in acts])
         results = queries.results_for(conn, [a["id"] for a in acts]) if tab == "progress" else {}
         items = []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -17,10 +18,12 @@ from iatiportal.store import search as store_search
 from iatiportal.web import charts
 from iatiportal.web.i18n import country_name, current_language
 from iatiportal.web.i18n import gettext as _
+from iatiportal.web.params import MAX_PAGE, whole_number
 from iatiportal.web.render import Column, DataTable, Page
 
 Narratives = list[tuple[str | None, str]]
 PER_PAGE_CHOICES = (5, 10)
+T = TypeVar("T")
 
 
 def pick(narratives: Narratives | None) -> tuple[str | None, str] | None:
@@ -54,6 +57,16 @@ class Pager:
         self.total = total
         self.page = min(self.page, self.pages)
         return self
+
+    def fetch(self, rows: Callable[[int, int], tuple[int, T]]) -> T:
+        """The rows of this page from ``rows(offset, limit)``, which also gives the total; a
+        page past the end shows the last page."""
+        total, found = rows(self.offset, self.per_page)
+        self.total = total
+        if self.page > self.pages:
+            self.page = self.pages
+            _total, found = rows(self.offset, self.per_page)
+        return found
 
     @property
     def pages(self) -> int:
@@ -94,31 +107,22 @@ def requested_page(params: Any) -> Pager:
     """The page the query string asks for (total not yet known); every row for data."""
     if WHOLE_LISTS.get():
         return Pager(1, 10**9, 0)
-    try:
-        per_page = int(params.get("per_page", 10))
-    except ValueError:
-        per_page = 10
+    per_page = whole_number(params.get("per_page"), 1, max(PER_PAGE_CHOICES))
     if per_page not in PER_PAGE_CHOICES:
         per_page = 10
-    try:
-        page = max(int(params.get("page", 1)), 1)
-    except ValueError:
-        page = 1
+    # Beyond MAX_PAGE is past the end of any list: the page functions then show the last page.
+    page = whole_number(params.get("page"), 1, MAX_PAGE, clamp=True) or 1
     return Pager(page, per_page, 0)
 
 
 def activities(conn: Connection, params: Any) -> Page:
     country = params.get("country") or None
     page = requested_page(params)
-    total, rows = queries.activity_page(
-        conn, country=country, offset=page.offset, limit=page.per_page
-    )
-    page.total = total
-    if page.page > page.pages:  # past the end: show the last page
-        page.page = page.pages
-        total, rows = queries.activity_page(
-            conn, country=country, offset=page.offset, limit=page.per_page
+    rows = page.fetch(
+        lambda offset, limit: queries.activity_page(
+            conn, country=country, offset=offset, limit=limit
         )
+    )
     items = [
         {
             "iati_identifier": r["iati_identifier"],
@@ -423,8 +427,7 @@ def about(conn: Connection, params: Any) -> Page:
 
 def _year_param(params: Any) -> int | None:
     """``year`` as a number; anything else filters nothing (the facet shows what exists)."""
-    value = (params.get("year") or "").strip()
-    return int(value) if value.isdigit() and len(value) == 4 else None
+    return whole_number((params.get("year") or "").strip(), 1000, 9999)
 
 
 def search(conn: Connection, params: Any, portal: Portal) -> Page:
@@ -448,16 +451,15 @@ def search(conn: Connection, params: Any, portal: Portal) -> Page:
             filters = dataclasses.replace(
                 filters, sector_vocabulary=vocabulary, sector=params.get(name)
             )
+
+    def matches(offset: int, limit: int) -> tuple[int, store_search.Results]:
+        found = store_search.search(
+            conn, q, filters, offset=offset, limit=limit, facet_vocabularies=vocabularies
+        )
+        return found.total, found
+
     page = requested_page(params)
-    found = store_search.search(
-        conn,
-        q,
-        filters,
-        offset=page.offset,
-        limit=page.per_page,
-        facet_vocabularies=vocabularies,
-    )
-    page.total = found.total
+    found = page.fetch(matches)
     labels = {
         "country": _("Country"),
         "region": _("Region"),

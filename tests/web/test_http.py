@@ -1,11 +1,13 @@
-"""HTTP behaviour: revalidation by ETag and Last-Modified, compression, CORS on the API, and
-download file names that say what and when."""
+"""HTTP behaviour: revalidation by ETag and Last-Modified, compression, CORS on the API (with
+its preflights), 405 answers that name the methods allowed, and download file names that say
+what and when."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+from bs4 import BeautifulSoup
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
@@ -62,3 +64,48 @@ def test_compression_cors_and_file_names(sqlite_engine: Engine) -> None:
         listed = client.get("/api/v1/budgets?country=ML&year=2023&format=xlsx")
         disposition = listed.headers["content-disposition"]
         assert 'filename="iatiportal-budgets-ML-2023.xlsx"' in disposition
+
+
+def test_the_api_answers_preflights_and_names_the_methods_it_allows(
+    sqlite_engine: Engine,
+) -> None:
+    assert not ingest(sqlite_engine, [str(p) for p in demo_files()]).failed
+    with TestClient(create_app(sqlite_engine)) as client:
+        for url in (
+            "/api/v1/activities?country=ML",
+            "/api/v1/activities/XM-DAC-41146-MLI_D_1.1",
+            "/api/v1/countries/ML",
+            "/api/v1/openapi.json",
+        ):
+            preflight = client.options(
+                url,
+                headers={
+                    "Origin": "https://example.org",
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "if-none-match",
+                },
+            )
+            assert preflight.status_code == 204, url
+            assert preflight.content == b""
+            assert preflight.headers["access-control-allow-origin"] == "*"
+            methods = preflight.headers["access-control-allow-methods"].split(", ")
+            assert {"GET", "HEAD", "OPTIONS"} <= set(methods)
+            allowed = preflight.headers["access-control-allow-headers"].lower().split(", ")
+            assert "if-none-match" in allowed
+            assert int(preflight.headers["access-control-max-age"]) >= 600
+
+        for method, url in (("POST", "/api/v1/activities"), ("DELETE", "/api/v1/countries/ML")):
+            refused = client.request(method, url)
+            assert refused.status_code == 405, url
+            assert refused.headers["content-type"].startswith("application/json")
+            assert refused.headers["access-control-allow-origin"] == "*"
+            assert set(refused.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+            assert refused.json()["error"]["status"] == 405
+
+        for method, url in (("POST", "/activities"), ("OPTIONS", "/countries/ML")):
+            page = client.request(method, url)
+            assert page.status_code == 405, url
+            assert page.headers["content-type"].startswith("text/html")
+            assert set(page.headers["allow"].split(", ")) == {"GET", "HEAD"}
+            heading = BeautifulSoup(page.text, "html.parser").select_one("h1")
+            assert heading is not None and heading.get_text(strip=True) == "Method not allowed"
