@@ -8,10 +8,15 @@ decoded, lone surrogates and all) and the query string is passed as sent.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,6 +81,13 @@ async def request(
     return Answer(500 if error else start["status"], headers, body, error)
 
 
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """A coroutine run to its end from synchronous code, in a thread of its own: a test may run
+    where an event loop is already running (Playwright's sync API leaves one in the session)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 def get(app: ASGIApp, address: str, *, path: str | None = None) -> Answer:
     """``GET address`` from synchronous code."""
-    return asyncio.run(request(app, address, path=path))
+    return run(request(app, address, path=path))

@@ -12,7 +12,6 @@ Requests go straight to the ASGI app (asgi_requests): the test client refuses UR
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import sys
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from asgi_requests import request
+from asgi_requests import request, run
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
@@ -194,7 +193,7 @@ def test_no_route_answers_a_hostile_value_with_a_server_error(app: Starlette) ->
     assert len(routes) > 40
     assert {"/countries/{code}/{tab}", "/api/v1/activities", "/static/{path}"} <= routes
     sweep = Sweep(app)
-    statuses = asyncio.run(sweep.run())
+    statuses = run(sweep.run())
     found = len(sweep.problems)
     assert found == 0, "\n".join([f"{found} of {sweep.asked} answers:", *sweep.problems[:50]])
     assert statuses["nul"] == {400}  # refused before any route runs
