@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -21,16 +21,17 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iatiportal import __version__, snapshot
 from iatiportal.profile import Portal
+from iatiportal.store import activity as stored_activity
 from iatiportal.store import money, queries
 from iatiportal.store.search import MARK_END, MARK_START
-from iatiportal.web import activity_charts, api, countries, i18n, partners, vendor, views
+from iatiportal.web import activity, activity_charts, api, countries, i18n, partners, vendor, views
 from iatiportal.web.cache import ResponseCache
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 
@@ -184,7 +185,7 @@ def create_app(
             request,
             fmt,
             lambda conn: activity_charts.with_charts(
-                conn, views.activity(conn, identifier), portal
+                conn, activity.page(conn, identifier, request.query_params), portal
             ),
         )
 
@@ -248,12 +249,18 @@ def create_app(
         return page
 
     def raw_xml(identifier: str) -> Response:
+        """The activity as published, streamed a megabyte at a time (it can be huge)."""
         with engine.connect() as conn:
-            raw = queries.activity_raw_xml(conn, identifier)
-        if raw is None:
+            found = stored_activity.raw_xml_size(conn, identifier)
+        if found is None:
             raise HTTPException(404)
-        body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + raw + b"\n"
-        return Response(body, media_type="application/xml")
+
+        def body() -> Iterator[bytes]:
+            yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            yield from stored_activity.raw_xml_chunks(engine, *found)
+            yield b"\n"
+
+        return StreamingResponse(body(), media_type="application/xml")
 
     def download_page(conn: Connection, params: Any) -> Page:
         return views.download(conn, snapshot.read_manifest(snapshots))

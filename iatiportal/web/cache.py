@@ -3,7 +3,8 @@
 The store changes only when an operator ingests, so a page rendered once is right until the
 next ingest: responses are kept by URL (path and query, which includes the language) and
 dropped as soon as the data version changes (checked at most once a second). Bounded by
-entries and bytes, least recently used first out.
+entries and bytes, least recently used first out. Streamed responses (the data renderings of
+long lists) are not kept.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 Key = tuple[str, str]
 
@@ -70,6 +71,8 @@ class ResponseCache:
         return response
 
     def put(self, key: Key, response: Response) -> None:
+        if isinstance(response, StreamingResponse):
+            return  # a streamed rendering of a long list: its size is not bounded
         body = bytes(response.body)
         if response.status_code != 200 or len(body) > self._max_bytes // 8:
             return
