@@ -54,6 +54,7 @@ bench: setup
 	$(PY) bench/ingest.py --peer-venv .venv-peer
 	$(PY) bench/pages.py
 	$(PY) bench/api.py
+	$(PY) bench/big_activity.py
 
 docs: setup
 	$(PY) -m iatiportal.cli_reference > docs/cli.md

@@ -169,8 +169,9 @@ def throughput(port: int, path: str) -> None:
 
 
 @contextlib.contextmanager
-def serving(db: str, port: int) -> Iterator[None]:
-    """``iatiportal serve`` over ``db`` on 127.0.0.1:``port``, ready, stopped at the end."""
+def serving(db: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``iatiportal serve`` over ``db`` on 127.0.0.1:``port``, ready (its process), stopped at
+    the end."""
     server = subprocess.Popen(
         [sys.executable, "-m", "iatiportal.cli", "serve", "--db", db, "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -178,7 +179,7 @@ def serving(db: str, port: int) -> Iterator[None]:
     )
     try:
         wait_ready(port)
-        yield
+        yield server
     finally:
         server.terminate()
         server.wait()

@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from iatiportal.ingest import records as r
+from iatiportal.ingest.spill import SpillList
 from iatiportal.ingest.versions import ELEMENT_ALIASES, map_code
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -182,14 +183,31 @@ def _code(el: etree._Element | None, attr: str = "code") -> str | None:
 # -- activity ---------------------------------------------------------------------------------
 
 
-def read_activity(
-    el: etree._Element, identifier: str, version: str | None, source_line: int | None
-) -> r.Activity:
-    """Read an ``iati-activity`` element whose identifier the caller has established."""
+def reader_for(el: etree._Element) -> Reader:
+    """A Reader for the activity or organisation ``el`` (its default language)."""
     lang = el.get(XML_LANG)
-    reader = Reader(lang.strip().lower() if lang else None)
+    return Reader(lang.strip().lower() if lang else None)
+
+
+def read_activity(
+    el: etree._Element,
+    identifier: str,
+    version: str | None,
+    source_line: int | None,
+    transactions: SpillList[r.Transaction] | None = None,
+) -> r.Activity:
+    """Read an ``iati-activity`` element whose identifier the caller has established.
+
+    ``transactions``: the activity's transactions, read already as the element was parsed
+    (ingest.long_activity); its ``transaction`` children are then not read again.
+    """
+    reader = reader_for(el)
     reader.identifier = identifier
     act = r.Activity(iati_identifier=identifier, source_line=source_line, iati_version=version)
+    handlers = _ACTIVITY_HANDLERS
+    if transactions is not None:
+        act.transactions = transactions
+        handlers = {k: v for k, v in handlers.items() if k != "transaction"}
     act.default_lang = reader.default_lang
     act.default_currency = clean(el.get("default-currency"))
     hierarchy = clean(el.get("hierarchy"))
@@ -207,7 +225,7 @@ def read_activity(
         if not isinstance(tag, str):
             continue
         tag = ELEMENT_ALIASES.get(tag, tag)
-        handler = _ACTIVITY_HANDLERS.get(tag)
+        handler = handlers.get(tag)
         if handler is not None:
             handler(reader, act, child)
     act.problems = reader.problems
@@ -409,6 +427,11 @@ def _first_children(el: etree._Element) -> dict[Any, etree._Element]:
 
 
 def _transaction(rd: Reader, act: r.Activity, el: etree._Element) -> None:
+    act.transactions.append(read_transaction(rd, el))
+
+
+def read_transaction(rd: Reader, el: etree._Element) -> r.Transaction:
+    """One ``transaction`` element (of the activity that ``rd`` reads)."""
     kids = _first_children(el)
     get = kids.get
     type_el = get("transaction-type")
@@ -424,31 +447,29 @@ def _transaction(rd: Reader, act: r.Activity, el: etree._Element) -> None:
     sector = get("sector")
     region = get("recipient-region")
     country = _code(get("recipient-country"))
-    act.transactions.append(
-        r.Transaction(
-            _code(el, "ref"),
-            rd.boolean(el.get("humanitarian")),
-            ttype,
-            rd.date(_date_attr(date_el), date_el) if date_el is not None else None,
-            value,
-            currency,
-            value_date,
-            rd.narratives(get("description")),
-            rd.org(get("provider-org"), "provider-activity-id"),
-            rd.org(get("receiver-org"), "receiver-activity-id"),
-            _code(get("disbursement-channel")),
-            _code(sector),
-            (map_code("sector-vocabulary", _code(sector, "vocabulary")) or "1")
-            if sector is not None
-            else None,
-            country.upper() if country else None,
-            _code(region),
-            (_code(region, "vocabulary") or "1") if region is not None else None,
-            _code(get("flow-type")),
-            _code(get("finance-type")),
-            _code(get("aid-type")),
-            _code(get("tied-status")),
-        )
+    return r.Transaction(
+        _code(el, "ref"),
+        rd.boolean(el.get("humanitarian")),
+        ttype,
+        rd.date(_date_attr(date_el), date_el) if date_el is not None else None,
+        value,
+        currency,
+        value_date,
+        rd.narratives(get("description")),
+        rd.org(get("provider-org"), "provider-activity-id"),
+        rd.org(get("receiver-org"), "receiver-activity-id"),
+        _code(get("disbursement-channel")),
+        _code(sector),
+        (map_code("sector-vocabulary", _code(sector, "vocabulary")) or "1")
+        if sector is not None
+        else None,
+        country.upper() if country else None,
+        _code(region),
+        (_code(region, "vocabulary") or "1") if region is not None else None,
+        _code(get("flow-type")),
+        _code(get("finance-type")),
+        _code(get("aid-type")),
+        _code(get("tied-status")),
     )
 
 
@@ -606,8 +627,7 @@ _ORG_BUDGET_KINDS = {
 def read_organisation(
     el: etree._Element, identifier: str, version: str | None, source_line: int | None
 ) -> r.Organisation:
-    lang = el.get(XML_LANG)
-    rd = Reader(lang.strip().lower() if lang else None)
+    rd = reader_for(el)
     rd.identifier = identifier
     org = r.Organisation(
         identifier,

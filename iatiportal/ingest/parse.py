@@ -1,9 +1,11 @@
 """The one streaming parser for IATI activity and organisation files, every version.
 
 ``iter_file`` reads a file with lxml ``iterparse`` and clears each activity after use, so memory
-does not grow with file size. Hostile XML is refused before any activity is read: a file with a
-DOCTYPE (the carrier of entity expansion, "billion laughs", and of external entities) is a
-file-level problem, and the parser never expands entities, loads DTDs or touches the network.
+does not grow with file size; an activity with very many transactions has them read as they
+are parsed (ingest.long_activity), so it does not grow with one activity's size either.
+Hostile XML is refused before any activity is read: a file with a DOCTYPE (the carrier of
+entity expansion, "billion laughs", and of external entities) is a file-level problem, and the
+parser never expands entities, loads DTDs or touches the network.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from lxml import etree
 
 from iatiportal.ingest import records as r
 from iatiportal.ingest.extract import clean, line_of, read_activity, read_organisation
+from iatiportal.ingest.long_activity import LONG, LongActivity
 from iatiportal.ingest.sanity import sanity_problems
 from iatiportal.ingest.split import Part, open_part
 from iatiportal.ingest.validate import codelist_problems, schema_problems
@@ -151,12 +154,15 @@ def read_activity_element(
     file_version: str | None,
     *,
     validate: bool,
-    raw: bytes,
+    raw: bytes | None = None,
     line_offset: int = 0,
+    long: LongActivity | None = None,
 ) -> r.Activity | list[r.Problem]:
     """One activity element to a record with its problems (or only problems when skipped).
 
-    ``line_offset`` maps line numbers of a re-parsed fragment back to the file.
+    ``raw``: its XML (default: serialised here); ``long``: its transactions, read as they
+    were parsed (ingest.long_activity). ``line_offset`` maps line numbers of a re-parsed
+    fragment back to the file.
     """
     version = activity_version(el, file_version)
     ident, problems = activity_identifier(el, version)
@@ -165,7 +171,15 @@ def read_activity_element(
         p.line = line
     if ident is None:
         return problems
-    act = read_activity(el, ident, version, line)
+    if raw is None:
+        raw = (
+            long.xml(el)
+            if long is not None
+            else etree.tostring(el, encoding="utf-8", with_tail=False)
+        )
+    act = read_activity(el, ident, version, line, long.transactions if long else None)
+    if long is not None:
+        act.problems.extend(long.problems(ident))
     if line_offset:
         for p in act.problems:
             if p.line is not None:
@@ -173,7 +187,8 @@ def read_activity_element(
     act.problems[:0] = problems
     act.raw_xml = raw
     if validate:
-        errors = schema_problems(el, version, ident, "activities", line_offset)
+        checked = long.schema if long is not None else None
+        errors = schema_problems(el, version, ident, "activities", line_offset, checked)
         act.schema_valid = not errors
         act.problems.extend(errors)
         act.problems.extend(codelist_problems(act))
@@ -255,18 +270,54 @@ def _iter_elements(
     part: Part,
     line_offset: int,
 ) -> Iterator[Item]:
-    context = etree.iterparse(f, events=("end",), tag=tag, **SAFE_PARSER_OPTIONS)
+    # Transactions end events too: past LONG of them, an activity's are read as they come.
+    tags = (tag, "transaction") if tag == "iati-activity" else (tag,)
+    context = etree.iterparse(f, events=("end",), tag=tags, **SAFE_PARSER_OPTIONS)
     every = 1 if part.cuts else part.count  # a byte range is all ours; else every n-th
     mine = 0 if part.cuts else part.index
     index = -1
+    transactions = 0  # of the open activity, so far
+    long: LongActivity | None = None
+    failed: Exception | None = None  # reading the open activity's transactions failed
     try:
         for _event, el in context:
+            if el.tag == "transaction":
+                activity = el.getparent()
+                if activity is None or activity.tag != tag or _depth(activity) > 1:
+                    continue  # not a transaction of an activity (foreign content)
+                transactions += 1
+                if (index + 1) % every != mine or failed is not None:
+                    activity.remove(el)  # another reader's activity, or one reported unreadable
+                elif long is not None or transactions > LONG:
+                    try:
+                        if long is None:
+                            version = activity_version(activity, header.iati_version)
+                            long = LongActivity(activity, version, validate=validate)
+                            # Those before this one and this one: the parser has read ahead,
+                            # the ones after it may be incomplete (they have events to come).
+                            earlier = []
+                            for t in activity.iterchildren("transaction"):
+                                earlier.append(t)
+                                if t is el:
+                                    break
+                            for t in earlier:
+                                long.take(t)
+                        else:
+                            long.take(el)
+                    except Exception as e:  # noqa: BLE001 - reported with the activity
+                        failed, long = e, None
+                continue
             index += 1
             if index % every != mine:
                 _release(el)
+                transactions, long, failed = 0, None, None
                 continue
-            raw = etree.tostring(el, encoding="utf-8", with_tail=False)
+            raw = (
+                None if long is not None else etree.tostring(el, encoding="utf-8", with_tail=False)
+            )
             try:
+                if failed is not None:
+                    raise failed
                 if tag == "iati-activity":
                     result: r.Activity | r.Organisation | list[r.Problem] = read_activity_element(
                         el,
@@ -274,10 +325,11 @@ def _iter_elements(
                         validate=validate,
                         raw=raw,
                         line_offset=line_offset,
+                        long=long,
                     )
                 else:
                     result = read_organisation_element(
-                        el, header.iati_version, validate=validate, raw=raw
+                        el, header.iati_version, validate=validate, raw=raw or b""
                     )
             except Exception as e:  # noqa: BLE001 - one unreadable activity must not end the run
                 ident = clean(
@@ -299,9 +351,19 @@ def _iter_elements(
             if progress is not None:
                 progress(f.tell())
             _release(el)
+            transactions, long, failed = 0, None, None
     except etree.XMLSyntaxError as e:
         line = e.lineno + line_offset if e.lineno else None
         raise FileError("xml-syntax", f"not well-formed XML: {e.msg}", line) from e
+
+
+def _depth(el: etree._Element) -> int:
+    """How deep ``el`` is in its tree (the root is 0)."""
+    depth = 0
+    parent = el.getparent()
+    while parent is not None:
+        depth, parent = depth + 1, parent.getparent()
+    return depth
 
 
 def _release(el: etree._Element) -> None:

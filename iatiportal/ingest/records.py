@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from iatiportal.ingest.spill import SpillList
+
 Narratives = list[tuple[str | None, str]]
 """(language or None for the activity default, text) pairs, in document order."""
 
@@ -268,7 +270,8 @@ class Activity:
     locations: list[Location] = field(default_factory=list)
     budgets: list[Budget] = field(default_factory=list)
     planned_disbursements: list[PlannedDisbursement] = field(default_factory=list)
-    transactions: list[Transaction] = field(default_factory=list)
+    # Kept one chunk at a time in memory: an activity can have 100,000 of them.
+    transactions: SpillList[Transaction] = field(default_factory=SpillList)
     results: list[Result] = field(default_factory=list)
     document_links: list[DocumentLink] = field(default_factory=list)
     related_activities: list[RelatedActivity] = field(default_factory=list)

@@ -106,13 +106,15 @@ def sanity_problems(a: r.Activity) -> list[r.Problem]:
             f"{start or '…'} – {end or '…'} (first: {first.period_start} – {first.period_end})",
         )
     if end is not None:
-        late = [
-            t for t in a.transactions if t.transaction_date is not None and t.transaction_date > end
-        ]
+        # One pass, keeping a count: the transactions may be read back from a file (spill.py).
+        late, last = 0, end
+        for t in a.transactions:
+            if t.transaction_date is not None and t.transaction_date > end:
+                late += 1
+                last = max(last, t.transaction_date)
         if late:
-            last = max(t.transaction_date for t in late if t.transaction_date is not None)
             problem(
                 "transaction-after-end",
-                f"{len(late)} transaction(s) dated after the activity's end {end} (latest {last})",
+                f"{late} transaction(s) dated after the activity's end {end} (latest {last})",
             )
     return out

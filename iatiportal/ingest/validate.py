@@ -31,30 +31,61 @@ def schema_version(version: str | None) -> str:
     return SCHEMA_FOR_VERSION.get((version or "").strip(), LATEST_VERSION)
 
 
+SchemaError = tuple[int | None, str]
+"""(line, message) of one schema error."""
+
+
+def _errors(schema: etree.XMLSchema, el: etree._Element) -> list[SchemaError]:
+    if schema.validate(el):
+        return []
+    return [(e.line or None, e.message) for e in cast(Iterable[Any], schema.error_log)]
+
+
+class SchemaCheck:
+    """Elements checked one at a time against the schema of a version: the transactions that
+    ingest.long_activity takes out of a long activity (an element the schema declares
+    globally can be checked alone). Keeps the first MAX_SCHEMA_ERRORS errors, counts the rest.
+    """
+
+    def __init__(self, version: str | None, kind: str = "activities") -> None:
+        self.schema = _schema(schema_version(version), kind)
+        self.errors: list[SchemaError] = []
+        self.more = 0
+
+    def check(self, el: etree._Element) -> None:
+        for error in _errors(self.schema, el):
+            if len(self.errors) < MAX_SCHEMA_ERRORS:
+                self.errors.append(error)
+            else:
+                self.more += 1
+
+
 def schema_problems(
     el: etree._Element,
     version: str | None,
     identifier: str | None,
     kind: str = "activities",
     line_offset: int = 0,
+    checked: SchemaCheck | None = None,
 ) -> list[r.Problem]:
-    """Schema errors of ``el`` (validated as the root of its own document)."""
-    schema = _schema(schema_version(version), kind)
-    if schema.validate(el):
-        return []
-    errors: list[Any] = list(cast(Iterable[Any], schema.error_log))
+    """Schema errors of ``el`` (validated as the root of its own document), with those of
+    the elements ``checked`` apart from it, in document order."""
+    errors = _errors(_schema(schema_version(version), kind), el)
+    more = 0
+    if checked is not None:
+        errors = sorted([*errors, *checked.errors], key=lambda e: e[0] or 0)
+        more = checked.more
     out = [
-        r.Problem(
-            "error", "schema", e.message, (e.line + line_offset) if e.line else None, identifier
-        )
-        for e in errors[:MAX_SCHEMA_ERRORS]
+        r.Problem("error", "schema", message, (line + line_offset) if line else None, identifier)
+        for line, message in errors[:MAX_SCHEMA_ERRORS]
     ]
-    if len(errors) > MAX_SCHEMA_ERRORS:
+    more += max(len(errors) - MAX_SCHEMA_ERRORS, 0)
+    if more:
         out.append(
             r.Problem(
                 "error",
                 "schema",
-                f"{len(errors) - MAX_SCHEMA_ERRORS} more schema errors",
+                f"{more} more schema errors",
                 line_of(el),
                 identifier,
             )
@@ -74,8 +105,6 @@ def codelist(name: str) -> frozenset[str]:
 
 def _money(a: r.Activity) -> Iterator[str | None]:
     yield a.default_currency
-    for t in a.transactions:
-        yield t.currency
     for b in a.budgets:
         yield b.currency
     for p in a.planned_disbursements:
@@ -93,25 +122,19 @@ _CHECKS: list[tuple[str, Callable[[r.Activity], Iterable[str | None]]]] = [
     ("ActivityStatus", lambda a: [a.activity_status]),
     ("ActivityScope", lambda a: [a.activity_scope]),
     ("CollaborationType", lambda a: [a.collaboration_type]),
-    ("FlowType", lambda a: [a.default_flow_type, *(t.flow_type for t in a.transactions)]),
-    ("FinanceType", lambda a: [a.default_finance_type, *(t.finance_type for t in a.transactions)]),
-    ("TiedStatus", lambda a: [a.default_tied_status, *(t.tied_status for t in a.transactions)]),
+    ("FlowType", lambda a: [a.default_flow_type]),
+    ("FinanceType", lambda a: [a.default_finance_type]),
+    ("TiedStatus", lambda a: [a.default_tied_status]),
     ("OrganisationType", _orgs),
     ("OrganisationRole", lambda a: (p.role for p in a.participating_orgs)),
     ("ActivityDateType", lambda a: (d.type for d in a.activity_dates)),
     ("DescriptionType", lambda a: (d.type for d in a.descriptions)),
-    (
-        "Country",
-        lambda a: [
-            *(c.code for c in a.recipient_countries),
-            *(t.recipient_country_code for t in a.transactions),
-        ],
-    ),
+    ("Country", lambda a: (c.code for c in a.recipient_countries)),
     ("Region", lambda a: (g.code for g in a.recipient_regions if g.vocabulary == "1")),
     ("Sector", lambda a: (s.code for s in a.sectors if s.vocabulary == "1")),
     ("SectorCategory", lambda a: (s.code for s in a.sectors if s.vocabulary == "2")),
     ("SectorVocabulary", lambda a: (s.vocabulary for s in a.sectors)),
-    ("TransactionType", lambda a: (t.transaction_type for t in a.transactions)),
+    ("TransactionType", lambda a: ()),  # the transactions' codes only (below)
     ("BudgetType", lambda a: (b.type for b in a.budgets)),
     ("BudgetStatus", lambda a: (b.status for b in a.budgets)),
     ("PolicyMarker", lambda a: (p.code for p in a.policy_markers if p.vocabulary == "1")),
@@ -124,12 +147,33 @@ _CHECKS: list[tuple[str, Callable[[r.Activity], Iterable[str | None]]]] = [
 ]
 
 
+_TRANSACTION_CODES: tuple[tuple[str, Callable[[r.Transaction], str | None]], ...] = (
+    ("Currency", lambda t: t.currency),
+    ("FlowType", lambda t: t.flow_type),
+    ("FinanceType", lambda t: t.finance_type),
+    ("TiedStatus", lambda t: t.tied_status),
+    ("Country", lambda t: t.recipient_country_code),
+    ("TransactionType", lambda t: t.transaction_type),
+)
+"""The codes of each transaction, checked in one pass over the transactions (which a long
+activity reads back from a file: ingest.spill)."""
+
+
 def codelist_problems(a: r.Activity) -> list[r.Problem]:
     """Codes that are not in their codelist, and money with no currency at all."""
+    found: dict[str, set[str]] = {name: set() for name, _values in _CHECKS}
+    missing = 0
+    for t in a.transactions:
+        for name, code in _TRANSACTION_CODES:
+            value = code(t)
+            if value is not None:
+                found[name].add(value)
+        missing += t.currency is None and t.value is not None
     out: list[r.Problem] = []
     for name, values in _CHECKS:
         codes = codelist(name)
-        bad = sorted({v for v in values(a) if v is not None and v not in codes})
+        found[name].update(v for v in values(a) if v is not None)
+        bad = sorted(found[name] - codes)
         out.extend(
             r.Problem(
                 "warning",
@@ -141,7 +185,6 @@ def codelist_problems(a: r.Activity) -> list[r.Problem]:
             for v in bad
         )
     if a.default_currency is None:
-        missing = sum(1 for t in a.transactions if t.currency is None and t.value is not None)
         missing += sum(1 for b in a.budgets if b.currency is None and b.value is not None)
         if missing:
             out.append(

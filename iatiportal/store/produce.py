@@ -107,7 +107,9 @@ def produce(job: Job) -> Iterator[Message]:
 
     for item in iter_file(job.path, validate=job.validate, progress=on_bytes, part=job.part):
         if isinstance(item, r.Activity):
-            add_activity(buf, item, job.file_id)
+            for batch in add_activity(buf, item, job.file_id, FLUSH_ROWS):
+                yield "rows", batch
+            item.transactions.close()
             done.activity_ids.add(item.iati_identifier)
             done.activities += 1
             add_problems(item.problems)

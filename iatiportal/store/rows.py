@@ -9,6 +9,7 @@ imports no database code (a worker's memory stays small); ``store.write`` insert
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -121,8 +122,13 @@ def _org(prefix: str, org: r.OrgRef | None) -> dict[str, Any]:
 _DATE_COLUMNS = {"1": "start_planned", "2": "start_actual", "3": "end_planned", "4": "end_actual"}
 
 
-def add_activity(buf: RowBuffer, act: r.Activity, source_file_id: int) -> int:
-    """Buffer the rows of one activity; returns its id."""
+def add_activity(
+    buf: RowBuffer, act: r.Activity, source_file_id: int, flush_rows: int | None = None
+) -> Iterator[Batch]:
+    """Buffer the rows of one activity. With ``flush_rows``, whenever the buffer holds that
+    many rows among the activity's transactions, the rows so far are taken and yielded as a
+    batch (the activity's own row is in the first): an activity of 100,000 transactions is
+    not held as 400,000 rows at once (issue 10). The rows are buffered as it is iterated."""
     dates: dict[str, Any] = dict.fromkeys(_DATE_COLUMNS.values())
     for d in act.activity_dates:
         column = _DATE_COLUMNS.get(d.type)
@@ -328,6 +334,8 @@ def add_activity(buf: RowBuffer, act: r.Activity, source_file_id: int) -> int:
             narr("transaction/provider-org", tid, t.provider_org.narratives)
         if t.receiver_org:
             narr("transaction/receiver-org", tid, t.receiver_org.narratives)
+        if flush_rows is not None and buf.count >= flush_rows:
+            yield buf.take()
     for res in act.results:
         rid = buf.add(
             "result",
@@ -482,7 +490,6 @@ def add_activity(buf: RowBuffer, act: r.Activity, source_file_id: int) -> int:
             ),
             cbi.description,
         )
-    return aid
 
 
 def add_organisation(buf: RowBuffer, org: r.Organisation, source_file_id: int) -> int:

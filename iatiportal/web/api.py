@@ -11,12 +11,15 @@ allows any origin (CORS) for GET, and OPTIONS answers preflights.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +31,7 @@ from iatiportal import __version__, rates
 from iatiportal.profile import Portal
 from iatiportal.store import listing, money, queries
 from iatiportal.store import search as store_search
+from iatiportal.web import activity as activity_page
 from iatiportal.web import countries, downloads, i18n, partners, views
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.guard import TEXT_PATTERN
@@ -134,6 +138,12 @@ FILTERS = (
         "date, with the rate, its date and source (where rates are loaded).",
         {"type": "string", "enum": ["USD", "EUR", "published"]},
     ),
+    Parameter(
+        "activity",
+        "One activity (its IATI identifier): its transactions, budgets or results, e.g. every "
+        "transaction of an activity as `format=csv`.",
+        {"type": "string"},
+    ),
 )
 PAGING = (
     Parameter(
@@ -197,6 +207,7 @@ def parse_filters(params: Any, portal: Portal) -> listing.ListFilters:
         sectors=tuple(sectors),
         humanitarian=flags.get(humanitarian or ""),
         q=q if q else None,
+        activity=params.get("activity") or None,
     )
 
 
@@ -237,11 +248,15 @@ def with_conversion(
         yield row
 
 
-def _table_items(page: Page, table: str | None = None) -> list[dict[str, Any]]:
+def _table_items(
+    page: Page, table: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The rows of a page's table (its first ``limit``)."""
     chosen: DataTable | None = next((t for t in page.tables if table in (None, t.name)), None)
     if chosen is None:
         return []
-    return [{c.key: r.get(c.key) for c in chosen.columns} for r in chosen.rows]
+    with contextlib.closing(chosen.every_row()) as rows:
+        return [{c.key: r.get(c.key) for c in chosen.columns} for r in islice(rows, limit)]
 
 
 def paged(items: Sequence[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
@@ -421,15 +436,27 @@ def routes(
         identifier = request.path_params["identifier"]
 
         def work(conn: Connection) -> dict[str, Any]:
-            page = views.activity(conn, identifier)
+            page = activity_page.page(conn, identifier, {})
             if page is None:
                 raise ApiError(404, f"no activity {identifier!r}")
             resource = resources["activities"]
             query = resource.select(listing.ListFilters(activity=identifier))
             rows = listing.fetch(conn, query, 0, 1)
+            # A long list is cut at MAX_PER_PAGE rows: every row is in its own paged list.
+            quoted = quote(identifier, safe="")
+            lists = {
+                "budgets": f"/api/v1/budgets?activity={quoted}",
+                "transactions": f"/api/v1/transactions?activity={quoted}",
+                "indicator_periods": f"/api/v1/results?activity={quoted}",
+            }
             return {
                 **downloads.Labeller(resource)(rows[0]),
-                "tables": {t.name: _table_items(page, t.name) for t in page.tables},
+                "tables": {t.name: _table_items(page, t.name, MAX_PER_PAGE) for t in page.tables},
+                "lists": {
+                    t.name: {"total": t.total, "url": lists[t.name]}
+                    for t in page.tables
+                    if t.name in lists
+                },
             }
 
         return await answer(request, work)
@@ -670,7 +697,8 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
         "schema": text(),
     }
     paths["/activities/{identifier}"] = _operation(
-        "One activity with its budgets, transactions, results and partners.",
+        f"One activity with its budgets, transactions and indicator periods (each table cut at "
+        f"{MAX_PER_PAGE} rows; `lists` gives each one's total and its list with every row).",
         [identifier],
         loose,
         not_found=True,
@@ -706,7 +734,7 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
     }
     paths["/search"] = _operation(
         "Full-text search, ranked, with facet counts.",
-        [q, *[f for f in filters if f["name"] != "q"], *paging],
+        [q, *[f for f in filters if f["name"] not in ("q", "activity")], *paging],
         search_schema,
     )
     return {

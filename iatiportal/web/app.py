@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iatiportal import __version__, snapshot
 from iatiportal.profile import Portal
+from iatiportal.store import activity as stored_activity
 from iatiportal.store import money, queries
 from iatiportal.store.search import MARK_END, MARK_START
 from iatiportal.web import (
+    activity,
     activity_charts,
     api,
     countries,
@@ -156,7 +159,7 @@ def create_app(
         """The page and the data version it was built from (read in the same transaction)."""
         i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
         views.WHOLE_LISTS.set(fmt != "html")  # data renderings hold every row of a list
-        with engine.connect() as conn:
+        with held(engine.connect()) as (conn, hold):
             version = queries.data_version(conn)
             rates_loaded = queries.has_rates(conn)
             currency = views.chosen_currency(request.query_params, rates_loaded)
@@ -167,9 +170,9 @@ def create_app(
                 page.context.setdefault(
                     "currency_choice", {"current": currency or "", "offered": rates_loaded}
                 )
-        if page is None:
-            raise HTTPException(404)
-        response = RENDERERS[fmt](request, page, html)
+            if page is None:
+                raise HTTPException(404)
+            response = hold(RENDERERS[fmt](request, page, html))
         response.headers.update(validators(version))
         return response, version
 
@@ -203,7 +206,7 @@ def create_app(
             request,
             fmt,
             lambda conn: activity_charts.with_charts(
-                conn, views.activity(conn, identifier), portal
+                conn, activity.page(conn, identifier, request.query_params), portal
             ),
         )
 
@@ -269,15 +272,25 @@ def create_app(
         return page
 
     def raw_xml(identifier: str) -> Response:
-        with engine.connect() as conn:
-            raw = queries.activity_raw_xml(conn, identifier)
-        if raw is None:
-            raise HTTPException(404)
-        body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + raw + b"\n"
-        disposition = security.inline_disposition(identifier, "xml")
-        return Response(
-            body, media_type="application/xml", headers={"Content-Disposition": disposition}
-        )
+        """The activity as published, streamed a megabyte at a time (it can be huge)."""
+        with held(engine.connect()) as (conn, hold):
+            found = stored_activity.raw_xml_size(conn, identifier)
+            if found is None:
+                raise HTTPException(404)
+
+            def body() -> Iterator[bytes]:
+                yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                yield from stored_activity.raw_xml_chunks(conn, *found)
+                yield b"\n"
+
+            disposition = security.inline_disposition(identifier, "xml")
+            return hold(
+                StreamingResponse(
+                    body(),
+                    media_type="application/xml",
+                    headers={"Content-Disposition": disposition},
+                )
+            )
 
     def download_page(conn: Connection, params: Any) -> Page:
         return views.download(conn, snapshot.read_manifest(snapshots))
@@ -427,6 +440,37 @@ class Revalidation:
             await send(message)
 
         await self.app(scope, receive, send_with_validators)
+
+
+@contextlib.contextmanager
+def held(conn: Connection) -> Iterator[tuple[Connection, Callable[[Response], Response]]]:
+    """A page's connection, and ``hold`` for its response: a streamed response keeps the
+    connection (its read transaction, so every streamed row comes from the data the rest of the
+    page was built from, whatever an ingest commits meanwhile) until its last chunk is sent or
+    the client goes; any other response closes it here."""
+    kept: list[StreamingResponse] = []
+
+    def hold(response: Response) -> Response:
+        if isinstance(response, StreamingResponse):
+            kept.append(response)
+            response.body_iterator = _closing(response.body_iterator, conn)
+        return response
+
+    try:
+        yield conn, hold
+    except BaseException:
+        conn.close()
+        raise
+    if not kept:
+        conn.close()
+
+
+async def _closing(body: AsyncIterable[Any], conn: Connection) -> AsyncIterator[Any]:
+    try:
+        async for chunk in body:
+            yield chunk
+    finally:
+        await run_in_threadpool(conn.close)
 
 
 def _not_after(modified: str, since: str) -> bool:

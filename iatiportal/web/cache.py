@@ -5,6 +5,7 @@ next ingest: responses are kept by URL (path and query, which includes the langu
 dropped as soon as the data version changes (checked at most once a second). Bounded by
 entries and bytes, least recently used first out; an entry's bytes are those of its key, its
 headers and its body (long URLs alone once grew the cache by 259 MB past its budget: issue 10).
+Streamed responses (the data renderings of long lists) are not kept.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from iatiportal import __version__
 
@@ -105,6 +106,8 @@ class ResponseCache:
         """Keep a response rendered from the data at ``version`` (read in the same transaction
         as the page): one rendered from another version than the cache's is not kept, or a
         page begun before an ingest and finished after the cache saw it would stay old."""
+        if isinstance(response, StreamingResponse):
+            return  # a streamed rendering of a long list: its size is not bounded
         body = bytes(response.body)
         headers = list(response.raw_headers)
         size = entry_bytes(key, body, headers)

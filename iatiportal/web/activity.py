@@ -1,0 +1,321 @@
+"""The activity page ``/activities/{iati-identifier}`` (and its .json, .csv and .xlsx).
+
+Every list of the page is paged like the portal's other lists, each with its own query
+parameter (``?transactions_page=2``, kept in the page's links so paging works without
+JavaScript), one page fetched with LIMIT/OFFSET (store.activity). The data renderings hold
+every row of the budgets, transactions and indicator periods, streamed from the database as the
+response is written, so neither an HTML page nor a download holds a whole long list (issue 10:
+an activity with 100,000 transactions took 10 s and 10.7 MB of HTML, and four views took the
+server from 80 MB to 1.58 GB).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from iatiportal import rates, standard
+from iatiportal.store import activity as stored
+from iatiportal.store import money
+from iatiportal.web import charts
+from iatiportal.web.i18n import current_language
+from iatiportal.web.i18n import gettext as _
+from iatiportal.web.render import Column, DataTable, Page
+from iatiportal.web.views import Pager, label
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """How one list of the page is paged: its query parameter and rows per page."""
+
+    param: str
+    per_page: int
+
+
+LIST_PAGES: dict[str, ListSpec] = {
+    "descriptions": ListSpec("descriptions_page", 10),
+    "recipient_countries": ListSpec("countries_page", 50),
+    "recipient_regions": ListSpec("regions_page", 50),
+    "sectors": ListSpec("sectors_page", 50),
+    "policy_markers": ListSpec("policy_markers_page", 50),
+    "participating_orgs": ListSpec("partners_page", 50),
+    "budgets": ListSpec("budgets_page", 50),
+    "transactions": ListSpec("transactions_page", 100),
+    "locations": ListSpec("locations_page", 100),
+    "document_links": ListSpec("documents_page", 50),
+    "related_activities": ListSpec("related_page", 50),
+}
+RESULTS = ListSpec("results_page", 10)
+"""Results are paged by indicator (a result without indicators counts as one)."""
+PROBLEMS = ListSpec("problems_page", 50)
+
+
+def requested_pager(params: Any, spec: ListSpec, total: int) -> Pager:
+    """The page of a list that ``?{spec.param}=n`` asks for, kept within the list (anything
+    but a whole number asks for the first page)."""
+    try:
+        number = max(int(params.get(spec.param, 1)), 1)
+    except (TypeError, ValueError):
+        number = 1
+    return Pager(number, spec.per_page, 0).fit(total)
+
+
+def _text(narrative: tuple[str | None, str] | None) -> str | None:
+    return narrative[1] if narrative else None
+
+
+class Names:
+    """Code names in one language, for rows that are formatted after the request's context
+    is gone (a streamed download)."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __call__(self, codelist: str, code: str | None) -> str:
+        if code is None:
+            return "–"
+        return standard.code_names(codelist, self.language).get(code, code)
+
+
+def _budget(names: Names, default_currency: str | None) -> Callable[[dict[str, Any]], Any]:
+    def shaped(b: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **b,
+            "budget_type_name": names("BudgetType", b["budget_type"]),
+            "budget_status_name": names("BudgetStatus", b["budget_status"]),
+            "currency": b["currency"] or default_currency,
+        }
+
+    return shaped
+
+
+def _transaction(names: Names, default_currency: str | None) -> Callable[[dict[str, Any]], Any]:
+    def shaped(t: dict[str, Any]) -> dict[str, Any]:
+        n = t["narratives"]
+        return {
+            **t,
+            "transaction_type_name": names("TransactionType", t["transaction_type"]),
+            "currency": t["currency"] or default_currency,
+            "provider_org_name": _text(n["transaction/provider-org"]),
+            "receiver_org_name": _text(n["transaction/receiver-org"]),
+            "description": n["transaction/description"],
+        }
+
+    return shaped
+
+
+def _formatters(names: Names, act: dict[str, Any]) -> dict[str, Callable[[dict[str, Any]], Any]]:
+    """How each list's rows are shown."""
+    language = names.language
+
+    def sector_name(sct: dict[str, Any]) -> tuple[str | None, str] | None:
+        published: tuple[str | None, str] | None = sct["narratives"]["sector"]
+        if published is None and sct["vocabulary"] == "1":
+            return language, names("Sector", sct["sector_code"])
+        return published
+
+    return {
+        "descriptions": lambda d: {
+            "type_name": names("DescriptionType", d["description_type"]),
+            "text": d["narratives"]["description"],
+        },
+        "recipient_countries": dict,
+        "recipient_regions": dict,
+        "sectors": lambda sct: {
+            **sct,
+            "vocabulary_name": names("SectorVocabulary", sct["vocabulary"]),
+            "name": sector_name(sct),
+        },
+        "policy_markers": lambda pm: {
+            **pm,
+            "name": names("PolicyMarker", pm["policy_marker_code"])
+            if pm["vocabulary"] == "1"
+            else pm["policy_marker_code"],
+            "significance_name": names("PolicySignificance", pm["significance"]),
+        },
+        "participating_orgs": lambda p: {
+            **p,
+            "role_name": names("OrganisationRole", p["role"]),
+            "name": p["narratives"]["participating-org"],
+        },
+        "budgets": _budget(names, act["default_currency"]),
+        "transactions": _transaction(names, act["default_currency"]),
+        "locations": lambda loc: {**loc, "name": loc["narratives"]["location/name"]},
+        "document_links": lambda d: {**d, "title": d["narratives"]["document-link/title"]},
+        "related_activities": lambda rel: {
+            **rel,
+            "type_name": names("RelatedActivityType", rel["related_activity_type"]),
+        },
+    }
+
+
+def _results(conn: Connection, aid: int, pager: Pager, language: str) -> list[dict[str, Any]]:
+    results = stored.results_page(conn, aid, pager.offset, pager.per_page, language)
+    for r in results:
+        r["type_name"] = label("ResultType", r["result_type"])
+        r["title"] = r["narratives"]["result/title"]
+        r["description"] = r["narratives"]["result/description"]
+        for i in r["indicators"]:
+            i["title"] = i["narratives"]["indicator/title"]
+    return results
+
+
+def _stream(
+    rows: Callable[[], Generator[dict[str, Any], None, None]],
+    shape: Callable[[dict[str, Any]], Any],
+) -> Callable[[], Iterator[dict[str, Any]]]:
+    def stream() -> Iterator[dict[str, Any]]:
+        with contextlib.closing(rows()) as found:  # closed when the reader stops early
+            for row in found:
+                yield shape(row)
+
+    return stream
+
+
+def page(conn: Connection, identifier: str, params: Any) -> Page | None:
+    """The activity page: one page of each of its lists, and every row in its data tables."""
+    act = stored.current(conn, identifier)
+    if act is None:
+        return None
+    aid = act["id"]
+    language = current_language.get()
+    names = Names(language)
+    own = stored.picked_narratives(conn, aid, ("title", "reporting-org"), None, language)
+    formatters = _formatters(names, act)
+    lists: dict[str, dict[str, Any]] = {}
+    totals = stored.counts(conn, aid)
+    for name, spec in LIST_PAGES.items():
+        pager = requested_pager(params, spec, totals[name])
+        # An empty list asks nothing more of the database (most activities have a few).
+        limit = pager.per_page if pager.total else 0
+        rows = stored.list_page(conn, aid, name, pager.offset, limit, language)
+        lists[name] = {
+            "pager": pager,
+            "param": spec.param,
+            "rows": [formatters[name](r) for r in rows],
+        }
+    target = money.PAGE_CURRENCY.get()
+    if target is not None:
+        # Each amount in the page's currency, with the rate, its date and source (rates.py).
+        converter = rates.Converter(conn, target)
+        for t in lists["transactions"]["rows"]:
+            t["converted"] = converter(
+                t["value"], t["currency"], t["value_date"] or t["transaction_date"]
+            )
+    results_pager = requested_pager(params, RESULTS, stored.result_items(conn, aid))
+    problems_pager = requested_pager(params, PROBLEMS, stored.problem_count(conn, act))
+    by_type = [
+        {**line, "transaction_type_name": label("TransactionType", line["transaction_type"])}
+        for line in stored.transaction_totals(conn, aid, act["default_currency"])
+    ]
+    title = own.get(("title", None))
+    located = [
+        {
+            "latitude": loc["latitude"],
+            "longitude": loc["longitude"],
+            "name": _text(loc["name"]),
+            "iati_identifier": identifier,
+        }
+        for loc in lists["locations"]["rows"]
+        if loc["latitude"] is not None and loc["longitude"] is not None
+    ]
+    context = {
+        "act": act,
+        "source_file": act["source_path"],
+        "target_currency": target,
+        "title": title,
+        "reporting_org_name": own.get(("reporting-org", None)),
+        "status_name": label("ActivityStatus", act["activity_status"]),
+        "lists": lists,
+        "transaction_totals": by_type,
+        "results": _results(conn, aid, results_pager, language),
+        "results_pager": results_pager,
+        "results_param": RESULTS.param,
+        "periods_shown": stored.PERIODS_SHOWN,
+        "problems": {
+            "pager": problems_pager,
+            "param": PROBLEMS.param,
+            "rows": stored.problem_page(conn, act, problems_pager.offset, problems_pager.per_page),
+        },
+        "locations_map": charts.location_map("locations", located, None, _("Locations")),
+    }
+    money_columns = [
+        Column("period_start", "period_start"),
+        Column("period_end", "period_end"),
+        Column("value", "value"),
+        Column("currency", "currency"),
+        Column("value_date", "value_date"),
+    ]
+    budget_rows = _stream(
+        lambda: stored.list_stream(conn, aid, "budgets", language),
+        _budget(names, act["default_currency"]),
+    )
+    transaction_rows = _stream(
+        lambda: stored.list_stream(conn, aid, "transactions", language),
+        _transaction(names, act["default_currency"]),
+    )
+    return Page(
+        "activity.html",
+        title[1] if title else identifier,
+        context,
+        [
+            DataTable(
+                "budgets",
+                [
+                    Column("budget_type", "budget_type"),
+                    Column("budget_type_name", "budget_type_name"),
+                    Column("budget_status", "budget_status"),
+                    Column("budget_status_name", "budget_status_name"),
+                    *money_columns,
+                ],
+                [],
+                stream=budget_rows,
+                total=lists["budgets"]["pager"].total,
+            ),
+            DataTable(
+                "transactions",
+                [
+                    Column("transaction_type", "transaction_type"),
+                    Column("transaction_type_name", "transaction_type_name"),
+                    Column("transaction_date", "transaction_date"),
+                    Column("value", "value"),
+                    Column("currency", "currency"),
+                    Column("value_date", "value_date"),
+                    Column("provider_org_ref", "provider_org_ref"),
+                    Column("provider_org_name", "provider_org_name"),
+                    Column("receiver_org_ref", "receiver_org_ref"),
+                    Column("receiver_org_name", "receiver_org_name"),
+                ],
+                [],
+                stream=transaction_rows,
+                total=lists["transactions"]["pager"].total,
+            ),
+            DataTable(
+                "indicator_periods",
+                [
+                    Column("indicator", "indicator"),
+                    Column("period_start", "period_start"),
+                    Column("period_end", "period_end"),
+                    Column("target", "target"),
+                    Column("actual", "actual"),
+                ],
+                [],
+                stream=lambda: stored.indicator_period_stream(conn, aid, language),
+            ),
+            DataTable(
+                "transaction_totals",
+                [
+                    Column("transaction_type", "transaction_type"),
+                    Column("transaction_type_name", "transaction_type_name"),
+                    Column("currency", "currency"),
+                    Column("transactions", "transactions"),
+                    Column("value", "value"),
+                ],
+                by_type,
+            ),
+        ],
+    )
