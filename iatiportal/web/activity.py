@@ -24,7 +24,7 @@ from iatiportal.store import money
 from iatiportal.web import charts
 from iatiportal.web.i18n import current_language
 from iatiportal.web.i18n import gettext as _
-from iatiportal.web.render import Column, DataTable, Page
+from iatiportal.web.render import DataTable, Page, columns
 from iatiportal.web.views import Pager, label
 
 
@@ -244,11 +244,7 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
         "locations_map": charts.location_map("locations", located, None, _("Locations")),
     }
     money_columns = [
-        Column("period_start", "period_start"),
-        Column("period_end", "period_end"),
-        Column("value", "value"),
-        Column("currency", "currency"),
-        Column("value_date", "value_date"),
+        *columns("period_start", "period_end", "value", "currency", "value_date"),
     ]
     budget_rows = _stream(
         lambda: stored.list_stream(conn, aid, "budgets", language),
@@ -266,10 +262,9 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
             DataTable(
                 "budgets",
                 [
-                    Column("budget_type", "budget_type"),
-                    Column("budget_type_name", "budget_type_name"),
-                    Column("budget_status", "budget_status"),
-                    Column("budget_status_name", "budget_status_name"),
+                    *columns(
+                        "budget_type", "budget_type_name", "budget_status", "budget_status_name"
+                    ),
                     *money_columns,
                 ],
                 [],
@@ -279,16 +274,18 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
             DataTable(
                 "transactions",
                 [
-                    Column("transaction_type", "transaction_type"),
-                    Column("transaction_type_name", "transaction_type_name"),
-                    Column("transaction_date", "transaction_date"),
-                    Column("value", "value"),
-                    Column("currency", "currency"),
-                    Column("value_date", "value_date"),
-                    Column("provider_org_ref", "provider_org_ref"),
-                    Column("provider_org_name", "provider_org_name"),
-                    Column("receiver_org_ref", "receiver_org_ref"),
-                    Column("receiver_org_name", "receiver_org_name"),
+                    *columns(
+                        "transaction_type",
+                        "transaction_type_name",
+                        "transaction_date",
+                        "value",
+                        "currency",
+                        "value_date",
+                        "provider_org_ref",
+                        "provider_org_name",
+                        "receiver_org_ref",
+                        "receiver_org_name",
+                    ),
                 ],
                 [],
                 stream=transaction_rows,
@@ -297,11 +294,7 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
             DataTable(
                 "indicator_periods",
                 [
-                    Column("indicator", "indicator"),
-                    Column("period_start", "period_start"),
-                    Column("period_end", "period_end"),
-                    Column("target", "target"),
-                    Column("actual", "actual"),
+                    *columns("indicator", "period_start", "period_end", "target", "actual"),
                 ],
                 [],
                 stream=lambda: stored.indicator_period_stream(conn, aid, language),
@@ -309,11 +302,13 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
             DataTable(
                 "transaction_totals",
                 [
-                    Column("transaction_type", "transaction_type"),
-                    Column("transaction_type_name", "transaction_type_name"),
-                    Column("currency", "currency"),
-                    Column("transactions", "transactions"),
-                    Column("value", "value"),
+                    *columns(
+                        "transaction_type",
+                        "transaction_type_name",
+                        "currency",
+                        "transactions",
+                        "value",
+                    ),
                 ],
                 by_type,
             ),

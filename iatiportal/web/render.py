@@ -34,8 +34,14 @@ class Column:
     label: str
 
 
+def columns(*keys: str) -> list[Column]:
+    """Columns whose labels in the data renderings are their keys."""
+    return [Column(key, key) for key in keys]
+
+
 RowStream = Callable[[], Iterator[dict[str, Any]]]
-"""Every row of a table, fetched as it is iterated (on a connection of its own)."""
+"""Every row of a table, fetched as it is iterated (on the page's own connection, held by
+the app until the last row is sent: the rows come from the data the page was built from)."""
 
 STREAM_CHUNK = 500
 """Rows per chunk of a streamed rendering."""
