@@ -37,6 +37,7 @@ from iatiportal import __version__
 from iatiportal.store import listing, queries
 from iatiportal.store import schema as s
 from iatiportal.store.db import make_engine, migrate
+from iatiportal.store.filters import Filters
 from iatiportal.web import downloads
 
 SQLITE_NAME = "iatiportal.sqlite.gz"
@@ -196,7 +197,7 @@ def _csv_zip(engine: Engine, target: Path) -> dict[str, int]:
         for name, resource in resources.items():
             n = 0
             with engine.connect() as conn, archive.open(f"{name}.csv", "w") as out:
-                rows = listing.stream(conn, resource.select(listing.ListFilters()))
+                rows = listing.stream(conn, resource.select(Filters()))
 
                 def counted(rows: Any = rows) -> Any:
                     nonlocal n

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,6 +46,21 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=60000")
     cur.close()
+    dbapi_conn.create_function("regexp_group", 3, regexp_group, deterministic=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def regexp_group(pattern: str, value: str | None, group: int) -> str | None:
+    """SQLite's ``regexp_group(pattern, value, n)``: group ``n`` of the first match of the
+    Python regular expression in ``value``, else NULL (PostgreSQL has ``regexp_match``)."""
+    if value is None:
+        return None
+    found = _pattern(pattern).search(value)
+    return found.group(group) if found is not None else None
 
 
 def _sqlite_begin(conn: Connection) -> None:

@@ -1,6 +1,6 @@
 """Row lists for the public API and downloads: one set of filters, one query per resource.
 
-Every list is a SQLAlchemy Core ``Select`` built here from ``ListFilters``; the web layer
+Every list is a SQLAlchemy Core ``Select`` built here from ``store.filters.Filters``; the web layer
 pages it (``count`` and ``fetch``) or streams all of it (``stream``) with the same query, so a
 download holds exactly the rows that the paged API lists. Fields are described by ``Field``
 (their type and, for codes, the IATI codelist that names them), which the API uses for its
@@ -23,19 +23,13 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     Connection,
-    Integer,
-    and_,
-    false,
     func,
-    literal,
     select,
-    text,
-    union,
 )
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
 from iatiportal.store import schema as s
-from iatiportal.store import search
+from iatiportal.store.filters import Filters, activity_condition
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
@@ -49,21 +43,6 @@ class Field:
 
 
 @dataclass(frozen=True)
-class ListFilters:
-    country: str | None = None
-    region: str | None = None
-    year: int | None = None
-    reporting_org: tuple[str, ...] = ()
-    partner: str | None = None
-    # (vocabulary, code or None: any code of the vocabulary), every one required
-    sectors: tuple[tuple[str, str | None], ...] = ()
-    humanitarian: bool | None = None
-    q: str | None = None
-    activity: str | None = None  # one iati-identifier
-    currency: str | None = None  # transactions and budgets: also converted to it (rates.py)
-
-
-@dataclass(frozen=True)
 class Resource:
     """A list: its fields, the orders it can be sorted by, and how to query it."""
 
@@ -72,9 +51,9 @@ class Resource:
     fields: tuple[Field, ...]
     sorts: dict[str, Any]  # sort key -> column expression
     default_sort: tuple[str, ...]
-    build: Any  # (ListFilters) -> Select
+    build: Any  # (Filters) -> Select
 
-    def select(self, filters: ListFilters, sort: Sequence[str] = ()) -> Select[Any]:
+    def select(self, filters: Filters, sort: Sequence[str] = ()) -> Select[Any]:
         query: Select[Any] = self.build(filters)
         order = []
         for key in [*sort, *self.default_sort]:
@@ -85,74 +64,6 @@ class Resource:
 
 def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
-
-
-def _search_ids(q: str, dialect: str) -> Any:
-    """Ids of activities whose search text holds every word of ``q`` (None: no words)."""
-    words = search.terms(q)
-    if not words:
-        return None
-    if dialect == "sqlite":
-        match = " ".join('"' + w.replace('"', "") + '"' for w in words)
-        sql = text("SELECT rowid AS id FROM search_fts WHERE search_fts MATCH :match")
-    else:
-        match = " & ".join(words)
-        sql = text(
-            "SELECT activity_id AS id FROM search_text t WHERE "
-            "to_tsvector('simple', t.title || ' ' || t.body) @@ to_tsquery('simple', :match)"
-        )
-    return sql.bindparams(match=match).columns(id=Integer).subquery()
-
-
-def activity_condition(filters: ListFilters, dialect: str) -> ColumnElement[bool]:
-    """Which activity rows the filters select (current copies only)."""
-    a = s.activity
-    conditions: list[ColumnElement[bool]] = [a.c.is_current.is_(True)]
-    if filters.activity is not None:
-        conditions.append(a.c.iati_identifier == filters.activity)
-    if filters.country:
-        rc = s.recipient_country
-        conditions.append(
-            a.c.id.in_(
-                select(rc.c.activity_id).where(
-                    rc.c.recipient_country_code == filters.country.upper()
-                )
-            )
-        )
-    if filters.region:
-        rr = s.recipient_region
-        conditions.append(
-            a.c.id.in_(select(rr.c.activity_id).where(rr.c.recipient_region_code == filters.region))
-        )
-    if filters.year is not None:
-        ay = s.activity_year
-        conditions.append(a.c.id.in_(select(ay.c.activity_id).where(ay.c.year == filters.year)))
-    if filters.reporting_org:
-        conditions.append(a.c.reporting_org_ref.in_(list(filters.reporting_org)))
-    if filters.partner:
-        po, t = s.participating_org, s.transaction
-        conditions.append(
-            a.c.id.in_(
-                union(
-                    select(po.c.activity_id).where(po.c.role == "1", po.c.ref == filters.partner),
-                    select(t.c.activity_id).where(
-                        t.c.transaction_type == "1", t.c.provider_org_ref == filters.partner
-                    ),
-                )
-            )
-        )
-    for vocabulary, code in filters.sectors:
-        se = s.sector
-        which = select(se.c.activity_id).where(se.c.vocabulary == vocabulary)
-        if code is not None:
-            which = which.where(se.c.sector_code == code)
-        conditions.append(a.c.id.in_(which))
-    if filters.humanitarian is not None:
-        conditions.append(func.coalesce(a.c.humanitarian, false()) == literal(filters.humanitarian))
-    if filters.q is not None:
-        ids = _search_ids(filters.q, dialect)
-        conditions.append(a.c.id.in_(select(ids.c.id)) if ids is not None else false())
-    return and_(*conditions)
 
 
 def first_period_value(table: Any) -> Any:
@@ -209,7 +120,7 @@ _ORG = Field("reporting_org_ref", "string", "The reporting organisation's identi
 def _activities(dialect: str) -> Resource:
     a = s.activity
 
-    def build(filters: ListFilters) -> Select[Any]:
+    def build(filters: Filters) -> Select[Any]:
         return select(
             a.c.iati_identifier,
             a.c.reporting_org_ref,
@@ -269,7 +180,7 @@ def _transactions(dialect: str) -> Resource:
     a, t = s.activity, s.transaction
     day = func.coalesce(t.c.transaction_date, t.c.value_date)
 
-    def build(filters: ListFilters) -> Select[Any]:
+    def build(filters: Filters) -> Select[Any]:
         query = (
             select(
                 a.c.iati_identifier,
@@ -340,7 +251,7 @@ def _transactions(dialect: str) -> Resource:
 def _budgets(dialect: str) -> Resource:
     a, b = s.activity, s.budget
 
-    def build(filters: ListFilters) -> Select[Any]:
+    def build(filters: Filters) -> Select[Any]:
         query = (
             select(
                 a.c.iati_identifier,
@@ -404,7 +315,7 @@ def _results(dialect: str) -> Resource:
             .scalar_subquery()
         )
 
-    def build(filters: ListFilters) -> Select[Any]:
+    def build(filters: Filters) -> Select[Any]:
         return (
             select(
                 a.c.iati_identifier,
@@ -467,7 +378,7 @@ def _results(dialect: str) -> Resource:
 def _problems(dialect: str) -> Resource:
     pr = s.problem
 
-    def build(filters: ListFilters) -> Select[Any]:
+    def build(filters: Filters) -> Select[Any]:
         query = select(
             pr.c.file_path,
             pr.c.line,
@@ -505,7 +416,7 @@ def _problems(dialect: str) -> Resource:
     )
 
 
-def activity_xml(filters: ListFilters, dialect: str) -> Select[Any]:
+def activity_xml(filters: Filters, dialect: str) -> Select[Any]:
     """The stored raw XML of the activities the filters select, by identifier."""
     a, x = s.activity, s.activity_xml
     return (
@@ -516,7 +427,7 @@ def activity_xml(filters: ListFilters, dialect: str) -> Select[Any]:
     )
 
 
-def activity_versions(conn: Connection, filters: ListFilters) -> list[str]:
+def activity_versions(conn: Connection, filters: Filters) -> list[str]:
     """The IATI versions of the activities the filters select."""
     a = s.activity
     query = (

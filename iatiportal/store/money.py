@@ -66,7 +66,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -89,6 +88,7 @@ from sqlalchemy import (
 
 from iatiportal.profile import BudgetStatusRule, Portal, Profile
 from iatiportal.store import schema as s
+from iatiportal.store.filters import Filters, selected_ids
 
 Measure = Literal["budget", "expenditure", "incoming", "commitment", "disbursement"]
 MEASURES: tuple[Measure, ...] = ("budget", "expenditure", "incoming", "commitment", "disbursement")
@@ -98,30 +98,54 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Which money to count. Unset fields do not filter.
-
-    ``country`` is an ISO 3166-1 alpha-2 code; ``region`` a region code (of any vocabulary
-    unless ``region_vocabulary`` is given); ``sector`` needs ``sector_vocabulary`` (an impact
-    area of a strategic plan is a sector of the plan's vocabulary); ``activity`` is an IATI
-    identifier and ``activities`` several (a page of a list); ``provider_org`` keeps the
-    incoming funds of one funding partner.
-    """
+class _Money:
+    """A question's filters as the money facts answer them: the dimensions of the facts
+    (``sector``: the one sector whose share is counted), and ``chosen``, the filters that
+    select activities (partner, humanitarian, text, further sectors), or None."""
 
     reporting_org: tuple[str, ...] = ()
     country: str | None = None
     region: str | None = None
     region_vocabulary: str | None = None
     year: int | None = None
-    activity: str | None = None
-    activities: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
     sector_vocabulary: str | None = None
     sector: str | None = None
     provider_org: str | None = None
-    # None: amounts as published, per currency. A target (USD, EUR): every amount converted to
-    # it at its value date (store.facts), those without a rate left out (see ``unconverted``).
     currency: str | None = None
-    without_rate: bool = False  # with ``currency``: only the amounts that had no rate
+    without_rate: bool = False
+    chosen: Filters | None = None
+    dialect: str = "sqlite"
+
+
+def _money(filters: Filters | None, dialect: str, sector_vocabulary: str | None = None) -> _Money:
+    """The facts' view of ``filters``. The sector whose share is counted is the one of the
+    breakdown's ``sector_vocabulary``, else the first with a code; every other sector filter
+    keeps the activities that have that sector."""
+    filters = filters or Filters()
+    coded = [(v, c) for v, c in filters.sectors if c is not None]
+    share = next((p for p in coded if p[0] == sector_vocabulary), None)
+    if share is None and sector_vocabulary is None and coded:
+        share = coded[0]
+    others = tuple(p for p in filters.sectors if p != share)
+    chosen = Filters(
+        partner=filters.partner, sectors=others, humanitarian=filters.humanitarian, q=filters.q
+    )
+    return _Money(
+        reporting_org=filters.reporting_org,
+        country=filters.country,
+        region=filters.region,
+        region_vocabulary=filters.region_vocabulary,
+        year=filters.year,
+        identifiers=filters.identifiers,
+        sector_vocabulary=share[0] if share else None,
+        sector=share[1] if share else None,
+        provider_org=filters.provider_org,
+        currency=filters.currency,
+        without_rate=filters.without_rate,
+        chosen=chosen if chosen != Filters() else None,
+        dialect=dialect,
+    )
 
 
 @dataclass(frozen=True)
@@ -240,10 +264,6 @@ def _current_activity_ids(identifiers: Sequence[str]) -> Select[Any]:
     )
 
 
-def _activity_identifiers(filters: Filters) -> list[str]:
-    return ([filters.activity] if filters.activity is not None else []) + list(filters.activities)
-
-
 @dataclass(frozen=True)
 class _Source:
     """Where a question's money is read: a table of dimensions and, for sector questions, the
@@ -277,18 +297,9 @@ def _source(*, per_activity: bool, by_sector: bool) -> _Source:
     return _Source(s.money_total)
 
 
-PAGE_CURRENCY: ContextVar[str | None] = ContextVar("page_currency", default=None)
-"""The currency a web page asked for (``?currency=``), used where ``Filters.currency`` is None."""
-
-
-def target_currency(filters: Filters) -> str | None:
-    return filters.currency if filters.currency is not None else PAGE_CURRENCY.get()
-
-
-def _filter_conditions(src: _Source, filters: Filters) -> list[ColumnElement[bool]]:
+def _filter_conditions(src: _Source, filters: _Money) -> list[ColumnElement[bool]]:
     c = src.dims.c
     out: list[ColumnElement[bool]] = []
-    filters = replace(filters, currency=target_currency(filters))
     if filters.currency is None:
         out.append(c.converted_to.is_(None))
     elif filters.without_rate:
@@ -310,8 +321,10 @@ def _filter_conditions(src: _Source, filters: Filters) -> list[ColumnElement[boo
             out.append(c.recipient_region_vocabulary == filters.region_vocabulary)
     if filters.year is not None:
         out.append(c.year == filters.year)
-    if filters.activity is not None or filters.activities:
-        out.append(c.activity_id.in_(_current_activity_ids(_activity_identifiers(filters))))
+    if filters.identifiers:
+        out.append(c.activity_id.in_(_current_activity_ids(filters.identifiers)))
+    if filters.chosen is not None:
+        out.append(c.activity_id.in_(selected_ids(filters.chosen, filters.dialect)))
     if filters.provider_org is not None:
         out.append(c.provider_org_ref == filters.provider_org)
     if filters.sector is not None:
@@ -336,15 +349,10 @@ def breakdown(
     money without a sector of that vocabulary as a row with ``sector_code`` None. Rows are
     ordered by dimensions, measure and currency (None first).
     """
-    filters = filters or Filters()
     portal = _portal(rules)
-    if filters.sector is not None and filters.sector_vocabulary is None:
-        raise ValueError("a sector filter needs its sector_vocabulary")
     if "sector" in by:
         if sector_vocabulary is None:
             raise ValueError("a sector breakdown needs sector_vocabulary")
-        if filters.sector is not None and filters.sector_vocabulary != sector_vocabulary:
-            raise ValueError("a sector breakdown and a sector filter need the same vocabulary")
     elif sector_vocabulary is not None:
         raise ValueError("sector_vocabulary is only for a sector breakdown")
     for measure in measures:
@@ -352,8 +360,20 @@ def breakdown(
             raise ValueError(f"unknown measure {measure!r}")
     if not measures:
         return []
+    money = _money(filters, conn.dialect.name, sector_vocabulary)
+    return _breakdown(conn, portal, by, money, measures, sector_vocabulary)
 
-    per_activity = bool(_activity_identifiers(filters)) or "activity" in by
+
+def _breakdown(
+    conn: Connection,
+    portal: Portal,
+    by: Sequence[Dimension],
+    filters: _Money,
+    measures: Sequence[Measure],
+    sector_vocabulary: str | None,
+) -> list[MoneyRow]:
+    # Money of chosen activities is read per activity: the sums over activities have no ids.
+    per_activity = bool(filters.identifiers) or filters.chosen is not None or "activity" in by
     unclassified = "sector" in by and filters.sector is None
     src = _source(per_activity=per_activity, by_sector="sector" in by or filters.sector is not None)
     selects = [
@@ -399,7 +419,7 @@ def _unclassified_rows(
     conn: Connection,
     portal: Portal,
     by: Sequence[Dimension],
-    filters: Filters,
+    filters: _Money,
     measures: Sequence[Measure],
     vocabulary: str,
     classified: list[MoneyRow],
@@ -451,7 +471,7 @@ def _measure_select(
     src: _Source,
     measure: Measure,
     by: Sequence[Dimension],
-    filters: Filters,
+    filters: _Money,
     sector_vocabulary: str | None,
 ) -> Select[Any]:
     groups = _group_columns(src, by)
@@ -476,7 +496,7 @@ def _unclassified_select(
     portal: Portal,
     measure: Measure,
     by: Sequence[Dimension],
-    filters: Filters,
+    filters: _Money,
     sector_vocabulary: str,
 ) -> Select[Any]:
     """Facts with no sector of the vocabulary, as sector rows with code None."""
@@ -648,11 +668,10 @@ def funding_partners(
     Incoming funds of one provider ref published under several names are one partner, shown
     with its most frequent name.
     """
-    filters = filters or Filters()
-    if filters.sector is not None and filters.sector_vocabulary is None:
-        raise ValueError("a sector filter needs its sector_vocabulary")
+    money = _money(filters, conn.dialect.name)
     src = _source(
-        per_activity=bool(_activity_identifiers(filters)), by_sector=filters.sector is not None
+        per_activity=bool(money.identifiers) or money.chosen is not None,
+        by_sector=money.sector is not None,
     )
     fact = src.dims
     portal = _portal(rules)
@@ -665,7 +684,7 @@ def funding_partners(
             func.count().label("n"),
         )
         .select_from(src.from_clause())
-        .where(_measure_condition(portal, fact, "incoming"), *_filter_conditions(src, filters))
+        .where(_measure_condition(portal, fact, "incoming"), *_filter_conditions(src, money))
         .group_by(fact.c.provider_org_ref, fact.c.provider_org_name, fact.c.currency)
     ).all()
     amounts: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
@@ -681,8 +700,8 @@ def funding_partners(
         for (key, currency), value in amounts.items()
     ]
     partners.sort(key=lambda p: (-(p.value or 0), p.provider_org_name or "", p.currency or ""))
-    if filters.provider_org is None:
-        partners += _participating_funders(conn, filters, set(refs))
+    if money.provider_org is None:
+        partners += _participating_funders(conn, money, set(refs))
     return partners
 
 
@@ -698,7 +717,7 @@ def _most_frequent(counts: dict[str | None, int]) -> str | None:
 
 
 def _participating_funders(
-    conn: Connection, filters: Filters, known: set[str]
+    conn: Connection, filters: _Money, known: set[str]
 ) -> list[FundingPartner]:
     """Role-1 participating orgs of matching activities that publish no incoming funds.
 
@@ -709,10 +728,10 @@ def _participating_funders(
     query = select(pf.c.ref, pf.c.name, func.count().label("n")).group_by(pf.c.ref, pf.c.name)
     if filters.reporting_org:
         query = query.where(pf.c.reporting_org_ref.in_(filters.reporting_org))
-    if filters.activity is not None or filters.activities:
-        query = query.where(
-            pf.c.activity_id.in_(_current_activity_ids(_activity_identifiers(filters)))
-        )
+    if filters.identifiers:
+        query = query.where(pf.c.activity_id.in_(_current_activity_ids(filters.identifiers)))
+    if filters.chosen is not None:
+        query = query.where(pf.c.activity_id.in_(selected_ids(filters.chosen, filters.dialect)))
     if filters.country is not None:
         rc = s.recipient_country
         query = query.where(
@@ -762,10 +781,9 @@ def unconverted(
 ) -> list[MoneyRow]:
     """With ``filters.currency``: the amounts, per measure and published currency, that could
     not be converted for want of a rate at their value date (left out of the totals)."""
-    currency = target_currency(filters)
-    if currency is None:
+    if filters.currency is None:
         return []
-    return totals(conn, rules, replace(filters, currency=currency, without_rate=True), measures)
+    return totals(conn, rules, replace(filters, without_rate=True), measures)
 
 
 def currencies(rows: Iterable[MoneyRow]) -> list[str | None]:

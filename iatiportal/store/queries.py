@@ -201,17 +201,7 @@ def activity_page(
     if total is None:
         total = int(conn.execute(select(func.count()).select_from(ids)).scalar_one())
     page = rows
-    titles: dict[int, Narratives] = {}
-    if page:
-        for aid, lang, text_ in conn.execute(
-            select(s.narrative.c.activity_id, s.narrative.c.lang, s.narrative.c.text)
-            .where(
-                s.narrative.c.activity_id.in_([r["id"] for r in page]),
-                s.narrative.c.element == "title",
-            )
-            .order_by(s.narrative.c.id)
-        ):
-            titles.setdefault(aid, []).append((lang, text_))
+    titles = titles_of(conn, [r["id"] for r in page])
     sectors: dict[int, list[tuple[str, str]]] = {}
     if page:
         for aid, vocabulary, code in conn.execute(
@@ -224,6 +214,23 @@ def activity_page(
         r["titles"] = titles.get(r["id"], [])
         r["sectors"] = sectors.get(r["id"], [])
     return total, page
+
+
+def titles_of(conn: Connection, activity_ids: Sequence[int]) -> dict[int, Narratives]:
+    """The title narratives (language, text) of the activities, per activity row id."""
+    titles: dict[int, Narratives] = {}
+    if not activity_ids:
+        return titles
+    for aid, lang, text_ in conn.execute(
+        select(s.narrative.c.activity_id, s.narrative.c.lang, s.narrative.c.text)
+        .where(
+            s.narrative.c.activity_id.in_(list(activity_ids)),
+            s.narrative.c.element == "title",
+        )
+        .order_by(s.narrative.c.id)
+    ):
+        titles.setdefault(aid, []).append((lang, text_))
+    return titles
 
 
 def countries(conn: Connection, reporting_orgs: Sequence[str] = ()) -> dict[str, int]:

@@ -9,14 +9,29 @@ can escape the publisher's text first and then mark them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import (
+    Connection,
+    Integer,
+    bindparam,
+    case,
+    column,
+    distinct,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+    union,
+)
 
 from iatiportal.store import schema as s
+from iatiportal.store.filters import Filters, activity_condition, terms
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 SEARCHED = (
@@ -30,19 +45,6 @@ SEARCHED = (
     "target/comment",
     "baseline/comment",
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    country: str | None = None
-    region: str | None = None
-    year: int | None = None  # a year of the activity's budgets or transactions
-    humanitarian: bool | None = None
-    sector_vocabulary: str | None = None  # with sector: an impact area or an SDG
-    sector: str | None = None
-    partner: str | None = None  # a funding partner: participating-org role 1 ref
-    reporting_org: tuple[str, ...] = ()
 
 
 @dataclass
@@ -87,137 +89,112 @@ def rebuild(conn: Connection) -> int:
     return int(conn.execute(text("SELECT count(*) FROM search_text")).scalar_one())
 
 
-def terms(q: str) -> list[str]:
-    """The words of a query that search matches (at most 20)."""
-    return _WORD.findall(q)[:20]
-
-
-def _filter_sql(f: SearchFilters, params: dict[str, Any]) -> str:
-    parts = []
-    if f.country:
-        params["country"] = f.country.upper()
-        parts.append(
-            "a.id IN (SELECT activity_id FROM recipient_country "
-            "WHERE recipient_country_code = :country)"
-        )
-    if f.region:
-        params["region"] = f.region
-        parts.append(
-            "a.id IN (SELECT activity_id FROM recipient_region "
-            "WHERE recipient_region_code = :region)"
-        )
-    if f.year is not None:
-        params["year"] = f.year
-        parts.append("a.id IN (SELECT activity_id FROM activity_year WHERE year = :year)")
-    if f.humanitarian is not None:
-        params["humanitarian"] = f.humanitarian
-        parts.append("coalesce(a.humanitarian, false) = :humanitarian")
-    if f.sector and f.sector_vocabulary:
-        params["sector"], params["sector_vocabulary"] = f.sector, f.sector_vocabulary
-        parts.append(
-            "a.id IN (SELECT activity_id FROM sector WHERE vocabulary = "
-            ":sector_vocabulary AND sector_code = :sector)"
-        )
-    if f.partner:
-        params["partner"] = f.partner
-        parts.append(
-            "a.id IN (SELECT activity_id FROM participating_org "
-            "WHERE role = '1' AND ref = :partner)"
-        )
-    if f.reporting_org:
-        names = []
-        for i, ref in enumerate(f.reporting_org):
-            params[f"org{i}"] = ref
-            names.append(f":org{i}")
-        parts.append(f"a.reporting_org_ref IN ({', '.join(names)})")
-    return "".join(f" AND {p}" for p in parts)
-
-
 def search(
     conn: Connection,
     q: str,
-    filters: SearchFilters | None = None,
+    filters: Filters | None = None,
     *,
     offset: int = 0,
     limit: int = 10,
     facet_vocabularies: Sequence[tuple[str, str]] = (),
 ) -> Results:
-    """Activities matching every word of ``q``, best first, with facet counts.
+    """Activities the filters select AND whose text matches every word of ``q``, best first,
+    with facet counts (``filters.q`` is not used: ``q`` is the ranked match).
 
     ``facet_vocabularies``: (facet name, sector vocabulary) pairs to count, such as
     ("impact_area", "99") and ("sdg", "7").
     """
-    filters = filters or SearchFilters()
+    filters = filters or Filters()
     words = terms(q)
     if not words:
         return Results(0, [])
-    params: dict[str, Any] = {}
-    where = _filter_sql(filters, params)
+    a = s.activity
+    match: Any
+    source: Any
+    title: Any
+    snippet: Any
+    rank: Any
+    chosen = activity_condition(filters, conn.dialect.name, text_match=False)
     if conn.dialect.name == "sqlite":
-        params["match"] = " ".join('"' + t.replace('"', "") + '"' for t in words)
-        matched = (
-            f"SELECT a.id, a.iati_identifier, bm25(search_fts) AS score "
-            f"FROM search_fts JOIN activity a ON a.id = search_fts.rowid "
-            f"WHERE search_fts MATCH :match AND a.is_current{where}"
+        fts = table("search_fts", column("rowid", Integer))
+        match = text("search_fts MATCH :match").bindparams(
+            match=" ".join('"' + t.replace('"', "") + '"' for t in words)
         )
-        page = text(
-            f"SELECT a.iati_identifier, "
-            f"highlight(search_fts, 0, '{MARK_START}', '{MARK_END}') AS title, "
-            f"snippet(search_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24) AS snippet, "
-            f"-bm25(search_fts) AS rank "
-            f"FROM search_fts JOIN activity a ON a.id = search_fts.rowid "
-            f"WHERE search_fts MATCH :match AND a.is_current{where} "
-            f"ORDER BY bm25(search_fts), a.iati_identifier LIMIT :limit OFFSET :offset"
-        )
+        source = fts.join(a, a.c.id == fts.c.rowid)
+        title = literal_column(f"highlight(search_fts, 0, '{MARK_START}', '{MARK_END}')")
+        snippet = literal_column(f"snippet(search_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24)")
+        rank = literal_column("-bm25(search_fts)")
+        order: list[Any] = [literal_column("bm25(search_fts)"), a.c.iati_identifier]
     else:
-        params["match"] = " & ".join(words)
-        vector = "to_tsvector('simple', t.title || ' ' || t.body)"
-        query = "to_tsquery('simple', :match)"
-        matched = (
-            f"SELECT a.id, a.iati_identifier FROM search_text t "
-            f"JOIN activity a ON a.id = t.activity_id "
-            f"WHERE {vector} @@ {query} AND a.is_current{where}"
+        t = s.search_text
+        simple: Any = literal_column("'simple'")
+        query = func.to_tsquery(simple, bindparam("match", " & ".join(words)))
+        vector = func.to_tsvector(simple, t.c.title + " " + t.c.body)
+        match = vector.op("@@")(query)
+        source = t.join(a, a.c.id == t.c.activity_id)
+        marks = f"StartSel={MARK_START}, StopSel={MARK_END}"
+        title = func.ts_headline(simple, t.c.title, query, literal(f"{marks}, HighlightAll=true"))
+        snippet = func.ts_headline(
+            simple, t.c.body, query, literal(f"{marks}, MaxWords=30, MinWords=12")
         )
-        options = f"StartSel={MARK_START}, StopSel={MARK_END}"
-        page = text(
-            f"SELECT a.iati_identifier, "
-            f"ts_headline('simple', t.title, {query}, '{options}, HighlightAll=true') AS title,"
-            f" ts_headline('simple', t.body, {query}, '{options}, MaxWords=30, MinWords=12')"
-            f" AS snippet, ts_rank({vector}, {query}) AS rank "
-            f"FROM search_text t JOIN activity a ON a.id = t.activity_id "
-            f"WHERE {vector} @@ {query} AND a.is_current{where} "
-            f"ORDER BY rank DESC, a.iati_identifier LIMIT :limit OFFSET :offset"
+        rank = func.ts_rank(vector, query)
+        order = [rank.desc(), a.c.iati_identifier]
+    matched = select(a.c.id).select_from(source).where(match, chosen)
+    total = int(conn.execute(select(func.count()).select_from(matched.subquery())).scalar_one())
+    page = (
+        select(
+            a.c.iati_identifier,
+            title.label("title"),
+            snippet.label("snippet"),
+            rank.label("rank"),
         )
-    total = int(conn.execute(text(f"SELECT count(*) FROM ({matched}) m"), params).scalar_one())
+        .select_from(source)
+        .where(match, chosen)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    )
     hits = [
         Hit(r.iati_identifier, r.title or "", r.snippet or "", float(r.rank or 0))
-        for r in conn.execute(page, {**params, "limit": limit, "offset": offset})
+        for r in conn.execute(page)
     ]
+    ids = select(matched.subquery().c.id)
     facets: dict[str, list[tuple[str, int]]] = {}
-    facet_sql = {
-        "country": "SELECT recipient_country_code, count(DISTINCT activity_id) FROM "
-        "recipient_country WHERE activity_id IN (SELECT id FROM ({m}) m) "
-        "GROUP BY recipient_country_code",
-        "region": "SELECT recipient_region_code, count(DISTINCT activity_id) FROM "
-        "recipient_region WHERE activity_id IN (SELECT id FROM ({m}) m) "
-        "GROUP BY recipient_region_code",
-        "year": "SELECT year, count(*) FROM activity_year "
-        "WHERE activity_id IN (SELECT id FROM ({m}) m) GROUP BY year",
-        "partner": "SELECT ref, count(DISTINCT activity_id) FROM participating_org WHERE "
-        "role = '1' AND ref IS NOT NULL AND activity_id IN (SELECT id FROM ({m}) m) "
-        "GROUP BY ref",
-        "humanitarian": "SELECT CASE WHEN coalesce(a.humanitarian, false) THEN '1' ELSE '0' "
-        "END, count(*) FROM activity a WHERE a.id IN (SELECT id FROM ({m}) m) "
-        "GROUP BY 1",
+    rc, rr, ay, se = s.recipient_country, s.recipient_region, s.activity_year, s.sector
+    po, tx = s.participating_org, s.transaction
+    funders = union(
+        select(po.c.activity_id, po.c.ref.label("ref")).where(
+            po.c.role == "1", po.c.ref.is_not(None)
+        ),
+        select(tx.c.activity_id, tx.c.provider_org_ref.label("ref")).where(
+            tx.c.transaction_type == "1", tx.c.provider_org_ref.is_not(None)
+        ),
+    ).subquery()
+    flag = case((func.coalesce(a.c.humanitarian, false()), "1"), else_="0")
+    facet_sql: dict[str, Any] = {
+        "country": select(rc.c.recipient_country_code, func.count(distinct(rc.c.activity_id)))
+        .where(rc.c.activity_id.in_(ids))
+        .group_by(rc.c.recipient_country_code),
+        "region": select(rr.c.recipient_region_code, func.count(distinct(rr.c.activity_id)))
+        .where(rr.c.activity_id.in_(ids))
+        .group_by(rr.c.recipient_region_code),
+        "year": select(ay.c.year, func.count())
+        .where(ay.c.activity_id.in_(ids))
+        .group_by(ay.c.year),
+        # A funding partner as the ``partner`` filter means it (store.filters).
+        "partner": select(funders.c.ref, func.count(distinct(funders.c.activity_id)))
+        .where(funders.c.activity_id.in_(ids))
+        .group_by(funders.c.ref),
+        "humanitarian": select(flag, func.count()).where(a.c.id.in_(ids)).group_by(flag),
     }
-    for i, (name, vocabulary) in enumerate(facet_vocabularies):
-        params[f"vocabulary{i}"] = vocabulary
+    for name, vocabulary in facet_vocabularies:
         facet_sql[name] = (
-            f"SELECT sector_code, count(DISTINCT activity_id) FROM sector WHERE vocabulary = "
-            f":vocabulary{i} AND activity_id IN (SELECT id FROM ({{m}}) m) GROUP BY sector_code"
+            select(se.c.sector_code, func.count(distinct(se.c.activity_id)))
+            .where(se.c.vocabulary == vocabulary, se.c.activity_id.in_(ids))
+            .group_by(se.c.sector_code)
         )
-    for name, sql in facet_sql.items():
-        rows = conn.execute(text(sql.format(m=matched)), params).all()
+    for name, query_ in facet_sql.items():
+        rows = conn.execute(query_).all()
         counted = [(str(k), int(n)) for k, n in rows if k is not None]
         if name == "year":  # a time line, newest first, not a ranking
             facets[name] = sorted(counted, reverse=True)

@@ -2,11 +2,14 @@
 
 Lists answer ``{"total": N, "page": p, "per_page": k, "items": [...]}``. Row lists
 (activities, transactions, budgets, results, problems) come from ``store.listing``; the
-aggregate lists (countries, regions, partners, the strategic plan) are the data tables of the
-portal's own pages, so the API says what the pages say. Errors are JSON
-(``{"error": {"status": 400, "message": ...}}``) with status 400 for a bad parameter value and
-404 for an unknown id (405, with ``Allow``, for a method other than GET and HEAD). Every response
-allows any origin (CORS) for GET, and OPTIONS answers preflights.
+aggregate lists (countries, regions, partners, the strategic plan) and the country and
+activity items are the same datasets the pages show (``iatiportal.datasets``), under the same
+keys. Every parameter is read once into the request's Context (``web.params``); a value that
+is not valid answers 400. Errors are JSON (``{"error": {"status": 400, "message": ...}}``):
+400 for a bad parameter value, 404 for an unknown id (405, with ``Allow``, for a method other
+than GET and HEAD). Every response allows any origin (CORS) for GET, and OPTIONS answers
+preflights. The OpenAPI description (``openapi``) is generated from the same parameters and
+dataset fields.
 """
 
 from __future__ import annotations
@@ -27,20 +30,30 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from iatiportal import __version__, rates
-from iatiportal.profile import Portal
-from iatiportal.store import listing, money, queries
-from iatiportal.store import search as store_search
-from iatiportal.web import activity as activity_page
-from iatiportal.web import countries, downloads, i18n, partners, views
+from iatiportal import __version__, i18n, rates
+from iatiportal.datasets import Dataset, of_resource
+from iatiportal.datasets import figures as f
+from iatiportal.datasets.context import Context
+from iatiportal.store import activity as stored_activity
+from iatiportal.store import listing, queries
+from iatiportal.store.filters import Filters
+from iatiportal.web import downloads
 from iatiportal.web.cache import ResponseCache, validators
-from iatiportal.web.guard import TEXT_PATTERN
-from iatiportal.web.params import MAX_PAGE, whole_number
-from iatiportal.web.render import DataTable, Page
+from iatiportal.web.pages import activity as activity_page
+from iatiportal.web.pages import search as search_page
+from iatiportal.web.params import (
+    CURRENCY,
+    FILTERS,
+    MAX_PER_PAGE,
+    PAGING,
+    Parameter,
+    ParameterError,
+    paging,
+)
+from iatiportal.web.render import DataTable
+from iatiportal.web.request import context_of
 
-MAX_PER_PAGE = 1000
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
-DEFAULT_PER_PAGE = 100
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
 PREFLIGHT = {
     **CORS,
@@ -68,167 +81,6 @@ def error_response(status: int, message: str) -> Response:
     return json_response({"error": {"status": status, "message": message}}, status)
 
 
-# -- parameters -------------------------------------------------------------------------------
-
-
-def text() -> dict[str, Any]:
-    """The schema of a text parameter: any text the guard lets through (no NUL)."""
-    return {"type": "string", "pattern": TEXT_PATTERN}
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    description: str
-    schema: dict[str, Any]
-
-
-FILTERS = (
-    Parameter(
-        "country",
-        "Recipient country, ISO 3166-1 alpha-2.",
-        {"type": "string", "pattern": "^[A-Za-z]{2}$"},
-    ),
-    Parameter("region", "Recipient region code (any vocabulary).", text()),
-    Parameter(
-        "year",
-        "Activities with budgets or transactions in the year; transactions and budgets of "
-        "the year.",
-        {"type": "integer", "minimum": 1900, "maximum": 2100},
-    ),
-    Parameter(
-        "reporting_org",
-        "Reporting organisation identifier(s), comma-separated.",
-        text(),
-    ),
-    Parameter(
-        "partner",
-        "Funding partner: participating-org of role 1 or provider of incoming funds.",
-        text(),
-    ),
-    Parameter(
-        "sector",
-        "Sector code (of sector_vocabulary, default 1 OECD DAC 5-digit).",
-        text(),
-    ),
-    Parameter(
-        "sector_vocabulary",
-        "Sector vocabulary of `sector` (alone: activities with any sector of it).",
-        text(),
-    ),
-    Parameter(
-        "impact_area",
-        "Impact area of the home publisher's strategic plan (e.g. D1).",
-        text(),
-    ),
-    Parameter(
-        "sdg",
-        "Sustainable Development Goal (sector vocabulary 7).",
-        {"type": "integer", "minimum": 1, "maximum": 17},
-    ),
-    Parameter(
-        "humanitarian",
-        "Humanitarian flag.",
-        {"type": "string", "enum": ["true", "false", "1", "0"]},
-    ),
-    Parameter("q", "Full-text query: every word must match.", text()),
-    Parameter(
-        "currency",
-        "Transactions and budgets: also give each value converted to USD or EUR at its value "
-        "date, with the rate, its date and source (where rates are loaded).",
-        {"type": "string", "enum": ["USD", "EUR", "published"]},
-    ),
-    Parameter(
-        "activity",
-        "One activity (its IATI identifier): its transactions, budgets or results, e.g. every "
-        "transaction of an activity as `format=csv`.",
-        {"type": "string"},
-    ),
-)
-PAGING = (
-    Parameter(
-        "page",
-        "Page number, from 1.",
-        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
-    ),
-    Parameter(
-        "per_page",
-        f"Items per page, at most {MAX_PER_PAGE}.",
-        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
-    ),
-)
-
-
-def _integer(params: Any, name: str, low: int, high: int) -> int | None:
-    """A whole number parameter (params.whole_number): None when absent, 400 when not one."""
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    number = whole_number(value, low, high)
-    if number is None:
-        raise ApiError(400, f"{name} must be a whole number from {low} to {high}, not {value!r}")
-    return number
-
-
-def parse_filters(params: Any, portal: Portal) -> listing.ListFilters:
-    country = params.get("country") or None
-    if country is not None and not re.fullmatch(r"[A-Za-z]{2}", country):
-        raise ApiError(400, f"country must be an ISO 3166-1 alpha-2 code, not {country!r}")
-    sectors: list[tuple[str, str | None]] = []
-    if params.get("sector") or params.get("sector_vocabulary"):
-        sectors.append((params.get("sector_vocabulary") or "1", params.get("sector") or None))
-    if params.get("impact_area"):
-        plan = portal.home.strategic_plan
-        area = plan.impact_area(params["impact_area"]) if plan is not None else None
-        if plan is None or area is None or not plan.sector_vocabulary:
-            raise ApiError(
-                400, f"impact_area {params['impact_area']!r} is not in the strategic plan"
-            )
-        sectors.append((plan.sector_vocabulary, area.code))
-    sdg = _integer(params, "sdg", 1, 17)
-    if sdg is not None:
-        sectors.append(("7", str(sdg)))
-    humanitarian = params.get("humanitarian")
-    flags = {"true": True, "1": True, "false": False, "0": False}
-    if humanitarian not in (None, "") and humanitarian not in flags:
-        raise ApiError(400, f"humanitarian must be true or false, not {humanitarian!r}")
-    orgs = tuple(o.strip() for o in (params.get("reporting_org") or "").split(",") if o.strip())
-    q = params.get("q")
-    currency = params.get("currency") or None
-    if currency not in (None, "USD", "EUR", "published"):
-        raise ApiError(400, f"currency must be USD, EUR or published, not {currency!r}")
-    return listing.ListFilters(
-        currency=None if currency == "published" else currency,
-        country=country.upper() if country else None,
-        region=params.get("region") or None,
-        year=_integer(params, "year", 1900, 2100),
-        reporting_org=orgs,
-        partner=params.get("partner") or None,
-        sectors=tuple(sectors),
-        humanitarian=flags.get(humanitarian or ""),
-        q=q if q else None,
-        activity=params.get("activity") or None,
-    )
-
-
-def parse_paging(params: Any) -> tuple[int, int]:
-    page = _integer(params, "page", 1, MAX_PAGE) or 1
-    per_page = _integer(params, "per_page", 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
-    return page, per_page
-
-
-def parse_sort(params: Any, resource: listing.Resource) -> list[str]:
-    keys = [k.strip() for k in (params.get("sort") or "").split(",") if k.strip()]
-    for key in keys:
-        if key.lstrip("-") not in resource.sorts:
-            allowed = ", ".join(sorted(resource.sorts))
-            raise ApiError(400, f"sort {key!r} is not one of: {allowed} (prefix - to reverse)")
-    return keys
-
-
-# -- items ------------------------------------------------------------------------------------
-
-
 def with_conversion(
     rows: Iterable[dict[str, Any]], convert: rates.Converter | None
 ) -> Iterator[dict[str, Any]]:
@@ -248,17 +100,6 @@ def with_conversion(
         yield row
 
 
-def _table_items(
-    page: Page, table: str | None = None, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """The rows of a page's table (its first ``limit``)."""
-    chosen: DataTable | None = next((t for t in page.tables if table in (None, t.name)), None)
-    if chosen is None:
-        return []
-    with contextlib.closing(chosen.every_row()) as rows:
-        return [{c.key: r.get(c.key) for c in chosen.columns} for r in islice(rows, limit)]
-
-
 def paged(items: Sequence[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
     start = (page - 1) * per_page
     return {
@@ -269,48 +110,121 @@ def paged(items: Sequence[dict[str, Any]], page: int, per_page: int) -> dict[str
     }
 
 
-# -- routes -----------------------------------------------------------------------------------
+def _first_rows(table: DataTable, limit: int) -> list[dict[str, Any]]:
+    with contextlib.closing(table.every_row()) as rows:
+        return [{c.key: r.get(c.key) for c in table.columns} for r in islice(rows, limit)]
 
 
-def routes(
-    engine: Engine,
-    portal: Portal,
-    cache: ResponseCache,
-    render_docs: Callable[[dict[str, Any]], str],
-) -> list[BaseRoute]:
-    """The API's routes (to mount at /api/v1); ``render_docs`` renders the human docs page."""
-    resources = listing.resources(engine.dialect.name)
+# -- answering --------------------------------------------------------------------------------
 
-    async def answer(request: Request, work: Callable[[Connection], Any]) -> Response:
-        key = (request.url.path, request.url.query)
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
 
-        def run() -> tuple[Response, Any]:
-            try:
-                with engine.connect() as conn:
-                    version = queries.data_version(conn)
-                    body = work(conn)
-            except ApiError as error:
-                return error_response(error.status, error.message), None
-            response = json_response(body)
-            response.headers.update(validators(version))
-            return response, version
+def _context(request: Request, conn: Connection) -> Context:
+    ctx = context_of(request, conn, whole_lists=True, strict=True)
+    i18n.current_language.set(ctx.language)
+    return ctx
 
-        response, version = await run_in_threadpool(run)
+
+def _wanted_currency(ctx: Context) -> str | None:
+    """The currency a row list converts its values to: only the one asked for."""
+    asked = (ctx.params.get("currency") or "").upper()
+    return ctx.currency if asked in ("USD", "EUR") else None
+
+
+async def answer(request: Request, work: Callable[[Connection, Context], Any]) -> Response:
+    """A cached JSON answer, else ``work`` run in the thread pool on one connection."""
+    cache: ResponseCache = request.app.state.cache
+    key = (request.url.path, request.url.query)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    engine: Engine = request.app.state.engine
+
+    def run() -> tuple[Response, Any]:
+        try:
+            with engine.connect() as conn:
+                version = queries.data_version(conn)
+                body = work(conn, _context(request, conn))
+        except ParameterError as error:
+            return error_response(400, error.message), None
+        except ApiError as error:
+            return error_response(error.status, error.message), None
+        response = json_response(body)
+        response.headers.update(validators(version))
+        return response, version
+
+    response, version = await run_in_threadpool(run)
+    if version is not None:
         cache.put(key, response, version)
-        return response
+    return response
 
-    async def download(
-        resource: listing.Resource,
-        filters: listing.ListFilters,
-        sort: list[str],
-        fmt: str,
-        bom: bool,
-    ) -> Response:
-        """Every row of a list, streamed (XLSX: written to a temporary file, then sent)."""
+
+# -- row lists --------------------------------------------------------------------------------
+
+
+def _sort(params: Any, resource: listing.Resource) -> list[str]:
+    keys = [k.strip() for k in (params.get("sort") or "").split(",") if k.strip()]
+    for key in keys:
+        if key.lstrip("-") not in resource.sorts:
+            allowed = ", ".join(sorted(resource.sorts))
+            raise ApiError(400, f"sort {key!r} is not one of: {allowed} (prefix - to reverse)")
+    return keys
+
+
+def _list_filters(resource: listing.Resource, ctx: Context) -> Filters:
+    if resource.name == "problems":
+        return Filters(activity=ctx.filters.activity)
+    return replace(ctx.filters, currency=_wanted_currency(ctx))
+
+
+class RowList:
+    """``/api/v1/{name}`` of a store.listing resource: a page of JSON, or every row as
+    ``?format=csv|xlsx|jsonl|xml``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def __call__(self, request: Request) -> Response:
+        resource = listing.resources(request.app.state.engine.dialect.name)[self.name]
+        fmt = request.query_params.get("format") or "json"
+        if fmt != "json":
+            try:
+                return await self.download(request, resource, fmt)
+            except (ApiError, ParameterError) as error:
+                status = error.status if isinstance(error, ApiError) else 400
+                return error_response(status, error.message)
+
+        def work(conn: Connection, ctx: Context) -> dict[str, Any]:
+            filters = _list_filters(resource, ctx)
+            page, per_page = paging(ctx.params)
+            query = resource.select(filters, _sort(ctx.params, resource))
+            total = listing.count(conn, query)
+            convert = rates.Converter(conn, filters.currency) if filters.currency else None
+            page_rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
+            label = downloads.Labeller(resource)
+            return {
+                "total": total,
+                "page": page,
+                "per_page": per_page,
+                "items": [label(r) for r in with_conversion(page_rows, convert)],
+            }
+
+        return await answer(request, work)
+
+    async def download(self, request: Request, resource: listing.Resource, fmt: str) -> Response:
+        """Every row of the list, streamed (XLSX: written to a temporary file, then sent)."""
+        if fmt not in downloads.FORMATS:
+            formats = ", ".join(("json", *downloads.FORMATS))
+            raise ApiError(400, f"format must be one of {formats}, not {fmt!r}")
+        engine: Engine = request.app.state.engine
+
+        def read() -> tuple[Filters, list[str]]:
+            with engine.connect() as conn:
+                ctx = _context(request, conn)
+                return _list_filters(resource, ctx), _sort(ctx.params, resource)
+
+        filters, sort = await run_in_threadpool(read)
         query = resource.select(filters, sort)
+        bom = request.query_params.get("bom") in ("1", "true")
 
         def rows() -> Iterator[dict[str, Any]]:
             with engine.connect() as conn:
@@ -361,199 +275,175 @@ def routes(
             body = downloads.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
         return StreamingResponse(body, media_type=media_type, headers=headers)
 
-    def row_list(name: str) -> Callable[[Request], Any]:
-        resource = resources[name]
 
-        def chosen_filters(params: Any) -> listing.ListFilters:
-            if name == "problems":
-                return listing.ListFilters(activity=params.get("activity") or None)
-            return parse_filters(params, portal)
+# -- aggregate lists, items, search -----------------------------------------------------------
 
-        async def endpoint(request: Request) -> Response:
-            params = request.query_params
-            fmt = params.get("format") or "json"
-            if fmt != "json":
-                try:
-                    if fmt not in downloads.FORMATS:
-                        formats = ", ".join(("json", *downloads.FORMATS))
-                        raise ApiError(400, f"format must be one of {formats}, not {fmt!r}")
-                    filters = chosen_filters(params)
-                    sort = parse_sort(params, resource)
-                    return await download(
-                        resource, filters, sort, fmt, params.get("bom") in ("1", "true")
-                    )
-                except ApiError as error:
-                    return error_response(error.status, error.message)
 
-            def work(conn: Connection) -> dict[str, Any]:
-                filters = chosen_filters(params)
-                page, per_page = parse_paging(params)
-                query = resource.select(filters, parse_sort(params, resource))
-                total = listing.count(conn, query)
-                convert = rates.Converter(conn, filters.currency) if filters.currency else None
-                page_rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
-                label = downloads.Labeller(resource)
-                return {
-                    "total": total,
-                    "page": page,
-                    "per_page": per_page,
-                    "items": [label(r) for r in with_conversion(page_rows, convert)],
-                }
+def _countries(conn: Connection, ctx: Context) -> tuple[list[dict[str, Any]], int | None]:
+    _years, year = f.years(conn, ctx, ctx.money())
+    return f.flat(f.countries(conn, ctx, year)), year
 
-            return await answer(request, work)
 
-        return endpoint
+def _regions(conn: Connection, ctx: Context) -> tuple[list[dict[str, Any]], int | None]:
+    _years, year = f.years(conn, ctx, ctx.money())
+    return f.regions(conn, ctx, ctx.money(year=year), unspecified=False), year
 
-    def page_list(
-        build: Callable[[Connection, Any], Page | None], table: str | None = None
-    ) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            params = request.query_params
 
-            def work(conn: Connection) -> dict[str, Any]:
-                page, per_page = parse_paging(params)
-                year = _integer(params, "year", 1900, 2100)
-                views.WHOLE_LISTS.set(True)  # the page function's lists hold every row
-                wanted = params.get("currency")
-                if wanted not in (None, "", "USD", "EUR", "published"):
-                    raise ApiError(400, f"currency must be USD, EUR or published, not {wanted!r}")
-                money.PAGE_CURRENCY.set(
-                    views.chosen_currency(params, queries.has_rates(conn)) if wanted else None
-                )
-                built = build(conn, {"year": str(year)} if year else {})
-                if built is None:
-                    raise ApiError(404, "this portal has no strategic plan in its profile")
-                body = paged(_table_items(built, table), page, per_page)
-                if year is None and "year" in built.context:
-                    body["year"] = built.context["year"]
-                return body
+def _partners(conn: Connection, ctx: Context) -> tuple[list[dict[str, Any]], int | None]:
+    _years, year = f.years(conn, ctx, ctx.money(), ("incoming",))
+    return f.funding_partners(conn, ctx, ctx.money(year=year)), year
 
-            return await answer(request, work)
 
-        return endpoint
+def _plan(conn: Connection, ctx: Context) -> tuple[list[dict[str, Any]], int | None]:
+    plan = ctx.portal.home.strategic_plan
+    if plan is None or not plan.sector_vocabulary:
+        raise ApiError(404, "this portal has no strategic plan in its profile")
+    _years, year = f.years(conn, ctx, ctx.money())
+    areas, _unlinked = f.plan_areas(conn, ctx, plan, year)
+    return f.flat(areas), year
 
-    async def activity(request: Request) -> Response:
-        identifier = request.path_params["identifier"]
 
-        def work(conn: Connection) -> dict[str, Any]:
-            page = activity_page.page(conn, identifier, {})
-            if page is None:
-                raise ApiError(404, f"no activity {identifier!r}")
-            resource = resources["activities"]
-            query = resource.select(listing.ListFilters(activity=identifier))
-            rows = listing.fetch(conn, query, 0, 1)
-            # A long list is cut at MAX_PER_PAGE rows: every row is in its own paged list.
-            quoted = quote(identifier, safe="")
-            lists = {
-                "budgets": f"/api/v1/budgets?activity={quoted}",
-                "transactions": f"/api/v1/transactions?activity={quoted}",
-                "indicator_periods": f"/api/v1/results?activity={quoted}",
-            }
-            return {
-                **downloads.Labeller(resource)(rows[0]),
-                "tables": {t.name: _table_items(page, t.name, MAX_PER_PAGE) for t in page.tables},
-                "lists": {
-                    t.name: {"total": t.total, "url": lists[t.name]}
-                    for t in page.tables
-                    if t.name in lists
-                },
-            }
+@dataclass(frozen=True)
+class Aggregate:
+    """``/api/v1/{path}``: one page of a dataset's rows for the year asked for (else the
+    year the page shows by default), with that ``year``."""
+
+    path: str
+    summary: str
+    dataset: Dataset
+    rows: Callable[[Connection, Context], tuple[list[dict[str, Any]], int | None]]
+
+    async def __call__(self, request: Request) -> Response:
+        def work(conn: Connection, ctx: Context) -> dict[str, Any]:
+            page, per_page = paging(ctx.params)
+            rows, year = self.rows(conn, ctx)
+            body = paged(list(self.dataset.shaped(rows)), page, per_page)
+            body["year"] = year
+            return body
 
         return await answer(request, work)
 
-    async def country(request: Request) -> Response:
-        code = request.path_params["code"]
 
-        def work(conn: Connection) -> dict[str, Any]:
-            if not re.fullmatch(r"[A-Za-z]{2}", code):
-                raise ApiError(400, f"a country is an ISO 3166-1 alpha-2 code, not {code!r}")
-            year = _integer(request.query_params, "year", 1900, 2100)
-            page = countries.country(
-                conn, code.upper(), "overview", {"year": str(year)} if year else {}, portal
-            )
-            if page is None:
-                raise ApiError(404, f"no activities in country {code!r}")
-            return {
-                "country": code.upper(),
-                "name": i18n.country_name(code.upper()),
-                "year": page.context.get("year"),
-                "tables": {t.name: _table_items(page, t.name) for t in page.tables},
-            }
+AGGREGATES = (
+    Aggregate(
+        "countries",
+        "Recipient countries with the home publisher's activities and money in a year.",
+        f.COUNTRIES,
+        _countries,
+    ),
+    Aggregate("regions", "Recipient regions with money in a year.", f.REGIONS, _regions),
+    Aggregate(
+        "partners", "Funding partners and their incoming funds in a year.", f.PARTNERS, _partners
+    ),
+    Aggregate(
+        "strategic-plan",
+        "Impact areas of the strategic plan with outcomes, indicators and money.",
+        f.PLAN,
+        _plan,
+    ),
+)
 
-        return await answer(request, work)
 
-    async def search(request: Request) -> Response:
-        params = request.query_params
+async def activity(request: Request) -> Response:
+    """One activity: its row of the activities list, and its data tables (each cut at
+    MAX_PER_PAGE rows; ``lists`` gives each long list's total and the list with every row)."""
+    identifier = request.path_params["identifier"]
 
-        def work(conn: Connection) -> dict[str, Any]:
-            q = params.get("q") or ""
-            page, per_page = parse_paging(params)
-            filters = parse_filters(params, portal)
-            coded = [(v, c) for v, c in filters.sectors if c is not None]
-            found = store_search.search(
-                conn,
-                q,
-                store_search.SearchFilters(
-                    country=filters.country,
-                    region=filters.region,
-                    year=filters.year,
-                    humanitarian=filters.humanitarian,
-                    sector_vocabulary=coded[0][0] if coded else None,
-                    sector=coded[0][1] if coded else None,
-                    partner=filters.partner,
-                    reporting_org=filters.reporting_org or portal.home_org_refs,
-                ),
-                offset=(page - 1) * per_page,
-                limit=per_page,
-                facet_vocabularies=[("sdg", "7")],
-            )
-            strip = str.maketrans("", "", store_search.MARK_START + store_search.MARK_END)
-            return {
-                "total": found.total,
-                "page": page,
-                "per_page": per_page,
-                "items": [
-                    {
-                        "iati_identifier": h.iati_identifier,
-                        "title": h.title.translate(strip),
-                        "snippet": h.snippet.translate(strip),
-                        "rank": h.rank,
-                    }
-                    for h in found.hits
-                ],
-                "facets": {
-                    name: [{"value": v, "count": n} for v, n in values]
-                    for name, values in found.facets.items()
-                },
-            }
+    def work(conn: Connection, ctx: Context) -> dict[str, Any]:
+        act = stored_activity.current(conn, identifier)
+        if act is None:
+            raise ApiError(404, f"no activity {identifier!r}")
+        resource = listing.resources(conn.dialect.name)["activities"]
+        row = listing.fetch(conn, resource.select(Filters(activity=identifier)), 0, 1)[0]
+        tables = activity_page.data_tables(conn, ctx, act, stored_activity.counts(conn, act["id"]))
+        quoted = quote(identifier, safe="")
+        lists = {
+            "budgets": f"/api/v1/budgets?activity={quoted}",
+            "transactions": f"/api/v1/transactions?activity={quoted}",
+            "indicator_periods": f"/api/v1/results?activity={quoted}",
+        }
+        return {
+            **downloads.Labeller(resource)(row),
+            "tables": {t.name: _first_rows(t, MAX_PER_PAGE) for t in tables},
+            "lists": {
+                t.name: {"total": t.total, "url": lists[t.name]} for t in tables if t.name in lists
+            },
+        }
 
-        return await answer(request, work)
+    return await answer(request, work)
 
-    async def openapi_json(request: Request) -> Response:
-        return json_response(openapi(resources, portal))
 
-    async def docs(request: Request) -> Response:
-        return HTMLResponse(render_docs(openapi(resources, portal)), headers=CORS)
+async def country(request: Request) -> Response:
+    """One country's overview tables for a year, as on its page."""
+    code = request.path_params["code"]
 
-    async def not_found(request: Request) -> Response:
-        return error_response(404, f"no API resource at {request.url.path}")
+    def work(conn: Connection, ctx: Context) -> dict[str, Any]:
+        if not re.fullmatch(r"[A-Za-z]{2}", code):
+            raise ApiError(400, f"a country is an ISO 3166-1 alpha-2 code, not {code!r}")
+        upper = code.upper()
+        if upper not in queries.countries(conn, ctx.home):
+            raise ApiError(404, f"no activities in country {code!r}")
+        _years, year = f.years(conn, ctx, ctx.money(country=upper))
+        found = f.country_overview(conn, ctx, upper, year)
+        return {
+            "country": upper,
+            "name": i18n.country_name(upper),
+            "year": year,
+            "tables": {d.name: list(d.shaped(found[d.name])) for d in f.COUNTRY_TABLES},
+        }
 
-    async def preflight(request: Request) -> Response:
-        return Response(status_code=204, headers=PREFLIGHT)
+    return await answer(request, work)
 
-    def strategic_plan(conn: Connection, params: Any) -> Page | None:
-        return countries.strategic_plan(conn, params, portal)
 
+async def search(request: Request) -> Response:
+    def work(conn: Connection, ctx: Context) -> dict[str, Any]:
+        page, per_page = paging(ctx.params)
+        found = search_page.hits(conn, ctx, (page - 1) * per_page, per_page)
+        return {
+            "total": found.total,
+            "page": page,
+            "per_page": per_page,
+            "items": [search_page.plain(h) for h in found.hits],
+            "facets": {
+                name: [{"value": v, "count": n} for v, n in values]
+                for name, values in found.facets.items()
+            },
+        }
+
+    return await answer(request, work)
+
+
+async def openapi_json(request: Request) -> Response:
+    return json_response(openapi(request))
+
+
+async def docs(request: Request) -> Response:
+    env = request.app.state.env
+    return HTMLResponse(
+        env.get_template("api_docs.html").render(spec=openapi(request)), headers=CORS
+    )
+
+
+async def not_found(request: Request) -> Response:
+    return error_response(404, f"no API resource at {request.url.path}")
+
+
+async def preflight(request: Request) -> Response:
+    return Response(status_code=204, headers=PREFLIGHT)
+
+
+ROW_LISTS = ("activities", "transactions", "budgets", "results", "problems")
+
+
+def routes() -> list[BaseRoute]:
+    """The API's routes (to mount at /api/v1)."""
     return [
         Route("/openapi.json", openapi_json),
         Route("/docs", docs),
-        *(Route(f"/{name}", row_list(name)) for name in resources),
+        *(Route(f"/{name}", RowList(name).__call__) for name in ROW_LISTS),
         Route("/activities/{identifier:path}", activity),
-        Route("/countries", page_list(lambda conn, p: countries.countries(conn, p, portal))),
+        *(Route(f"/{a.path}", a.__call__) for a in AGGREGATES),
         Route("/countries/{code}", country),
-        Route("/regions", page_list(lambda conn, p: partners.regions(conn, p, portal))),
-        Route("/partners", page_list(lambda conn, p: partners.partners(conn, p, portal))),
-        Route("/strategic-plan", page_list(strategic_plan)),
         Route("/search", search),
         Route("/{rest:path}", not_found),
         # Last: a 405 names the Allow of the first route the path matched (Starlette).
@@ -573,36 +463,51 @@ _JSON_TYPES: dict[str, dict[str, Any]] = {
 }
 
 
-def _item_schema(resource: listing.Resource) -> dict[str, Any]:
+def item_schema(dataset: Dataset, *, labelled: bool = False) -> dict[str, Any]:
+    """The JSON Schema of a dataset's row: every field, nothing else (``labelled``: with the
+    ``<field>_name`` of each coded field, as the row lists give them)."""
     properties: dict[str, Any] = {}
-    for f in resource.fields:
-        properties[f.name] = {**_JSON_TYPES[f.type], "description": f.description}
-        if f.codelist:
-            properties[f"{f.name}_name"] = {
+    for field in dataset.fields:
+        properties[field.name] = {**_JSON_TYPES[field.type], "description": field.description}
+        if labelled and field.codelist:
+            properties[f"{field.name}_name"] = {
                 "type": ["string", "null"],
-                "description": f"Name of the code in the IATI {f.codelist} codelist.",
+                "description": f"Name of the code in the IATI {field.codelist} codelist.",
             }
-    return {"type": "object", "properties": properties, "required": list(properties)}
-
-
-def _list_of(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
-        "required": ["total", "page", "per_page", "items"],
-        "properties": {
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _object(properties: dict[str, Any], required: Sequence[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        "additionalProperties": False,
+    }
+
+
+def _list_of(item: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return _object(
+        {
             "total": {"type": "integer", "minimum": 0},
             "page": {"type": "integer", "minimum": 1},
             "per_page": {"type": "integer", "minimum": 1},
             "items": {"type": "array", "items": item},
-        },
-    }
+            **more,
+        }
+    )
 
 
-def _parameter(p: Parameter) -> dict[str, Any]:
+def _parameter(p: Parameter, *, where: str = "query", required: bool = False) -> dict[str, Any]:
     return {
         "name": p.name,
-        "in": "query",
-        "required": False,
+        "in": where,
+        "required": required,
         "description": p.description,
         "schema": p.schema,
     }
@@ -625,8 +530,15 @@ def _operation(
     return {"get": {"summary": summary, "parameters": list(parameters), "responses": responses}}
 
 
-def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the API (impact areas: those of ``portal``'s plan)."""
+def _tables(datasets: Sequence[Dataset]) -> dict[str, Any]:
+    return _object({d.name: {"type": "array", "items": item_schema(d)} for d in datasets})
+
+
+def openapi(request: Request) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the API, generated from the parameters (web.params)
+    and the datasets' fields (impact areas: those of the portal's plan)."""
+    portal = request.app.state.portal
+    resources = listing.resources(request.app.state.engine.dialect.name)
     plan = portal.home.strategic_plan
     areas = (
         [a.code for a in plan.impact_areas] if plan is not None and plan.sector_vocabulary else []
@@ -637,9 +549,11 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
             filters.append(_parameter(p))
         elif areas:  # without a strategic plan the parameter is refused
             filters.append(_parameter(replace(p, schema={"type": "string", "enum": areas})))
-    paging = [_parameter(p) for p in PAGING]
+    currency = _parameter(CURRENCY)
+    pages = [_parameter(p) for p in PAGING]
     paths: dict[str, Any] = {}
-    for name, resource in resources.items():
+    for name in ROW_LISTS:
+        resource = resources[name]
         keys = "|".join(sorted(resource.sorts))
         sort = {
             "name": "sort",
@@ -649,58 +563,48 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
             "(descending): " + ", ".join(sorted(resource.sorts)) + ".",
             "schema": {"type": "string", "pattern": f"^(-?({keys}))(,-?({keys}))*$"},
         }
-        extra = (
-            [
-                {
-                    "name": "activity",
-                    "in": "query",
-                    "required": False,
-                    "description": "Problems of one activity.",
-                    "schema": text(),
-                }
-            ]
+        chosen = (
+            [f for f in filters if f["name"] == "activity"]
             if name == "problems"
-            else filters
+            else [*filters, currency]
         )
         paths[f"/{name}"] = _operation(
-            resource.description, [*extra, *paging, sort], _list_of(_item_schema(resource))
+            resource.description,
+            [*chosen, *pages, sort],
+            _list_of(item_schema(of_resource(resource), labelled=True)),
         )
-    loose = {"type": "object", "additionalProperties": True}
-    year = _parameter(FILTERS[2])
-    currency = {
-        "name": "currency",
-        "in": "query",
-        "required": False,
-        "description": "USD or EUR: money converted at the value date (where rates are "
-        "loaded); published (the default): per currency as published.",
-        "schema": {"type": "string", "enum": ["USD", "EUR", "published"]},
-    }
-    for name, summary in (
-        ("countries", "Recipient countries with the home publisher's money in a year."),
-        ("regions", "Recipient regions with activities."),
-        ("partners", "Funding partners and their contributions."),
-        (
-            "strategic-plan",
-            "Impact areas of the strategic plan with outcomes, indicators and money.",
-        ),
-    ):
-        schema = _list_of(loose)
-        schema["properties"]["year"] = {"type": ["integer", "null"]}
-        paths[f"/{name}"] = _operation(
-            summary, [year, currency, *paging], schema, not_found=name == "strategic-plan"
+    for aggregate in AGGREGATES:
+        paths[f"/{aggregate.path}"] = _operation(
+            aggregate.summary,
+            [*filters, currency, *pages],
+            _list_of(item_schema(aggregate.dataset), year={"type": ["integer", "null"]}),
+            not_found=aggregate.path == "strategic-plan",
         )
     identifier = {
         "name": "identifier",
         "in": "path",
         "required": True,
         "description": "The IATI identifier, URL-encoded.",
-        "schema": text(),
+        "schema": {"type": "string"},
     }
+    activity_row = item_schema(of_resource(resources["activities"]), labelled=True)
+    lists = _object(
+        {
+            name: _object({"total": {"type": ["integer", "null"]}, "url": {"type": "string"}})
+            for name in ("budgets", "transactions", "indicator_periods")
+        }
+    )
     paths["/activities/{identifier}"] = _operation(
         f"One activity with its budgets, transactions and indicator periods (each table cut at "
         f"{MAX_PER_PAGE} rows; `lists` gives each one's total and its list with every row).",
-        [identifier],
-        loose,
+        [identifier, currency],
+        _object(
+            {
+                **activity_row["properties"],
+                "tables": _tables(activity_page.TABLES),
+                "lists": lists,
+            }
+        ),
         not_found=True,
     )
     code = {
@@ -711,31 +615,40 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
         "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
     }
     paths["/countries/{code}"] = _operation(
-        "One country's figures for a year, as on its page.", [code, year], loose, not_found=True
+        "One country's figures for a year, as on its page.",
+        [code, *filters, currency],
+        _object(
+            {
+                "country": {"type": "string"},
+                "name": {"type": "string"},
+                "year": {"type": ["integer", "null"]},
+                "tables": _tables(f.COUNTRY_TABLES),
+            }
+        ),
+        not_found=True,
     )
-    search_schema = _list_of(
-        {
-            "type": "object",
-            "properties": {
-                "iati_identifier": {"type": "string"},
-                "title": {"type": "string"},
-                "snippet": {"type": "string"},
-                "rank": {"type": "number"},
-            },
-        }
-    )
-    search_schema["properties"]["facets"] = loose
-    q = {
-        "name": "q",
-        "in": "query",
-        "required": True,
-        "description": "Words to find (every one must match).",
-        "schema": text(),
+    facet = {
+        "type": "array",
+        "items": _object({"value": {"type": "string"}, "count": {"type": "integer"}}),
+    }
+    facets = {
+        "type": "object",
+        "additionalProperties": facet,
+        "description": "Counts of the matching activities per value of each filter.",
     }
     paths["/search"] = _operation(
-        "Full-text search, ranked, with facet counts.",
-        [q, *[f for f in filters if f["name"] not in ("q", "activity")], *paging],
-        search_schema,
+        "Full-text search, ranked, with facet counts: the filters AND every word of q.",
+        [
+            *[
+                {**f, "required": True, "description": "Words to find (every one must match)."}
+                if f["name"] == "q"
+                else f
+                for f in filters
+                if f["name"] != "activity"
+            ],
+            *pages,
+        ],
+        _list_of(item_schema(search_page.HITS), facets=facets),
     )
     return {
         "openapi": "3.1.0",
@@ -754,20 +667,16 @@ def openapi(resources: dict[str, listing.Resource], portal: Portal) -> dict[str,
                     "description": "A bad parameter value (400) or an unknown id (404).",
                     "content": {
                         "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["error"],
-                                "properties": {
-                                    "error": {
-                                        "type": "object",
-                                        "required": ["status", "message"],
-                                        "properties": {
+                            "schema": _object(
+                                {
+                                    "error": _object(
+                                        {
                                             "status": {"type": "integer"},
                                             "message": {"type": "string"},
-                                        },
-                                    }
-                                },
-                            }
+                                        }
+                                    )
+                                }
+                            )
                         }
                     },
                 }

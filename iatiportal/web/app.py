@@ -1,10 +1,18 @@
-"""The Starlette application: routes, the Jinja environment and the rendering of Pages."""
+"""The Starlette application: the route table, the request context, and the rendering of Pages.
+
+Every page is a module of ``web.pages`` with a builder ``(conn, ctx, **path) -> Page``; the
+table ``PAGES`` maps URLs to builders, and ``serve_page`` is the one endpoint behind them all:
+it reads the request's Context (language, currency, filters, whole lists) once, builds the
+page in the thread pool on one connection, and renders it as HTML or as data. The engine,
+profile, cache and Jinja environment are on ``app.state``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -21,32 +29,38 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iatiportal import __version__, snapshot
+from iatiportal import __version__, i18n, snapshot
+from iatiportal.datasets.context import Context
 from iatiportal.profile import Portal
 from iatiportal.store import activity as stored_activity
-from iatiportal.store import money, queries
+from iatiportal.store import queries
 from iatiportal.store.search import MARK_END, MARK_START
-from iatiportal.web import (
-    activity,
-    activity_charts,
-    api,
-    countries,
-    i18n,
-    partners,
-    security,
-    vendor,
-    views,
-)
+from iatiportal.web import api, security, vendor
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.guard import InputGuard
+from iatiportal.web.pages import (
+    about,
+    activities,
+    activity,
+    countries,
+    country,
+    download,
+    health,
+    overview,
+    partners,
+    regions,
+    search,
+    strategic_plan,
+)
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
+from iatiportal.web.request import context_of
 
 HERE = Path(__file__).resolve().parent
-PageFunction = Callable[[Connection, Any], Page]
+Builder = Callable[..., Page | None]
 
 
 def highlight(value: str) -> Markup:
@@ -88,6 +102,270 @@ def _environment() -> Environment:
     return env
 
 
+# -- the route table --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageRoute:
+    """A page URL: ``{name}`` path values go to the builder as keywords; the last one may
+    carry a format suffix (``/countries/ML.json``), and a path without values has its
+    ``.json``, ``.csv`` and ``.xlsx`` (``/countries.json``; ``/`` has ``/index.json``)."""
+
+    path: str
+    build: Builder
+    values: tuple[str, ...] = ()  # names of the path values, in order
+
+    def routes(self) -> list[Route]:
+        endpoint = PageEndpoint(self)
+        pattern = self.path
+        if self.values:
+            last = self.values[-1]
+            # The last value takes the rest of the path: identifiers hold slashes and dots.
+            pattern = pattern.replace("{" + last + "}", "{" + last + ":path}")
+            return [Route(pattern, endpoint, methods=["GET", "HEAD"])]
+        dotted = "/index.{fmt}" if self.path == "/" else self.path + ".{fmt}"
+        return [
+            Route(self.path, endpoint, methods=["GET", "HEAD"]),
+            Route(dotted, endpoint, methods=["GET", "HEAD"]),
+        ]
+
+
+PAGES = (
+    PageRoute("/", overview.build),
+    PageRoute("/activities", activities.build),
+    PageRoute("/countries", countries.build),
+    PageRoute("/countries/{code}/{tab}", country.build, ("code", "tab")),
+    PageRoute("/countries/{code}", country.build, ("code",)),
+    PageRoute("/regions", regions.build),
+    PageRoute("/regions/{code}", regions.region, ("code",)),
+    PageRoute("/partners", partners.build),
+    PageRoute("/partners/{ref}", partners.partner, ("ref",)),
+    PageRoute("/search", search.build),
+    PageRoute("/strategic-plan", strategic_plan.build),
+    PageRoute("/strategic-plan/{code}", strategic_plan.area, ("code",)),
+    PageRoute("/-/data-health", health.build),
+    DOWNLOAD := PageRoute("/-/download", download.build),
+    PageRoute("/about", about.build),
+)
+"""Every page (the activity page, with its raw XML, has its own endpoint)."""
+
+
+class PageEndpoint:
+    """The ASGI endpoint of one PageRoute (Starlette calls it with the matched scope)."""
+
+    def __init__(self, route: PageRoute) -> None:
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        values = [request.path_params[name] for name in self.route.values]
+        fmt = request.path_params.get("fmt", "html")
+        if values:
+            values[-1], fmt = split_format(values[-1])
+            if "/" in values[-1] and len(self.route.values) > 1:
+                raise HTTPException(404)
+        if fmt != "html" and fmt not in FORMATS:
+            raise HTTPException(404)
+        named = dict(zip(self.route.values, values, strict=True))
+        response = await serve_page(
+            request, fmt, lambda conn, ctx: self.route.build(conn, ctx, **named)
+        )
+        await response(scope, receive, send)
+
+
+# -- the request context and rendering --------------------------------------------------------
+
+
+def render_html(request: Request, page: Page) -> str:
+    """A page's template, with the helpers every template uses."""
+    env: Environment = request.app.state.env
+    language = i18n.current_language.get()
+    own_path = security.own_path(request.url.path)
+
+    def url_with(**changes: Any) -> str:
+        params = dict(request.query_params)
+        params.update({k: str(v) for k, v in changes.items() if v is not None})
+        for k, v in changes.items():
+            if v is None:
+                params.pop(k, None)
+        return f"{own_path}?{urlencode(params)}" if params else own_path
+
+    def link(path: str) -> str:
+        """A link to another page of the portal that keeps the page's language."""
+        if language == i18n.DEFAULT_LANGUAGE:
+            return path
+        return f"{path}{'&' if '?' in path else '?'}lang={language}"
+
+    def data_url(fmt: str) -> str:
+        path = own_path.rstrip("/") or "/index"
+        query = f"?{request.url.query}" if request.url.query else ""
+        return f"{path}.{fmt}{query}"
+
+    template = env.get_template(page.template)
+    return template.render(
+        page=page,
+        request=request,
+        lang=language,
+        url_with=url_with,
+        link=link,
+        data_url=data_url,
+        has_plan=strategic_plan.plan_of(request.app.state.portal) is not None,
+        **page.context,
+    )
+
+
+HTML = HtmlRenderer(render_html)
+
+
+def render(
+    request: Request, fmt: str, build: Callable[[Connection, Context], Page | None]
+) -> tuple[Response, Any]:
+    """The page and the data version it was built from (read in the same transaction)."""
+    engine: Engine = request.app.state.engine
+    with held(engine.connect()) as (conn, hold):
+        version = queries.data_version(conn)
+        ctx = context_of(request, conn, whole_lists=fmt != "html")
+        i18n.current_language.set(ctx.language)  # gettext in templates and builders
+        page = build(conn, ctx)
+        if page is None:
+            raise HTTPException(404)
+        if fmt == "html":
+            page.context.setdefault("data_status", queries.data_status(conn))
+            page.context.setdefault(
+                "currency_choice",
+                {"current": ctx.currency or "", "offered": queries.has_rates(conn)},
+            )
+            page.context.setdefault("notices", ctx.notices)
+        response = hold(RENDERERS[fmt](request, page, HTML))
+    response.headers.update(validators(version))
+    return response, version
+
+
+async def serve_page(
+    request: Request, fmt: str, build: Callable[[Connection, Context], Page | None]
+) -> Response:
+    """A cached rendering, else one rendered in the thread pool (database work blocks)."""
+    cache: ResponseCache = request.app.state.cache
+    key = (request.url.path, request.url.query)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    response, version = await run_in_threadpool(render, request, fmt, build)
+    cache.put(key, response, version)
+    return response
+
+
+# -- endpoints that are not pages -------------------------------------------------------------
+
+
+async def activity_endpoint(request: Request) -> Response:
+    """``/activities/{identifier}``: the page (and its renderings), or ``.xml`` as published."""
+    identifier, fmt = split_format(request.path_params["identifier"])
+    if identifier.endswith(".xml"):
+        return await run_in_threadpool(raw_xml, request, identifier.removesuffix(".xml"))
+    return await serve_page(request, fmt, lambda conn, ctx: activity.build(conn, ctx, identifier))
+
+
+def raw_xml(request: Request, identifier: str) -> Response:
+    """The activity as published, streamed a megabyte at a time (it can be huge)."""
+    with held(request.app.state.engine.connect()) as (conn, hold):
+        found = stored_activity.raw_xml_size(conn, identifier)
+        if found is None:
+            raise HTTPException(404)
+
+        def body() -> Iterator[bytes]:
+            yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            yield from stored_activity.raw_xml_chunks(conn, *found)
+            yield b"\n"
+
+        disposition = security.inline_disposition(identifier, "xml")
+        return hold(
+            StreamingResponse(
+                body(), media_type="application/xml", headers={"Content-Disposition": disposition}
+            )
+        )
+
+
+def country_redirect(request: Request) -> Response:
+    """The Country selector's target (a plain form works without JavaScript)."""
+    code = request.query_params.get("code", "").upper()
+    tab = request.query_params.get("tab", "overview")
+    if not code.isalpha() or len(code) != 2 or tab not in country.TABS:
+        raise HTTPException(404)
+    params = {k: v for k in ("year", "lang") if (v := request.query_params.get(k))}
+    path = f"/countries/{code}" + ("" if tab == "overview" else f"/{tab}")
+    return RedirectResponse(f"{path}?{urlencode(params)}" if params else path, 303)
+
+
+def snapshot_file(request: Request) -> Response:
+    """One snapshot file, named for what and when; revalidated by its digest."""
+    snapshots: Path = request.app.state.snapshots
+    name = request.path_params["name"]
+    manifest = snapshot.read_manifest(snapshots)
+    listed = {f.name: f for f in manifest.files} if manifest else {}
+    if name not in listed or not (snapshots / name).is_file():
+        raise HTTPException(404)
+    etag = f'"{listed[name].sha256[:32]}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    day = manifest.built_at[:10] if manifest else "snapshot"
+    stem, _dot, ext = name.partition(".")
+    return FileResponse(
+        snapshots / name,
+        filename=f"{stem}-{day}.{ext}",
+        headers={"ETag": etag, "Cache-Control": "no-cache"},
+    )
+
+
+def not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return api.error_response(404, f"no API resource at {request.url.path}")
+    i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
+    wanted = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    page = Page(
+        "not_found.html", i18n.gettext("Page not found"), {"wanted": wanted}, status_code=404
+    )
+    return RENDERERS["html"](request, page, HTML)
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An error answer: the API's JSON error under /api/, else a page that says it."""
+    if request.url.path.startswith("/api/"):
+        response = api.error_response(status, message)
+    else:
+        i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
+        title = i18n.gettext("Method not allowed") if status == 405 else i18n.gettext("Bad request")
+        page = Page("error.html", title, {"status": status}, status_code=status)
+        response = RENDERERS["html"](request, page, HTML)
+    response.headers.update(headers or {})
+    return response
+
+
+def method_not_allowed(request: Request, exc: Exception) -> Response:
+    allowed = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    if request.url.path.startswith("/api/"):
+        allowed["Allow"] = api.PREFLIGHT["Allow"]  # every API path answers OPTIONS too
+    message = f"{request.method} is not allowed: use {allowed.get('Allow', 'GET')}"
+    return error_page(request, 405, message, allowed)
+
+
+def routes() -> list[BaseRoute]:
+    """The whole URL space: the pages, the activity page, the API, the static files."""
+    return [
+        *(route for page in PAGES if page.path == "/" for route in page.routes()),
+        Route("/activities/{identifier:path}", activity_endpoint, methods=["GET", "HEAD"]),
+        Route("/countries/redirect", country_redirect),
+        *(route for page in PAGES if page.path != "/" for route in page.routes()),
+        Route("/-/download/", PageEndpoint(DOWNLOAD), methods=["GET", "HEAD"]),
+        Route("/-/download/{name}", snapshot_file),
+        Mount("/api/v1", routes=api.routes()),
+        Route("/static/vendor/{name}", vendor.endpoint),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+
 def create_app(
     engine: Engine,
     portal: Portal | None = None,
@@ -105,282 +383,14 @@ def create_app(
     which sites may show the pages in a frame; ValueError when it is not valid.
     """
     frame_ancestors = security.frame_ancestors(frame_ancestors)
-    env = _environment()
-    portal = portal or Portal()
-    snapshots = snapshot_dir or snapshot.default_dir(
-        engine.url.render_as_string(hide_password=False)
-    )
-
-    def render_html(request: Request, page: Page) -> str:
-        language = i18n.current_language.get()
-        own_path = security.own_path(request.url.path)
-
-        def url_with(**changes: Any) -> str:
-            params = dict(request.query_params)
-            params.update({k: str(v) for k, v in changes.items() if v is not None})
-            for k, v in changes.items():
-                if v is None:
-                    params.pop(k, None)
-            return f"{own_path}?{urlencode(params)}" if params else own_path
-
-        def link(path: str) -> str:
-            """A link to another page of the portal that keeps the page's language."""
-            if language == i18n.DEFAULT_LANGUAGE:
-                return path
-            return f"{path}{'&' if '?' in path else '?'}lang={language}"
-
-        def data_url(fmt: str) -> str:
-            path = own_path.rstrip("/") or "/index"
-            query = f"?{request.url.query}" if request.url.query else ""
-            return f"{path}.{fmt}{query}"
-
-        template = env.get_template(page.template)
-        return template.render(
-            page=page,
-            request=request,
-            lang=language,
-            url_with=url_with,
-            link=link,
-            data_url=data_url,
-            **page.context,
-        )
-
-    html = HtmlRenderer(render_html)
 
     def data_version() -> Any:
         with engine.connect() as conn:
             return queries.data_version(conn)
 
     cache = ResponseCache(data_version, check_every=recheck_data_every)
-
-    def render(
-        request: Request, fmt: str, build: Callable[[Connection], Page | None]
-    ) -> tuple[Response, Any]:
-        """The page and the data version it was built from (read in the same transaction)."""
-        i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
-        views.WHOLE_LISTS.set(fmt != "html")  # data renderings hold every row of a list
-        with held(engine.connect()) as (conn, hold):
-            version = queries.data_version(conn)
-            rates_loaded = queries.has_rates(conn)
-            currency = views.chosen_currency(request.query_params, rates_loaded)
-            money.PAGE_CURRENCY.set(currency)
-            page = build(conn)
-            if page is not None and fmt == "html":
-                page.context.setdefault("data_status", queries.data_status(conn))
-                page.context.setdefault(
-                    "currency_choice", {"current": currency or "", "offered": rates_loaded}
-                )
-            if page is None:
-                raise HTTPException(404)
-            response = hold(RENDERERS[fmt](request, page, html))
-        response.headers.update(validators(version))
-        return response, version
-
-    async def respond(
-        request: Request, fmt: str, build: Callable[[Connection], Page | None]
-    ) -> Response:
-        """A cached rendering, else one rendered in the thread pool (database work blocks)."""
-        key = (request.url.path, request.url.query)
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-        response, version = await run_in_threadpool(render, request, fmt, build)
-        cache.put(key, response, version)
-        return response
-
-    def page_route(path: str, function: PageFunction) -> list[Route]:
-        async def endpoint(request: Request) -> Response:
-            fmt = request.path_params.get("fmt", "html")
-            if fmt not in FORMATS and fmt != "html":
-                raise HTTPException(404)
-            return await respond(request, fmt, lambda conn: function(conn, request.query_params))
-
-        dotted = "/index.{fmt}" if path == "/" else path + ".{fmt}"
-        return [Route(path, endpoint), Route(dotted, endpoint)]
-
-    async def activity_endpoint(request: Request) -> Response:
-        identifier, fmt = split_format(request.path_params["identifier"])
-        if identifier.endswith(".xml"):
-            return await run_in_threadpool(raw_xml, identifier.removesuffix(".xml"))
-        return await respond(
-            request,
-            fmt,
-            lambda conn: activity_charts.with_charts(
-                conn, activity.page(conn, identifier, request.query_params), portal
-            ),
-        )
-
-    async def countries_endpoint(request: Request) -> Response:
-        fmt = request.path_params.get("fmt", "html")
-        if fmt not in FORMATS and fmt != "html":
-            raise HTTPException(404)
-        return await respond(
-            request, fmt, lambda conn: countries.countries(conn, request.query_params, portal)
-        )
-
-    async def country_endpoint(request: Request) -> Response:
-        code, fmt = split_format(request.path_params["code"])
-        tab = "overview"
-        if "tab" in request.path_params:
-            tab, fmt = split_format(request.path_params["tab"])
-        return await respond(
-            request,
-            fmt,
-            lambda conn: countries.country(conn, code, tab, request.query_params, portal),
-        )
-
-    def country_redirect(request: Request) -> Response:
-        """The Country selector's target (a plain form works without JavaScript)."""
-        code = request.query_params.get("code", "").upper()
-        tab = request.query_params.get("tab", "overview")
-        if not code.isalpha() or len(code) != 2 or tab not in countries.TABS:
-            raise HTTPException(404)
-        params = {k: v for k in ("year", "lang") if (v := request.query_params.get(k))}
-        path = f"/countries/{code}" + ("" if tab == "overview" else f"/{tab}")
-        return RedirectResponse(f"{path}?{urlencode(params)}" if params else path, 303)
-
-    def portal_page(
-        function: Callable[[Connection, str, Any, Portal], Page | None], name: str
-    ) -> Callable[[Request], Any]:
-        """An endpoint for ``/things/{name}`` (and its .json etc.) of a portal page."""
-
-        async def endpoint(request: Request) -> Response:
-            value, fmt = split_format(request.path_params[name])
-            return await respond(
-                request, fmt, lambda conn: function(conn, value, request.query_params, portal)
-            )
-
-        return endpoint
-
-    def portal_list(
-        function: Callable[[Connection, Any, Portal], Page],
-    ) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            fmt = request.path_params.get("fmt", "html")
-            if fmt not in FORMATS and fmt != "html":
-                raise HTTPException(404)
-            return await respond(
-                request, fmt, lambda conn: function(conn, request.query_params, portal)
-            )
-
-        return endpoint
-
-    def strategic_plan_page(conn: Connection, params: Any, portal: Portal) -> Page:
-        page = countries.strategic_plan(conn, params, portal)
-        if page is None:  # a portal without a strategic plan in its profile
-            raise HTTPException(404)
-        return page
-
-    def raw_xml(identifier: str) -> Response:
-        """The activity as published, streamed a megabyte at a time (it can be huge)."""
-        with held(engine.connect()) as (conn, hold):
-            found = stored_activity.raw_xml_size(conn, identifier)
-            if found is None:
-                raise HTTPException(404)
-
-            def body() -> Iterator[bytes]:
-                yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
-                yield from stored_activity.raw_xml_chunks(conn, *found)
-                yield b"\n"
-
-            disposition = security.inline_disposition(identifier, "xml")
-            return hold(
-                StreamingResponse(
-                    body(),
-                    media_type="application/xml",
-                    headers={"Content-Disposition": disposition},
-                )
-            )
-
-    def download_page(conn: Connection, params: Any) -> Page:
-        return views.download(conn, snapshot.read_manifest(snapshots))
-
-    def snapshot_file(request: Request) -> Response:
-        """One snapshot file, named for what and when; revalidated by its digest."""
-        name = request.path_params["name"]
-        manifest = snapshot.read_manifest(snapshots)
-        listed = {f.name: f for f in manifest.files} if manifest else {}
-        if name not in listed or not (snapshots / name).is_file():
-            raise HTTPException(404)
-        etag = f'"{listed[name].sha256[:32]}"'
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers={"ETag": etag})
-        day = manifest.built_at[:10] if manifest else "snapshot"
-        stem, _dot, ext = name.partition(".")
-        return FileResponse(
-            snapshots / name,
-            filename=f"{stem}-{day}.{ext}",
-            headers={"ETag": etag, "Cache-Control": "no-cache"},
-        )
-
-    def not_found(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/"):
-            return api.error_response(404, f"no API resource at {request.url.path}")
-        i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
-        wanted = request.url.path.rstrip("/").rsplit("/", 1)[-1]
-        page = Page(
-            "not_found.html", i18n.gettext("Page not found"), {"wanted": wanted}, status_code=404
-        )
-        return RENDERERS["html"](request, page, html)
-
-    def error_page(
-        request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
-    ) -> Response:
-        """An error answer: the API's JSON error under /api/, else a page that says it."""
-        if request.url.path.startswith("/api/"):
-            response = api.error_response(status, message)
-        else:
-            i18n.current_language.set(i18n.choose_language(request.query_params.get("lang")))
-            title = (
-                i18n.gettext("Method not allowed") if status == 405 else i18n.gettext("Bad request")
-            )
-            page = Page("error.html", title, {"status": status}, status_code=status)
-            response = RENDERERS["html"](request, page, html)
-        response.headers.update(headers or {})
-        return response
-
-    def method_not_allowed(request: Request, exc: Exception) -> Response:
-        allowed = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
-        if request.url.path.startswith("/api/"):
-            allowed["Allow"] = api.PREFLIGHT["Allow"]  # every API path answers OPTIONS too
-        message = f"{request.method} is not allowed: use {allowed.get('Allow', 'GET')}"
-        return error_page(request, 405, message, allowed)
-
-    def render_docs(spec: dict[str, Any]) -> str:
-        return env.get_template("api_docs.html").render(spec=spec)
-
-    download_routes = page_route("/-/download", download_page)
-    routes = [
-        *page_route("/", lambda conn, params: countries.overview(conn, params, portal)),
-        *page_route("/activities", views.activities),
-        Route("/activities/{identifier:path}", activity_endpoint),
-        Route("/countries", countries_endpoint),
-        Route("/countries.{fmt}", countries_endpoint),
-        Route("/countries/redirect", country_redirect),
-        Route("/countries/{code}", country_endpoint),
-        Route("/countries/{code}/{tab}", country_endpoint),
-        Route("/regions", portal_list(partners.regions)),
-        Route("/regions.{fmt}", portal_list(partners.regions)),
-        Route("/regions/{code:path}", portal_page(partners.region, "code")),
-        Route("/partners", portal_list(partners.partners)),
-        Route("/partners.{fmt}", portal_list(partners.partners)),
-        Route("/partners/{ref:path}", portal_page(partners.partner, "ref")),
-        Route("/search", portal_list(views.search)),
-        Route("/search.{fmt}", portal_list(views.search)),
-        Route("/strategic-plan", portal_list(strategic_plan_page)),
-        Route("/strategic-plan.{fmt}", portal_list(strategic_plan_page)),
-        Route("/strategic-plan/{code}", portal_page(countries.strategic_plan_area, "code")),
-        *page_route("/-/data-health", views.data_health),
-        *download_routes,
-        Route("/-/download/", download_routes[0].endpoint),
-        Route("/-/download/{name}", snapshot_file),
-        *page_route("/about", views.about),
-        Mount("/api/v1", routes=api.routes(engine, portal, cache, render_docs)),
-        Route("/static/vendor/{name}", vendor.endpoint),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-    ]
-    return Starlette(
-        routes=routes,
+    app = Starlette(
+        routes=routes(),
         exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[
             Middleware(security.SecurityHeaders, frame_ancestors=frame_ancestors),
@@ -390,6 +400,14 @@ def create_app(
             Middleware(InputGuard, refuse=error_page),
         ],
     )
+    app.state.engine = engine
+    app.state.portal = portal or Portal()
+    app.state.cache = cache
+    app.state.env = _environment()
+    app.state.snapshots = snapshot_dir or snapshot.default_dir(
+        engine.url.render_as_string(hide_password=False)
+    )
+    return app
 
 
 class Revalidation:

@@ -19,17 +19,11 @@ from typing import Any, Literal
 
 import pycountry
 
-from iatiportal.web.i18n import gettext as _
-from iatiportal.web.i18n import money as format_money
-from iatiportal.web.i18n import number as format_number
+from iatiportal.i18n import gettext as _
+from iatiportal.i18n import money as format_money
+from iatiportal.i18n import number as format_number
 
 Kind = Literal["bars", "hbars", "stack", "progress"]
-
-OTHER = "other"
-"""The ``key`` of the "Other partners" line when a chart shows only the largest partners."""
-
-MOST_SERIES = 6
-"""The colours a chart tells apart (a colour-blind-safe palette of six, in charts.js)."""
 
 
 def _float(value: Decimal | float | int | None) -> float | None:
@@ -114,47 +108,6 @@ def budget_by_name(chart_id: str, title: str, lines: Sequence[dict[str, Any]]) -
     )
 
 
-def largest_and_other(
-    rows: Sequence[dict[str, Any]], most: int = MOST_SERIES
-) -> list[dict[str, Any]]:
-    """Partner-by-year rows (``key``, ``name``, ``year``, ``currency``, ``value``) keeping the
-    ``most - 1`` largest partners of each currency and summing the others per year and currency
-    into "Other partners" (so that a chart can tell every series apart by colour). The table
-    beside the chart shows these same rows."""
-    totals: dict[tuple[str | None, Any], Decimal] = {}
-    for r in rows:
-        k = (r["currency"], r["key"])
-        totals[k] = totals.get(k, Decimal(0)) + (r["value"] or Decimal(0))
-    partners_per_currency: dict[str | None, list[Any]] = {}
-    for currency, key in sorted(totals, key=lambda k: -totals[k]):
-        partners_per_currency.setdefault(currency, []).append(key)
-    kept = {
-        (c, k)
-        for c, keys in partners_per_currency.items()
-        for k in (keys if len(keys) <= most else keys[: most - 1])
-    }
-    out: list[dict[str, Any]] = []
-    other: dict[tuple[str | None, Any], dict[str, Any]] = {}
-    for r in rows:
-        if (r["currency"], r["key"]) in kept:
-            out.append(dict(r))
-            continue
-        line = other.setdefault(
-            (r["currency"], r["year"]),
-            {
-                "key": OTHER,
-                "name": _("Other partners"),
-                "year": r["year"],
-                "currency": r["currency"],
-                "value": Decimal(0),
-            },
-        )
-        line["value"] += r["value"] or Decimal(0)
-    order = {k: i for i, k in enumerate(sorted(totals, key=lambda k: -totals[k]))}
-    out.sort(key=lambda r: (r["currency"] or "", order[(r["currency"], r["key"])], r["year"] or 0))
-    return out + sorted(other.values(), key=lambda r: (r["currency"] or "", r["year"] or 0))
-
-
 def pivot_by_year(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Partner-by-year rows as a table: the years, and one line per partner and currency with
     its value per year (what the template shows beside the chart)."""
@@ -162,17 +115,23 @@ def pivot_by_year(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     lines: dict[tuple[Any, str | None], dict[str, Any]] = {}
     for r in rows:
         line = lines.setdefault(
-            (r["key"], r["currency"]),
-            {"key": r["key"], "name": r["name"], "currency": r["currency"], "values": {}},
+            (r["provider_org"], r["currency"]),
+            {
+                "key": r["provider_org"],
+                "name": r["provider_org_name"],
+                "currency": r["currency"],
+                "values": {},
+            },
         )
-        line["values"][r["year"]] = r["value"]
+        line["values"][r["year"]] = r["incoming_funds"]
     return {"years": years, "lines": list(lines.values())}
 
 
 def contributions(
     chart_id: str, title: str, rows: Sequence[dict[str, Any]], *, stacked: bool
 ) -> dict[str, Any]:
-    """Incoming funds by year: one bar per year (``stacked``: one colour per partner)."""
+    """Incoming funds by year (rows with ``year``, ``currency``, ``incoming_funds`` and, when
+    ``stacked``, ``provider_org_name``): one bar per year (``stacked``: one colour per partner)."""
     return chart(
         chart_id,
         "stack" if stacked else "bars",
@@ -180,13 +139,13 @@ def contributions(
         [
             {
                 "x": r["year"],
-                "group": r["name"] if stacked else _("Incoming funds"),
+                "group": r["provider_org_name"] if stacked else _("Incoming funds"),
                 "currency": r["currency"],
-                "value": _float(r["value"]),
-                "text": format_money(r["value"], r["currency"]),
+                "value": _float(r["incoming_funds"]),
+                "text": format_money(r["incoming_funds"], r["currency"]),
             }
             for r in rows
-            if r["year"] is not None and r["value"] is not None
+            if r["year"] is not None and r["incoming_funds"] is not None
         ],
         x_label=_("Year"),
         value_label=_("Incoming funds"),
@@ -251,7 +210,7 @@ def iso_numeric(code: str) -> str | None:
 def world_map(
     map_id: str, lines: Sequence[dict[str, Any]], names: Callable[[str], str], year: int | None
 ) -> dict[str, Any]:
-    """Country money lines of a year (``country``, ``currency``, ``budget``, ``expenditure``)
+    """Country money lines of a year (``country_code``, ``currency``, ``budget``, ``expenditure``)
     as the map's JSON; one currency is shaded (the one most countries report), countries in
     others are listed under the map."""
     counts: dict[str, int] = {}
@@ -267,22 +226,22 @@ def world_map(
         "no_data": _("No figures"),
         "countries": [
             {
-                "iso2": line["country"],
-                "iso_numeric": iso_numeric(line["country"]),
-                "name": names(line["country"]),
+                "iso2": line["country_code"],
+                "iso_numeric": iso_numeric(line["country_code"]),
+                "name": names(line["country_code"]),
                 "currency": line["currency"],
                 "budget": _float(line["budget"]),
                 "expenditure": _float(line["expenditure"]),
                 "budget_text": format_money(line["budget"], line["currency"]),
                 "expenditure_text": format_money(line["expenditure"], line["currency"]),
                 "utilisation_text": (
-                    format_number(line["utilisation"]) + " %"
-                    if line.get("utilisation") is not None
+                    format_number(line["utilisation_percent"]) + " %"
+                    if line.get("utilisation_percent") is not None
                     else "–"
                 ),
             }
             for line in lines
-            if line["country"]
+            if line["country_code"]
         ],
     }
 

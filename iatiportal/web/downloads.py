@@ -27,6 +27,7 @@ from openpyxl import Workbook
 
 from iatiportal import standard
 from iatiportal.store import listing
+from iatiportal.store.filters import Filters
 
 FORMATS = ("csv", "xlsx", "jsonl", "xml")
 MEDIA_TYPES = {
@@ -180,7 +181,7 @@ def xml_chunks(
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def filename(what: str, filters: listing.ListFilters, ext: str) -> str:
+def filename(what: str, filters: Filters, ext: str) -> str:
     """``iatiportal-activities-ML-2022.csv``: the list, then the filters that narrow it."""
     parts = [what]
     parts += [v for v in (filters.country, filters.region) if v]

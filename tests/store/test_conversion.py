@@ -20,8 +20,9 @@ from starlette.testclient import TestClient
 from iatiportal import rates
 from iatiportal.cli import main
 from iatiportal.store import money
+from iatiportal.store.filters import Filters
 from iatiportal.store.load import ingest, refresh_derived
-from iatiportal.store.money import Filters, MoneyRow
+from iatiportal.store.money import MoneyRow
 from iatiportal.web.app import create_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

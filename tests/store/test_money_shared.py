@@ -28,8 +28,9 @@ from iatiportal.profile import MoneyRules, Profile
 from iatiportal.store import money
 from iatiportal.store import schema as s
 from iatiportal.store.db import make_engine, migrate
+from iatiportal.store.filters import Filters
 from iatiportal.store.load import ingest
-from iatiportal.store.money import Dimension, Filters, Measure, MoneyRow
+from iatiportal.store.money import Dimension, Measure, MoneyRow
 
 pytestmark = pytest.mark.slow  # ingests all shared files once per database
 

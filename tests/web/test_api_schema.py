@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from iatiportal.demo import demo_files
 from iatiportal.profile import bundled, load_portal
@@ -16,6 +17,12 @@ from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.load import ingest
 from iatiportal.web.app import create_app
 
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
 UNWOMEN = "iati/unwomen/XM-DAC-41146_unwomen_dportal-covid19-extract_2021-06-15.xml"
 
 
@@ -41,6 +48,8 @@ def test_api_keeps_its_description(api_schema: Any) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def conforms(case: Any) -> None:
-            case.call_and_validate()
+            # Every item schema lists its properties and no others (issue 11): a body with a
+            # key the description lacks, or without one it lists, fails here.
+            case.call_and_validate(checks=CHECKS)
 
         conforms()

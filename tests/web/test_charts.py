@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 from lxml import etree
 from starlette.testclient import TestClient
 
+from iatiportal.datasets import figures as money_datasets
 from iatiportal.demo import demo_files
 from iatiportal.profile import bundled, load_portal
 from iatiportal.store.db import make_engine, migrate
@@ -109,7 +110,9 @@ def test_partner_chart_and_table_hold_the_same_figures(client: TestClient) -> No
     spec = embedded(html)["partners-by-year"]
     rows = tables(client, url)["funding_partners_by_year"]
     assert spec["kind"] == "stack" and rows
-    assert figures(spec) == {(r["year"], r["name"], r["currency"]): r["value"] for r in rows}
+    assert figures(spec) == {
+        (r["year"], r["provider_org_name"], r["currency"]): r["incoming_funds"] for r in rows
+    }
     # Every chart figure is in the pivoted table (partner by year), formatted as in the chart.
     table = html.select_one("table#partner-years")
     years = [th.get_text(strip=True) for th in table.select("thead th")[2:]]
@@ -129,7 +132,9 @@ def test_partner_page_contributions_chart(client: TestClient) -> None:
     url = f"/partners/{PARTNER}"
     spec = embedded(page(client, url))["contributions-by-year"]
     rows = tables(client, url)["contributions_by_year"]
-    assert figures(spec) == {(r["year"], "Incoming funds", r["currency"]): r["value"] for r in rows}
+    assert figures(spec) == {
+        (r["year"], "Incoming funds", r["currency"]): r["incoming_funds"] for r in rows
+    }
 
 
 def test_indicator_charts_have_the_indicator_tables_values(client: TestClient) -> None:
@@ -173,11 +178,11 @@ def test_world_map_data_matches_the_countries_table(client: TestClient) -> None:
     rows = tables(client, url)["countries"]
     assert {
         c["iso2"]: (c["budget"], c["expenditure"], c["currency"]) for c in spec["countries"]
-    } == {r["country"]: (r["budget"], r["expenditure"], r["currency"]) for r in rows}
+    } == {r["country_code"]: (r["budget"], r["expenditure"], r["currency"]) for r in rows}
     assert {c["iso2"]: c["iso_numeric"] for c in spec["countries"]}["ML"] == "466"
     assert spec["currency"] == "USD" and spec["year"] == 2023
     assert [tr["data-code"] for tr in html.select("table.country-money tbody tr")] == [
-        r["country"] for r in rows
+        r["country_code"] for r in rows
     ]
     disclaimer = html.select_one("figure[data-map] .disclaimer").get_text(strip=True)
     assert "do not imply official endorsement or acceptance by the United Nations" in disclaimer
@@ -186,9 +191,9 @@ def test_world_map_data_matches_the_countries_table(client: TestClient) -> None:
 
 def test_map_data_names_countries_that_iso_or_the_atlas_lack() -> None:
     lines = [
-        {"country": "XK", "currency": "USD", "budget": Decimal(5), "expenditure": None},
-        {"country": "ML", "currency": "USD", "budget": Decimal(7), "expenditure": Decimal(3)},
-        {"country": "SN", "currency": "EUR", "budget": Decimal(1), "expenditure": Decimal(1)},
+        {"country_code": "XK", "currency": "USD", "budget": Decimal(5), "expenditure": None},
+        {"country_code": "ML", "currency": "USD", "budget": Decimal(7), "expenditure": Decimal(3)},
+        {"country_code": "SN", "currency": "EUR", "budget": Decimal(1), "expenditure": Decimal(1)},
     ]
     spec = charts.world_map("m", lines, lambda code: code, 2024)
     numeric = {c["iso2"]: c["iso_numeric"] for c in spec["countries"]}
@@ -198,19 +203,20 @@ def test_map_data_names_countries_that_iso_or_the_atlas_lack() -> None:
 
 def test_largest_partners_and_the_rest_keep_every_years_total() -> None:
     rows = [
-        {"key": f"P{i}", "name": f"Partner {i}", "year": year, "currency": "USD",
-         "value": Decimal(100 - i)}
+        {"provider_org": f"P{i}", "provider_org_name": f"Partner {i}", "year": year,
+         "currency": "USD", "incoming_funds": Decimal(100 - i)}
         for i in range(9)
         for year in (2022, 2023)
     ]  # fmt: skip
-    rows.append({"key": "E", "name": "Euro donor", "year": 2022, "currency": "EUR",
-                 "value": Decimal(5)})  # fmt: skip
-    kept = charts.largest_and_other(rows)
+    rows.append({"provider_org": "E", "provider_org_name": "Euro donor", "year": 2022,
+                 "currency": "EUR", "incoming_funds": Decimal(5)})  # fmt: skip
+    kept = money_datasets.largest_and_other(rows)
     usd = [r for r in kept if r["currency"] == "USD"]
-    assert [r["key"] for r in usd if r["year"] == 2022] == ["P0", "P1", "P2", "P3", "P4", "other"]
+    shown = [r["provider_org"] for r in usd if r["year"] == 2022]
+    assert shown == ["P0", "P1", "P2", "P3", "P4", "other"]
     for year in (2022, 2023):
-        assert sum(r["value"] for r in usd if r["year"] == year) == sum(
-            r["value"] for r in rows if r["year"] == year and r["currency"] == "USD"
+        assert sum(r["incoming_funds"] for r in usd if r["year"] == year) == sum(
+            r["incoming_funds"] for r in rows if r["year"] == year and r["currency"] == "USD"
         )
     assert [r for r in kept if r["currency"] == "EUR"] == [rows[-1]]
 

@@ -21,8 +21,8 @@ from iatiportal.demo import demo_files
 from iatiportal.profile import bundled, load_portal
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.load import ingest
-from iatiportal.web import countries as country_pages
 from iatiportal.web.app import create_app
+from iatiportal.web.pages import country as country_pages
 
 ACTIVITIES = next(p for p in demo_files() if "activities" in p.name)
 

@@ -26,7 +26,7 @@ from babel.support import Translations
 
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parent / "web" / "locale"
 
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 

@@ -19,13 +19,16 @@ from typing import Any
 from sqlalchemy import Connection
 
 from iatiportal import rates, standard
+from iatiportal.datasets import Dataset, Field
+from iatiportal.datasets import figures as f
+from iatiportal.datasets.context import Context
+from iatiportal.i18n import gettext as _
 from iatiportal.store import activity as stored
-from iatiportal.store import money
+from iatiportal.store.filters import Filters
 from iatiportal.web import charts
-from iatiportal.web.i18n import current_language
-from iatiportal.web.i18n import gettext as _
-from iatiportal.web.render import DataTable, Page, columns
-from iatiportal.web.views import Pager, label
+from iatiportal.web.pages import Pager, label, table
+from iatiportal.web.params import MAX_PAGE, whole_number
+from iatiportal.web.render import DataTable, Page
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,10 @@ RESULTS = ListSpec("results_page", 10)
 PROBLEMS = ListSpec("problems_page", 50)
 
 
-def requested_pager(params: Any, spec: ListSpec, total: int) -> Pager:
+def requested_pager(ctx: Context, spec: ListSpec, total: int) -> Pager:
     """The page of a list that ``?{spec.param}=n`` asks for, kept within the list (anything
     but a whole number asks for the first page)."""
-    try:
-        number = max(int(params.get(spec.param, 1)), 1)
-    except (TypeError, ValueError):
-        number = 1
+    number = whole_number(ctx.params.get(spec.param), 1, MAX_PAGE, clamp=True) or 1
     return Pager(number, spec.per_page, 0).fit(total)
 
 
@@ -153,10 +153,10 @@ def _formatters(names: Names, act: dict[str, Any]) -> dict[str, Callable[[dict[s
     }
 
 
-def _results(conn: Connection, aid: int, pager: Pager, language: str) -> list[dict[str, Any]]:
-    results = stored.results_page(conn, aid, pager.offset, pager.per_page, language)
+def _results(conn: Connection, ctx: Context, aid: int, pager: Pager) -> list[dict[str, Any]]:
+    results = stored.results_page(conn, aid, pager.offset, pager.per_page, ctx.language)
     for r in results:
-        r["type_name"] = label("ResultType", r["result_type"])
+        r["type_name"] = label(ctx, "ResultType", r["result_type"])
         r["title"] = r["narratives"]["result/title"]
         r["description"] = r["narratives"]["result/description"]
         for i in r["indicators"]:
@@ -176,20 +176,20 @@ def _stream(
     return stream
 
 
-def page(conn: Connection, identifier: str, params: Any) -> Page | None:
+def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
     """The activity page: one page of each of its lists, and every row in its data tables."""
     act = stored.current(conn, identifier)
     if act is None:
         return None
     aid = act["id"]
-    language = current_language.get()
+    language = ctx.language
     names = Names(language)
     own = stored.picked_narratives(conn, aid, ("title", "reporting-org"), None, language)
     formatters = _formatters(names, act)
     lists: dict[str, dict[str, Any]] = {}
     totals = stored.counts(conn, aid)
     for name, spec in LIST_PAGES.items():
-        pager = requested_pager(params, spec, totals[name])
+        pager = requested_pager(ctx, spec, totals[name])
         # An empty list asks nothing more of the database (most activities have a few).
         limit = pager.per_page if pager.total else 0
         rows = stored.list_page(conn, aid, name, pager.offset, limit, language)
@@ -198,7 +198,7 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
             "param": spec.param,
             "rows": [formatters[name](r) for r in rows],
         }
-    target = money.PAGE_CURRENCY.get()
+    target = ctx.currency
     if target is not None:
         # Each amount in the page's currency, with the rate, its date and source (rates.py).
         converter = rates.Converter(conn, target)
@@ -206,12 +206,8 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
             t["converted"] = converter(
                 t["value"], t["currency"], t["value_date"] or t["transaction_date"]
             )
-    results_pager = requested_pager(params, RESULTS, stored.result_items(conn, aid))
-    problems_pager = requested_pager(params, PROBLEMS, stored.problem_count(conn, act))
-    by_type = [
-        {**line, "transaction_type_name": label("TransactionType", line["transaction_type"])}
-        for line in stored.transaction_totals(conn, aid, act["default_currency"])
-    ]
+    results_pager = requested_pager(ctx, RESULTS, stored.result_items(conn, aid))
+    problems_pager = requested_pager(ctx, PROBLEMS, stored.problem_count(conn, act))
     title = own.get(("title", None))
     located = [
         {
@@ -229,10 +225,9 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
         "target_currency": target,
         "title": title,
         "reporting_org_name": own.get(("reporting-org", None)),
-        "status_name": label("ActivityStatus", act["activity_status"]),
+        "status_name": label(ctx, "ActivityStatus", act["activity_status"]),
         "lists": lists,
-        "transaction_totals": by_type,
-        "results": _results(conn, aid, results_pager, language),
+        "results": _results(conn, ctx, aid, results_pager),
         "results_pager": results_pager,
         "results_param": RESULTS.param,
         "periods_shown": stored.PERIODS_SHOWN,
@@ -243,8 +238,95 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
         },
         "locations_map": charts.location_map("locations", located, None, _("Locations")),
     }
-    money_columns = [
-        *columns("period_start", "period_end", "value", "currency", "value_date"),
+    # Budget and expenditure by year (store.money, with the same status and hierarchy rules as
+    # every other total) and the progress of each indicator shown.
+    tables = data_tables(conn, ctx, act, totals)
+    by_year = tables[0].rows
+    context["transaction_totals"] = tables[-1].rows
+    progress: dict[int, dict[str, Any]] = {}
+    for result in context["results"]:
+        for indicator in result["indicators"]:
+            shown = charts.indicator_progress(f"indicator-{indicator['id']}", indicator)
+            if shown is not None:
+                progress[indicator["id"]] = shown
+    context.update(
+        by_year=by_year,
+        charts={"by_year": charts.budget_by_year("by-year", by_year)},
+        indicator_charts=progress,
+    )
+    return Page("activity.html", title[1] if title else identifier, context, tables)
+
+
+def _fields(*keys: str) -> tuple[Field, ...]:
+    return tuple(FIELDS[k] for k in keys)
+
+
+FIELDS = {
+    f.name: f
+    for f in (
+        Field("budget_type", "string", "Budget type code.", "BudgetType"),
+        Field("budget_type_name", "string", "The budget type's name."),
+        Field("budget_status", "string", "Budget status code.", "BudgetStatus"),
+        Field("budget_status_name", "string", "The budget status's name."),
+        Field("period_start", "date", "Start of the period."),
+        Field("period_end", "date", "End of the period."),
+        Field("value", "number", "The value as published."),
+        Field("currency", "string", "Its currency (ISO 4217), else the activity's default."),
+        Field("value_date", "date", "The value date."),
+        Field("transaction_type", "string", "Transaction type code.", "TransactionType"),
+        Field("transaction_type_name", "string", "The transaction type's name."),
+        Field("transaction_date", "date", "The transaction date."),
+        Field("provider_org_ref", "string", "The provider organisation's identifier."),
+        Field("provider_org_name", "string", "The provider organisation's name."),
+        Field("receiver_org_ref", "string", "The receiver organisation's identifier."),
+        Field("receiver_org_name", "string", "The receiver organisation's name."),
+        Field("indicator", "string", "The indicator's title."),
+        Field("target", "string", "The period's target value(s)."),
+        Field("actual", "string", "The period's actual value(s)."),
+        Field("transactions", "integer", "How many transactions."),
+    )
+}
+BUDGETS = Dataset(
+    "budgets",
+    "The activity's budgets, as published.",
+    _fields(
+        "budget_type", "budget_type_name", "budget_status", "budget_status_name",
+        "period_start", "period_end", "value", "currency", "value_date",
+    ),
+)  # fmt: skip
+TRANSACTIONS = Dataset(
+    "transactions",
+    "The activity's transactions, as published.",
+    _fields(
+        "transaction_type", "transaction_type_name", "transaction_date", "value", "currency",
+        "value_date", "provider_org_ref", "provider_org_name", "receiver_org_ref",
+        "receiver_org_name",
+    ),
+)  # fmt: skip
+INDICATOR_PERIODS = Dataset(
+    "indicator_periods",
+    "The periods of the activity's indicators.",
+    _fields("indicator", "period_start", "period_end", "target", "actual"),
+)
+TRANSACTION_TOTALS = Dataset(
+    "transaction_totals",
+    "The activity's transactions summed per type and currency.",
+    _fields("transaction_type", "transaction_type_name", "currency", "transactions", "value"),
+)
+TABLES = (f.BY_YEAR, BUDGETS, TRANSACTIONS, INDICATOR_PERIODS, TRANSACTION_TOTALS)
+"""The activity's data tables, in order (its page renderings and its API item)."""
+
+
+def data_tables(
+    conn: Connection, ctx: Context, act: dict[str, Any], totals: dict[str, int]
+) -> list[DataTable]:
+    """The activity's TABLES: long lists streamed (``totals``: store.activity.counts)."""
+    aid, identifier, language = act["id"], act["iati_identifier"], ctx.language
+    names = Names(language)
+    by_year = f.by_year(conn, ctx, Filters(activity=identifier, currency=ctx.currency))
+    by_type = [
+        {**line, "transaction_type_name": label(ctx, "TransactionType", line["transaction_type"])}
+        for line in stored.transaction_totals(conn, aid, act["default_currency"])
     ]
     budget_rows = _stream(
         lambda: stored.list_stream(conn, aid, "budgets", language),
@@ -254,63 +336,13 @@ def page(conn: Connection, identifier: str, params: Any) -> Page | None:
         lambda: stored.list_stream(conn, aid, "transactions", language),
         _transaction(names, act["default_currency"]),
     )
-    return Page(
-        "activity.html",
-        title[1] if title else identifier,
-        context,
-        [
-            DataTable(
-                "budgets",
-                [
-                    *columns(
-                        "budget_type", "budget_type_name", "budget_status", "budget_status_name"
-                    ),
-                    *money_columns,
-                ],
-                [],
-                stream=budget_rows,
-                total=lists["budgets"]["pager"].total,
-            ),
-            DataTable(
-                "transactions",
-                [
-                    *columns(
-                        "transaction_type",
-                        "transaction_type_name",
-                        "transaction_date",
-                        "value",
-                        "currency",
-                        "value_date",
-                        "provider_org_ref",
-                        "provider_org_name",
-                        "receiver_org_ref",
-                        "receiver_org_name",
-                    ),
-                ],
-                [],
-                stream=transaction_rows,
-                total=lists["transactions"]["pager"].total,
-            ),
-            DataTable(
-                "indicator_periods",
-                [
-                    *columns("indicator", "period_start", "period_end", "target", "actual"),
-                ],
-                [],
-                stream=lambda: stored.indicator_period_stream(conn, aid, language),
-            ),
-            DataTable(
-                "transaction_totals",
-                [
-                    *columns(
-                        "transaction_type",
-                        "transaction_type_name",
-                        "currency",
-                        "transactions",
-                        "value",
-                    ),
-                ],
-                by_type,
-            ),
-        ],
-    )
+    return [
+        table(f.BY_YEAR, by_year),
+        table(BUDGETS, stream=budget_rows, total=totals["budgets"]),
+        table(TRANSACTIONS, stream=transaction_rows, total=totals["transactions"]),
+        table(
+            INDICATOR_PERIODS,
+            stream=lambda: stored.indicator_period_stream(conn, aid, language),
+        ),
+        table(TRANSACTION_TOTALS, by_type),
+    ]

@@ -1,0 +1,52 @@
+"""What a request asks of the read side, passed explicitly to every page builder and dataset.
+
+Nothing here travels in a ContextVar: a dataset's answer depends only on its arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from iatiportal.profile import Portal
+from iatiportal.store.filters import Filters
+
+
+@dataclass(frozen=True)
+class Context:
+    """One request's reading of the portal.
+
+    ``currency`` is the currency sums are converted to (None: as published, per currency);
+    ``whole_lists`` is set for the data renderings (.json, .csv, .xlsx, the API), whose lists
+    hold every row rather than one page; ``filters`` are the query string's (web.params), and
+    ``notices`` say which of its values were not valid and were ignored.
+    """
+
+    portal: Portal = field(default_factory=Portal)
+    language: str = "en"
+    currency: str | None = None
+    whole_lists: bool = False
+    filters: Filters = field(default_factory=Filters)
+    params: Any = field(default_factory=dict)  # the query string (page, per_page, year, tab)
+    notices: tuple[str, ...] = ()
+    snapshot_dir: Path | None = None  # where the portal's bulk snapshot is
+
+    @property
+    def home(self) -> tuple[str, ...]:
+        """The home publisher's reporting-org references (none: every publisher)."""
+        return self.portal.home_org_refs
+
+    def money(self, **narrowed: Any) -> Filters:
+        """The filters of a page's money: the request's (every year, its ``year`` is what the
+        page chooses to show), within the home publisher unless ``reporting_org`` names
+        others, in the request's currency, then ``narrowed``."""
+        chosen: dict[str, Any] = {
+            "reporting_org": self.filters.reporting_org or self.home,
+            "year": None,
+            "currency": self.currency,
+        }
+        return replace(self.filters, **{**chosen, **narrowed})
+
+    def with_filters(self, filters: Filters) -> Context:
+        return replace(self, filters=filters)

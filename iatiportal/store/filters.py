@@ -1,0 +1,144 @@
+"""The one filter type of the read side, and the activities it selects.
+
+Pages, the API, downloads, search and the money module all take a :class:`Filters`; the web
+layer parses it once from the query string (``web.params.parse_filters``), and every name
+means the same wherever it is used. Search is "these filters AND the full-text match".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Integer, and_, false, func, literal, select, text, union
+from sqlalchemy.sql import Select
+
+from iatiportal.store import schema as s
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which activities, and which of their money, a question is about. Unset fields do not
+    filter; set ones must all hold.
+
+    ``country`` is an ISO 3166-1 alpha-2 code; ``region`` a region code (of any vocabulary
+    unless ``region_vocabulary`` is given); ``year`` keeps activities with budgets or
+    transactions in the year, and of money, that year's. ``partner`` keeps the activities a
+    funding partner funds: it is a participating organisation of role 1 (funding) or the
+    provider of incoming funds. ``sectors`` are (vocabulary, code) pairs, code None meaning
+    any code of the vocabulary (an impact area of a strategic plan is a sector of the plan's
+    vocabulary, an SDG a sector of vocabulary 7). ``q`` keeps activities whose text holds
+    every word. ``activity`` is one IATI identifier, ``activities`` several (a page of a list).
+
+    Of money only: ``provider_org`` keeps the incoming funds that one organisation provided
+    (a partner's page); ``currency`` None gives amounts as published, per currency, and a
+    target (USD, EUR) every amount converted to it at its value date, those without a rate
+    left out (``without_rate``: only those).
+    """
+
+    reporting_org: tuple[str, ...] = ()
+    country: str | None = None
+    region: str | None = None
+    region_vocabulary: str | None = None
+    year: int | None = None
+    partner: str | None = None
+    sectors: tuple[tuple[str, str | None], ...] = ()
+    humanitarian: bool | None = None
+    q: str | None = None
+    activity: str | None = None
+    activities: tuple[str, ...] = ()
+    provider_org: str | None = None
+    currency: str | None = None
+    without_rate: bool = False
+
+    @property
+    def identifiers(self) -> tuple[str, ...]:
+        """``activity`` and ``activities`` together."""
+        return ((self.activity,) if self.activity is not None else ()) + self.activities
+
+
+def terms(q: str) -> list[str]:
+    """The words of a query that search matches (at most 20)."""
+    return _WORD.findall(q)[:20]
+
+
+def _search_ids(q: str, dialect: str) -> Select[tuple[int]] | None:
+    """Ids of activities whose search text holds every word of ``q`` (None: no words)."""
+    words = terms(q)
+    if not words:
+        return None
+    if dialect == "sqlite":
+        match = " ".join('"' + w.replace('"', "") + '"' for w in words)
+        sql = text("SELECT rowid AS id FROM search_fts WHERE search_fts MATCH :match")
+    else:
+        match = " & ".join(words)
+        sql = text(
+            "SELECT activity_id AS id FROM search_text t WHERE "
+            "to_tsvector('simple', t.title || ' ' || t.body) @@ to_tsquery('simple', :match)"
+        )
+    ids = sql.bindparams(match=match).columns(id=Integer).subquery()
+    return select(ids.c.id)
+
+
+def activity_condition(
+    filters: Filters, dialect: str, *, text_match: bool = True
+) -> ColumnElement[bool]:
+    """Which activity rows (of ``schema.activity``) the filters select, current copies only.
+    ``text_match`` False leaves ``q`` to the caller (search ranks its own match)."""
+    a = s.activity
+    conditions: list[ColumnElement[bool]] = [a.c.is_current.is_(True)]
+    if filters.identifiers:
+        conditions.append(a.c.iati_identifier.in_(filters.identifiers))
+    if filters.country:
+        rc = s.recipient_country
+        conditions.append(
+            a.c.id.in_(
+                select(rc.c.activity_id).where(
+                    rc.c.recipient_country_code == filters.country.upper()
+                )
+            )
+        )
+    if filters.region:
+        rr = s.recipient_region
+        region = select(rr.c.activity_id).where(rr.c.recipient_region_code == filters.region)
+        if filters.region_vocabulary is not None:
+            region = region.where(rr.c.recipient_region_vocabulary == filters.region_vocabulary)
+        conditions.append(a.c.id.in_(region))
+    if filters.year is not None:
+        ay = s.activity_year
+        conditions.append(a.c.id.in_(select(ay.c.activity_id).where(ay.c.year == filters.year)))
+    if filters.reporting_org:
+        conditions.append(a.c.reporting_org_ref.in_(list(filters.reporting_org)))
+    if filters.partner:
+        po, t = s.participating_org, s.transaction
+        conditions.append(
+            a.c.id.in_(
+                union(
+                    select(po.c.activity_id).where(po.c.role == "1", po.c.ref == filters.partner),
+                    select(t.c.activity_id).where(
+                        t.c.transaction_type == "1", t.c.provider_org_ref == filters.partner
+                    ),
+                )
+            )
+        )
+    for vocabulary, code in filters.sectors:
+        se = s.sector
+        which = select(se.c.activity_id).where(se.c.vocabulary == vocabulary)
+        if code is not None:
+            which = which.where(se.c.sector_code == code)
+        conditions.append(a.c.id.in_(which))
+    if filters.humanitarian is not None:
+        conditions.append(func.coalesce(a.c.humanitarian, false()) == literal(filters.humanitarian))
+    if text_match and filters.q is not None:
+        ids = _search_ids(filters.q, dialect)
+        conditions.append(a.c.id.in_(ids) if ids is not None else false())
+    return and_(*conditions)
+
+
+def selected_ids(filters: Filters, dialect: str, *, text_match: bool = True) -> Select[tuple[int]]:
+    """The ids of the activities the filters select."""
+    return select(s.activity.c.id).where(
+        activity_condition(filters, dialect, text_match=text_match)
+    )

@@ -1,0 +1,229 @@
+"""A country ``/countries/{ISO2}`` and its tabs: overview, results & resources, our progress,
+strategic plan contributions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from iatiportal import i18n, reference
+from iatiportal.datasets import figures as f
+from iatiportal.datasets.context import Context
+from iatiportal.i18n import country_name
+from iatiportal.i18n import gettext as _
+from iatiportal.profile import StrategicPlan
+from iatiportal.store import queries
+from iatiportal.web import charts
+from iatiportal.web.pages import Pager, pick, requested_page, table, titled
+from iatiportal.web.render import DataTable, Page
+
+TABS = ("overview", "results", "progress", "strategic-plan")
+
+OUTCOMES_PER_PAGE = 100
+"""Outcomes per page on the country's Results and Strategic plan tabs."""
+
+
+def tab_names() -> dict[str, str]:
+    return {
+        "overview": _("Overview"),
+        "results": _("Results & resources"),
+        "progress": _("Our progress"),
+        "strategic-plan": _("Strategic plan contributions"),
+    }
+
+
+def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, Any]:
+    """The country header's indicators: each with its year, source and definition; refused
+    values are not shown, and their notices say why."""
+    found = reference.for_country(conn, code, year)
+    labels = {
+        "un_region": _("Region"),
+        "income_group": _("Income group"),
+        "ldc": _("Least developed country"),
+        "gii": _("Gender Inequality Index"),
+        "gdi": _("Gender Development Index"),
+        "population": _("Population"),
+    }
+    groups = {
+        "Low income": _("Low income"),
+        "Lower middle income": _("Lower middle income"),
+        "Upper middle income": _("Upper middle income"),
+        "High income": _("High income"),
+    }
+    shown = found.shown
+    items = []
+    for key, label in labels.items():
+        value = shown.get(key)
+        if value is None:
+            continue
+        if key == "income_group":
+            text = groups.get(value.text or "", value.text or "")
+        elif key == "ldc":
+            text = _("yes") if value.number else _("no")
+        elif key in ("gii", "gdi"):
+            text = i18n.number(value.number, 3)
+        elif key == "population":
+            text = _("%(millions)s million") % {"millions": i18n.number(value.number, 2)}
+            female = shown.get("population_female")
+            if female is not None and female.year == value.year and value.number:
+                share = i18n.number(100 * (female.number or 0) / value.number, 1)
+                text += " · " + _("%(share)s %% female") % {"share": share}
+        else:
+            text = value.text or ""
+        items.append(
+            {
+                "key": key,
+                "label": label,
+                "value": text,
+                "year": value.year,
+                "edition": value.edition,
+                "source": value.source,
+                "definition": reference.INDICATORS.get(key, ""),
+            }
+        )
+    return {"reference": items, "reference_loaded": found.loaded, "refused": found.refused}
+
+
+def _area_name(ctx: Context, plan: StrategicPlan | None, code: str | None) -> str | None:
+    area = plan.impact_area(code) if plan is not None and code else None
+    return area.name.get(ctx.language) if area is not None else None
+
+
+def _result(ctx: Context, r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": r["result_type"],
+        "title": pick(ctx, r["title"]),
+        "indicators": [
+            {
+                "title": pick(ctx, i["title"]),
+                "baselines": [{"year": b["year"], "value": b["value"]} for b in i["baselines"]],
+                "periods": [
+                    {
+                        "start": p["period_start"],
+                        "end": p["period_end"],
+                        "target": "; ".join(t["value"] or "" for t in p["targets"]),
+                        "actual": "; ".join(a["value"] or "" for a in p["actuals"]),
+                        "comment": next(
+                            (pick(ctx, a["comment"]) for a in p["actuals"] if a["comment"]), None
+                        ),
+                    }
+                    for p in i["periods"]
+                ],
+            }
+            for i in r["indicators"]
+        ],
+    }
+
+
+def _overview(
+    conn: Connection, ctx: Context, code: str, year: int | None
+) -> tuple[dict[str, Any], list[DataTable]]:
+    found = f.country_overview(conn, ctx, code, year)
+    by_year, areas, sdgs = (
+        found["budget_and_expenditure_by_year"],
+        found["impact_areas"],
+        found["sdgs"],
+    )
+    partner_years = found["funding_partners_by_year"]
+    context = {
+        "by_year": by_year,
+        "partners": found["funding_partners"],
+        "areas": areas,
+        "sdgs": sdgs,
+        "partner_years": charts.pivot_by_year(partner_years),
+        "charts": {
+            "by_year": charts.budget_by_year("by-year", by_year),
+            "partners": charts.contributions(
+                "partners-by-year",
+                _("Funding partners' contributions by year"),
+                partner_years,
+                stacked=True,
+            ),
+            "areas": charts.budget_by_name("impact-areas", _("Impact areas"), areas),
+            "sdgs": charts.budget_by_name("sdgs", _("Sustainable Development Goals"), sdgs),
+        },
+        "locations_map": charts.location_map(
+            "locations",
+            queries.locations(conn, country=code, reporting_orgs=ctx.home),
+            code,
+            _("Locations"),
+        ),
+    }
+    return context, [table(d, found[d.name]) for d in f.COUNTRY_TABLES]
+
+
+def _outcomes(
+    conn: Connection, ctx: Context, code: str, tab: str, year: int | None
+) -> tuple[dict[str, Any], list[DataTable]]:
+    plan = ctx.portal.home.strategic_plan
+    pager = requested_page(ctx)
+    if tab != "progress" and not ctx.whole_lists:
+        # A country's outcomes fit one page as on the model (UN Women has a few dozen at
+        # most); longer lists are paged, 100 at a time.
+        pager = Pager(pager.page, OUTCOMES_PER_PAGE, 0)
+    acts = pager.fetch(
+        lambda offset, limit: queries.activity_page(
+            conn, country=code, reporting_orgs=ctx.home, offset=offset, limit=limit
+        )
+    )
+    money_by_activity = f.money_of(
+        conn, ctx, ctx.money(country=code, year=year), [a["iati_identifier"] for a in acts]
+    )
+    results = queries.results_for(conn, [a["id"] for a in acts]) if tab == "progress" else {}
+    items = []
+    for a in acts:
+        parts = plan.parse_identifier(a["iati_identifier"]) if plan else None
+        area_code = parts.impact_area_code if parts else None
+        if plan and area_code is None:
+            area_code = next((c for v, c in a["sectors"] if v == plan.sector_vocabulary), None)
+        items.append(
+            {
+                "iati_identifier": a["iati_identifier"],
+                "title": pick(ctx, a["titles"]),
+                "outcome_code": parts.outcome_code if parts else None,
+                "impact_area_code": area_code,
+                "impact_area": _area_name(ctx, plan, area_code),
+                "money": money_by_activity.get(a["iati_identifier"], []),
+                "results": [_result(ctx, r) for r in results.get(a["id"], [])],
+            }
+        )
+    context: dict[str, Any] = {"items": items, "pager": pager}
+    if tab == "strategic-plan":
+        groups: dict[str | None, list[dict[str, Any]]] = {}
+        for item in items:
+            groups.setdefault(item["impact_area_code"], []).append(item)
+        context["groups"] = [
+            {"code": c, "name": _area_name(ctx, plan, c), "outcomes": groups[c]}
+            for c in sorted(groups, key=lambda c: (c is None, c or ""))
+        ]
+    return context, [table(f.OUTCOMES, titled(f.flat(items)))]
+
+
+def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> Page | None:
+    code = code.upper()
+    counts = queries.countries(conn, ctx.home)
+    if code not in counts or tab not in TABS:
+        return None
+    years, year = f.years(conn, ctx, ctx.money(country=code))
+    in_year = ctx.money(country=code, year=year)
+    context: dict[str, Any] = {
+        "code": code,
+        "name": country_name(code),
+        "tab": tab,
+        "tabs": tab_names(),
+        "years": years,
+        "year": year,
+        "choices": sorted(((c, country_name(c)) for c in counts), key=lambda c: c[1]),
+        "activities_count": counts[code],
+        "activity_label": ctx.portal.home.activity_label_plural.get(ctx.language),
+        "totals": f.totals(conn, ctx, in_year),
+        **reference_panel(conn, code, year),
+        "unconverted": f.unconverted(conn, ctx, in_year),
+    }
+    if tab == "overview":
+        more, tables = _overview(conn, ctx, code, year)
+    else:
+        more, tables = _outcomes(conn, ctx, code, tab, year)
+    context.update(more)
+    return Page("country.html", f"{context['name']}: {context['tabs'][tab]}", context, tables)

@@ -1,0 +1,49 @@
+"""The bulk download page ``/-/download``: the snapshot's files and whether it is current."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from iatiportal import snapshot
+from iatiportal.datasets import Dataset, Field
+from iatiportal.datasets.context import Context
+from iatiportal.i18n import gettext as _
+from iatiportal.web.pages import table
+from iatiportal.web.render import Page
+
+FILES = Dataset(
+    "files",
+    "The files of the bulk snapshot.",
+    (
+        Field("name", "string", "The file's name."),
+        Field("bytes", "integer", "Its size."),
+        Field("sha256", "string", "Its SHA-256 digest."),
+    ),
+)
+
+
+def build(conn: Connection, ctx: Context) -> Page:
+    manifest = snapshot.read_manifest(ctx.snapshot_dir) if ctx.snapshot_dir else None
+    current = manifest is not None and manifest.data_version == snapshot.version_key(conn)
+    files = [
+        {
+            "name": f.name,
+            "bytes": f.bytes,
+            "sha256": f.sha256,
+            "kind": _("SQLite database, gzip-compressed")
+            if f.name == snapshot.SQLITE_NAME
+            else _("CSV files and a data dictionary, zipped"),
+        }
+        for f in (manifest.files if manifest else [])
+    ]
+    return Page(
+        "download.html",
+        _("Download everything"),
+        {
+            "files": files,
+            "built_at": manifest.built_at if manifest else None,
+            "current": current,
+            "rows": manifest.rows if manifest else {},
+        },
+        [table(FILES, files)],
+    )

@@ -1,0 +1,60 @@
+"""The data health page ``/-/data-health``: files, problems by rule, refused reference data."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from iatiportal.datasets import Dataset, Field
+from iatiportal.datasets.context import Context
+from iatiportal.i18n import gettext as _
+from iatiportal.store import queries
+from iatiportal.web.pages import table
+from iatiportal.web.render import Page
+
+FILES = Dataset(
+    "files",
+    "The files ingested, with their status.",
+    (
+        Field("path", "string", "The file's public name."),
+        Field("status", "string", "stored, unchanged, failed or removed."),
+        Field("kind", "string", "activities or organisations."),
+        Field("iati_version", "string", "The IATI version the file declares."),
+        Field("activity_count", "integer", "Activities stored from it."),
+        Field("ingested_at", "datetime", "When it was last stored."),
+        Field("error_rule", "string", "The rule that refused the file, if it failed."),
+    ),
+)
+RULES = Dataset(
+    "rules",
+    "Problems found in the data, per rule.",
+    (
+        Field("rule", "string", "The rule's identifier."),
+        Field("severity", "string", "error, warning or notice."),
+        Field("problems", "integer", "How many problems."),
+    ),
+)
+REFUSED = Dataset(
+    "reference_refused",
+    "Reference values refused at load, and why.",
+    (
+        Field("rule", "string", "The rule that refused the value."),
+        Field("country_code", "string", "The country, ISO 3166-1 alpha-2."),
+        Field("indicator", "string", "The indicator."),
+        Field("year", "integer", "The year of the value."),
+        Field("message", "string", "Why it was refused."),
+    ),
+)
+
+
+def build(conn: Connection, ctx: Context) -> Page:
+    health = queries.data_health(conn)
+    return Page(
+        "data_health.html",
+        _("Data health"),
+        health,
+        [
+            table(FILES, health["files"]),
+            table(RULES, health["rules"]),
+            table(REFUSED, health["reference_refused"]),
+        ],
+    )

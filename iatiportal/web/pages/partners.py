@@ -1,0 +1,84 @@
+"""The funding partners ``/partners`` and one partner ``/partners/{ref}``: who pays."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from iatiportal.datasets import figures as f
+from iatiportal.datasets.context import Context
+from iatiportal.i18n import country_name
+from iatiportal.i18n import gettext as _
+from iatiportal.store import money
+from iatiportal.web import charts
+from iatiportal.web.pages import requested_page, table
+from iatiportal.web.render import Page
+
+
+def build(conn: Connection, ctx: Context) -> Page:
+    years, year = f.years(conn, ctx, ctx.money(), ("incoming",))
+    found = f.funding_partners(conn, ctx, ctx.money(year=year))
+    page = requested_page(ctx).fit(len(found))
+    return Page(
+        "partners.html",
+        _("Funding partners"),
+        {
+            "partners": found[page.offset : page.offset + page.per_page],
+            "pager": page,
+            "years": years,
+            "year": year,
+        },
+        [table(f.PARTNERS, found)],
+    )
+
+
+def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
+    base = ctx.money(provider_org=ref)
+    by_year = money.by_provider(conn, ctx.portal, base, per_year=True)
+    if not by_year:
+        return None
+    name = next((r.provider_org_name for r in by_year if r.provider_org_name), ref)
+    years = sorted({r.year for r in by_year if r.year is not None})
+    year = f.choose_year(ctx.filters.year, years)
+    in_year = ctx.money(provider_org=ref, year=year)
+    yearly = [
+        {"year": r.year, "currency": r.currency, "incoming_funds": r.value}
+        for r in sorted(by_year, key=lambda r: (r.year or 0, r.currency or ""))
+    ]
+    where = [
+        {
+            "country_code": r.recipient_country_code,
+            "country_name": country_name(r.recipient_country_code)
+            if r.recipient_country_code
+            else _("Regional or not specified"),
+            "currency": r.currency,
+            "incoming_funds": r.value,
+        }
+        for r in money.by_country(conn, ctx.portal, in_year, ("incoming",))
+    ]
+    funded = [
+        {"iati_identifier": r.iati_identifier, "currency": r.currency, "incoming_funds": r.value}
+        for r in money.by_activity(conn, ctx.portal, in_year, ("incoming",))
+    ]
+    return Page(
+        "partner.html",
+        name or ref,
+        {
+            "ref": ref,
+            "name": name,
+            "yearly": yearly,
+            "where": where,
+            "funded": funded,
+            "years": years,
+            "year": year,
+            "charts": {
+                "yearly": charts.contributions(
+                    "contributions-by-year", _("Contributions by year"), yearly, stacked=False
+                )
+            },
+        },
+        [
+            table(f.CONTRIBUTIONS, yearly),
+            table(f.PARTNER_COUNTRIES, where),
+            table(f.PARTNER_ACTIVITIES, funded),
+        ],
+    )

@@ -1,0 +1,40 @@
+"""A request's Context: read once from its query string, for pages and API alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+
+from iatiportal import i18n
+from iatiportal.datasets.context import Context
+from iatiportal.store import queries
+from iatiportal.web.params import ParameterError, chosen_currency, parse_filters, wanted_currency
+
+
+def context_of(
+    request: Request, conn: Connection, *, whole_lists: bool, strict: bool = False
+) -> Context:
+    """The request's Context: its language, currency, filters and paging, read once.
+    ``strict``: a value that is not valid raises ParameterError (the API's 400); else it is
+    ignored and named in ``notices`` (pages say it)."""
+    state = request.app.state
+    params = request.query_params
+    parsed = parse_filters(params, state.portal)
+    errors = list(parsed.errors)
+    try:
+        wanted = wanted_currency(params)
+    except ParameterError as error:
+        errors.append(error)
+        wanted = None
+    if strict and errors:
+        raise errors[0]
+    return Context(
+        portal=state.portal,
+        language=i18n.choose_language(params.get("lang")),
+        currency=chosen_currency(wanted, queries.has_rates(conn)),
+        whole_lists=whole_lists,
+        filters=parsed.filters,
+        params=params,
+        notices=tuple(e.message for e in errors),
+        snapshot_dir=state.snapshots,
+    )
