@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -28,11 +27,12 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from iatiportal import __version__, rates
+from iatiportal.exports import encode, names, writers
 from iatiportal.profile import Portal
 from iatiportal.store import listing, money, queries
 from iatiportal.store import search as store_search
 from iatiportal.web import activity as activity_page
-from iatiportal.web import countries, downloads, i18n, partners, views
+from iatiportal.web import countries, i18n, partners, views
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.guard import TEXT_PATTERN
 from iatiportal.web.params import MAX_PAGE, whole_number
@@ -60,7 +60,7 @@ class ApiError(Exception):
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    text = json.dumps(body, ensure_ascii=False, default=downloads.json_value, separators=(",", ":"))
+    text = encode.dumps(body)
     return Response(text, status_code=status, media_type="application/json", headers=CORS)
 
 
@@ -320,13 +320,14 @@ def routes(
         headers = {
             **CORS,
             "Content-Disposition": "attachment; filename="
-            f'"{downloads.filename(resource.name, filters, fmt)}"',
+            f'"{names.list_filename(resource.name, filters, fmt)}"',
         }
-        media_type = downloads.MEDIA_TYPES[fmt]
+        media_type = writers.MEDIA_TYPES[fmt]
+        keys, label = writers.columns(resource.fields), writers.Labeller(resource.fields)
         if fmt == "csv":
-            body: Iterator[bytes] = downloads.csv_chunks(resource, rows(), bom=bom)
+            body: Iterator[bytes] = writers.csv_chunks(keys, map(label, rows()), bom=bom)
         elif fmt == "jsonl":
-            body = downloads.jsonl_chunks(resource, rows())
+            body = writers.jsonl_chunks(keys, map(label, rows()))
         elif fmt == "xlsx":
 
             def workbook() -> Any:
@@ -338,9 +339,9 @@ def routes(
                         f"{n:,} rows do not fit a spreadsheet ({XLSX_MAX_ROWS:,} at most): "
                         "use format=csv or narrow the filters",
                     )
-                return downloads.xlsx_file(resource, rows())
+                return writers.xlsx_file([writers.Sheet(resource.name, keys, map(label, rows()))])
 
-            body = downloads.file_chunks(await run_in_threadpool(workbook))
+            body = writers.file_chunks(await run_in_threadpool(workbook))
         else:
             if resource.name == "problems":
                 raise ApiError(400, "format=xml gives activities: problems have none")
@@ -358,7 +359,7 @@ def routes(
                     for row in listing.stream(conn, xml_query):
                         yield row["raw_xml"]
 
-            body = downloads.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
+            body = writers.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
         return StreamingResponse(body, media_type=media_type, headers=headers)
 
     def row_list(name: str) -> Callable[[Request], Any]:
@@ -374,8 +375,8 @@ def routes(
             fmt = params.get("format") or "json"
             if fmt != "json":
                 try:
-                    if fmt not in downloads.FORMATS:
-                        formats = ", ".join(("json", *downloads.FORMATS))
+                    if fmt not in writers.FORMATS:
+                        formats = ", ".join(("json", *writers.FORMATS))
                         raise ApiError(400, f"format must be one of {formats}, not {fmt!r}")
                     filters = chosen_filters(params)
                     sort = parse_sort(params, resource)
@@ -392,7 +393,7 @@ def routes(
                 total = listing.count(conn, query)
                 convert = rates.Converter(conn, filters.currency) if filters.currency else None
                 page_rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
-                label = downloads.Labeller(resource)
+                label = writers.Labeller(resource.fields)
                 return {
                     "total": total,
                     "page": page,
@@ -450,7 +451,7 @@ def routes(
                 "indicator_periods": f"/api/v1/results?activity={quoted}",
             }
             return {
-                **downloads.Labeller(resource)(rows[0]),
+                **writers.Labeller(resource.fields)(rows[0]),
                 "tables": {t.name: _table_items(page, t.name, MAX_PER_PAGE) for t in page.tables},
                 "lists": {
                     t.name: {"total": t.total, "url": lists[t.name]}

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from iatiportal import snapshot, standard
+from iatiportal import standard
+from iatiportal.exports import snapshot
 from iatiportal.profile import Portal
 from iatiportal.store import money, queries
 from iatiportal.store import search as store_search
