@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +23,9 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from iatiportal import __version__, rates, reference, snapshot, standard
+from iatiportal import __version__, rates, reference, standard
 from iatiportal.demo import demo_files
+from iatiportal.exports import encode, snapshot
 from iatiportal.ingest.sources import SourceError, install_sigterm_exit
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.store import queries
@@ -279,17 +278,11 @@ def snapshot_command(db: str | None, snapshot_dir: Path | None) -> None:
     sys.exit(EXIT_OK if written else EXIT_FILE_FAILED)
 
 
-def _json_default(value: object) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
 def stats_document(totals: dict[str, Any]) -> dict[str, Any]:
-    """The JSON of ``stats --json``: sums as numbers, and exactly as decimal strings."""
+    """The JSON of ``stats --json``: sums as (exact) numbers, and as decimal strings."""
     doc = dict(totals)
     doc["transaction_sums"] = [
-        {**row, "value": float(row["value"]), "value_exact": f"{row['value']:f}"}
+        {**row, "value_exact": encode.decimal_text(row["value"])}
         for row in totals["transaction_sums"]
     ]
     return doc
@@ -303,7 +296,7 @@ def stats_command(db: str | None, as_json: bool) -> None:
     with store(db) as engine, engine.connect() as conn:
         totals = queries.stats(conn)
     if as_json:
-        click.echo(json.dumps(stats_document(totals), indent=2, default=_json_default))
+        click.echo(encode.dumps(stats_document(totals), indent=2))
         return
     console = Console()
     table = Table(show_header=False, title="iatiportal store")
@@ -363,7 +356,7 @@ def problems_command(
         )
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row._asdict()))
+            click.echo(encode.dumps(row._asdict()))
         return
     for row in rows:
         where = f"{row.file_path}:{row.line}" if row.line else row.file_path

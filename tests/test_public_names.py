@@ -18,7 +18,7 @@ from serving import files_served
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from iatiportal import snapshot
+from iatiportal.exports import snapshot
 from iatiportal.store.load import ingest
 from iatiportal.web.app import create_app
 

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from iatiportal import snapshot
 from iatiportal.cli import main
 from iatiportal.demo import demo_files
+from iatiportal.exports import snapshot
 from iatiportal.store import queries
 from iatiportal.store.db import make_engine
 from iatiportal.store.load import ingest

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -34,10 +33,10 @@ from iatiportal import __version__, i18n, rates
 from iatiportal.datasets import Dataset, of_resource
 from iatiportal.datasets import figures as f
 from iatiportal.datasets.context import Context
+from iatiportal.exports import encode, names, writers
 from iatiportal.store import activity as stored_activity
 from iatiportal.store import listing, queries
 from iatiportal.store.filters import Filters
-from iatiportal.web import downloads
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.pages import activity as activity_page
 from iatiportal.web.pages import search as search_page
@@ -73,7 +72,7 @@ class ApiError(Exception):
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    text = json.dumps(body, ensure_ascii=False, default=downloads.json_value, separators=(",", ":"))
+    text = encode.dumps(body)
     return Response(text, status_code=status, media_type="application/json", headers=CORS)
 
 
@@ -200,7 +199,7 @@ class RowList:
             total = listing.count(conn, query)
             convert = rates.Converter(conn, filters.currency) if filters.currency else None
             page_rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
-            label = downloads.Labeller(resource)
+            label = writers.Labeller(resource.fields)
             return {
                 "total": total,
                 "page": page,
@@ -212,8 +211,8 @@ class RowList:
 
     async def download(self, request: Request, resource: listing.Resource, fmt: str) -> Response:
         """Every row of the list, streamed (XLSX: written to a temporary file, then sent)."""
-        if fmt not in downloads.FORMATS:
-            formats = ", ".join(("json", *downloads.FORMATS))
+        if fmt not in writers.FORMATS:
+            formats = ", ".join(("json", *writers.FORMATS))
             raise ApiError(400, f"format must be one of {formats}, not {fmt!r}")
         engine: Engine = request.app.state.engine
 
@@ -234,13 +233,14 @@ class RowList:
         headers = {
             **CORS,
             "Content-Disposition": "attachment; filename="
-            f'"{downloads.filename(resource.name, filters, fmt)}"',
+            f'"{names.list_filename(resource.name, filters, fmt)}"',
         }
-        media_type = downloads.MEDIA_TYPES[fmt]
+        media_type = writers.MEDIA_TYPES[fmt]
+        keys, label = writers.columns(resource.fields), writers.Labeller(resource.fields)
         if fmt == "csv":
-            body: Iterator[bytes] = downloads.csv_chunks(resource, rows(), bom=bom)
+            body: Iterator[bytes] = writers.csv_chunks(keys, map(label, rows()), bom=bom)
         elif fmt == "jsonl":
-            body = downloads.jsonl_chunks(resource, rows())
+            body = writers.jsonl_chunks(keys, map(label, rows()))
         elif fmt == "xlsx":
 
             def workbook() -> Any:
@@ -252,9 +252,9 @@ class RowList:
                         f"{n:,} rows do not fit a spreadsheet ({XLSX_MAX_ROWS:,} at most): "
                         "use format=csv or narrow the filters",
                     )
-                return downloads.xlsx_file(resource, rows())
+                return writers.xlsx_file([writers.Sheet(resource.name, keys, map(label, rows()))])
 
-            body = downloads.file_chunks(await run_in_threadpool(workbook))
+            body = writers.file_chunks(await run_in_threadpool(workbook))
         else:
             if resource.name == "problems":
                 raise ApiError(400, "format=xml gives activities: problems have none")
@@ -272,7 +272,7 @@ class RowList:
                     for row in listing.stream(conn, xml_query):
                         yield row["raw_xml"]
 
-            body = downloads.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
+            body = writers.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
         return StreamingResponse(body, media_type=media_type, headers=headers)
 
 
@@ -363,7 +363,7 @@ async def activity(request: Request) -> Response:
             "indicator_periods": f"/api/v1/results?activity={quoted}",
         }
         return {
-            **downloads.Labeller(resource)(row),
+            **writers.Labeller(resource.fields)(row),
             "tables": {t.name: _first_rows(t, MAX_PER_PAGE) for t in tables},
             "lists": {
                 t.name: {"total": t.total, "url": lists[t.name]} for t in tables if t.name in lists

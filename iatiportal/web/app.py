@@ -33,8 +33,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iatiportal import __version__, i18n, snapshot
+from iatiportal import __version__, i18n
 from iatiportal.datasets.context import Context
+from iatiportal.exports import names, snapshot
 from iatiportal.profile import Portal
 from iatiportal.store import activity as stored_activity
 from iatiportal.store import queries
@@ -309,10 +310,9 @@ def snapshot_file(request: Request) -> Response:
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
     day = manifest.built_at[:10] if manifest else "snapshot"
-    stem, _dot, ext = name.partition(".")
     return FileResponse(
         snapshots / name,
-        filename=f"{stem}-{day}.{ext}",
+        filename=names.snapshot_filename(name, day),
         headers={"ETag": etag, "Cache-Control": "no-cache"},
     )
 

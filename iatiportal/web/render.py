@@ -2,27 +2,21 @@
 
 A page function returns a :class:`Page`: the template and context for HTML, and the same data
 as named tables for the other formats. ``/countries/ML`` is HTML; ``/countries/ML.json``,
-``.csv`` and ``.xlsx`` are renderings of the same Page, chosen here (STYLE.md).
+``.csv`` and ``.xlsx`` are renderings of the same Page, chosen here (STYLE.md). The data
+renderings are written by ``iatiportal.exports`` (the encoders, writers and file names the API's
+downloads use too): this module only hands them a page's tables.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-import json
-import re
-import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
-from iatiportal.web.downloads import file_chunks
+from iatiportal.exports import encode, names, writers
 
 FORMATS = ("json", "csv", "xlsx")
 """Renderings every page offers besides HTML."""
@@ -103,26 +97,10 @@ def split_format(value: str) -> tuple[str, str]:
     return value, "html"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    return value
-
-
-_NAMED_PARAMETERS = ("country", "region", "year", "partner", "impact_area", "sdg", "q", "table")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _filename(request: Request, fmt: str) -> str:
+def _disposition(request: Request, fmt: str, how: str = "attachment") -> dict[str, str]:
     """``iatiportal-countries-ML-2022.csv``: the page, then the query values that narrow it."""
-    path = request.url.path.strip("/").replace("/", "-") or "index"
-    stem = path.rsplit(".", 1)[0] if path.endswith(f".{fmt}") else path
-    values = [request.query_params.get(name) for name in _NAMED_PARAMETERS]
-    parts = [stem, *(v for v in values if v)]
-    name = "-".join(_UNSAFE.sub("_", p).strip("_") for p in parts)
-    return f"iatiportal-{name[:150]}.{fmt}"
+    name = names.page_filename(request.url.path, request.query_params, fmt)
+    return {"Content-Disposition": f'{how}; filename="{name}"'}
 
 
 @renderer("html")
@@ -134,19 +112,25 @@ def _streamed(page: Page) -> bool:
     return any(t.stream is not None for t in page.tables)
 
 
+def _keys(table: DataTable) -> list[str]:
+    return [c.key for c in table.columns]
+
+
+def _labels(table: DataTable) -> list[str]:
+    return [c.label for c in table.columns]
+
+
 def _json_chunks(page: Page) -> Iterator[bytes]:
-    """The JSON rendering, written a chunk of rows at a time."""
-
-    def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
+    """The JSON rendering, a row a line, written a chunk of rows at a time."""
+    dump = encode.dumps
     yield f'{{"title": {dump(page.title)}, "tables": {{'.encode()
     for n, t in enumerate(page.tables):
         columns = dump([{"key": c.key, "label": c.label} for c in t.columns])
         yield f'{", " if n else ""}{dump(t.name)}: {{"columns": {columns}, "rows": ['.encode()
+        keys = _keys(t)
         lines: list[str] = []
         for i, r in enumerate(t.every_row()):
-            row = dump({c.key: _plain(r.get(c.key)) for c in t.columns})
+            row = dump({k: r.get(k) for k in keys})
             lines.append(row if i == 0 else "," + row)
             if len(lines) == STREAM_CHUNK:
                 yield "\n".join(lines).encode()
@@ -155,28 +139,21 @@ def _json_chunks(page: Page) -> Iterator[bytes]:
     yield b"}}\n"
 
 
-@renderer("json")
-def render_json(request: Request, page: Page, html: HtmlRenderer) -> Response:
+def _respond(page: Page, chunks: Iterator[bytes], fmt: str, headers: dict[str, str]) -> Response:
+    """Streamed when the page streams a table, else one body."""
+    media_type = writers.MEDIA_TYPES[fmt]
     if _streamed(page):
         return StreamingResponse(
-            _json_chunks(page), status_code=page.status_code, media_type="application/json"
+            chunks, status_code=page.status_code, media_type=media_type, headers=headers
         )
-    body = {
-        "title": page.title,
-        "tables": {
-            t.name: {
-                "columns": [{"key": c.key, "label": c.label} for c in t.columns],
-                "rows": [{c.key: _plain(r.get(c.key)) for c in t.columns} for r in t.rows],
-            }
-            for t in page.tables
-        },
-    }
     return Response(
-        json.dumps(body, ensure_ascii=False, indent=1),
-        status_code=page.status_code,
-        media_type="application/json",
-        headers={"Content-Disposition": f'inline; filename="{_filename(request, "json")}"'},
+        b"".join(chunks), status_code=page.status_code, media_type=media_type, headers=headers
     )
+
+
+@renderer("json")
+def render_json(request: Request, page: Page, html: HtmlRenderer) -> Response:
+    return _respond(page, _json_chunks(page), "json", _disposition(request, "json", "inline"))
 
 
 def _chosen_table(request: Request, page: Page) -> DataTable | None:
@@ -187,65 +164,22 @@ def _chosen_table(request: Request, page: Page) -> DataTable | None:
     return None
 
 
-def _csv_chunks(table: DataTable) -> Iterator[bytes]:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([c.label for c in table.columns])
-    for n, row in enumerate(table.every_row(), 1):
-        writer.writerow([_plain(row.get(c.key)) for c in table.columns])
-        if n % STREAM_CHUNK == 0:
-            yield out.getvalue().encode("utf-8")
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue().encode("utf-8")
-
-
 @renderer("csv")
 def render_csv(request: Request, page: Page, html: HtmlRenderer) -> Response:
+    """One table (``?table=``, default the first) as CSV, written as the API's CSV is."""
     table = _chosen_table(request, page)
-    headers = {"Content-Disposition": f'attachment; filename="{_filename(request, "csv")}"'}
-    if table is not None and table.stream is not None:
-        return StreamingResponse(
-            _csv_chunks(table),
-            status_code=page.status_code,
-            media_type="text/csv; charset=utf-8",
-            headers=headers,
-        )
-    out = io.StringIO()
-    writer = csv.writer(out)
+    chunks: Iterator[bytes] = iter(())
     if table is not None:
-        writer.writerow([c.label for c in table.columns])
-        for row in table.rows:
-            writer.writerow([_plain(row.get(c.key)) for c in table.columns])
-    return Response(
-        out.getvalue(),
-        status_code=page.status_code,
-        media_type="text/csv; charset=utf-8",
-        headers=headers,
-    )
+        chunks = writers.csv_chunks(_keys(table), table.every_row(), header=_labels(table))
+    return _respond(page, chunks, "csv", _disposition(request, "csv"))
 
 
 @renderer("xlsx")
 def render_xlsx(request: Request, page: Page, html: HtmlRenderer) -> Response:
-    book = Workbook(write_only=True)
-    for table in page.tables or [DataTable("empty", [], [])]:
-        sheet = book.create_sheet(title=table.name[:31])
-        sheet.append([c.label for c in table.columns])
-        for row in table.every_row():
-            sheet.append([_plain(row.get(c.key)) for c in table.columns])
-    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    headers = {"Content-Disposition": f'attachment; filename="{_filename(request, "xlsx")}"'}
-    if _streamed(page):
-        # A workbook is a zip whose directory comes last: it is written to a temporary file
-        # (openpyxl's write-only mode keeps the rows in one of its own), then sent from it.
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 - file_chunks closes it
-        book.save(spool)
-        spool.seek(0)
-        return StreamingResponse(
-            file_chunks(spool), status_code=page.status_code, media_type=media_type, headers=headers
-        )
-    out = io.BytesIO()
-    book.save(out)
-    return Response(
-        out.getvalue(), status_code=page.status_code, media_type=media_type, headers=headers
+    """Every table, a worksheet each."""
+    spool = writers.xlsx_file(
+        writers.Sheet(t.name, _keys(t), t.every_row(), _labels(t)) for t in page.tables
     )
+    # A workbook is a zip whose directory comes last: it is written to a temporary file
+    # (openpyxl's write-only mode keeps the rows in one of its own), then sent from it.
+    return _respond(page, writers.file_chunks(spool), "xlsx", _disposition(request, "xlsx"))

@@ -18,6 +18,8 @@ import re
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from iatiportal.exports import names
+
 DEFAULT_FRAME_ANCESTORS = "'self'"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -164,11 +166,7 @@ def own_path(path: str) -> str:
     return "/" + path.lstrip("/\\")
 
 
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
 def inline_disposition(stem: str, ext: str) -> str:
     """``Content-Disposition`` for a file shown in the browser, under a name of safe characters
     only (no quote, semicolon or line break of the data reaches the header)."""
-    name = _UNSAFE_NAME.sub("_", stem).strip("_.")[:150] or "download"
-    return f'inline; filename="{name}.{ext}"'
+    return f'inline; filename="{names.activity_filename(stem, ext)}"'

@@ -88,7 +88,10 @@ def value(v: Any) -> Any:
     if isinstance(v, str) and ISO_TIME.fullmatch(v):
         v = dt.datetime.fromisoformat(v.removesuffix("Z"))
     if isinstance(v, dt.datetime):  # a worksheet holds a date as a time at midnight
-        return v.date().isoformat() if v.time() == dt.time() else v.isoformat()
+        if v.time() == dt.time():
+            return v.date().isoformat()
+        # ... and a time to the millisecond, as a fraction of a day: compared to the second.
+        return (v + dt.timedelta(microseconds=500_000)).isoformat(timespec="seconds")
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, int | float | Decimal):

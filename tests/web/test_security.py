@@ -18,9 +18,9 @@ from serving import served
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from iatiportal import snapshot
 from iatiportal.cli import main
 from iatiportal.demo import demo_files
+from iatiportal.exports import snapshot
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.load import ingest
 from iatiportal.web import security

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from iatiportal import snapshot
 from iatiportal.datasets import Dataset, Field
 from iatiportal.datasets.context import Context
+from iatiportal.exports import snapshot
 from iatiportal.i18n import gettext as _
 from iatiportal.web.pages import table
 from iatiportal.web.render import Page

@@ -14,11 +14,9 @@ folder (one per database, so no server serves another store's snapshot).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
@@ -26,6 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -34,16 +33,17 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from iatiportal import __version__
+from iatiportal.exports import encode, writers
 from iatiportal.store import listing, queries
 from iatiportal.store import schema as s
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.filters import Filters
-from iatiportal.web import downloads
 
 SQLITE_NAME = "iatiportal.sqlite.gz"
 CSV_NAME = "iatiportal-csv.zip"
 MANIFEST_NAME = "manifest.json"
 COPY_BATCH = 5000
+DICTIONARY_COLUMNS = ("file", "column", "type", "description", "codelist")
 
 
 @dataclass
@@ -123,14 +123,14 @@ def build(engine: Engine, folder: Path) -> Manifest:
             files.append(SnapshotFile(name, path.stat().st_size, _sha256(path)))
             path.replace(folder / name)
     manifest = Manifest(
-        dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        encode.timestamp(dt.datetime.now(dt.UTC).replace(microsecond=0)),
         version,
         __version__,
         files,
         rows,
     )
     partial = folder / f".{MANIFEST_NAME}.tmp"
-    partial.write_text(json.dumps(asdict(manifest), indent=1))
+    partial.write_text(encode.dumps(asdict(manifest), indent=1))
     partial.replace(folder / MANIFEST_NAME)
     return manifest
 
@@ -195,39 +195,46 @@ def _csv_zip(engine: Engine, target: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, resource in resources.items():
+            keys, label = writers.columns(resource.fields), writers.Labeller(resource.fields)
             n = 0
             with engine.connect() as conn, archive.open(f"{name}.csv", "w") as out:
                 rows = listing.stream(conn, resource.select(Filters()))
 
-                def counted(rows: Any = rows) -> Any:
+                def counted(rows: Any = rows, label: writers.Labeller = label) -> Any:
                     nonlocal n
                     for row in rows:
                         n += 1
-                        yield row
+                        yield label(row)
 
-                for chunk in downloads.csv_chunks(resource, counted()):
+                for chunk in writers.csv_chunks(keys, counted()):
                     out.write(chunk)
             counts[f"{name}.csv"] = n
-        archive.writestr("data-dictionary.csv", _dictionary(resources))
+        archive.writestr("data-dictionary.csv", b"".join(_dictionary(resources)))
     return counts
 
 
-def _dictionary(resources: dict[str, listing.Resource]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["file", "column", "type", "description", "codelist"])
-    for name, resource in resources.items():
-        writer.writerow([f"{name}.csv", "", "", resource.description, ""])
-        for f in resource.fields:
-            writer.writerow([f"{name}.csv", f.name, f.type, f.description, f.codelist or ""])
-            if f.codelist:
-                writer.writerow(
-                    [
-                        f"{name}.csv",
-                        f"{f.name}_name",
-                        "string",
-                        f"Name of {f.name} in the IATI {f.codelist} codelist (English).",
-                        f.codelist,
-                    ]
-                )
-    return out.getvalue()
+def _dictionary(resources: dict[str, listing.Resource]) -> Iterator[bytes]:
+    """The data dictionary: a line per file, then one per column."""
+
+    def lines() -> Iterator[dict[str, str]]:
+        for name, resource in resources.items():
+            yield {"file": f"{name}.csv", "description": resource.description}
+            for f in resource.fields:
+                yield {
+                    "file": f"{name}.csv",
+                    "column": f.name,
+                    "type": f.type,
+                    "description": f.description,
+                    "codelist": f.codelist or "",
+                }
+                if f.codelist:
+                    yield {
+                        "file": f"{name}.csv",
+                        "column": f"{f.name}_name",
+                        "type": "string",
+                        "description": f"Name of {f.name} in the IATI {f.codelist} codelist "
+                        "(English).",
+                        "codelist": f.codelist,
+                    }
+
+    return writers.csv_chunks(DICTIONARY_COLUMNS, lines())
