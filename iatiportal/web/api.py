@@ -283,7 +283,7 @@ def routes(
 
     async def answer(request: Request, work: Callable[[Connection], Any]) -> Response:
         key = (request.url.path, request.url.query)
-        cached = cache.get(key)
+        cached = await cache.get(key)
         if cached is not None:
             return cached
 
