@@ -32,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from iatiportal.store import facts
+from iatiportal.store import facts, version
 from iatiportal.store import schema as s
 from iatiportal.store.db import writing
 
@@ -144,6 +144,7 @@ def load(engine: Engine, path: Path) -> int:
         for start in range(0, len(batch), 5000):
             conn.execute(insert(er), batch[start : start + 5000])
         facts.refresh(conn)
+        version.bump(conn)
     return len(rates)
 
 

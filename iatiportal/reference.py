@@ -45,6 +45,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from iatiportal.store import schema as s
+from iatiportal.store import version
 from iatiportal.store.db import writing
 
 INCOME_GROUPS = {
@@ -389,6 +390,7 @@ def load(engine: Engine, folder: Path) -> LoadSummary:
         ]
         for start in range(0, len(batch), 5000):
             conn.execute(insert(rv), batch[start : start + 5000])
+        version.bump(conn)
     return summary
 
 

@@ -34,8 +34,9 @@ from sqlalchemy.engine import make_url
 
 from iatiportal import __version__
 from iatiportal.exports import encode, writers
-from iatiportal.store import listing, queries
+from iatiportal.store import listing
 from iatiportal.store import schema as s
+from iatiportal.store import version as store_version
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.filters import Filters
 
@@ -80,10 +81,9 @@ def default_dir(url: str) -> Path:
 
 
 def version_key(conn: Connection) -> str:
-    """What the store holds, as the manifest records it: when files were last stored, how
-    many, and when the figures were computed (not when unchanged files were last checked)."""
-    ingested, _checked, files, refreshed = queries.data_version(conn)
-    return json.dumps([str(ingested), str(files), str(refreshed)])
+    """What the store holds, as the manifest records it: the store's content version (raised
+    by every writer, but not when unchanged files were only checked again)."""
+    return json.dumps(["store", store_version.current(conn).content_version])
 
 
 def data_version(engine: Engine) -> str:

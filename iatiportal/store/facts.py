@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
 from iatiportal.store import schema as s
+from iatiportal.store import version
 from iatiportal.store.db import writing
 
 _TEMP_TABLES = (
@@ -211,7 +212,9 @@ def refresh(conn: Connection) -> RefreshSummary:
 def refresh_store(engine: Engine) -> RefreshSummary:
     """``refresh`` in a writer's transaction of its own (see ``db.writing``)."""
     with writing(engine) as conn:
-        return refresh(conn)
+        summary = refresh(conn)
+        version.bump(conn)
+    return summary
 
 
 def is_stale(conn: Connection) -> bool:

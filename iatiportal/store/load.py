@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.sources import Source, expand, is_url, local_copy, sha256_of
-from iatiportal.store import facts, search
+from iatiportal.store import facts, search, version
 from iatiportal.store import schema as s
 from iatiportal.store.db import writing
 from iatiportal.store.produce import Job, Produced, messages
@@ -192,6 +192,9 @@ def _batch(
                 break
         if refresh and any(f.status == "ingested" for _s, f in batch):
             _refresh(conn)
+        # A batch of unchanged files still changes what /-/data-health says (when each file
+        # was last checked), but not what the store holds (the bulk snapshot stays current).
+        version.bump(conn, content=any(f.status != "unchanged" for _s, f in batch))
     return position
 
 
@@ -280,6 +283,7 @@ def refresh_derived(engine: Engine, on_wait: Callable[[], None] | None = None) -
     if stale:
         with writing(engine, on_wait) as conn:
             _refresh(conn)
+            version.bump(conn)
 
 
 def _refresh(conn: Connection) -> None:
@@ -368,6 +372,7 @@ def _record_failure_alone(
     try:
         with writing(engine, on_wait) as conn:
             _record_failure(conn, source, error)
+            version.bump(conn)
     except SQLAlchemyError as e:
         outcome.error = f"{error.message} (not recorded in the store: {_store_message(e)})"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, or_, select
 
-from iatiportal.store import facts, listing
+from iatiportal.store import facts, listing, version
 from iatiportal.store import schema as s
 
 _current = s.activity.c.is_current.is_(True)
@@ -569,14 +569,8 @@ def data_health(conn: Connection) -> dict[str, Any]:
     }
 
 
-def data_version(conn: Connection) -> tuple[Any, ...]:
-    """Changes whenever an ingest changed what the store holds or says about its files."""
-    row = conn.execute(
-        select(
-            func.max(s.source_file.c.ingested_at),
-            func.max(s.source_file.c.checked_at),
-            func.count(),
-        )
-    ).one()
-    refreshed = conn.execute(select(func.max(s.money_refresh.c.refreshed_at))).scalar_one()
-    return (*row, refreshed)
+def data_version(conn: Connection) -> tuple[int, dt.datetime | None]:
+    """(version, when it changed) of the store, which every writer raises (``store.version``):
+    what pages, ETags and the page cache follow."""
+    found = version.current(conn)
+    return found.version, found.changed_at

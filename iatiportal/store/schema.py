@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -754,6 +755,21 @@ money_refresh = Table(
     Column("sector_facts", Integer, nullable=False),
 )
 """When the money facts were last rebuilt (one row)."""
+
+store_version = Table(
+    "store_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("content_version", Integer, nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+    CheckConstraint("id = 1", name="ck_store_version_one_row"),
+)
+"""The store's version (one row): every writer raises ``version`` in its own transaction (see
+``store.version``), so a reader knows its pages are old by reading one integer.
+``content_version`` is the ``version`` of the last change to what the store holds; a re-check
+of unchanged files (new ``checked_at``) does not raise it, so the bulk snapshot is not rebuilt
+for one."""
 
 search_text = Table(
     "search_text",

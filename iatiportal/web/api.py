@@ -133,7 +133,7 @@ async def answer(request: Request, work: Callable[[Connection, Context], Any]) -
     """A cached JSON answer, else ``work`` run in the thread pool on one connection."""
     cache: ResponseCache = request.app.state.cache
     key = (request.url.path, request.url.query)
-    cached = cache.get(key)
+    cached = await cache.get(key)
     if cached is not None:
         return cached
     engine: Engine = request.app.state.engine

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -40,7 +40,7 @@ from iatiportal.profile import Portal
 from iatiportal.store import activity as stored_activity
 from iatiportal.store import queries
 from iatiportal.store.search import MARK_END, MARK_START
-from iatiportal.web import api, security, vendor
+from iatiportal.web import api, conditional, security, vendor
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.guard import InputGuard
 from iatiportal.web.pages import (
@@ -248,7 +248,7 @@ async def serve_page(
     """A cached rendering, else one rendered in the thread pool (database work blocks)."""
     cache: ResponseCache = request.app.state.cache
     key = (request.url.path, request.url.query)
-    cached = cache.get(key)
+    cached = await cache.get(key)
     if cached is not None:
         return cached
     response, version = await run_in_threadpool(render, request, fmt, build)
@@ -307,8 +307,9 @@ def snapshot_file(request: Request) -> Response:
     if name not in listed or not (snapshots / name).is_file():
         raise HTTPException(404)
     etag = f'"{listed[name].sha256[:32]}"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
+    modified = formatdate((snapshots / name).stat().st_mtime, usegmt=True)  # FileResponse's
+    if conditional.not_modified(request.method, request.headers, etag, modified):
+        return Response(status_code=304, headers={"ETag": etag, "Last-Modified": modified})
     day = manifest.built_at[:10] if manifest else "snapshot"
     return FileResponse(
         snapshots / name,
@@ -415,12 +416,12 @@ class Revalidation:
     and caches revalidate: an ``If-None-Match`` or ``If-Modified-Since`` that still holds gets
     304 Not Modified without any work. (Static files and snapshot files carry their own.)"""
 
-    def __init__(self, app: ASGIApp, version: Callable[[], Any]) -> None:
+    def __init__(self, app: ASGIApp, version: Callable[[], Awaitable[Any]]) -> None:
         self.app = app
         self.version = version
 
-    def _validators(self) -> tuple[str, str | None]:
-        found = validators(self.version())
+    async def _validators(self) -> tuple[str, str | None]:
+        found = validators(await self.version())
         return found["ETag"], found.get("Last-Modified")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -432,16 +433,8 @@ class Revalidation:
         ):
             await self.app(scope, receive, send)
             return
-        etag, modified = await run_in_threadpool(self._validators)
-        request = Headers(scope=scope)
-        since = request.get("if-modified-since")
-        matches = request.get("if-none-match")
-        fresh = (
-            etag in (matches or "").split(", ")
-            if matches
-            else (modified is not None and since is not None and _not_after(modified, since))
-        )
-        if fresh:
+        etag, modified = await self._validators()
+        if conditional.not_modified(scope["method"], Headers(scope=scope), etag, modified):
             headers = {"ETag": etag, **({"Last-Modified": modified} if modified else {})}
             await Response(status_code=304, headers=headers)(scope, receive, send)
             return
@@ -489,14 +482,6 @@ async def _closing(body: AsyncIterable[Any], conn: Connection) -> AsyncIterator[
             yield chunk
     finally:
         await run_in_threadpool(conn.close)
-
-
-def _not_after(modified: str, since: str) -> bool:
-    """Whether the HTTP date ``modified`` is no later than the client's ``since``."""
-    try:
-        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
-    except (TypeError, ValueError):
-        return False
 
 
 class ServerTiming:

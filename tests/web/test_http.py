@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from iatiportal.demo import demo_files
+from iatiportal.exports import snapshot
 from iatiportal.store.load import ingest
 from iatiportal.web.app import create_app
 
@@ -41,6 +42,54 @@ def test_pages_and_api_revalidate_until_the_next_ingest(
         after = client.get("/countries/ML?year=2023", headers={"If-None-Match": before})
         assert after.status_code == 200  # the data changed: a new answer
         assert after.headers["etag"] != before
+
+
+def test_if_none_match_lists_wildcard_and_weak_tags(sqlite_engine: Engine) -> None:
+    """RFC 9110 §13.1.2: a list of entity tags, ``*``, weak comparison; If-None-Match decides
+    over If-Modified-Since (a browser sends both)."""
+    assert not ingest(sqlite_engine, [str(p) for p in demo_files()]).failed
+    with TestClient(create_app(sqlite_engine)) as client:
+        for url in ("/countries/ML", "/api/v1/countries"):
+            first = client.get(url)
+            etag, modified = first.headers["etag"], first.headers["last-modified"]
+            assert etag.startswith('W/"')
+            strong = etag.removeprefix("W/")
+            for matches in (
+                f'"other", {etag}',
+                f'"other",{etag} , "more"',
+                strong,  # the weak comparison: W/"x" and "x" are the same
+                f'"a,b", {strong}',  # a comma inside a tag does not split it
+                "*",
+            ):
+                again = client.get(url, headers={"If-None-Match": matches})
+                assert again.status_code == 304, matches
+                assert again.headers["etag"] == etag and again.content == b""
+            assert (
+                client.get(url, headers={"If-None-Match": '"other", W/"more"'}).status_code == 200
+            )
+            stale = {"If-None-Match": '"other"', "If-Modified-Since": modified}
+            assert client.get(url, headers=stale).status_code == 200
+            fresh = {"If-None-Match": etag, "If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}
+            assert client.get(url, headers=fresh).status_code == 304
+
+
+def test_snapshot_files_revalidate_by_any_of_their_tags(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    assert not ingest(sqlite_engine, [str(p) for p in demo_files()]).failed
+    folder = tmp_path / "snap"
+    snapshot.build(sqlite_engine, folder)
+    url = f"/-/download/{snapshot.CSV_NAME}"
+    with TestClient(create_app(sqlite_engine, snapshot_dir=folder)) as client:
+        first = client.get(url)
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        for matches in (etag, f'"old", {etag}', f"W/{etag}", "*"):
+            again = client.get(url, headers={"If-None-Match": matches})
+            assert again.status_code == 304 and again.content == b"", matches
+            assert again.headers["etag"] == etag
+        assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+        stale = {"If-None-Match": '"old"', "If-Modified-Since": modified}
+        assert client.get(url, headers=stale).status_code == 200
 
 
 def test_compression_cors_and_file_names(sqlite_engine: Engine) -> None:
