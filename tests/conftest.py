@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
+from stores import PG_URL, SQLITE_ONLY, postgresql_database
 
 from iatiportal.store.db import make_engine, migrate
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(os.environ.get("IATIPORTAL_SHARED_DATA", "../shared/data")).resolve()
-PG_URL = os.environ.get("IATIPORTAL_TEST_PG_URL")
-SQLITE_ONLY = os.environ.get("IATIPORTAL_TEST_SQLITE_ONLY") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,19 +49,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgresql_url() -> Iterator[str]:
     """A fresh PostgreSQL database, dropped afterwards."""
-    assert PG_URL, "IATIPORTAL_TEST_PG_URL is not set"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"iatiportal_t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
+    with postgresql_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

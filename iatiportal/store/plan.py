@@ -15,7 +15,7 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, func, literal, null, select
+from sqlalchemy import ARRAY, ColumnElement, Select, String, cast, func, literal, null, select
 
 from iatiportal.profile import StrategicPlan
 from iatiportal.store import schema as s
@@ -34,7 +34,7 @@ def _group(plan: StrategicPlan, dialect: str, name: str) -> ColumnElement[Any]:
         return func.regexp_group(literal(pattern), identifier, literal(number))
     # PostgreSQL's regular expressions have no named groups: the same groups, unnamed.
     unnamed = _NAMED_GROUP.sub("(", pattern)
-    return func.regexp_match(identifier, literal(unnamed))[number]
+    return func.regexp_match(identifier, literal(unnamed), type_=ARRAY(String))[number]
 
 
 def _built(plan: StrategicPlan, dialect: str, template: str | None) -> ColumnElement[Any]:

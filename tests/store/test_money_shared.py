@@ -12,8 +12,6 @@ match an independent computation.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -21,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, select
+from stores import KINDS, migrated_store
 
 from iatiportal.profile import MoneyRules, Profile
 from iatiportal.store import money
 from iatiportal.store import schema as s
-from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.filters import Filters
 from iatiportal.store.load import ingest
 from iatiportal.store.money import Dimension, Measure, MoneyRow
@@ -38,34 +35,15 @@ UNIT = Decimal("0.0001")
 Key = tuple[int | None, str | None]  # (year, currency)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=KINDS)
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared: Path
 ) -> Iterator[Engine]:
     """A store holding every shared IATI file, built once per database for this module."""
-    admin: Engine | None = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('money') / 'store.db'}"
-    else:
-        pg_url = os.environ.get("IATIPORTAL_TEST_PG_URL")
-        assert pg_url, "IATIPORTAL_TEST_PG_URL is not set"
-        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-        name = f"iatiportal_t_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        migrate(engine)
+    with migrated_store(request.param, tmp_path_factory.mktemp("money")) as engine:
         summary = ingest(engine, [str(shared / "iati")])
         assert summary.count("ingested") >= 50
         yield engine
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def per_year(rows: list[MoneyRow]) -> dict[tuple[str, int | None, str | None], Decimal]:

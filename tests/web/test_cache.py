@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from asgi_requests import run as run_to_end
 from bs4 import BeautifulSoup
 from serving import IATIPORTAL, served, without_proxies
 from starlette.responses import Response
@@ -62,7 +63,7 @@ def test_long_urls_count_against_the_budget() -> None:
         assert await cache.get(keys[-1]) is not None  # oldest out first
         assert await cache.get(keys[0]) is None
 
-    asyncio.run(run())
+    run_to_end(run())
 
 
 def test_an_entry_larger_than_an_eighth_of_the_budget_is_not_kept() -> None:
@@ -75,7 +76,7 @@ def test_an_entry_larger_than_an_eighth_of_the_budget_is_not_kept() -> None:
         assert await cache.get(("/", "lang=fr")) is not None
         assert cache.counted_bytes == await held_bytes(cache, [("/", "lang=fr")])
 
-    asyncio.run(run())
+    run_to_end(run())
 
 
 def test_a_page_of_another_data_version_is_not_kept() -> None:
@@ -94,7 +95,7 @@ def test_a_page_of_another_data_version_is_not_kept() -> None:
         cached = await cache.get(("/", ""))
         assert cached is not None and cached.body == b"<p>new figures</p>"
 
-    asyncio.run(run())
+    run_to_end(run())
 
 
 def test_the_version_is_read_off_the_event_loop_one_read_at_a_time() -> None:
@@ -129,7 +130,7 @@ def test_the_version_is_read_off_the_event_loop_one_read_at_a_time() -> None:
         assert answers[:20] == [VERSION] * 20
         return ticks
 
-    ticks = asyncio.run(run())
+    ticks = run_to_end(run())
     assert reads == [False]  # one read, in another thread, for the twenty requests
     assert overlapped == []
     assert ticks == 10  # the loop went on while the version was read
@@ -151,7 +152,7 @@ def test_the_version_is_reread_after_the_interval_only() -> None:
         await asyncio.sleep(0.25)
         assert await cache.version() == "second"
 
-    asyncio.run(run())
+    run_to_end(run())
     assert reads == ["first", "second"]
 
 

@@ -13,23 +13,20 @@ import datetime as dt
 import io
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import PG_URL, SQLITE_ONLY
+from bs4 import BeautifulSoup
 from openpyxl import load_workbook
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
+from stores import KINDS, migrated_store
 
+from iatiportal import i18n
 from iatiportal.demo import demo_files
 from iatiportal.profile import bundled, load_portal
-from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.load import ingest
 from iatiportal.web.app import create_app
 
@@ -37,39 +34,12 @@ ACTIVITY = "XM-DAC-41146-MLI_D_1.1"
 YEAR = "year=2023"
 
 
-def _store(kind: str, folder: Path) -> Iterator[Engine]:
-    """A store of the demo data on ``kind``, for the whole module (ingested once)."""
-    if kind == "sqlite":
-        url = f"sqlite:///{folder / 'read-model.db'}"
-        admin = None
-    else:
-        assert PG_URL, "IATIPORTAL_TEST_PG_URL is not set"
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        name = f"iatiportal_t_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate(engine)
-    assert not ingest(engine, [str(p) for p in demo_files()]).failed
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-
-KINDS = ["sqlite"] if SQLITE_ONLY else ["sqlite", "postgresql"]
-
-
 @pytest.fixture(scope="module", params=KINDS)
 def client(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
-    for engine in _store(request.param, tmp_path_factory.mktemp("read-model")):
+    with migrated_store(request.param, tmp_path_factory.mktemp("read-model")) as engine:
+        assert not ingest(engine, [str(p) for p in demo_files()]).failed
         with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as c:
             yield c
 
@@ -278,3 +248,44 @@ def test_the_openapi_item_schemas_list_every_key_and_no_other(client: TestClient
         keys, _rows = page_json(client, page, table)
         assert list(item["properties"]) == keys == item["required"], path
         assert item["additionalProperties"] is False
+
+
+HTML_CASES = [
+    # (page, table, rows of its HTML table, the attribute naming a row, the key it holds)
+    (f"/countries?{YEAR}&per_page=10", "countries", "table.countries tbody tr", "data-code",
+     "country_code"),
+    (f"/?{YEAR}", "countries", "table.country-money tbody tr", "data-code", "country_code"),
+    (f"/?{YEAR}", "sdgs", "table.sdgs tbody tr", "data-code", "sdg"),
+    (f"/?{YEAR}", "budget_and_expenditure_by_year", "table.by-year tbody tr", "data-year",
+     "year"),
+    (f"/countries/ML?{YEAR}", "budget_and_expenditure_by_year", "table.by-year tbody tr",
+     "data-year", "year"),
+    (f"/regions?{YEAR}", "regions", "table.regions tbody tr", "data-code", "region"),
+    (f"/partners?{YEAR}&per_page=10", "funding_partners", "table.funding-partners tbody tr",
+     "data-ref", "provider_org_ref"),
+    (f"/strategic-plan?{YEAR}", "impact_areas", "table.impact-areas tbody tr[data-code]",
+     "data-code", "impact_area"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("page", "table", "selector", "attribute", "key"), HTML_CASES)
+def test_the_html_table_shows_the_datasets_rows(
+    client: TestClient, page: str, table: str, selector: str, attribute: str, key: str
+) -> None:
+    _keys, rows = page_json(client, page, table)
+    html = BeautifulSoup(client.get(page).text, "html.parser")
+    shown = html.select(selector)
+    assert shown, (page, selector)
+    # The HTML shows the first rows of the dataset, in its order (pages show 10 at a time) ...
+    assert [tr.get(attribute) or None for tr in shown] == [
+        None if r[key] is None else str(r[key]) for r in rows[: len(shown)]
+    ], page
+    # ... with its figures: every money amount of a row, as the page formats it.
+    checked = 0
+    for tr, row in zip(shown, rows, strict=False):
+        cells = [td.get_text(" ", strip=True) for td in tr.select("td")]
+        for measure in ("budget", "expenditure", "incoming_funds"):
+            if measure in row and row[measure] is not None:
+                assert i18n.money(row[measure], row["currency"]) in cells, (page, measure, row)
+                checked += 1
+    assert checked, f"{page} {table}: no amount compared"
