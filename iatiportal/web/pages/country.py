@@ -35,7 +35,9 @@ def tab_names() -> dict[str, str]:
 
 def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, Any]:
     """The country header's indicators: each with its year, source and definition; refused
-    values are not shown, and their notices say why."""
+    values are not shown, and their notices say why. The population item also holds
+    ``female`` and ``male``: the counts (millions, Decimal) of the same year and edition, or
+    None."""
     found = reference.for_country(conn, code, year)
     labels = {
         "un_region": _("Region"),
@@ -71,17 +73,26 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
                 text += " · " + _("%(share)s %% female") % {"share": share}
         else:
             text = value.text or ""
-        items.append(
-            {
-                "key": key,
-                "label": label,
-                "value": text,
-                "year": value.year,
-                "edition": value.edition,
-                "source": value.source,
-                "definition": reference.INDICATORS.get(key, ""),
-            }
-        )
+        item: dict[str, Any] = {
+            "key": key,
+            "label": label,
+            "value": text,
+            "year": value.year,
+            "edition": value.edition,
+            "source": value.source,
+            "definition": reference.INDICATORS.get(key, ""),
+        }
+        if key == "population":
+            # Female and male counts of the total's year and edition (millions), for the
+            # header's "Male: … (…%) Female: … (…%)" line; None where not published.
+            for sex in ("female", "male"):
+                part = shown.get(f"population_{sex}")
+                same = part is not None and (part.year, part.edition) == (
+                    value.year,
+                    value.edition,
+                )
+                item[sex] = part.number if same and part is not None else None
+        items.append(item)
     return {"reference": items, "reference_loaded": found.loaded, "refused": found.refused}
 
 
