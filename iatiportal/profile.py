@@ -117,6 +117,14 @@ class Names:
                 return self.by_lang[candidate]
         return next(iter(self.by_lang.values()), default)
 
+    def pick(self, lang: str = DEFAULT_LANG) -> tuple[str, str] | None:
+        """(language, label) as ``get`` chooses it, saying which language it is in."""
+        base = lang.split("-", 1)[0].lower()
+        for candidate in (lang, base, DEFAULT_LANG):
+            if candidate in self.by_lang:
+                return candidate, self.by_lang[candidate]
+        return next(iter(self.by_lang.items()), None)
+
     def __bool__(self) -> bool:
         return bool(self.by_lang)
 
