@@ -107,7 +107,7 @@ def progress_narratives(
     if found is None:
         return {}
     element, owners = found
-    order = conn.execute(owners).tuples().all()
+    order = conn.execute(owners).all()
     position = {owner: k for k, (_activity, owner) in enumerate(order)}
     n = s.narrative
     rows = conn.execute(
