@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal import __version__, rates, reference, standard
-from iatiportal.demo import demo_files
+from iatiportal.demo.load import load_demo
 from iatiportal.exports import encode, snapshot
 from iatiportal.ingest.sources import SourceError, install_sigterm_exit
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
@@ -465,18 +465,23 @@ def serve_command(
     help="Serve the portal once the data is loaded.",
 )
 def demo_command(db: str, host: str, port: int, serve: bool) -> None:
-    """Load the bundled sample data (clearly marked as such) into a fresh SQLite file and serve
-    the portal over it."""
+    """Load the bundled sample data (clearly marked as such) and the reference extract for its
+    countries into a fresh SQLite file and serve the portal over it."""
     path = Path(db)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     with store(str(path)) as engine:
-        summary = ingest(engine, [str(p) for p in demo_files()])
+        loaded = load_demo(engine)
+        summary = loaded.ingest
         with engine.connect() as conn:
             totals = queries.stats(conn)
         console = Console(stderr=True)
         _print_summary(console, summary, totals)
-        console.print(f"Sample data loaded into {path}", highlight=False)
+        console.print(
+            f"Sample data loaded into {path}, with {loaded.reference.values} reference values "
+            f"for the sample's countries (iatiportal/demo/reference)",
+            highlight=False,
+        )
         if summary.failed:
             sys.exit(EXIT_FILE_FAILED)
         _write_snapshot(console, engine, _snapshot_folder(None, engine))

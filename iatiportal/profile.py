@@ -32,9 +32,41 @@ does not silently change a figure)::
     impact_area_code = "{kind}{area}"
     office = "{office}"
 
+    plan_outcome_code = "SP_{kind}_{number}"  # the plan outcome an activity relates to, built
+                                          # from the pattern's groups (D_4.1 -> SP_D_4.1)
+    plan_outcome_vocabulary = "98"        # or: sector codes of this vocabulary are plan outcome
+                                          # codes (used where the identifier gives none)
+
     [[strategic_plan.impact_areas]]
     code = "D1"
     name = { en = "...", fr = "..." }
+
+    [[strategic_plan.outcomes]]           # the plan's outcomes ("Related to SP_D_4.1: ...")
+    code = "SP_D_4.1"                     # required, unique
+    statement = { en = "...", fr = "..." }  # required
+    impact_area = "D4"                    # optional: one of the impact areas above
+
+    [[strategic_plan.periods]]            # plan periods, in whole years
+    start = 2022                          # required
+    end = 2025                            # required, not before start
+    office = "MLI"                        # optional: that office's own period (e.g. its
+                                          # Strategic Note); without: every office's period.
+                                          # Periods of one office (or two global ones) must not
+                                          # overlap, so that a year has one current period.
+
+    [progress]                            # where the publisher puts progress narratives
+    source = "actual-comment"             # required, one of:
+      # "actual-comment": the comment of an indicator period's actual; the narrative of a year
+      #   is the first comment (results, indicators, periods in published order) on a period
+      #   starting in that year;
+      # "result-description": a result's description; the narrative of a year is that of the
+      #   first result with an indicator period starting in that year (publishers that repeat a
+      #   result per year, as UN Women does);
+      # "activity-description": the activity's description of one type, the same every year.
+    result_type = "2"                     # ResultType code of the results read (default: any);
+                                          # not with "activity-description"
+    description_type = "2"                # DescriptionType code; required with, and only with,
+                                          # "activity-description"
 
     [[regions]]                           # names of the publisher's own region codes
     vocabulary = "99"
@@ -85,6 +117,14 @@ class Names:
                 return self.by_lang[candidate]
         return next(iter(self.by_lang.values()), default)
 
+    def pick(self, lang: str = DEFAULT_LANG) -> tuple[str, str] | None:
+        """(language, label) as ``get`` chooses it, saying which language it is in."""
+        base = lang.split("-", 1)[0].lower()
+        for candidate in (lang, base, DEFAULT_LANG):
+            if candidate in self.by_lang:
+                return candidate, self.by_lang[candidate]
+        return next(iter(self.by_lang.items()), None)
+
     def __bool__(self) -> bool:
         return bool(self.by_lang)
 
@@ -96,12 +136,41 @@ class ImpactArea:
 
 
 @dataclass(frozen=True)
+class PlanOutcome:
+    """One outcome of the strategic plan: its code and statement."""
+
+    code: str
+    statement: Names
+    impact_area: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanPeriod:
+    """A plan period in whole years, of one office or (office None) of every office."""
+
+    start: int
+    end: int
+    office: str | None = None
+
+    def __contains__(self, year: object) -> bool:
+        return isinstance(year, int) and self.start <= year <= self.end
+
+    def overlaps(self, other: PlanPeriod) -> bool:
+        return self.start <= other.end and other.start <= self.end
+
+    @property
+    def label(self) -> str:
+        return f"{self.start}–{self.end}"
+
+
+@dataclass(frozen=True)
 class IdentifierParts:
     """What the strategic plan's pattern reads from one activity identifier."""
 
     outcome_code: str | None
     impact_area_code: str | None
     office: str | None
+    plan_outcome_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,9 +182,45 @@ class StrategicPlan:
     outcome_code: str | None = None
     impact_area_code: str | None = None
     office: str | None = None
+    plan_outcome_code: str | None = None
+    plan_outcome_vocabulary: str | None = None
+    outcomes: tuple[PlanOutcome, ...] = ()
+    periods: tuple[PlanPeriod, ...] = ()
 
     def impact_area(self, code: str) -> ImpactArea | None:
         return next((a for a in self.impact_areas if a.code == code), None)
+
+    def outcome(self, code: str | None) -> PlanOutcome | None:
+        """The plan outcome of this code (None for an unknown code: the page shows the code)."""
+        return next((o for o in self.outcomes if o.code == code), None)
+
+    def plan_outcome_of(
+        self, identifier: str, sectors: Iterable[tuple[str | None, str | None]] = ()
+    ) -> str | None:
+        """The code of the plan outcome an activity relates to: built from its identifier
+        (``plan_outcome_code``), else its sector code in ``plan_outcome_vocabulary``.
+
+        >>> plan = load_profile(bundled("unwomen")).strategic_plan
+        >>> plan.plan_outcome_of("XM-DAC-41146-MLI_D_4.1")
+        'SP_D_4.1'
+        """
+        parts = self.parse_identifier(identifier)
+        if parts is not None and parts.plan_outcome_code is not None:
+            return parts.plan_outcome_code
+        if self.plan_outcome_vocabulary is not None:
+            for vocabulary, code in sectors:
+                if vocabulary == self.plan_outcome_vocabulary and code:
+                    return code
+        return None
+
+    def period_for(self, office: str | None, year: int | None) -> PlanPeriod | None:
+        """The plan period of ``office`` that holds ``year``: the office's own, else the one
+        of every office; None where no period holds the year (or the year is None)."""
+        if year is None:
+            return None
+        own = [p for p in self.periods if office is not None and p.office == office]
+        every = [p for p in self.periods if p.office is None]
+        return next((p for p in (*own, *every) if year in p), None)
 
     def parse_identifier(self, identifier: str) -> IdentifierParts | None:
         """The outcome code, impact area and office encoded in an identifier, if it matches.
@@ -140,7 +245,10 @@ class StrategicPlan:
                 return None
 
         return IdentifierParts(
-            build(self.outcome_code), build(self.impact_area_code), build(self.office)
+            build(self.outcome_code),
+            build(self.impact_area_code),
+            build(self.office),
+            build(self.plan_outcome_code),
         )
 
 
@@ -156,6 +264,27 @@ class Office:
     code: str
     name: Names
     region: str | None = None
+
+
+ProgressSourceKind = Literal["actual-comment", "result-description", "activity-description"]
+PROGRESS_SOURCES: tuple[ProgressSourceKind, ...] = (
+    "actual-comment",
+    "result-description",
+    "activity-description",
+)
+RESULT_TYPES = ("1", "2", "3", "9")
+"""IATI ResultType codes: output, outcome, impact, other."""
+DESCRIPTION_TYPES = ("1", "2", "3", "4")
+"""IATI DescriptionType codes: general, objectives, target groups, other."""
+
+
+@dataclass(frozen=True)
+class ProgressSource:
+    """Where a publisher puts its progress narratives (module docstring, ``[progress]``)."""
+
+    source: ProgressSourceKind
+    result_type: str | None = None
+    description_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +310,7 @@ class Profile:
     strategic_plan: StrategicPlan | None = None
     regions: tuple[Region, ...] = ()
     offices: tuple[Office, ...] = ()
+    progress: ProgressSource | None = None  # None: the publisher's narratives are not located
 
     def region_name(self, vocabulary: str, code: str, lang: str = DEFAULT_LANG) -> str | None:
         """The publisher's name for one of its own region codes, if the profile gives one."""
@@ -279,6 +409,20 @@ class _Table:
             raise self.fail(key, "must be a non-empty string")
         return value.strip()
 
+    def year(self, key: str) -> int | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2200:
+            raise self.fail(key, "must be a year, a whole number such as 2022")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+        value = self.text(key)
+        if value is not None and value not in choices:
+            raise self.fail(key, f"must be one of {', '.join(repr(c) for c in choices)}")
+        return value
+
     def flag(self, key: str, default: bool) -> bool:
         value = self.get(key)
         if value is None:
@@ -366,6 +510,8 @@ def _profile(t: _Table, default_key: str) -> Profile:
     for ot in t.tables("offices"):
         offices.append(Office(_required(ot, "code"), ot.names("name"), ot.text("region")))
         ot.done()
+    progress_table = t.table("progress")
+    progress = _progress(progress_table) if progress_table is not None else None
     profile = Profile(
         key=t.text("key", default_key) or default_key,
         reporting_org_refs=refs,
@@ -376,9 +522,28 @@ def _profile(t: _Table, default_key: str) -> Profile:
         strategic_plan=plan,
         regions=tuple(regions),
         offices=tuple(offices),
+        progress=progress,
     )
     t.done()
     return profile
+
+
+def _progress(t: _Table) -> ProgressSource:
+    found = t.choice("source", PROGRESS_SOURCES)
+    if found is None:
+        raise t.fail("source", f"is required, one of {', '.join(PROGRESS_SOURCES)}")
+    source: ProgressSourceKind = next(k for k in PROGRESS_SOURCES if k == found)
+    result_type = t.choice("result_type", RESULT_TYPES)
+    description_type = t.choice("description_type", DESCRIPTION_TYPES)
+    if source == "activity-description":
+        if description_type is None:
+            raise t.fail("description_type", f'is required with source = "{source}"')
+        if result_type is not None:
+            raise t.fail("result_type", f'does not apply to source = "{source}"')
+    elif description_type is not None:
+        raise t.fail("description_type", 'applies to source = "activity-description" only')
+    t.done()
+    return ProgressSource(source, result_type, description_type)
 
 
 def _plan(t: _Table) -> StrategicPlan:
@@ -390,7 +555,7 @@ def _plan(t: _Table) -> StrategicPlan:
         except re.error as e:
             raise t.fail("identifier_pattern", f"not a regular expression: {e}") from e
     templates: dict[str, str | None] = {}
-    for key in ("outcome_code", "impact_area_code", "office"):
+    for key in ("outcome_code", "impact_area_code", "office", "plan_outcome_code"):
         templates[key] = t.text(key)
         template = templates[key]
         if template is not None and pattern is not None:
@@ -401,6 +566,34 @@ def _plan(t: _Table) -> StrategicPlan:
     for at in t.tables("impact_areas"):
         areas.append(ImpactArea(_required(at, "code"), at.names("name")))
         at.done()
+    area_codes = {a.code for a in areas}
+    outcomes: list[PlanOutcome] = []
+    for ot in t.tables("outcomes"):
+        code = _required(ot, "code")
+        if any(o.code == code for o in outcomes):
+            raise ot.fail("code", f"{code} is given twice")
+        statement = ot.names("statement")
+        if not statement or not all(v.strip() for v in statement.by_lang.values()):
+            raise ot.fail("statement", 'is required: { en = "...", fr = "..." }')
+        area = ot.text("impact_area")
+        if area is not None and area not in area_codes:
+            raise ot.fail("impact_area", f"{area} is not one of the impact areas")
+        outcomes.append(PlanOutcome(code, statement, area))
+        ot.done()
+    periods: list[PlanPeriod] = []
+    for pt in t.tables("periods"):
+        start, end = pt.year("start"), pt.year("end")
+        if start is None or end is None:
+            raise pt.fail("start" if start is None else "end", "is required")
+        if end < start:
+            raise pt.fail("end", f"{end} is before start {start}")
+        period = PlanPeriod(start, end, pt.text("office"))
+        for other in periods:
+            if other.office == period.office and other.overlaps(period):
+                whose = f"office {period.office}" if period.office else "every office"
+                raise pt.fail("start", f"{period.label} overlaps {other.label}, also of {whose}")
+        periods.append(period)
+        pt.done()
     plan = StrategicPlan(
         name=t.names("name"),
         sector_vocabulary=t.text("sector_vocabulary"),
@@ -409,6 +602,10 @@ def _plan(t: _Table) -> StrategicPlan:
         outcome_code=templates["outcome_code"],
         impact_area_code=templates["impact_area_code"],
         office=templates["office"],
+        plan_outcome_code=templates["plan_outcome_code"],
+        plan_outcome_vocabulary=t.text("plan_outcome_vocabulary"),
+        outcomes=tuple(outcomes),
+        periods=tuple(periods),
     )
     t.done()
     return plan

@@ -195,3 +195,177 @@ def test_one_reporting_org_in_two_profiles_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="XX-ONE is in two profiles: a and b"):
         load_portal([a, b])
     assert Portal().home.key == "default"
+
+
+# -- strategic plan outcomes, plan periods, progress narratives ------------------------------
+
+PLAN = MINIMAL + (
+    "[strategic_plan]\n"
+    "identifier_pattern = '^XX-ONE-(?P<office>[A-Z]+)-(?P<n>\\d+)$'\n"
+    "office = '{office}'\n"
+)
+
+
+def test_plan_outcomes_periods_and_progress_are_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "ngo.toml",
+        PLAN
+        + "plan_outcome_code = 'P{n}'\n"
+        + "plan_outcome_vocabulary = '98'\n"
+        + "[[strategic_plan.impact_areas]]\ncode = 'A'\n"
+        + "[[strategic_plan.outcomes]]\ncode = 'P1'\nimpact_area = 'A'\n"
+        + "statement = { en = 'Girls go to school', fr = \"Les filles vont à l'école\" }\n"
+        + "[[strategic_plan.outcomes]]\ncode = 'P2'\nstatement = 'Clean water'\n"
+        + "[[strategic_plan.periods]]\nstart = 2018\nend = 2021\n"
+        + "[[strategic_plan.periods]]\nstart = 2022\nend = 2025\n"
+        + "[[strategic_plan.periods]]\nstart = 2020\nend = 2024\noffice = 'MLI'\n"
+        + "[progress]\nsource = 'result-description'\nresult_type = '2'\n",
+    )
+    profile = load_profile(path)
+    plan = profile.strategic_plan
+    assert plan is not None
+    p1 = plan.outcome("P1")
+    assert p1 is not None and p1.impact_area == "A"
+    assert (p1.statement.get("fr"), p1.statement.get("es")) == (
+        "Les filles vont à l'école",
+        "Girls go to school",
+    )
+    assert plan.outcome("P9") is None
+    # From the identifier first, else from the sector vocabulary.
+    assert plan.plan_outcome_of("XX-ONE-MLI-2", [("98", "P1")]) == "P2"
+    assert plan.plan_outcome_of("elsewhere-7", [("1", "15150"), ("98", "P1")]) == "P1"
+    assert plan.plan_outcome_of("elsewhere-7", [("1", "15150")]) is None
+    # An office's own period comes before the one of every office; a year outside all: None.
+    assert (plan.period_for("MLI", 2023).start, plan.period_for("MLI", 2025).start) == (
+        2020,
+        2022,
+    )
+    assert plan.period_for("SEN", 2023).label == "2022–2025"
+    assert plan.period_for(None, 2019).label == "2018–2021"
+    assert plan.period_for("SEN", 2030) is None and plan.period_for("SEN", None) is None
+    assert profile.progress is not None
+    assert (profile.progress.source, profile.progress.result_type) == ("result-description", "2")
+    assert profile.progress.description_type is None
+
+
+def test_activity_description_progress_needs_its_type(tmp_path: Path) -> None:
+    text = MINIMAL + "[progress]\nsource = 'activity-description'\ndescription_type = '2'\n"
+    progress = load_profile(write(tmp_path, "ngo.toml", text)).progress
+    assert progress is not None
+    assert (progress.source, progress.description_type, progress.result_type) == (
+        "activity-description",
+        "2",
+        None,
+    )
+    assert load_profile(write(tmp_path, "none.toml", MINIMAL)).progress is None
+
+
+def test_unwomen_profile_links_outcomes_to_the_plan() -> None:
+    profile = load_profile(bundled("unwomen"))
+    plan = profile.strategic_plan
+    assert plan is not None
+    assert plan.plan_outcome_of("XM-DAC-41146-MLI_D_4.1") == "SP_D_4.1"
+    assert plan.plan_outcome_of("XM-DAC-41146-PAP _O_1.1") == "SP_O_1.1"
+    assert plan.period_for("MLI", 2022) is not None
+    # Sample wording is marked as such in both languages.
+    for outcome in plan.outcomes:
+        assert outcome.impact_area is not None and plan.impact_area(outcome.impact_area)
+        assert outcome.statement.get("en").endswith("(sample wording)")
+        assert outcome.statement.get("fr").endswith("(formulation fictive)")
+    assert profile.progress is not None and profile.progress.source == "actual-comment"
+
+
+BAD_PLAN = [
+    (PLAN + "plan_outcome_code = 'P{m}'\n", "plan_outcome_code: names groups the pattern lacks"),
+    (PLAN + "[[strategic_plan.outcomes]]\nstatement = 'x'\n", "outcomes[0].code: is required"),
+    (PLAN + "[[strategic_plan.outcomes]]\ncode = 'P1'\n", "outcomes[0].statement: is required"),
+    (
+        PLAN + "[[strategic_plan.outcomes]]\ncode = 'P1'\nstatement = { en = ' ' }\n",
+        "outcomes[0].statement: is required",
+    ),
+    (
+        PLAN
+        + "[[strategic_plan.outcomes]]\ncode = 'P1'\nstatement = 'x'\n" * 1
+        + "[[strategic_plan.outcomes]]\ncode = 'P1'\nstatement = 'y'\n",
+        "outcomes[1].code: P1 is given twice",
+    ),
+    (
+        PLAN + "[[strategic_plan.outcomes]]\ncode = 'P1'\nstatement = 'x'\nimpact_area = 'Z'\n",
+        "outcomes[0].impact_area: Z is not one of the impact areas",
+    ),
+    (
+        PLAN + "[[strategic_plan.outcomes]]\ncode = 'P1'\nstatment = 'x'\n",
+        "outcomes[0].statement: is required",
+    ),
+    (PLAN + "[[strategic_plan.periods]]\nstart = 2022\n", "periods[0].end: is required"),
+    (
+        PLAN + "[[strategic_plan.periods]]\nstart = '2022'\nend = 2025\n",
+        "periods[0].start: must be a year",
+    ),
+    (
+        PLAN + "[[strategic_plan.periods]]\nstart = 2022.5\nend = 2025\n",
+        "periods[0].start: must be a year",
+    ),
+    (
+        PLAN + "[[strategic_plan.periods]]\nstart = 2025\nend = 2022\n",
+        "periods[0].end: 2022 is before start 2025",
+    ),
+    (
+        PLAN
+        + "[[strategic_plan.periods]]\nstart = 2018\nend = 2022\n"
+        + "[[strategic_plan.periods]]\nstart = 2022\nend = 2025\n",
+        "periods[1].start: 2022–2025 overlaps 2018–2022, also of every office",
+    ),
+    (
+        PLAN
+        + "[[strategic_plan.periods]]\nstart = 2020\nend = 2024\noffice = 'MLI'\n"
+        + "[[strategic_plan.periods]]\nstart = 2023\nend = 2027\noffice = 'MLI'\n",
+        "periods[1].start: 2023–2027 overlaps 2020–2024, also of office MLI",
+    ),
+    (
+        PLAN + "[[strategic_plan.periods]]\nstart = 2022\nend = 2025\nofice = 'MLI'\n",
+        "periods[0].ofice: unknown key",
+    ),
+    (MINIMAL + "[progress]\nresult_type = '2'\n", "progress.source: is required"),
+    (MINIMAL + "[progress]\nsource = 'comments'\n", "progress.source: must be one of"),
+    (
+        MINIMAL + "[progress]\nsource = 'actual-comment'\nresult_type = '7'\n",
+        "progress.result_type: must be one of",
+    ),
+    (
+        MINIMAL + "[progress]\nsource = 'actual-comment'\nresult_type = 2\n",
+        "progress.result_type: must be a non-empty string",
+    ),
+    (
+        MINIMAL + "[progress]\nsource = 'activity-description'\n",
+        'progress.description_type: is required with source = "activity-description"',
+    ),
+    (
+        MINIMAL + "[progress]\nsource = 'activity-description'\ndescription_type = '9'\n",
+        "progress.description_type: must be one of",
+    ),
+    (
+        MINIMAL
+        + "[progress]\nsource = 'activity-description'\ndescription_type = '1'\n"
+        + "result_type = '2'\n",
+        'progress.result_type: does not apply to source = "activity-description"',
+    ),
+    (
+        MINIMAL + "[progress]\nsource = 'actual-comment'\ndescription_type = '1'\n",
+        'progress.description_type: applies to source = "activity-description" only',
+    ),
+    (
+        MINIMAL + "[progress]\nsource = 'actual-comment'\nlanguage = 'en'\n",
+        "progress.language: unknown key",
+    ),
+    (MINIMAL + "progress = 'actual-comment'\n", "progress: must be a table"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_PLAN)
+def test_bad_plan_and_progress_keys_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, "bad.toml", text)
+    with pytest.raises(ProfileError, match=r"bad\.toml") as caught:
+        load_profile(path)
+    assert message in str(caught.value)

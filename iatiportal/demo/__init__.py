@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
+REFERENCE = Path(__file__).resolve().parent / "reference"
+"""The reference extract for the demo's countries (see reference/README.md)."""
 
 
 def demo_files() -> list[Path]:

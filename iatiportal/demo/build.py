@@ -491,7 +491,66 @@ def _progress(year: int, target: int, actual: int, unit: str) -> tuple[str, str]
     )
 
 
-def _indicator(result: etree._Element, outcome: Outcome, spec: IndicatorSpec, key: str) -> None:
+# What each impact area's work did in a year, for the outcomes' progress narratives.
+WORK: dict[str, tuple[str, str]] = {
+    "D1": (
+        "trained women candidates and councillors and advised the electoral bodies",
+        "a formé des candidates et des conseillères et conseillé les organes électoraux",
+    ),
+    "D2": (
+        "supported women entrepreneurs and cooperatives with finance, training and market links",
+        "a appuyé des entrepreneuses et des coopératives par le financement, la formation et "
+        "l'accès aux marchés",
+    ),
+    "D3": (
+        "worked with service providers and community leaders on services for survivors",
+        "a travaillé avec les prestataires de services et les responsables communautaires sur "
+        "les services aux survivantes",
+    ),
+    "D4": (
+        "supported women mediators and gender-responsive humanitarian planning",
+        "a appuyé des médiatrices et une planification humanitaire sensible au genre",
+    ),
+    "O1": (
+        "led the UN country team's gender theme group and its joint work plan",
+        "a dirigé le groupe thématique genre de l'équipe de pays et son plan de travail commun",
+    ),
+    "O2": (
+        "held partner dialogues and ran advocacy and communication campaigns",
+        "a tenu des dialogues avec les partenaires et mené des campagnes de plaidoyer et de "
+        "communication",
+    ),
+    "O3": (
+        "strengthened monitoring, completed evaluations and published knowledge products",
+        "a renforcé le suivi, achevé des évaluations et publié des produits de connaissance",
+    ),
+}
+
+
+def _narrative(office: Office, area: ImpactArea, year: int, progress: tuple[str, str]) -> Texts:
+    """An outcome's progress narrative of one year, in English and French (every office
+    publishes both, so that a page in another language shows the published one)."""
+    work_en, work_fr = WORK[area.code]
+    en, fr = progress
+    return (
+        (
+            "en",
+            f"Sample progress narrative for {year}: UN Women {office.in_en} {work_en}. "
+            f"Outcome indicator: {en}",
+        ),
+        (
+            "fr",
+            f"Récit de progrès fictif pour {year} : ONU Femmes {office.in_fr} {work_fr}. "
+            f"Indicateur d'effet : {fr}",
+        ),
+    )
+
+
+def _indicator(
+    result: etree._Element, outcome: Outcome, spec: IndicatorSpec, key: str, narrative: bool
+) -> None:
+    """One indicator; with ``narrative``, each period's actual comment is the outcome's
+    progress narrative of that year (where the UN Women profile reads it)."""
     office = outcome.office
     indicator = _el(result, "indicator", measure=spec.measure, ascending="1")
     _narratives(_el(indicator, "title"), (("en", spec.title),))
@@ -514,8 +573,12 @@ def _indicator(result: etree._Element, outcome: Outcome, spec: IndicatorSpec, ke
         _el(period, "target", value=str(target))
         actual_el = _el(period, "actual", value=str(actual))
         en, fr = _progress(year, target, actual, unit)
-        # Francophone offices write their progress notes in French only, as real offices do.
-        _narratives(_el(actual_el, "comment"), (("fr", fr),) if office.french else (("en", en),))
+        if narrative:
+            texts = _narrative(office, outcome.area, year, (en, fr))
+        else:
+            # Francophone offices write their progress notes in French only, as real offices do.
+            texts = (("fr", fr),) if office.french else (("en", en),)
+        _narratives(_el(actual_el, "comment"), texts)
 
 
 def _result(
@@ -527,7 +590,8 @@ def _result(
     title_fr = spec.title_fr.format(where=office.in_fr)
     _narratives(_el(result, "title"), _both(office, title_en, title_fr))
     for n, indicator in enumerate(spec.indicators, 1):
-        _indicator(result, outcome, indicator, f"{key}.{n}")
+        # The outcome's first indicator carries the outcome's yearly progress narratives.
+        _indicator(result, outcome, indicator, f"{key}.{n}", result_type == "2" and n == 1)
 
 
 def _activity(root: etree._Element, outcome: Outcome) -> None:

@@ -12,8 +12,8 @@ from iatiportal.datasets import figures as f
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import country_name
 from iatiportal.i18n import gettext as _
-from iatiportal.profile import StrategicPlan
-from iatiportal.store import queries
+from iatiportal.profile import PlanPeriod, Profile, StrategicPlan
+from iatiportal.store import progress, queries
 from iatiportal.web import charts
 from iatiportal.web.pages import Pager, pick, requested_page, table, titled
 from iatiportal.web.render import DataTable, Page
@@ -35,7 +35,9 @@ def tab_names() -> dict[str, str]:
 
 def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, Any]:
     """The country header's indicators: each with its year, source and definition; refused
-    values are not shown, and their notices say why."""
+    values are not shown, and their notices say why. The population item also holds
+    ``female`` and ``male``: the counts (millions, Decimal) of the same year and edition, or
+    None."""
     found = reference.for_country(conn, code, year)
     labels = {
         "un_region": _("Region"),
@@ -71,17 +73,26 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
                 text += " · " + _("%(share)s %% female") % {"share": share}
         else:
             text = value.text or ""
-        items.append(
-            {
-                "key": key,
-                "label": label,
-                "value": text,
-                "year": value.year,
-                "edition": value.edition,
-                "source": value.source,
-                "definition": reference.INDICATORS.get(key, ""),
-            }
-        )
+        item: dict[str, Any] = {
+            "key": key,
+            "label": label,
+            "value": text,
+            "year": value.year,
+            "edition": value.edition,
+            "source": value.source,
+            "definition": reference.INDICATORS.get(key, ""),
+        }
+        if key == "population":
+            # Female and male counts of the total's year and edition (millions), for the
+            # header's "Male: … (…%) Female: … (…%)" line; None where not published.
+            for sex in ("female", "male"):
+                part = shown.get(f"population_{sex}")
+                same = part is not None and (part.year, part.edition) == (
+                    value.year,
+                    value.edition,
+                )
+                item[sex] = part.number if same and part is not None else None
+        items.append(item)
     return {"reference": items, "reference_loaded": found.loaded, "refused": found.refused}
 
 
@@ -113,6 +124,83 @@ def _result(ctx: Context, r: dict[str, Any]) -> dict[str, Any]:
             }
             for i in r["indicators"]
         ],
+    }
+
+
+def _plan_period(
+    plan: StrategicPlan | None, identifiers: list[str], year: int | None
+) -> dict[str, Any] | None:
+    """The current plan period in ``year`` of the office of these identifiers: the first
+    office with its own period, else the period of every office."""
+    if plan is None:
+        return None
+    offices = [p.office for p in map(plan.parse_identifier, identifiers) if p and p.office]
+    found: PlanPeriod | None = None
+    for office in dict.fromkeys(offices):
+        period = plan.period_for(office, year)
+        if period is not None and period.office is not None:
+            found = period
+            break
+    if found is None:
+        found = plan.period_for(None, year)
+    if found is None:
+        return None
+    return {"start": found.start, "end": found.end, "office": found.office, "label": found.label}
+
+
+def _progress(
+    conn: Connection,
+    ctx: Context,
+    profile: Profile,
+    acts: list[dict[str, Any]],
+    items: list[dict[str, Any]],
+    year: int | None,
+) -> dict[str, Any]:
+    """``context["progress"]`` of the Our progress tab (see ``build``)."""
+    plan, source = profile.strategic_plan, profile.progress
+    narratives = (
+        progress.progress_narratives(
+            conn,
+            [a["id"] for a in acts],
+            year,
+            ctx.language,
+            source=source.source,
+            result_type=source.result_type,
+            description_type=source.description_type,
+        )
+        if source is not None
+        else {}
+    )
+    outcomes = []
+    for a, item in zip(acts, items, strict=True):
+        code = plan.plan_outcome_of(a["iati_identifier"], a["sectors"]) if plan else None
+        found = plan.outcome(code) if plan is not None else None
+        narrative = narratives.get(a["id"])
+        outcomes.append(
+            {
+                "iati_identifier": a["iati_identifier"],
+                "outcome_code": item["outcome_code"],
+                "statement": item["title"],
+                "plan_outcome": {
+                    "code": code,
+                    "statement": found.statement.pick(ctx.language) if found else None,
+                }
+                if code
+                else None,
+                "narrative": {
+                    "lang": narrative.lang,
+                    "text": narrative.text,
+                    "requested": narrative.requested,
+                    "languages": list(narrative.languages),
+                }
+                if narrative
+                else None,
+            }
+        )
+    return {
+        "source": source.source if source else None,
+        "year": year,
+        "outcomes": outcomes,
     }
 
 
@@ -189,6 +277,8 @@ def _outcomes(
             }
         )
     context: dict[str, Any] = {"items": items, "pager": pager}
+    if tab == "progress":
+        context["progress"] = _progress(conn, ctx, ctx.portal.home, acts, items, year)
     if tab == "strategic-plan":
         groups: dict[str | None, list[dict[str, Any]]] = {}
         for item in items:
@@ -201,6 +291,41 @@ def _outcomes(
 
 
 def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> Page | None:
+    """The country page of ``code`` on ``tab``; None for an unknown country or tab.
+
+    Besides the header (``reference``: the indicators, see ``reference_panel``) every tab has
+    ``plan_period``: the current plan period in the selected year of the country's office
+    (from the home profile's ``[[strategic_plan.periods]]``; the office is read from the
+    country's activity identifiers), ``{"start": 2022, "end": 2025, "office": "MLI" or None
+    (the period of every office), "label": "2022–2025"}``, or None.
+
+    The Our progress tab also has ``progress``, for the page of outcomes in ``items`` (same
+    order, paged by ``pager``)::
+
+        {
+          "source": "actual-comment",   # the profile's [progress] source; None: not located
+          "year": 2022,                 # the selected year
+          "outcomes": [
+            {
+              "iati_identifier": "XM-DAC-41146-MLI_D_1.1",
+              "outcome_code": "D_1.1",  # or None
+              "statement": ("en", "More women in Mali lead ..."),  # (lang, text) or None
+              "plan_outcome": {         # None: the activity relates to no plan outcome
+                "code": "SP_D_1.1",
+                "statement": ("en", "..."),  # (lang, text); None: code not in the profile
+              },
+              "narrative": {            # the year's progress narrative; None: none published
+                "lang": "en",           # its language (render with lang= when it differs)
+                "text": "...",
+                "requested": True,      # False: not published in the page's language
+                "languages": ["en", "fr"],  # every language it is published in
+              },
+            },
+          ],
+        }
+
+    The model shows each as: statement "(Related to {code}: {statement})", then the narrative.
+    """
     code = code.upper()
     counts = queries.countries(conn, ctx.home)
     if code not in counts or tab not in TABS:
@@ -219,6 +344,11 @@ def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> P
         "activity_label": ctx.portal.home.activity_label_plural.get(ctx.language),
         "totals": f.totals(conn, ctx, in_year),
         **reference_panel(conn, code, year),
+        "plan_period": _plan_period(
+            ctx.portal.home.strategic_plan,
+            progress.country_identifiers(conn, code, ctx.home),
+            year,
+        ),
         "unconverted": f.unconverted(conn, ctx, in_year),
     }
     if tab == "overview":
