@@ -6,7 +6,7 @@ PYTHON  ?= python3
 export IATIPORTAL_SHARED_DATA ?= $(abspath ../shared/data)
 export IATIPORTAL_TEST_PG_URL ?= postgresql+psycopg://iatiportal:iatiportal@127.0.0.1:5432/iatiportal
 
-.PHONY: setup demo test lint typecheck pytest postgres chromium bench docs messages clean
+.PHONY: setup wheel demo test lint typecheck pytest postgres chromium bench docs messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 setup: $(VENV)/.installed iatiportal/standard/data/SOURCE node_modules/.installed
+
+# A wheel that carries the whole portal: the IATI schemas and codelists (standard/data) and the
+# browser libraries, copied from node_modules as npm ci installed them from the lockfile.
+wheel: setup
+	$(PY) -m iatiportal.web.vendor
+	rm -rf build
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/iatiportal-*.whl
 
 demo: setup
 	$(BIN)/iatiportal demo
@@ -71,4 +79,4 @@ messages: setup
 		--ignore-obsolete --width 100
 
 clean:
-	rm -rf $(VENV) .venv-peer node_modules iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peer node_modules iatiportal/standard/data iatiportal/web/npm build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
