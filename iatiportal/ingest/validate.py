@@ -20,10 +20,10 @@ MAX_SCHEMA_ERRORS = 5
 _SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-@functools.cache
 def _schema(version: str, kind: str) -> etree.XMLSchema:
-    path = standard.schema_path(version, kind)
-    return etree.XMLSchema(etree.parse(str(path), _SAFE))
+    # Compiled once per file; a schema that does not compile raises standard.StandardError,
+    # an installation error that ends the run (never a problem recorded against the file).
+    return standard.compiled_schema(version, kind)
 
 
 def schema_version(version: str | None) -> str:
@@ -93,10 +93,13 @@ def schema_problems(
     return out
 
 
-@functools.cache
 def codelist(name: str) -> frozenset[str]:
     """The codes of an IATI codelist (2.03 edition)."""
-    path: Path = standard.codelist_dir() / f"{name}.xml"
+    return _codes(standard.codelist_path(name))
+
+
+@functools.cache
+def _codes(path: Path) -> frozenset[str]:
     tree = etree.parse(str(path), _SAFE)
     return frozenset(
         code.text.strip() for code in tree.iterfind(".//codelist-item/code") if code.text

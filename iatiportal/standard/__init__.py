@@ -1,33 +1,45 @@
-"""Where the IATI schemas and codelists live on this machine.
+"""Where the IATI schemas and codelists live on this machine, and whether they work.
 
-The portal ships without copies of the IATI standard in the repository: `make` (through
-`iatiportal standard fetch`) unpacks the schemas of versions 1.01-2.03 and the 2.03
-codelists from the pyIATI source distribution on PyPI into ``iatiportal/standard/data``.
-An operator may point ``IATIPORTAL_STANDARD_DIR`` at another copy laid out the same way.
+The repository holds no copy of the IATI Standard: ``iatiportal standard fetch`` (run by
+``make``; see ``fetch.py``) installs the schemas of versions 1.01-2.03 and the 2.03 codelists
+into ``iatiportal/standard/data``, and a wheel carries that folder. An operator may point
+``IATIPORTAL_STANDARD_DIR`` at another copy laid out the same way.
+
+A schema that is missing or does not compile is an installation error (``check``), said once
+at start with the file and the reason, never a problem recorded against a publisher's file.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
 from lxml import etree
 
-PYIATI_VERSION = "0.4.1"
-PYIATI_SHA256 = "b6f8f0d596746bd774ed3e84cdad50dfa7dd501ac70e6399f2bb0244bfd5b0ef"
 SCHEMA_VERSIONS = ("1.01", "1.02", "1.03", "1.04", "1.05", "2.01", "2.02", "2.03")
+SCHEMA_KINDS = ("activities", "organisations")
 CODELIST_VERSION = "2.03"
+FETCH_HINT = "run `iatiportal standard fetch` (or `make`) to install a working copy"
+
+_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-class StandardMissingError(RuntimeError):
+class StandardError(Exception):
+    """The schemas and codelists are not usable: an installation error, not a data problem."""
+
+
+class StandardMissingError(StandardError):
     """The schemas and codelists are not installed."""
+
+
+class SchemaCompileError(StandardError):
+    """An installed schema does not compile (libxml2 refuses it)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"the IATI schema {path} does not compile: {reason}; {FETCH_HINT}")
+        self.path = path
+        self.reason = reason
 
 
 def data_dir() -> Path:
@@ -36,102 +48,79 @@ def data_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent / "data"
 
 
-def schema_path(version: str, kind: str = "activities") -> Path:
+def schema_path(version: str, kind: str = "activities", base: Path | None = None) -> Path:
     """The XSD for ``version`` (one of SCHEMA_VERSIONS); kind is activities or organisations."""
-    path = data_dir() / "schemas" / version / f"iati-{kind}-schema.xsd"
+    path = (base or data_dir()) / "schemas" / version / f"iati-{kind}-schema.xsd"
     if not path.is_file():
-        raise StandardMissingError(
-            f"IATI schema {path} is missing: run `iatiportal standard fetch` (or `make`)"
-        )
+        raise StandardMissingError(f"the IATI schema {path} is missing: {FETCH_HINT}")
     return path
 
 
-def codelist_dir() -> Path:
-    path = data_dir() / "codelists"
+def codelist_dir(base: Path | None = None) -> Path:
+    path = (base or data_dir()) / "codelists"
     if not path.is_dir():
-        raise StandardMissingError(
-            f"IATI codelists {path} are missing: run `iatiportal standard fetch` (or `make`)"
-        )
+        raise StandardMissingError(f"the IATI codelists {path} are missing: {FETCH_HINT}")
     return path
 
 
 def is_installed() -> bool:
     base = data_dir()
     return (base / "codelists").is_dir() and all(
-        (base / "schemas" / v / "iati-activities-schema.xsd").is_file() for v in SCHEMA_VERSIONS
+        (base / "schemas" / v / f"iati-{k}-schema.xsd").is_file()
+        for v in SCHEMA_VERSIONS
+        for k in SCHEMA_KINDS
     )
 
 
-def shared_standard_dir() -> Path | None:
-    """The team's newer copy of the standard (``$IATIPORTAL_SHARED_DATA/iati-standard``)."""
-    base = Path(os.environ.get("IATIPORTAL_SHARED_DATA", "../shared/data")) / "iati-standard"
-    return base if (base / "codelists").is_dir() else None
+@functools.cache
+def _compiled(path: Path, mtime_ns: int) -> etree.XMLSchema:
+    try:
+        return etree.XMLSchema(etree.parse(str(path), _SAFE))
+    except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as e:
+        raise SchemaCompileError(path, str(e)) from e
 
 
-def fetch(target: Path | None = None, overlay: Path | None = None) -> Path:
-    """Download the pinned pyIATI sdist from PyPI and unpack schemas and codelists.
+def compiled_schema(version: str, kind: str = "activities") -> etree.XMLSchema:
+    """The compiled XSD of ``version`` and ``kind`` (compiled once per file)."""
+    path = schema_path(version, kind)
+    return _compiled(path, path.stat().st_mtime_ns)
 
-    pyIATI (2018) predates the final 2.03 schema and today's codelists (sector 74020, for
-    one). Where ``overlay`` (default: the shared folder, when present) holds a newer
-    ``schemas/<version>`` or ``codelists/{embedded,non-embedded}``, those files win.
-    """
-    target = target or data_dir()
-    overlay = overlay or shared_standard_dir()
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
-             ":all:", f"pyIATI=={PYIATI_VERSION}", "-d", tmp],
-            check=True,
-        )
-        sdist = next(Path(tmp).glob("pyIATI-*.tar.gz"))
-        digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
-        if digest != PYIATI_SHA256:
-            raise RuntimeError(f"{sdist.name}: sha256 {digest} is not the pinned {PYIATI_SHA256}")
-        staging = Path(tmp) / "standard"
-        prefix = f"pyIATI-{PYIATI_VERSION}/iati/resources/standard/"
-        with tarfile.open(sdist) as tar:
-            for member in tar.getmembers():
-                if not member.isfile() or not member.name.startswith(prefix):
-                    continue
-                parts = member.name[len(prefix):].split("/")
-                if len(parts) == 3 and parts[1] == "schemas":
-                    dest = staging / "schemas" / parts[0].replace("-", ".") / parts[2]
-                elif len(parts) == 3 and parts[1] == "codelists" and parts[0] == "2-03":
-                    dest = staging / "codelists" / parts[2]
-                else:
-                    continue
-                src = tar.extractfile(member)
-                if src is None:
-                    continue
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(src.read())
-        note = (f"Unpacked from pyIATI {PYIATI_VERSION} (PyPI, sha256 {PYIATI_SHA256}),\n"
-                "iati/resources/standard/<version>/schemas and 2-03/codelists.\n")
-        if overlay is not None:
-            for xsd in (overlay / "schemas").glob("*/*.xsd"):
-                dest = staging / "schemas" / xsd.parent.name / xsd.name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(xsd, dest)
-            for xml in (overlay / "codelists").glob("*/*.xml"):
-                shutil.copyfile(xml, staging / "codelists" / xml.name)
-            note += f"Overlaid with the newer schemas and codelists of {overlay}.\n"
-        (staging / "SOURCE").write_text(note, encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(staging, target)
-    return target
+
+def check(base: Path | None = None) -> None:
+    """Compile every schema and read every codelist under ``base`` (default: the installed
+    copy); raise StandardMissingError or SchemaCompileError naming the file and the reason."""
+    base = base or data_dir()
+    for version in SCHEMA_VERSIONS:
+        for kind in SCHEMA_KINDS:
+            path = schema_path(version, kind, base)
+            _compiled(path, path.stat().st_mtime_ns)
+    lists = sorted(codelist_dir(base).glob("*.xml"))
+    if not lists:
+        raise StandardMissingError(f"the IATI codelists in {base / 'codelists'} are missing")
+    for path in lists:
+        try:
+            etree.parse(str(path), _SAFE)
+        except etree.XMLSyntaxError as e:
+            raise StandardError(f"the IATI codelist {path} is not XML: {e}; {FETCH_HINT}") from e
+
+
+def source_note() -> str:
+    """What the installed copy was made from (its SOURCE file)."""
+    path = data_dir() / "SOURCE"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def codelist_path(name: str) -> Path:
+    return codelist_dir() / f"{name}.xml"
 
 
 @functools.cache
-def code_names(name: str, language: str = "en") -> dict[str, str]:
-    """Code -> name of a codelist, in ``language`` where the codelist has it, else English."""
-    path = codelist_dir() / f"{name}.xml"
+def _code_names(path: Path, language: str) -> dict[str, str]:
     if not path.is_file():
         return {}
     lang_attr = "{http://www.w3.org/XML/1998/namespace}lang"
     names: dict[str, str] = {}
-    tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+    tree = etree.parse(str(path), _SAFE)
     for item in tree.iterfind(".//codelist-item"):
         code = (item.findtext("code") or "").strip()
         chosen = english = None
@@ -144,3 +133,9 @@ def code_names(name: str, language: str = "en") -> dict[str, str]:
         if code:
             names[code] = chosen or english or code
     return names
+
+
+def code_names(name: str, language: str = "en") -> dict[str, str]:
+    """Code -> name of a codelist, in ``language`` where the codelist has it, else English;
+    empty when the codelists are not installed (an ingest with --no-validate shows codes)."""
+    return _code_names(data_dir() / "codelists" / f"{name}.xml", language)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from iatiportal import standard
 from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.sources import Source, expand, is_url, local_copy, sha256_of
 from iatiportal.store import facts, search, version
@@ -119,7 +120,11 @@ def ingest(
     committed when it took ``batch_seconds`` (default: see BATCH_REFRESH_FACTOR). With
     ``refresh`` False the derived tables are left stale (``refresh_derived`` later).
     ``on_wait`` is called when another writer holds the store (see ``db.writing``).
+    With ``validate``, raises standard.StandardError before reading anything when a schema
+    is missing or does not compile.
     """
+    if validate:
+        standard.check()
     summary = IngestSummary()
     queue = expand(list(sources))
     retried: set[Source] = set()

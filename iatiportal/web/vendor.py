@@ -1,23 +1,37 @@
 """The browser libraries the portal serves under ``/static/vendor/``, from ``node_modules``.
 
 ``make setup`` installs them with ``npm ci`` from the committed lockfile (never copied into the
-repository, never loaded from a CDN). Only the files listed here are served. Where
-``node_modules`` is missing (a wheel installed without them), pages leave the charts out and
+repository, never loaded from a CDN). ``make wheel`` copies the files listed here (and their
+licences) into ``iatiportal/web/npm/`` (git-ignored), so an installed wheel serves them too.
+Only the files listed here are served. Where neither is there, pages leave the charts out and
 show their tables only.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-NODE_MODULES = Path(
-    os.environ.get("IATIPORTAL_NODE_MODULES", Path(__file__).resolve().parents[2] / "node_modules")
-)
+BUNDLED = Path(__file__).resolve().parent / "npm"
+"""The copies a wheel carries (``make wheel``; see ``bundle``)."""
+_CHECKOUT = Path(__file__).resolve().parents[2] / "node_modules"
+
+
+def _node_modules() -> Path:
+    # $IATIPORTAL_NODE_MODULES, else a checkout's node_modules, else the wheel's copies.
+    env = os.environ.get("IATIPORTAL_NODE_MODULES")
+    if env:
+        return Path(env)
+    return _CHECKOUT if _CHECKOUT.is_dir() else BUNDLED
+
+
+NODE_MODULES = _node_modules()
 
 FILES = {
     "d3.min.js": "d3/dist/d3.min.js",
@@ -46,8 +60,34 @@ def available(*names: str) -> bool:
     return all(path(n) is not None for n in names)
 
 
+def bundle(source: Path = _CHECKOUT, dest: Path = BUNDLED) -> list[Path]:
+    """Copy the served files, and each package's licence and package.json, from ``source``
+    (node_modules, as ``npm ci`` left it) into ``dest``; the files written."""
+    missing = [rel for rel in FILES.values() if not (source / rel).is_file()]
+    if missing:
+        raise FileNotFoundError(f"not in {source} (run `npm ci`): {', '.join(missing)}")
+    if dest.exists():
+        shutil.rmtree(dest)
+    wanted = set(FILES.values())
+    for rel in FILES.values():
+        package = rel.split("/")[0] if not rel.startswith("@") else "/".join(rel.split("/")[:2])
+        wanted.update(f"{package}/{name}" for name in ("LICENSE", "package.json"))
+    written = []
+    for rel in sorted(wanted):
+        if (source / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            written.append(Path(shutil.copyfile(source / rel, dest / rel)))
+    return written
+
+
 def endpoint(request: Request) -> Response:
     found = path(request.path_params["name"])
     if found is None:
         raise HTTPException(404)
     return FileResponse(found, headers={"Cache-Control": "public, max-age=86400"})
+
+
+if __name__ == "__main__":
+    # ``python -m iatiportal.web.vendor``: the step of ``make wheel`` that bundles the files.
+    done = bundle()
+    sys.stdout.write(f"{len(done)} files copied into {BUNDLED}\n")
