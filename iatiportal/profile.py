@@ -23,6 +23,8 @@ does not silently change a figure)::
     [money]
     budget_status = "prefer-committed"    # or "committed" / "indicative"
     disbursements_are_expenditure = false # count transaction type 3 with type 4
+    core_providers = ["XM-DAC-41146"]     # incoming funds from these are core resources
+                                          # (default: the publisher's own reporting-org refs)
 
     [strategic_plan]
     name = { en = "Strategic Plan 2018–2021" }
@@ -291,6 +293,9 @@ class ProgressSource:
 class MoneyRules:
     budget_status: BudgetStatusRule = "prefer-committed"
     disbursements_are_expenditure: bool = False
+    # Providers whose incoming funds are core (regular) resources; () means the publisher's
+    # own reporting-org refs (Profile.core_providers).
+    core_providers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,6 +316,12 @@ class Profile:
     regions: tuple[Region, ...] = ()
     offices: tuple[Office, ...] = ()
     progress: ProgressSource | None = None  # None: the publisher's narratives are not located
+
+    @property
+    def core_providers(self) -> tuple[str, ...]:
+        """The providers whose incoming funds are core resources (the money rules' list, else
+        the publisher's own refs: what it funds from its regular resources)."""
+        return self.money.core_providers or self.reporting_org_refs
 
     def region_name(self, vocabulary: str, code: str, lang: str = DEFAULT_LANG) -> str | None:
         """The publisher's name for one of its own region codes, if the profile gives one."""
@@ -496,6 +507,7 @@ def _profile(t: _Table, default_key: str) -> Profile:
         money = MoneyRules(
             rule,
             money_table.flag("disbursements_are_expenditure", money.disbursements_are_expenditure),
+            money_table.texts("core_providers"),
         )
         money_table.done()
     plan_table = t.table("strategic_plan")

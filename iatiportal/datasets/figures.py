@@ -166,6 +166,17 @@ PARTNER_COUNTRIES = Dataset(
     "A funding partner's incoming funds of the year per recipient country.",
     (*_COUNTRY, *INCOMING),
 )
+CORE = Dataset(
+    "core_and_non_core",
+    "Incoming funds from core (regular) resources, as the profile names their providers, and "
+    "from every other funding partner.",
+    (
+        Field("currency", "string", "Currency of the incoming funds (ISO 4217)."),
+        Field("core", "number", "Incoming funds from the core providers."),
+        Field("non_core", "number", "Incoming funds from every other provider."),
+        Field("incoming_funds", "number", "All incoming funds: core and non-core."),
+    ),
+)
 PARTNER_ACTIVITIES = Dataset(
     "activities", "The activities a funding partner funded in the year.", (_IDENT, *INCOMING)
 )
@@ -542,3 +553,19 @@ def plan_areas(
             }
         )
     return areas, money_by_area.get(None, [])
+
+
+def core_and_non_core(conn: Connection, ctx: Context, filters: Filters) -> list[Row]:
+    """Incoming funds per currency, split into core (from ``Profile.core_providers``) and
+    non-core (from every other provider, named or not): the two add up to the whole."""
+    core = set(ctx.portal.home.core_providers)
+    lines: dict[str | None, Row] = {}
+    for r in money.by_provider(conn, ctx.portal, filters):
+        line = lines.setdefault(
+            r.currency,
+            {"currency": r.currency, "core": Decimal(0), "non_core": Decimal(0)},
+        )
+        line["core" if r.provider_org_ref in core else "non_core"] += r.value
+    for line in lines.values():
+        line["incoming_funds"] = line["core"] + line["non_core"]
+    return sorted(lines.values(), key=lambda line: str(line["currency"] or ""))

@@ -169,6 +169,9 @@ CASES = [
             "transactions",
             "indicator_periods",
             "transaction_totals",
+            "core_and_non_core",
+            "sdgs",
+            "funding_partners_by_year",
         )
     ),
     ("/search?q=women", "results", "/api/v1/search?q=women", None),

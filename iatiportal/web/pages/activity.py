@@ -16,14 +16,16 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from iatiportal import rates, standard
 from iatiportal.datasets import Dataset, Field
 from iatiportal.datasets import figures as f
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import gettext as _
+from iatiportal.profile import PlanPeriod
 from iatiportal.store import activity as stored
+from iatiportal.store import schema as s
 from iatiportal.store.filters import Filters
 from iatiportal.web import charts
 from iatiportal.web.pages import Pager, label, table
@@ -241,8 +243,16 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
     # Budget and expenditure by year (store.money, with the same status and hierarchy rules as
     # every other total) and the progress of each indicator shown.
     tables = data_tables(conn, ctx, act, totals)
-    by_year = tables[0].rows
-    context["transaction_totals"] = tables[-1].rows
+    named = {t.name: t.rows for t in tables}
+    by_year = named[f.BY_YEAR.name]
+    context["transaction_totals"] = named[TRANSACTION_TOTALS.name]
+    partner_years = named[f.PARTNERS_BY_YEAR.name]
+    context.update(
+        core=named[f.CORE.name],
+        sdgs=named[f.SDGS.name],
+        partner_years=charts.pivot_by_year(partner_years),
+        plan=_plan_context(ctx, act, sectors=stored_sectors(conn, aid)),
+    )
     progress: dict[int, dict[str, Any]] = {}
     for result in context["results"]:
         for indicator in result["indicators"]:
@@ -251,10 +261,73 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
                 progress[indicator["id"]] = shown
     context.update(
         by_year=by_year,
-        charts={"by_year": charts.budget_by_year("by-year", by_year)},
+        charts={
+            "by_year": charts.budget_by_year("by-year", by_year),
+            "sdgs": charts.budget_by_name(
+                "sdgs", _("Sustainable Development Goals"), named[f.SDGS.name]
+            ),
+            "partners": charts.contributions(
+                "partners-by-year",
+                _("Funding partners' contributions by year"),
+                partner_years,
+                stacked=True,
+            ),
+        },
         indicator_charts=progress,
     )
     return Page("activity.html", title[1] if title else identifier, context, tables)
+
+
+def stored_sectors(conn: Connection, aid: int) -> list[tuple[str | None, str | None]]:
+    """The activity's (vocabulary, code) sectors, as published."""
+    se = s.sector
+    return [
+        (r.vocabulary, r.sector_code)
+        for r in conn.execute(
+            select(se.c.vocabulary, se.c.sector_code)
+            .where(se.c.activity_id == aid)
+            .order_by(se.c.id)
+        )
+    ]
+
+
+def _plan_context(
+    ctx: Context, act: dict[str, Any], sectors: list[tuple[str | None, str | None]]
+) -> dict[str, Any] | None:
+    """What the strategic plan says of the activity: its impact area, its plan outcome, the
+    plan periods of its office and the one asked for (``?plan_period=``)."""
+    plan = ctx.portal.home.strategic_plan
+    if plan is None:
+        return None
+    identifier = act["iati_identifier"]
+    parts = plan.parse_identifier(identifier)
+    area_code = parts.impact_area_code if parts else None
+    if area_code is None:
+        area_code = next((c for v, c in sectors if v == plan.sector_vocabulary), None)
+    area = plan.impact_area(area_code) if area_code else None
+    code = plan.plan_outcome_of(identifier, sectors)
+    outcome = plan.outcome(code)
+    office = parts.office if parts else None
+    chosen = plan_period(ctx, identifier)
+    return {
+        "name": plan.name.get(ctx.language),
+        "impact_area": {"code": area_code, "name": area.name.get(ctx.language) if area else None}
+        if area_code
+        else None,
+        "outcome": {
+            "code": code,
+            "statement": outcome.statement.pick(ctx.language) if outcome else None,
+        }
+        if code
+        else None,
+        "office": office,
+        "periods": [
+            {"value": f"{p.start}-{p.end}", "label": p.label}
+            for p in plan.periods
+            if p.office in (None, office)
+        ],
+        "period": chosen.label if chosen else None,
+    }
 
 
 def _fields(*keys: str) -> tuple[Field, ...]:
@@ -313,7 +386,10 @@ TRANSACTION_TOTALS = Dataset(
     "The activity's transactions summed per type and currency.",
     _fields("transaction_type", "transaction_type_name", "currency", "transactions", "value"),
 )
-TABLES = (f.BY_YEAR, BUDGETS, TRANSACTIONS, INDICATOR_PERIODS, TRANSACTION_TOTALS)
+TABLES = (
+    f.BY_YEAR, BUDGETS, TRANSACTIONS, INDICATOR_PERIODS, TRANSACTION_TOTALS, f.CORE, f.SDGS,
+    f.PARTNERS_BY_YEAR,
+)  # fmt: skip
 """The activity's data tables, in order (its page renderings and its API item)."""
 
 
@@ -336,8 +412,10 @@ def data_tables(
         lambda: stored.list_stream(conn, aid, "transactions", language),
         _transaction(names, act["default_currency"]),
     )
+    own = Filters(activity=identifier, currency=ctx.currency)
+    period = plan_period(ctx, identifier)
     return [
-        table(f.BY_YEAR, by_year),
+        table(f.BY_YEAR, within(by_year, period)),
         table(BUDGETS, stream=budget_rows, total=totals["budgets"]),
         table(TRANSACTIONS, stream=transaction_rows, total=totals["transactions"]),
         table(
@@ -345,4 +423,31 @@ def data_tables(
             stream=lambda: stored.indicator_period_stream(conn, aid, language),
         ),
         table(TRANSACTION_TOTALS, by_type),
+        table(f.CORE, f.core_and_non_core(conn, ctx, own)),
+        table(f.SDGS, f.sdgs(conn, ctx, own)),
+        table(f.PARTNERS_BY_YEAR, within(f.partners_by_year(conn, ctx, own), period)),
+    ]
+
+
+def plan_period(ctx: Context, identifier: str) -> PlanPeriod | None:
+    """The plan period ``?plan_period=2022-2025`` asks for, if the profile defines it for the
+    activity's office (or for every office); None shows every year."""
+    plan = ctx.portal.home.strategic_plan
+    wanted = (ctx.params.get("plan_period") or "").replace("–", "-")
+    if plan is None or not wanted:
+        return None
+    parts = plan.parse_identifier(identifier)
+    office = parts.office if parts else None
+    for period in plan.periods:
+        if f"{period.start}-{period.end}" == wanted and period.office in (None, office):
+            return period
+    return None
+
+
+def within(rows: list[dict[str, Any]], period: PlanPeriod | None) -> list[dict[str, Any]]:
+    """The rows of the years of ``period`` (all of them without one)."""
+    if period is None:
+        return rows
+    return [
+        r for r in rows if r.get("year") is not None and period.start <= r["year"] <= period.end
     ]
