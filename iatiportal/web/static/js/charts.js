@@ -4,8 +4,11 @@
 (function () {
   "use strict";
 
-  // Okabe & Ito's colour-blind-safe palette, darker members first (3:1 against white or more).
-  const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#555555", "#882255"];
+  // The theme's series colours (site.css --chart-1...6: the brand colour, then Okabe & Ito's
+  // colour-blind-safe palette, each 3:1 against white or more); these are the fallbacks.
+  const theme = window.iatiportalTheme ? window.iatiportalTheme.colour : (name, fallback) => fallback;
+  const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#555555", "#882255"]
+    .map((fallback, i) => theme(`--chart-${i + 1}`, fallback));
   const lang = document.documentElement.lang || "en";
 
   function compact(value, currency) {
@@ -47,7 +50,8 @@
     const tip = (d) => `${d.x}${d.group ? " · " + d.group : ""}: ${d.text}`;
     const tick = (v) => compact(v, currency);
     // className: site.css styles Plot's charts under our own class name (see draw).
-    const common = { width, color, className: "chart-plot", style: { fontSize: "13px" } };
+    // The type comes from site.css (.chart-plot: the page's font, --chart-font-size).
+    const common = { width, color, className: "chart-plot" };
     if (spec.kind === "hbars") {
       const names = [...new Set(rows.map((r) => r.x))];
       return Plot.plot({
