@@ -86,7 +86,8 @@
         ...common,
         height,
         marginLeft: 70,
-        x: { label: spec.x_label, type: "band", tickFormat: String },
+        marginBottom: 48,
+        x: { label: spec.x_label, type: "band", tickFormat: String, labelOffset: 42 },
         y: { label: valueLabel, tickFormat: tick, grid: true },
         marks: [Plot.barY(rows, { x: "x", y: "value", fill: "group", title: tip }), Plot.ruleY([0])],
       });
@@ -95,7 +96,8 @@
       ...common,
       height,
       marginLeft: 70,
-      fx: { label: spec.x_label, tickFormat: String },
+      marginBottom: 48, // room for the year labels and, under them, the axis' name
+      fx: { label: spec.x_label, tickFormat: String, labelOffset: 42 },
       x: { axis: null, domain: groups },
       y: { label: valueLabel, tickFormat: tick, grid: true },
       marks: [
@@ -224,7 +226,9 @@
       const show = (chart) => {
         toggle.setAttribute("aria-pressed", String(chart));
         figure.hidden = !chart;
-        if (table) table.hidden = chart;
+        // A class, not the hidden attribute: print shows the table (site.css), and Pico's
+        // [hidden] rule is !important, which no print rule could override.
+        if (table) table.classList.toggle("shown-as-chart", chart);
         if (chart) draw(figure, spec);
       };
       toggle.closest(".view-toggle").hidden = false;
