@@ -9,6 +9,7 @@ links to them only when the profile has them. ``site`` is what every template ge
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,15 +52,28 @@ def _image(branding: Branding, kind: str) -> Path | None:
     return branding.logo if kind == "logo" else branding.favicon if kind == "favicon" else None
 
 
+@functools.lru_cache(maxsize=8)
+def _digest(path: Path, modified: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def image_url(kind: str, path: Path) -> str:
+    """The URL of a brand image, versioned by its content: it can be cached for good."""
+    version = _digest(path, path.stat().st_mtime_ns)
+    return f"/static/brand/{kind}{path.suffix.lower()}?v={version}"
+
+
 def image_endpoint(request: Request) -> Response:
-    """``/static/brand/{logo|favicon}.{ext}``: the profile's file, when its suffix matches."""
+    """``/static/brand/{logo|favicon}.{ext}``: the profile's file, when its suffix matches;
+    pages link it with ``?v=`` its digest (image_url), so browsers keep it a year."""
     portal: Portal = request.app.state.portal
     kind, _, ext = request.path_params["name"].partition(".")
     found = _image(portal.home.branding, kind)
     if found is None or found.suffix.lower() != f".{ext.lower()}":
         raise HTTPException(404)
+    cache = "public, max-age=31536000, immutable" if request.query_params.get("v") else "no-cache"
     return FileResponse(
-        found, media_type=IMAGE_TYPES[found.suffix.lower()], headers={"Cache-Control": "no-cache"}
+        found, media_type=IMAGE_TYPES[found.suffix.lower()], headers={"Cache-Control": cache}
     )
 
 
@@ -90,12 +104,8 @@ def site(portal: Portal, language: str) -> Site:
     return Site(
         name=branding.portal_name.get(language) or i18n.gettext("IATI transparency portal"),
         organisation=home.name.get(language),
-        logo=f"/static/brand/logo{branding.logo.suffix.lower()}" if branding.logo else None,
-        favicon=(
-            f"/static/brand/favicon{branding.favicon.suffix.lower()}"
-            if branding.favicon
-            else NEUTRAL_FAVICON
-        ),
+        logo=image_url("logo", branding.logo) if branding.logo else None,
+        favicon=image_url("favicon", branding.favicon) if branding.favicon else NEUTRAL_FAVICON,
         introduction=branding.introduction.get(language),
         disclaimer=branding.disclaimer.get(language),
         data_licence=branding.data_licence.get(language),

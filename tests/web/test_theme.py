@@ -4,6 +4,7 @@ pages, the neutral theme without a profile, and the design system's files from n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,11 +80,14 @@ def test_profile_name_logo_favicon_and_texts(unwomen: TestClient) -> None:
         "UN Women Transparency Portal"
     )
     logo = page.select_one("header a.brand img.logo")
-    assert logo["src"] == "/static/brand/logo.svg" and logo["alt"] == ""  # the name says it
-    assert page.select_one("link[rel=icon]")["href"] == "/static/brand/favicon.svg"
-    served = unwomen.get("/static/brand/logo.svg")
+    assert re.fullmatch(r"/static/brand/logo\.svg\?v=[0-9a-f]{16}", logo["src"])
+    assert logo["alt"] == ""  # the brand link's text is the name
+    favicon = page.select_one("link[rel=icon]")["href"]
+    assert re.fullmatch(r"/static/brand/favicon\.svg\?v=[0-9a-f]{16}", favicon)
+    served = unwomen.get(logo["src"])
     assert served.status_code == 200
     assert served.headers["content-type"].startswith("image/svg+xml")
+    assert "immutable" in served.headers["cache-control"]  # versioned by its content
     assert served.content == bundled("unwomen").with_name("unwomen-logo.svg").read_bytes()
     for wrong in ("/static/brand/logo.png", "/static/brand/other.svg", "/static/brand/logo"):
         assert unwomen.get(wrong).status_code == 404, wrong

@@ -226,9 +226,9 @@
       const show = (chart) => {
         toggle.setAttribute("aria-pressed", String(chart));
         figure.hidden = !chart;
-        // A class, not the hidden attribute: print shows the table (site.css), and Pico's
-        // [hidden] rule is !important, which no print rule could override.
-        if (table) table.classList.toggle("shown-as-chart", chart);
+        // Not the hidden attribute: print shows the table (site.css), and Pico's [hidden] rule
+        // is !important, which no print rule could override.
+        if (table) table.toggleAttribute("data-shown-as-chart", chart);
         if (chart) draw(figure, spec);
       };
       toggle.closest(".view-toggle").hidden = false;
