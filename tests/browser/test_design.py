@@ -7,12 +7,14 @@ rule) finds nothing on the key pages. Screenshots of each go to test-artifacts/s
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from serving import IATIPORTAL, served, without_proxies
 
 pytestmark = pytest.mark.browser
 
@@ -192,3 +194,34 @@ def test_theme_colours_reach_the_page(page: Page) -> None:
     }
     expect(page.locator("header .brand-name")).to_have_text("UN Women Transparency Portal")
     expect(page.locator("footer .footer-links a").first).to_have_text("UN Women")
+
+
+@pytest.fixture(scope="module")
+def neutral_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``iatiportal serve`` over the demo data without a profile: the neutral theme."""
+    folder = tmp_path_factory.mktemp("neutral")
+    db = folder / "demo.db"
+    loaded = subprocess.run(
+        [str(IATIPORTAL), "demo", "--no-serve", "--db", str(db)],
+        capture_output=True, text=True, env=without_proxies(), cwd=folder, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    with served(str(db), folder) as (base, _server):
+        yield base
+
+
+def test_neutral_theme_without_a_profile(
+    browser: Browser, neutral_portal: str, artifact: Callable[[str], Path]
+) -> None:
+    ctx = browser.new_context(base_url=neutral_portal, viewport={"width": 1366, "height": 900})
+    try:
+        page = ctx.new_page()
+        _open(page, f"/countries/{COUNTRY}")
+        bar = page.evaluate("getComputedStyle(document.querySelector('.navbar')).backgroundColor")
+        assert bar == "rgb(45, 79, 108)"  # profile.Branding's neutral #2D4F6C
+        expect(page.locator("header .brand-name")).to_have_text("IATI transparency portal")
+        expect(page.locator("header .brand img")).to_have_count(0)
+        page.screenshot(path=str(artifact("design-neutral-country-1366.png")))
+    finally:
+        ctx.close()
