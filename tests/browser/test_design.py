@@ -31,6 +31,7 @@ PAGES = {
     "activity": f"/activities/{ACTIVITY}",
     "partner": f"/partners/{PARTNER}",
     "search": "/search?q=women",
+    "activities": "/activities?per_page=5&page=3",  # the pagination component
 }
 WIDTHS = {"390px": 390, "1366px": 1366}
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
