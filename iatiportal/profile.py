@@ -79,6 +79,28 @@ does not silently change a figure)::
     code = "RAS"
     region = "2"                          # optional: the region code it serves
     name = { en = "Arab States Regional Office" }
+
+    [branding]                            # how the portal looks (the first profile's is used)
+    portal_name = { en = "UN Women Transparency Portal", fr = "..." }
+    logo = "unwomen-logo.svg"             # SVG or PNG, relative to the profile file
+    favicon = "unwomen-favicon.svg"       # SVG, PNG or ICO, relative to the profile file
+    primary = "#0076A3"                   # header, buttons, links (#RRGGBB)
+    on_primary = "#FFFFFF"                # text on primary (default white)
+    accent = "#009EDB"                    # stripes, the selected tab, highlights
+    on_accent = "#1A1A1A"                 # text on accent (default near-black)
+    introduction = { en = "..." }         # a paragraph on the home page
+    disclaimer = { en = "..." }           # the footer's disclaimer
+    data_licence = { en = "..." }         # the licence of the data, in the footer
+    data_licence_url = "https://..."
+
+    [[branding.footer_links]]             # the organisation's links, in the footer
+    label = { en = "About UN Women" }
+    url = "https://www.unwomen.org/en/about-us"
+
+Colours must be readable: text on ``primary`` and on ``accent`` and ``primary`` as link text
+on the white page each need the WCAG 2.1 AA contrast of 4.5:1, or the profile is refused
+(ProfileError naming both colours and the ratio). Without ``[branding]`` the portal has the
+neutral theme of :class:`Branding`.
 """
 
 from __future__ import annotations
@@ -298,6 +320,72 @@ class MoneyRules:
     core_providers: tuple[str, ...] = ()
 
 
+PAGE_BACKGROUND = "#FFFFFF"
+AA_TEXT_CONTRAST = 4.5
+"""WCAG 2.1 success criterion 1.4.3 (AA): normal text needs 4.5:1 against its background."""
+_HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
+
+
+def relative_luminance(colour: str) -> float:
+    """The WCAG 2.1 relative luminance of ``#RRGGBB`` (https://www.w3.org/TR/WCAG21/#dfn-relative-luminance).
+
+    >>> round(relative_luminance("#FFFFFF"), 3), relative_luminance("#000000")
+    (1.0, 0.0)
+    """
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(one: str, other: str) -> float:
+    """The WCAG contrast ratio of two ``#RRGGBB`` colours, 1 to 21.
+
+    >>> round(contrast_ratio("#009EDB", "#FFFFFF"), 2)
+    3.04
+    """
+    light, dark = sorted((relative_luminance(one), relative_luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@dataclass(frozen=True)
+class FooterLink:
+    label: Names
+    url: str
+
+
+@dataclass(frozen=True)
+class Branding:
+    """The portal's face. The defaults are the neutral theme (no logo, a slate blue)."""
+
+    portal_name: Names = field(default_factory=Names)
+    logo: Path | None = None
+    favicon: Path | None = None
+    primary: str = "#2D4F6C"
+    on_primary: str = "#FFFFFF"
+    accent: str = "#E0A526"
+    on_accent: str = "#1A1A1A"
+    introduction: Names = field(default_factory=Names)
+    disclaimer: Names = field(default_factory=Names)
+    data_licence: Names = field(default_factory=Names)
+    data_licence_url: str | None = None
+    footer_links: tuple[FooterLink, ...] = ()
+
+    def colour_problems(self) -> list[str]:
+        """Each pair of colours that fails the AA contrast for text, said with its ratio."""
+        pairs = (
+            ("on_primary", self.on_primary, "primary", self.primary),
+            ("on_accent", self.on_accent, "accent", self.accent),
+            ("primary", self.primary, "the page background", PAGE_BACKGROUND),
+        )
+        return [
+            f"{fg_name} {fg} on {bg_name} {bg} has a contrast of {ratio:.2f}:1, "
+            f"below the {AA_TEXT_CONTRAST}:1 that WCAG 2.1 AA needs for text"
+            for fg_name, fg, bg_name, bg in pairs
+            if (ratio := contrast_ratio(fg, bg)) < AA_TEXT_CONTRAST
+        ]
+
+
 @dataclass(frozen=True)
 class Profile:
     """One publisher's profile (see the module docstring for the file format)."""
@@ -316,6 +404,7 @@ class Profile:
     regions: tuple[Region, ...] = ()
     offices: tuple[Office, ...] = ()
     progress: ProgressSource | None = None  # None: the publisher's narratives are not located
+    branding: Branding = field(default_factory=Branding)
 
     @property
     def core_providers(self) -> tuple[str, ...]:
@@ -385,7 +474,7 @@ def load_profile(path: Path | str | None) -> Profile:
         raise ProfileError(f"{path}: cannot read the profile: {e.strerror or e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ProfileError(f"{path}: not valid TOML: {e}") from e
-    return _profile(_Table(data, str(path), ""), default_key=path.stem)
+    return _profile(_Table(data, str(path), ""), default_key=path.stem, folder=path.parent)
 
 
 def load_portal(paths: Iterable[Path | str]) -> Portal:
@@ -493,7 +582,7 @@ def _required(table: _Table, key: str) -> str:
     return value
 
 
-def _profile(t: _Table, default_key: str) -> Profile:
+def _profile(t: _Table, default_key: str, folder: Path) -> Profile:
     neutral = Profile()
     refs = t.texts("reporting_org_refs")
     if not refs:
@@ -524,6 +613,7 @@ def _profile(t: _Table, default_key: str) -> Profile:
         ot.done()
     progress_table = t.table("progress")
     progress = _progress(progress_table) if progress_table is not None else None
+    branding_table = t.table("branding")
     profile = Profile(
         key=t.text("key", default_key) or default_key,
         reporting_org_refs=refs,
@@ -535,6 +625,7 @@ def _profile(t: _Table, default_key: str) -> Profile:
         regions=tuple(regions),
         offices=tuple(offices),
         progress=progress,
+        branding=_branding(branding_table, folder) if branding_table else Branding(),
     )
     t.done()
     return profile
@@ -621,3 +712,58 @@ def _plan(t: _Table) -> StrategicPlan:
     )
     t.done()
     return plan
+
+
+def _colour(t: _Table, key: str, default: str) -> str:
+    value = t.text(key, default) or default
+    if not _HEX_COLOUR.fullmatch(value):
+        raise t.fail(key, f'must be a colour as "#RRGGBB", not {value!r}')
+    return value.upper()
+
+
+def _image(t: _Table, key: str, folder: Path) -> Path | None:
+    name = t.text(key)
+    if name is None:
+        return None
+    found = (folder / name).resolve()
+    if found.suffix.lower() not in IMAGE_TYPES:
+        raise t.fail(key, f"must be an {', '.join(IMAGE_TYPES)} file, not {name!r}")
+    if not found.is_file():
+        raise t.fail(key, f"no file {found}")
+    return found
+
+
+def _branding(t: _Table, folder: Path) -> Branding:
+    neutral = Branding()
+    links = []
+    for lt in t.tables("footer_links"):
+        label = lt.names("label")
+        if not label:
+            raise lt.fail("label", "is required")
+        url = _required(lt, "url")
+        if not url.startswith(("https://", "http://", "mailto:")):
+            raise lt.fail("url", f"must be an http(s) or mailto: URL, not {url!r}")
+        links.append(FooterLink(label, url))
+        lt.done()
+    licence_url = t.text("data_licence_url")
+    if licence_url is not None and not licence_url.startswith(("https://", "http://")):
+        raise t.fail("data_licence_url", f"must be an http(s) URL, not {licence_url!r}")
+    branding = Branding(
+        portal_name=t.names("portal_name"),
+        logo=_image(t, "logo", folder),
+        favicon=_image(t, "favicon", folder),
+        primary=_colour(t, "primary", neutral.primary),
+        on_primary=_colour(t, "on_primary", neutral.on_primary),
+        accent=_colour(t, "accent", neutral.accent),
+        on_accent=_colour(t, "on_accent", neutral.on_accent),
+        introduction=t.names("introduction"),
+        disclaimer=t.names("disclaimer"),
+        data_licence=t.names("data_licence"),
+        data_licence_url=licence_url,
+        footer_links=tuple(links),
+    )
+    t.done()
+    problems = branding.colour_problems()
+    if problems:
+        raise t.fail("colours", "; ".join(problems))
+    return branding

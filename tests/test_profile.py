@@ -369,3 +369,77 @@ def test_bad_plan_and_progress_keys_are_refused(tmp_path: Path, text: str, messa
     with pytest.raises(ProfileError, match=r"bad\.toml") as caught:
         load_profile(path)
     assert message in str(caught.value)
+
+
+def test_no_branding_is_the_neutral_theme_and_it_is_readable() -> None:
+    branding = load_profile(None).branding
+    assert branding.logo is None and not branding.portal_name
+    assert branding.colour_problems() == []
+
+
+def test_unwomen_branding() -> None:
+    branding = load_profile(bundled("unwomen")).branding
+    assert branding.portal_name.get("fr") == "Portail de transparence d'ONU Femmes"
+    assert (branding.primary, branding.accent) == ("#0076A3", "#009EDB")
+    assert branding.logo is not None and branding.logo.is_file()
+    assert branding.favicon is not None and branding.favicon.suffix == ".svg"
+    assert [link.url for link in branding.footer_links] == [
+        "https://www.unwomen.org/",
+        "https://iatistandard.org/",
+    ]
+    assert branding.colour_problems() == []
+
+
+def test_branding_reads_every_key(tmp_path: Path) -> None:
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    profile = load_profile(
+        write(
+            tmp_path,
+            "org.toml",
+            MINIMAL + "[branding]\n"
+            'portal_name = "Open Org"\nlogo = "logo.png"\nprimary = "#1f4e79"\n'
+            'accent = "#ffd166"\nintroduction = { en = "Hello", fr = "Bonjour" }\n'
+            'disclaimer = "As published."\ndata_licence = "CC BY 4.0"\n'
+            'data_licence_url = "https://creativecommons.org/licenses/by/4.0/"\n'
+            '[[branding.footer_links]]\nlabel = "Home"\nurl = "https://example.org/"\n',
+        )
+    )
+    b = profile.branding
+    assert b.portal_name.get("fr") == "Open Org"
+    assert b.logo == (tmp_path / "logo.png").resolve()
+    assert (b.primary, b.on_primary, b.accent) == ("#1F4E79", "#FFFFFF", "#FFD166")
+    assert b.introduction.get("fr") == "Bonjour"
+    assert b.data_licence_url == "https://creativecommons.org/licenses/by/4.0/"
+    assert b.footer_links[0].label.get() == "Home"
+
+
+def test_unreadable_colours_are_refused_with_their_ratio(tmp_path: Path) -> None:
+    # UN Women blue with white text: 3.04:1.
+    path = write(tmp_path, "p.toml", MINIMAL + '[branding]\nprimary = "#009EDB"\n')
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+    message = str(refused.value)
+    assert "p.toml: branding.colours:" in message
+    assert "on_primary #FFFFFF on primary #009EDB has a contrast of 3.04:1" in message
+    assert "below the 4.5:1" in message
+
+    path = write(tmp_path, "q.toml", MINIMAL + '[branding]\naccent = "#777777"\n')
+    with pytest.raises(ProfileError, match=r"on_accent #1A1A1A on accent #777777 .* 3\.\d\d:1"):
+        load_profile(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('primary = "blue"', r"branding\.primary: must be a colour as \"#RRGGBB\""),
+        ('logo = "missing.svg"', r"branding\.logo: no file"),
+        ('logo = "p.toml"', r"branding\.logo: must be an \.svg, \.png, \.ico file"),
+        ('colour = "#000000"', r"branding\.colour: unknown key"),
+        ('[[branding.footer_links]]\nlabel = "x"\nurl = "javascript:alert(1)"', r"url: must be"),
+        ('[[branding.footer_links]]\nurl = "https://example.org/"', r"label: is required"),
+    ],
+)
+def test_bad_branding_is_refused(tmp_path: Path, text: str, problem: str) -> None:
+    path = write(tmp_path, "p.toml", MINIMAL + "[branding]\n" + text + "\n")
+    with pytest.raises(ProfileError, match=problem):
+        load_profile(path)

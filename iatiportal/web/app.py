@@ -40,7 +40,7 @@ from iatiportal.profile import Portal
 from iatiportal.store import activity as stored_activity
 from iatiportal.store import queries
 from iatiportal.store.search import MARK_END, MARK_START
-from iatiportal.web import api, conditional, security, vendor
+from iatiportal.web import api, conditional, security, theme, vendor
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.guard import InputGuard
 from iatiportal.web.pages import (
@@ -211,6 +211,7 @@ def render_html(request: Request, page: Page) -> str:
         link=link,
         data_url=data_url,
         has_plan=strategic_plan.plan_of(request.app.state.portal) is not None,
+        site=theme.site(request.app.state.portal, language),
         **page.context,
     )
 
@@ -362,7 +363,9 @@ def routes() -> list[BaseRoute]:
         Route("/-/download/", PageEndpoint(DOWNLOAD), methods=["GET", "HEAD"]),
         Route("/-/download/{name}", snapshot_file),
         Mount("/api/v1", routes=api.routes()),
-        Route("/static/vendor/{name}", vendor.endpoint),
+        Route("/static/vendor/{name:path}", vendor.endpoint),
+        Route("/static/theme.css", theme.stylesheet_endpoint, methods=["GET", "HEAD"]),
+        Route("/static/brand/{name}", theme.image_endpoint, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

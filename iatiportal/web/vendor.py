@@ -10,6 +10,7 @@ show their tables only.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -34,13 +35,25 @@ def _node_modules() -> Path:
 NODE_MODULES = _node_modules()
 
 FILES = {
+    "pico.min.css": "@picocss/pico/css/pico.min.css",
+    "noto-sans/index.css": "@fontsource-variable/noto-sans/index.css",
+    "noto-sans-arabic/index.css": "@fontsource-variable/noto-sans-arabic/index.css",
     "d3.min.js": "d3/dist/d3.min.js",
     "plot.min.js": "@observablehq/plot/dist/plot.umd.min.js",
     "topojson-client.min.js": "topojson-client/dist/topojson-client.min.js",
     "countries-110m.json": "world-atlas/countries-110m.json",
 }
 """Served name -> path under node_modules: d3 (and Observable Plot on it) draw the charts,
-topojson-client turns world-atlas (Natural Earth, 1:110m) into country shapes for the maps."""
+topojson-client turns world-atlas (Natural Earth, 1:110m) into country shapes for the maps;
+Pico CSS is the design system site.css builds on; Fontsource's Noto Sans (Latin, Cyrillic,
+Greek) and Noto Sans Arabic are the type, their CSS naming its font files as ``./files/...``."""
+
+FOLDERS = {
+    "noto-sans/files/": "@fontsource-variable/noto-sans/files",
+    "noto-sans-arabic/files/": "@fontsource-variable/noto-sans-arabic/files",
+}
+"""Served prefix -> folder under node_modules, of which only font files are served."""
+_FONT_FILE = re.compile(r"[a-z0-9-]+\.woff2")
 
 CHARTS = ("d3.min.js", "plot.min.js")
 MAPS = ("d3.min.js", "topojson-client.min.js")
@@ -50,7 +63,11 @@ def path(name: str) -> Path | None:
     """The installed file served as ``name``, or None when it is unknown or not installed."""
     relative = FILES.get(name)
     if relative is None:
-        return None
+        prefix, _, file = name.rpartition("/")
+        folder = FOLDERS.get(prefix + "/")
+        if folder is None or not _FONT_FILE.fullmatch(file):
+            return None
+        relative = f"{folder}/{file}"
     found = NODE_MODULES / relative
     return found if found.is_file() else None
 
@@ -71,6 +88,14 @@ def bundle(source: Path = _CHECKOUT, dest: Path = BUNDLED) -> list[Path]:
     wanted = set(FILES.values())
     for rel in FILES.values():
         package = rel.split("/")[0] if not rel.startswith("@") else "/".join(rel.split("/")[:2])
+        wanted.update(f"{package}/{name}" for name in ("LICENSE", "package.json"))
+    for folder in FOLDERS.values():  # the fonts: only the files the portal serves
+        wanted.update(
+            f"{folder}/{f.name}"
+            for f in (source / folder).glob("*.woff2")
+            if _FONT_FILE.fullmatch(f.name)
+        )
+        package = "/".join(folder.split("/")[:2])
         wanted.update(f"{package}/{name}" for name in ("LICENSE", "package.json"))
     written = []
     for rel in sorted(wanted):

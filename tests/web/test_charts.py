@@ -221,10 +221,14 @@ def test_largest_partners_and_the_rest_keep_every_years_total() -> None:
     assert [r for r in kept if r["currency"] == "EUR"] == [rows[-1]]
 
 
+SITE_JS = ["/static/js/site.js"]
+
+
 def test_vendor_files_are_served_and_nothing_else(client: TestClient) -> None:
     html = page(client, "/")
     scripts = [s["src"] for s in html.select("script[src]")]
     assert scripts == [
+        "/static/js/site.js",
         "/static/vendor/d3.min.js",
         "/static/vendor/plot.min.js",
         "/static/vendor/topojson-client.min.js",
@@ -237,9 +241,9 @@ def test_vendor_files_are_served_and_nothing_else(client: TestClient) -> None:
     assert atlas["type"] == "Topology"
     for wanted in ("/static/vendor/package.json", "/static/vendor/..%2Fpackage.json"):
         assert client.get(wanted).status_code == 404
-    # Pages without charts load no script at all.
-    assert page(client, "/countries/ML/results").select("script[src]") == []
-    assert page(client, "/about").select("script[src]") == []
+    # Pages without charts load only the page enhancements (menu, selectors, tabs).
+    for path in ("/countries/ML/results", "/about"):
+        assert [s["src"] for s in page(client, path).select("script[src]")] == SITE_JS
 
 
 def test_without_node_modules_pages_show_tables_only(
@@ -247,7 +251,8 @@ def test_without_node_modules_pages_show_tables_only(
 ) -> None:
     monkeypatch.setattr(vendor, "NODE_MODULES", tmp_path)
     html = page(client, "/countries/ML?year=2022")  # not cached by the tests above
-    assert html.select("script[src]") == [] and html.select("figure") == []
+    assert [s["src"] for s in html.select("script[src]")] == SITE_JS
+    assert html.select("figure") == []
     assert html.select("table.by-year tbody tr") and html.select("table#partner-years tbody tr")
     assert client.get("/static/vendor/d3.min.js").status_code == 404
 

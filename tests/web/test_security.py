@@ -267,6 +267,13 @@ ALLOWED_EXPRESSION = re.compile(
 REVIEWED = {
     ("api_docs.html", "spec.servers[0].url"),  # the API's own base path (api.openapi)
     ("_charts.html", "country_href"),  # callers pass link('/countries/XX')
+    # The branding (web/theme.py): the logo and favicon are /static/ paths of the portal; the
+    # footer's links and the data licence come from the operator's profile, which accepts only
+    # http(s) and mailto: URLs there (profile._branding).
+    ("base.html", "site.favicon"),
+    ("base.html", "site.logo"),
+    ("base.html", "l.url"),
+    ("base.html", "site.data_licence_url"),
 }
 
 

@@ -4,8 +4,11 @@
 (function () {
   "use strict";
 
-  // Okabe & Ito's colour-blind-safe palette, darker members first (3:1 against white or more).
-  const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#555555", "#882255"];
+  // The theme's series colours (site.css --chart-1...6: the brand colour, then Okabe & Ito's
+  // colour-blind-safe palette, each 3:1 against white or more); these are the fallbacks.
+  const theme = window.iatiportalTheme ? window.iatiportalTheme.colour : (name, fallback) => fallback;
+  const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#555555", "#882255"]
+    .map((fallback, i) => theme(`--chart-${i + 1}`, fallback));
   const lang = document.documentElement.lang || "en";
 
   function compact(value, currency) {
@@ -47,7 +50,8 @@
     const tip = (d) => `${d.x}${d.group ? " · " + d.group : ""}: ${d.text}`;
     const tick = (v) => compact(v, currency);
     // className: site.css styles Plot's charts under our own class name (see draw).
-    const common = { width, color, className: "chart-plot", style: { fontSize: "13px" } };
+    // The type comes from site.css (.chart-plot: the page's font, --chart-font-size).
+    const common = { width, color, className: "chart-plot" };
     if (spec.kind === "hbars") {
       const names = [...new Set(rows.map((r) => r.x))];
       return Plot.plot({
@@ -82,7 +86,8 @@
         ...common,
         height,
         marginLeft: 70,
-        x: { label: spec.x_label, type: "band", tickFormat: String },
+        marginBottom: 48,
+        x: { label: spec.x_label, type: "band", tickFormat: String, labelOffset: 42 },
         y: { label: valueLabel, tickFormat: tick, grid: true },
         marks: [Plot.barY(rows, { x: "x", y: "value", fill: "group", title: tip }), Plot.ruleY([0])],
       });
@@ -91,7 +96,8 @@
       ...common,
       height,
       marginLeft: 70,
-      fx: { label: spec.x_label, tickFormat: String },
+      marginBottom: 48, // room for the year labels and, under them, the axis' name
+      fx: { label: spec.x_label, tickFormat: String, labelOffset: 42 },
       x: { axis: null, domain: groups },
       y: { label: valueLabel, tickFormat: tick, grid: true },
       marks: [
@@ -220,7 +226,9 @@
       const show = (chart) => {
         toggle.setAttribute("aria-pressed", String(chart));
         figure.hidden = !chart;
-        if (table) table.hidden = chart;
+        // Not the hidden attribute: print shows the table (site.css), and Pico's [hidden] rule
+        // is !important, which no print rule could override.
+        if (table) table.toggleAttribute("data-shown-as-chart", chart);
         if (chart) draw(figure, spec);
       };
       toggle.closest(".view-toggle").hidden = false;

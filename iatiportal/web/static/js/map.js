@@ -6,8 +6,12 @@
   "use strict";
 
   const NS = "http://www.w3.org/2000/svg";
-  const COLOURS = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]; // ColorBrewer YlGnBu
-  const NO_DATA = "#d9d9d9";
+  // Shades of the theme's brand colour, light to dark (site.css --map-1...5, --map-none); the
+  // fallbacks are ColorBrewer's YlGnBu.
+  const theme = window.iatiportalTheme ? window.iatiportalTheme.colour : (name, fallback) => fallback;
+  const COLOURS = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
+    .map((fallback, i) => theme(`--map-${i + 1}`, fallback));
+  const NO_DATA = theme("--map-none", "#d9d9d9");
   const lang = document.documentElement.lang || "en";
 
   function compact(value, currency) {

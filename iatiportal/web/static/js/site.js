@@ -1,0 +1,105 @@
+// iatiportal's page enhancements: every one of them is optional, the pages work without it.
+// - the menu: a <details> that is a "Menu" button on phones, opened on wide screens;
+// - selector forms marked data-autosubmit reload the page when a choice is made (their
+//   "Show" button is for pages without JavaScript); a choice made with the arrow keys waits
+//   for Enter or for the focus to leave, so that going through the list does not reload it;
+// - tabs (role="tablist"): the arrow keys, Home and End move between them (WAI-ARIA tabs
+//   pattern, https://www.w3.org/WAI/ARIA/apg/patterns/tabs/); each tab is a link to its page.
+(() => {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // The theme's colours (site.css custom properties, from the profile) as "#rrggbb", for the
+  // charts and maps: a probe element resolves var() and color-mix(), and one pixel drawn in
+  // that colour reads it back as sRGB bytes, whatever syntax the browser computed it in.
+  let pixel = null;
+  function colour(name, fallback) {
+    const probe = document.createElement("span");
+    probe.style.color = `var(${name}, ${fallback})`;
+    document.body.append(probe);
+    const computed = getComputedStyle(probe).color;
+    probe.remove();
+    pixel = pixel || document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+    if (!pixel) return fallback;
+    pixel.clearRect(0, 0, 1, 1);
+    pixel.fillStyle = computed;
+    pixel.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = pixel.getImageData(0, 0, 1, 1).data;
+    if (a === 0) return fallback;
+    return "#" + [r, g, b].map((c) => c.toString(16).padStart(2, "0")).join("");
+  }
+  window.iatiportalTheme = { colour };
+
+  function menu() {
+    const details = document.querySelector("details.menu");
+    if (!details) return;
+    const wide = window.matchMedia("(min-width: 64rem)");
+    const follow = () => { details.open = wide.matches; };
+    follow();
+    wide.addEventListener("change", follow);
+  }
+
+  function autosubmit(form) {
+    let byKeyboard = false;
+    let pending = false;
+    const submit = () => { pending = false; form.requestSubmit ? form.requestSubmit() : form.submit(); };
+    form.addEventListener("keydown", (event) => {
+      if (event.target.tagName !== "SELECT") return;
+      if (event.key === "Enter" && pending) { event.preventDefault(); submit(); return; }
+      byKeyboard = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"]
+        .includes(event.key) || event.key.length === 1;
+    });
+    form.addEventListener("pointerdown", () => { byKeyboard = false; });
+    form.addEventListener("change", (event) => {
+      if (event.target.tagName !== "SELECT") return;
+      if (byKeyboard) { pending = true; return; }
+      submit();
+    });
+    form.addEventListener("focusout", (event) => {
+      if (pending && !form.contains(event.relatedTarget)) submit();
+    });
+  }
+
+  function tablist(list) {
+    const tabs = [...list.querySelectorAll('[role="tab"]')];
+    if (!tabs.length) return;
+    const selected = tabs.find((t) => t.getAttribute("aria-selected") === "true") || tabs[0];
+    tabs.forEach((t) => t.setAttribute("tabindex", t === selected ? "0" : "-1"));
+    list.addEventListener("keydown", (event) => {
+      const at = tabs.indexOf(document.activeElement);
+      if (at < 0) return;
+      const rtl = getComputedStyle(list).direction === "rtl";
+      const next = { ArrowRight: rtl ? -1 : 1, ArrowLeft: rtl ? 1 : -1 }[event.key];
+      let to = null;
+      if (next !== undefined) to = (at + next + tabs.length) % tabs.length;
+      else if (event.key === "Home") to = 0;
+      else if (event.key === "End") to = tabs.length - 1;
+      else if (event.key === " ") { event.preventDefault(); tabs[at].click(); return; }
+      if (to === null) return;
+      event.preventDefault();
+      tabs[to].focus();
+    });
+  }
+
+  // A table wider than a phone scrolls sideways (site.css): it takes the keyboard focus then,
+  // so that the keyboard can scroll it (Chromium does this by itself; not every browser does).
+  function scrollers() {
+    const mark = () => document.querySelectorAll("main table").forEach((table) => {
+      if (table.scrollWidth > table.clientWidth + 1) table.setAttribute("tabindex", "0");
+      else if (table.getAttribute("tabindex") === "0") table.removeAttribute("tabindex");
+    });
+    mark();
+    let queued = 0;
+    window.addEventListener("resize", () => { cancelAnimationFrame(queued); queued = requestAnimationFrame(mark); });
+  }
+
+  function start() {
+    menu();
+    scrollers();
+    document.querySelectorAll("form[data-autosubmit]").forEach(autosubmit);
+    document.querySelectorAll('[role="tablist"]').forEach(tablist);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,228 @@
+"""The portal's face in a real browser, at a phone's width (390 px) and a laptop's (1366 px): the
+menu collapses into a button on the phone and is a row of links on the laptop, the country
+page's tabs are a tablist, no page scrolls sideways, and axe (every WCAG 2.0 and 2.1 A and AA
+rule) finds nothing on the key pages. Screenshots of each go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from serving import IATIPORTAL, served, without_proxies
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+COUNTRY = "ML"
+ACTIVITY = "XM-DAC-41146-MLI_D_1.1"
+PARTNER = "NO-BRC-971277882"
+PAGES = {
+    "overview": "/",
+    "country-overview": f"/countries/{COUNTRY}",
+    "country-results": f"/countries/{COUNTRY}/results",
+    "country-progress": f"/countries/{COUNTRY}/progress",
+    "country-strategic-plan": f"/countries/{COUNTRY}/strategic-plan",
+    "activity": f"/activities/{ACTIVITY}",
+    "partner": f"/partners/{PARTNER}",
+    "search": "/search?q=women",
+    "activities": "/activities?per_page=5&page=3",  # the pagination component
+}
+WIDTHS = {"390px": 390, "1366px": 1366}
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture(params=list(WIDTHS), scope="module")
+def width(request: pytest.FixtureRequest) -> int:
+    return WIDTHS[request.param]
+
+
+@pytest.fixture
+def sized(browser: Browser, portal: str, width: int) -> Iterator[Page]:
+    phone = width < 600
+    ctx = browser.new_context(
+        base_url=portal,
+        viewport={"width": width, "height": 844 if phone else 900},
+        is_mobile=phone,
+        has_touch=phone,
+    )
+    yield ctx.new_page()
+    ctx.close()
+
+
+def _open(page: Page, path: str) -> None:
+    response = page.goto(path)
+    assert response is not None and response.status == 200, path
+    page.wait_for_load_state("networkidle")
+
+
+def test_menu_collapses_on_a_phone_and_is_a_row_on_a_laptop(sized: Page, width: int) -> None:
+    _open(sized, "/")
+    menu = sized.locator("details.menu")
+    button = menu.locator("summary")
+    links = sized.locator("nav.main-nav a")
+    if width < 600:
+        expect(button).to_be_visible()
+        expect(links.first).to_be_hidden()
+        button.click()
+        expect(menu).to_have_attribute("open", "")
+        expect(links.first).to_be_visible()
+        tops = links.evaluate_all("els => els.map(e => e.getBoundingClientRect().top)")
+        assert tops == sorted(tops) and len(set(tops)) == len(tops), "phone menu is one column"
+        button.click()
+        expect(links.first).to_be_hidden()
+    else:
+        expect(button).to_be_hidden()
+        expect(links.first).to_be_visible()
+        tops = links.evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().top))")
+        assert len(set(tops)) == 1, "laptop menu is one row"
+    expect(sized.locator('nav.main-nav a[aria-current="page"]')).to_have_text("Overview")
+
+
+def test_menu_works_without_javascript(browser: Browser, portal: str) -> None:
+    for width, shown in ((390, False), (1366, True)):
+        ctx = browser.new_context(
+            base_url=portal, viewport={"width": width, "height": 800}, java_script_enabled=False
+        )
+        try:
+            page = ctx.new_page()
+            _open(page, "/partners")
+            first = page.locator("nav.main-nav a").first
+            if shown:
+                expect(first).to_be_visible()
+            else:
+                expect(first).to_be_hidden()
+                page.locator("details.menu summary").click()
+                expect(first).to_be_visible()
+        finally:
+            ctx.close()
+
+
+def test_country_tabs_are_a_tablist(sized: Page) -> None:
+    for key in ("overview", "results", "progress", "strategic-plan"):
+        path = f"/countries/{COUNTRY}" + ("" if key == "overview" else f"/{key}")
+        _open(sized, path)
+        tabs = sized.get_by_role("tablist").get_by_role("tab")
+        expect(tabs).to_have_count(4)
+        selected = sized.get_by_role("tab", selected=True)
+        expect(selected).to_have_count(1)
+        expect(selected).to_have_attribute("id", f"tab-{key}")
+        panel = sized.get_by_role("tabpanel")
+        expect(panel).to_have_attribute("aria-labelledby", f"tab-{key}")
+        states = tabs.evaluate_all("els => els.map(e => e.getAttribute('aria-selected'))")
+        assert sorted(states) == ["false", "false", "false", "true"]
+
+
+def test_tabs_follow_the_arrow_keys_and_links(page: Page) -> None:
+    _open(page, f"/countries/{COUNTRY}/results")
+    selected = page.get_by_role("tab", selected=True)
+    selected.focus()
+    page.keyboard.press("ArrowRight")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == "tab-progress"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/countries/ML/progress"))
+    expect(page.get_by_role("tab", selected=True)).to_have_attribute("id", "tab-progress")
+
+
+def test_country_and_year_are_one_bar_that_reloads_on_a_choice(page: Page) -> None:
+    _open(page, f"/countries/{COUNTRY}/results?year=2023")
+    bar = page.locator(".selectors form.selector")
+    expect(bar).to_have_count(1)
+    country, year = bar.locator("select#country"), bar.locator("select#year")
+    assert country.bounding_box()["y"] == year.bounding_box()["y"], "not in one row"  # type: ignore[index]
+    expect(bar.locator("button[type=submit]")).to_be_hidden()  # JavaScript submits
+    with page.expect_navigation():
+        year.select_option("2022")
+    assert re.search(r"/countries/ML/results\?year=2022$", page.url), page.url
+
+
+def test_country_and_year_without_javascript(browser: Browser, portal: str) -> None:
+    ctx = browser.new_context(base_url=portal, java_script_enabled=False)
+    try:
+        page = ctx.new_page()
+        _open(page, f"/countries/{COUNTRY}/progress?year=2023")
+        page.select_option("select#country", "SN")
+        page.select_option("select#year", "2022")
+        page.locator(".selectors button[type=submit]").click()
+        page.wait_for_url(re.compile(r"/countries/SN/progress\?year=2022$"))
+        expect(page.get_by_role("tab", selected=True)).to_have_attribute("id", "tab-progress")
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_pages_fit_pass_axe_and_are_photographed(
+    sized: Page, width: int, name: str, artifact: Callable[[str], Path]
+) -> None:
+    _open(sized, PAGES[name])
+    scroll_width = sized.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{PAGES[name]} scrolls sideways at {width}px"
+    sized.screenshot(path=str(artifact(f"design-{name}-{width}.png")), full_page=True)
+    sized.screenshot(path=str(artifact(f"design-{name}-{width}-first-screen.png")))
+    assert AXE.is_file(), "axe-core is missing: run `make setup` (npm ci)"
+    sized.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    violations: list[dict[str, Any]] = sized.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))",
+        WCAG_AA,
+    )
+    assert violations == []
+
+
+def test_theme_colours_reach_the_page(page: Page) -> None:
+    """The UN Women profile's blue is the menu bar's colour and the accent its stripe."""
+    _open(page, "/")
+    colours = page.evaluate(
+        """() => ({
+          bar: getComputedStyle(document.querySelector('.navbar')).backgroundColor,
+          stripe: getComputedStyle(document.querySelector('header.site')).borderTopColor,
+          logo: document.querySelector('header .brand img.logo')?.naturalWidth,
+          favicon: document.querySelector('link[rel=icon]').getAttribute('href').split('?')[0],
+        })"""
+    )
+    assert colours == {
+        "bar": "rgb(0, 118, 163)",
+        "stripe": "rgb(0, 158, 219)",
+        "logo": 48,
+        "favicon": "/static/brand/favicon.svg",
+    }
+    expect(page.locator("header .brand-name")).to_have_text("UN Women Transparency Portal")
+    expect(page.locator("footer .footer-links a").first).to_have_text("UN Women")
+
+
+@pytest.fixture(scope="module")
+def neutral_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``iatiportal serve`` over the demo data without a profile: the neutral theme."""
+    folder = tmp_path_factory.mktemp("neutral")
+    db = folder / "demo.db"
+    loaded = subprocess.run(
+        [str(IATIPORTAL), "demo", "--no-serve", "--db", str(db)],
+        capture_output=True, text=True, env=without_proxies(), cwd=folder, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    with served(str(db), folder) as (base, _server):
+        yield base
+
+
+def test_neutral_theme_without_a_profile(
+    browser: Browser, neutral_portal: str, artifact: Callable[[str], Path]
+) -> None:
+    ctx = browser.new_context(base_url=neutral_portal, viewport={"width": 1366, "height": 900})
+    try:
+        page = ctx.new_page()
+        _open(page, f"/countries/{COUNTRY}")
+        bar = page.evaluate("getComputedStyle(document.querySelector('.navbar')).backgroundColor")
+        assert bar == "rgb(45, 79, 108)"  # profile.Branding's neutral #2D4F6C
+        expect(page.locator("header .brand-name")).to_have_text("IATI transparency portal")
+        expect(page.locator("header .brand img")).to_have_count(0)
+        page.screenshot(path=str(artifact("design-neutral-country-1366.png")))
+    finally:
+        ctx.close()
