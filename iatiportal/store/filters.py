@@ -86,9 +86,17 @@ def activity_condition(
     filters: Filters, dialect: str, *, text_match: bool = True
 ) -> ColumnElement[bool]:
     """Which activity rows (of ``schema.activity``) the filters select, current copies only.
-    ``text_match`` False leaves ``q`` to the caller (search ranks its own match)."""
+    ``text_match`` False leaves ``q`` to the caller (search ranks its own match, and joins the
+    activities to the full-text index: there the current copy is tested as an expression,
+    which SQLite's planner does not take for an index to start from; ``IS 1`` made it walk
+    every current activity and probe the index for each, 0.8 s instead of 1 ms)."""
     a = s.activity
-    conditions: list[ColumnElement[bool]] = [a.c.is_current.is_(True)]
+    current: ColumnElement[bool] = (
+        a.c.is_current.is_(True)
+        if text_match
+        else func.coalesce(a.c.is_current, false()).is_(True)  # an expression: no index
+    )
+    conditions: list[ColumnElement[bool]] = [current]
     if filters.identifiers:
         conditions.append(a.c.iati_identifier.in_(filters.identifiers))
     if filters.country:

@@ -162,12 +162,16 @@ def search(
     facets: dict[str, list[tuple[str, int]]] = {}
     rc, rr, ay, se = s.recipient_country, s.recipient_region, s.activity_year, s.sector
     po, tx = s.participating_org, s.transaction
+    # Each side narrowed to the matches first: a union over every funder of the store took
+    # seconds (22 times the whole search on the shared files).
     funders = union(
         select(po.c.activity_id, po.c.ref.label("ref")).where(
-            po.c.role == "1", po.c.ref.is_not(None)
+            po.c.role == "1", po.c.ref.is_not(None), po.c.activity_id.in_(ids)
         ),
         select(tx.c.activity_id, tx.c.provider_org_ref.label("ref")).where(
-            tx.c.transaction_type == "1", tx.c.provider_org_ref.is_not(None)
+            tx.c.transaction_type == "1",
+            tx.c.provider_org_ref.is_not(None),
+            tx.c.activity_id.in_(ids),
         ),
     ).subquery()
     flag = case((func.coalesce(a.c.humanitarian, false()), "1"), else_="0")
@@ -182,9 +186,9 @@ def search(
         .where(ay.c.activity_id.in_(ids))
         .group_by(ay.c.year),
         # A funding partner as the ``partner`` filter means it (store.filters).
-        "partner": select(funders.c.ref, func.count(distinct(funders.c.activity_id)))
-        .where(funders.c.activity_id.in_(ids))
-        .group_by(funders.c.ref),
+        "partner": select(funders.c.ref, func.count(distinct(funders.c.activity_id))).group_by(
+            funders.c.ref
+        ),
         "humanitarian": select(flag, func.count()).where(a.c.id.in_(ids)).group_by(flag),
     }
     for name, vocabulary in facet_vocabularies:
