@@ -141,6 +141,8 @@
     mark();
     let queued = 0;
     window.addEventListener("resize", () => { cancelAnimationFrame(queued); queued = requestAnimationFrame(mark); });
+    // The tables of a section shown after load (sections() below) had no width to measure.
+    document.addEventListener("iatiportal:shown", mark);
   }
 
   function start() {
