@@ -84,6 +84,7 @@ def test_sections_are_a_tablist_the_keyboard_works(
             sized.screenshot(
                 path=str(artifact(f"outcome-{key}-{lang}-{width}.png")), full_page=True
             )
+            sized.screenshot(path=str(artifact(f"outcome-{key}-{lang}-{width}-first-screen.png")))
     sized.keyboard.press("Home")
     assert sized.evaluate("document.activeElement.id") == "tab-summary"
 
