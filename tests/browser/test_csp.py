@@ -170,7 +170,8 @@ def test_a_chart_saves_under_the_policy(page: Page, kind: str, tmp_path: Path) -
     """Saving as PNG draws the chart's SVG into an image from a data: URL (img-src allows it);
     both save through a blob: link."""
     problems = _watched(page)
-    response = page.goto(f"/activities/{ACTIVITY}")
+    # The outcome page shows one section at a time: its charts' section (#resources).
+    response = page.goto(f"/activities/{ACTIVITY}#resources")
     assert response is not None and _under_the_policy(response)
     chart = page.locator("figure[data-chart][data-drawn]").first
     expect(chart).to_be_attached()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from iatiportal import rates, standard
 from iatiportal.datasets import Dataset, Field
@@ -155,15 +156,88 @@ def _formatters(names: Names, act: dict[str, Any]) -> dict[str, Callable[[dict[s
     }
 
 
+SECTIONS = (
+    "summary",
+    "resources",
+    "results",
+    "sdgs",
+    "funding-partners",
+    "strategic-plan",
+    "more",
+)
+"""The page's sections (the model's outcome tabs), each an anchor of the page: ``#resources``."""
+
+
+def section_labels() -> dict[str, str]:
+    """Each section's name, in the request's language."""
+    names = (
+        _("Summary"),
+        _("Resources"),
+        _("Results"),
+        _("SDGs"),
+        _("Funding partners"),
+        _("Strategic plan"),
+        _("More"),
+    )
+    return dict(zip(SECTIONS, names, strict=True))
+
+
 def _results(conn: Connection, ctx: Context, aid: int, pager: Pager) -> list[dict[str, Any]]:
     results = stored.results_page(conn, aid, pager.offset, pager.per_page, ctx.language)
-    for r in results:
+    # Numbered in publication order over every page (pages are counted in indicators, not
+    # results, so the number comes from the results stored before this page's first).
+    before = (
+        conn.execute(
+            select(func.count())
+            .select_from(s.result)
+            .where(s.result.c.activity_id == aid, s.result.c.id < results[0]["id"])
+        ).scalar_one()
+        if results
+        else 0
+    )
+    for number, r in enumerate(results, start=before + 1):
+        r["number"] = number
         r["type_name"] = label(ctx, "ResultType", r["result_type"])
         r["title"] = r["narratives"]["result/title"]
         r["description"] = r["narratives"]["result/description"]
+        r["progress"] = _progress(r["indicators"])
         for i in r["indicators"]:
             i["title"] = i["narratives"]["indicator/title"]
     return results
+
+
+def _progress(indicators: list[dict[str, Any]]) -> tuple[str | None, str] | None:
+    """A result's progress as its publisher tells it: the comment on the latest actual value
+    of its indicators (UN Women writes its progress narratives there)."""
+    commented = [
+        (str(p["period_end"] or p["period_start"] or ""), a["comment"])
+        for i in indicators
+        for p in i["periods"]
+        for a in p["actuals"]
+        if a["comment"]
+    ]
+    latest = max(commented, key=lambda c: c[0], default=None)
+    return latest[1] if latest else None
+
+
+def resource_totals(by_year: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Budget, expenditure and utilisation of every year shown, per currency."""
+    lines: dict[str | None, dict[str, Any]] = {}
+    for row in by_year:
+        line = lines.setdefault(
+            row["currency"], {"currency": row["currency"], "budget": None, "expenditure": None}
+        )
+        for measure in ("budget", "expenditure"):
+            if row[measure] is not None:
+                line[measure] = (line[measure] or Decimal(0)) + row[measure]
+    for line in lines.values():
+        budget, spent = line["budget"], line["expenditure"]
+        line["utilisation_percent"] = (
+            (spent / budget * 100).quantize(Decimal("0.1"))
+            if budget and spent is not None
+            else None
+        )
+    return list(lines.values())
 
 
 def _stream(
@@ -261,6 +335,8 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
                 progress[indicator["id"]] = shown
     context.update(
         by_year=by_year,
+        resource_totals=resource_totals(by_year),
+        sections=section_labels(),
         charts={
             "by_year": charts.budget_by_year("by-year", by_year),
             "sdgs": charts.budget_by_name(

@@ -236,6 +236,10 @@
       show(true);
     }
     let width = window.innerWidth;
+    // A section of the page shown (site.js): a chart drawn while hidden had no width to fit.
+    document.addEventListener("iatiportal:shown", (event) => {
+      if (event.target.contains(figure) && !figure.hidden) draw(figure, spec);
+    });
     window.addEventListener("resize", () => {
       if (window.innerWidth !== width && !figure.hidden) {
         width = window.innerWidth;

@@ -4,7 +4,10 @@
 //   "Show" button is for pages without JavaScript); a choice made with the arrow keys waits
 //   for Enter or for the focus to leave, so that going through the list does not reload it;
 // - tabs (role="tablist"): the arrow keys, Home and End move between them (WAI-ARIA tabs
-//   pattern, https://www.w3.org/WAI/ARIA/apg/patterns/tabs/); each tab is a link to its page.
+//   pattern, https://www.w3.org/WAI/ARIA/apg/patterns/tabs/); each tab is a link to its page;
+// - in-page sections (nav[data-sections], the outcome page): a menu of #anchors without
+//   JavaScript, made a tablist that shows one section at a time, the one a link's #anchor
+//   points into (a list's page links end in the #heading of their list).
 (() => {
   "use strict";
   document.documentElement.classList.add("js");
@@ -81,6 +84,54 @@
     });
   }
 
+  function sections(nav) {
+    const links = [...nav.querySelectorAll("a[data-section]")];
+    const panels = links.map((a) => document.getElementById(a.dataset.section));
+    if (!links.length || panels.some((p) => !p)) return;
+    const list = nav.querySelector("ul");
+    list.setAttribute("role", "tablist");
+    links.forEach((a, i) => {
+      a.parentElement.setAttribute("role", "presentation");
+      a.setAttribute("role", "tab");
+      a.setAttribute("aria-controls", panels[i].id);
+      panels[i].setAttribute("role", "tabpanel");
+      // Still labelled by its own heading (a tab's name is the same words), which site.css
+      // and the page's tests use.
+    });
+    const show = (at) => {
+      links.forEach((a, i) => {
+        const on = i === at;
+        a.setAttribute("aria-selected", String(on));
+        a.setAttribute("tabindex", on ? "0" : "-1");
+        if (on) a.setAttribute("aria-current", "location"); else a.removeAttribute("aria-current");
+        panels[i].hidden = !on;
+      });
+      // Charts drawn while their section was hidden are drawn again at its width (charts.js).
+      panels[at].dispatchEvent(new CustomEvent("iatiportal:shown", { bubbles: true }));
+    };
+    const fromHash = () => {
+      const id = decodeURIComponent(location.hash.slice(1));
+      const target = id && document.getElementById(id);
+      const at = target ? panels.findIndex((p) => p.contains(target)) : -1;
+      return { at, target };
+    };
+    const follow = () => {
+      const { at, target } = fromHash();
+      if (at < 0) return false;
+      show(at);
+      if (target !== panels[at]) target.scrollIntoView();
+      return true;
+    };
+    if (!follow()) show(0);
+    window.addEventListener("hashchange", follow);
+    links.forEach((a, i) => a.addEventListener("click", (event) => {
+      event.preventDefault();
+      show(i);
+      history.replaceState(null, "", `#${a.dataset.section}`);
+    }));
+    document.documentElement.classList.add("has-section-tabs");
+  }
+
   // A table wider than a phone scrolls sideways (site.css): it takes the keyboard focus then,
   // so that the keyboard can scroll it (Chromium does this by itself; not every browser does).
   function scrollers() {
@@ -91,12 +142,15 @@
     mark();
     let queued = 0;
     window.addEventListener("resize", () => { cancelAnimationFrame(queued); queued = requestAnimationFrame(mark); });
+    // The tables of a section shown after load (sections() below) had no width to measure.
+    document.addEventListener("iatiportal:shown", mark);
   }
 
   function start() {
     menu();
     scrollers();
     document.querySelectorAll("form[data-autosubmit]").forEach(autosubmit);
+    document.querySelectorAll("nav[data-sections]").forEach(sections);
     document.querySelectorAll('[role="tablist"]').forEach(tablist);
   }
 
