@@ -138,15 +138,14 @@ def test_country_header_shows_sources_and_notices(
         assert empty.select_one("p.notice.reference-indicators") is not None  # none loaded
         reference.load(sqlite_engine, shared / "reference")
         page = BeautifulSoup(client.get("/countries/ML?year=2023&a").text, "html.parser")
-        shown = {d["data-indicator"]: d for d in page.select("dl.reference-indicators > div")}
+        shown = {d["data-indicator"]: d for d in page.select("dl > div[data-indicator]")}
         assert shown["income_group"].select_one(".value").get_text() == "Low income"
         assert "FY2023" in shown["income_group"].select_one(".source").get_text()
         assert shown["income_group"].select_one("dt").get_text(" ", strip=True).endswith("2023")
         assert shown["gii"].select_one(".value").get_text() == "0.607"
         assert "2022" in shown["gii"].select_one("dt").get_text()
-        assert shown["population"].select_one(".value").get_text() == (
-            "23.07 million · 49.5 % female"
-        )
+        assert shown["population"].select_one(".value").get_text() == "23.07 million"
+        assert shown["population"].select_one('[data-sex="female"] .share').get_text() == "49.5 %"
         assert shown["gii"].select_one("details.definition summary") is not None
         assert shown["un_region"].select_one(".value").get_text() == "Africa · Sub-Saharan Africa"
         assert page.select("p.notice.refused") == []
@@ -159,7 +158,8 @@ def test_country_header_shows_sources_and_notices(
         assert "90.5" not in bad.select_one("dl.reference-indicators").get_text()
         # The refused SYB99 figure is not shown; the real SYB67 one of the same year is.
         population = shown["population"]
-        assert population.select_one(".value").get_text() == "23.07 million · 49.5 % female"
+        assert population.select_one(".value").get_text() == "23.07 million"
+        assert population.select_one('[data-sex="female"] .share').get_text() == "49.5 %"
         assert "SYB67" in population.select_one(".source").get_text()
         health = BeautifulSoup(client.get("/-/data-health?c").text, "html.parser")
         listed = {(tr["data-rule"], tr["data-country"]) for tr in health.select(

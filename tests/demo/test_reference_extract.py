@@ -183,6 +183,8 @@ def test_demo_command_shows_malis_header_without_shared_data(
     assert shown["gii"].select_one("dt").get_text(" ", strip=True).endswith("2022")
     share = 100 * expected["population_female"] / expected["population"]  # type: ignore[operator]
     assert shown["population"].select_one(".value").get_text() == (
-        f"{expected['population']:.2f} million · {share:.1f} % female"
+        f"{expected['population']:.2f} million"
     )
+    female = shown["population"].select_one('[data-sex="female"] .share')
+    assert female is not None and female.get_text() == f"{share:.1f} %"
     assert shown["ldc"].select_one(".value").get_text() == ("yes" if expected["ldc"] else "no")

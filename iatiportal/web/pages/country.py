@@ -33,11 +33,41 @@ def tab_names() -> dict[str, str]:
     }
 
 
+def definitions() -> dict[str, str]:
+    """What each header indicator measures, in the page's language (the "i" disclosures)."""
+    return {
+        "un_region": _("The region and sub-region of the United Nations' M49 standard."),
+        "income_group": _(
+            "The World Bank's income group for the fiscal year, from gross national income "
+            "per person (Atlas method): low, lower middle, upper middle or high income. "
+            "Fiscal year FY2024 runs from July 2023 to June 2024."
+        ),
+        "ldc": _(
+            "Whether the country is on the United Nations' list of Least Developed Countries, "
+            "set by income, human assets and economic and environmental vulnerability."
+        ),
+        "gii": _(
+            "UNDP's Gender Inequality Index: the loss in achievement from inequality between "
+            "women and men in reproductive health, empowerment and the labour market, from 0 "
+            "(equality) to 1."
+        ),
+        "gdi": _(
+            "UNDP's Gender Development Index: women's Human Development Index over men's; "
+            "1 is parity, below 1 women are behind."
+        ),
+        "population": _(
+            "People living in the country at mid-year, in millions, with the counts of men "
+            "and women of the same year and edition (UN World Population Prospects)."
+        ),
+    }
+
+
 def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, Any]:
     """The country header's indicators: each with its year, source and definition; refused
     values are not shown, and their notices say why. The population item also holds
     ``female`` and ``male``: the counts (millions, Decimal) of the same year and edition, or
-    None."""
+    None; and ``sexes``: ``[{"key": "male", "label": "Male", "value": "12.35 million",
+    "share": "50.4 %"}, ...]`` for those published (their shares of the total)."""
     found = reference.for_country(conn, code, year)
     labels = {
         "un_region": _("Region"),
@@ -53,6 +83,7 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
         "Upper middle income": _("Upper middle income"),
         "High income": _("High income"),
     }
+    meaning = definitions()
     shown = found.shown
     items = []
     for key, label in labels.items():
@@ -67,10 +98,6 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
             text = i18n.number(value.number, 3)
         elif key == "population":
             text = _("%(millions)s million") % {"millions": i18n.number(value.number, 2)}
-            female = shown.get("population_female")
-            if female is not None and female.year == value.year and value.number:
-                share = i18n.number(100 * (female.number or 0) / value.number, 1)
-                text += " · " + _("%(share)s %% female") % {"share": share}
         else:
             text = value.text or ""
         item: dict[str, Any] = {
@@ -80,18 +107,30 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
             "year": value.year,
             "edition": value.edition,
             "source": value.source,
-            "definition": reference.INDICATORS.get(key, ""),
+            "definition": meaning.get(key, reference.INDICATORS.get(key, "")),
         }
         if key == "population":
             # Female and male counts of the total's year and edition (millions), for the
             # header's "Male: … (…%) Female: … (…%)" line; None where not published.
-            for sex in ("female", "male"):
+            item["sexes"] = []
+            for sex, sex_label in (("male", _("Male")), ("female", _("Female"))):
                 part = shown.get(f"population_{sex}")
                 same = part is not None and (part.year, part.edition) == (
                     value.year,
                     value.edition,
                 )
-                item[sex] = part.number if same and part is not None else None
+                count = part.number if same and part is not None else None
+                item[sex] = count
+                if count is not None and value.number:
+                    item["sexes"].append(
+                        {
+                            "key": sex,
+                            "label": sex_label,
+                            "value": _("%(millions)s million")
+                            % {"millions": i18n.number(count, 2)},
+                            "share": i18n.number(100 * count / value.number, 1) + " %",
+                        }
+                    )
         items.append(item)
     return {"reference": items, "reference_loaded": found.loaded, "refused": found.refused}
 
@@ -325,6 +364,9 @@ def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> P
         }
 
     The model shows each as: statement "(Related to {code}: {statement})", then the narrative.
+
+    Every tab also has ``located_places``: how many distinct located places the country's
+    activities publish (the map summary at the page's foot).
     """
     code = code.upper()
     counts = queries.countries(conn, ctx.home)
@@ -351,6 +393,9 @@ def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> P
         ),
         "unconverted": f.unconverted(conn, ctx, in_year),
     }
+    # The map summary at the foot of every tab (the map itself is on the overview).
+    places = queries.locations(conn, country=code, reporting_orgs=ctx.home)
+    context["located_places"] = len({(p["latitude"], p["longitude"]) for p in places})
     if tab == "overview":
         more, tables = _overview(conn, ctx, code, year)
     else:
