@@ -108,3 +108,23 @@ def artifact(record_property: Callable[[str, object], None]) -> Callable[[str], 
         return target
 
     return path
+
+
+@pytest.fixture(params=[390, 1366], ids=["390px", "1366px"], scope="module")
+def width(request: pytest.FixtureRequest) -> int:
+    """The widths the pages are checked at: a phone's and a laptop's."""
+    return int(request.param)
+
+
+@pytest.fixture
+def sized(browser: Browser, portal: str, width: int) -> Iterator[Page]:
+    """A page of the portal at ``width`` (a phone, with touch, below 600 px)."""
+    phone = width < 600
+    ctx = browser.new_context(
+        base_url=portal,
+        viewport={"width": width, "height": 844 if phone else 900},
+        is_mobile=phone,
+        has_touch=phone,
+    )
+    yield ctx.new_page()
+    ctx.close()

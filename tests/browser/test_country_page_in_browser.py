@@ -7,17 +7,16 @@ test-artifacts/screenshots/country-{tab}-{lang}-{width}.png.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from viewing import axe_violations, open_page
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TABS = {
     "overview": "",
     "results": "/results",
@@ -25,42 +24,6 @@ TABS = {
     "strategic-plan": "/strategic-plan",
 }
 CARDS = ["income_group", "ldc", "gii", "gdi", "population"]
-
-
-@pytest.fixture(params=[390, 1366], ids=["390", "1366"], scope="module")
-def width(request: pytest.FixtureRequest) -> int:
-    return int(request.param)
-
-
-@pytest.fixture
-def sized(browser: Browser, portal: str, width: int) -> Iterator[Page]:
-    phone = width < 600
-    ctx = browser.new_context(
-        base_url=portal,
-        viewport={"width": width, "height": 844 if phone else 900},
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    yield ctx.new_page()
-    ctx.close()
-
-
-def _open(page: Page, path: str) -> None:
-    response = page.goto(path)
-    assert response is not None and response.status == 200, path
-    page.wait_for_load_state("networkidle")
-
-
-def _axe(page: Page) -> list[dict[str, Any]]:
-    assert AXE.is_file(), "axe-core is missing: run `make setup` (npm ci)"
-    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
-    found: list[dict[str, Any]] = page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))",
-        WCAG_AA,
-    )
-    return found
 
 
 def _fits(page: Page, width: int, where: str) -> None:
@@ -74,11 +37,11 @@ def test_country_tabs_fit_pass_axe_and_definitions_open_by_keyboard(
     sized: Page, width: int, tab: str, lang: str, artifact: Callable[[str], Path]
 ) -> None:
     path = f"/countries/ML{TABS[tab]}?year=2022" + ("&lang=fr" if lang == "fr" else "")
-    _open(sized, path)
+    open_page(sized, path)
     expect(sized.locator("html")).to_have_attribute("lang", lang)
     _fits(sized, width, path)
     sized.screenshot(path=str(artifact(f"country-{tab}-{lang}-{width}.png")), full_page=True)
-    assert _axe(sized) == [], path
+    assert axe_violations(sized) == [], path
 
     cards = sized.locator("dl.reference-indicators > div")
     expect(cards).to_have_count(len(CARDS))
@@ -108,7 +71,7 @@ def test_country_tabs_fit_pass_axe_and_definitions_open_by_keyboard(
             path=str(artifact(f"country-header-open-{lang}-{width}.png")),
             clip=_header_clip(sized, header),
         )
-    assert _axe(sized) == [], f"{path} with the definitions open"
+    assert axe_violations(sized) == [], f"{path} with the definitions open"
 
 
 def _header_clip(page: Page, top: Any) -> dict[str, float]:
@@ -129,7 +92,7 @@ def test_definitions_open_without_javascript(browser: Browser, portal: str) -> N
     ctx = browser.new_context(base_url=portal, java_script_enabled=False)
     try:
         page = ctx.new_page()
-        _open(page, "/countries/ML/progress")
+        open_page(page, "/countries/ML/progress")
         about = page.locator('[data-indicator="gii"] details.definition')
         about.locator("summary").click()
         expect(about.locator(".definition-text")).to_be_visible()
@@ -139,7 +102,7 @@ def test_definitions_open_without_javascript(browser: Browser, portal: str) -> N
 
 
 def test_progress_narratives_and_foot(page: Page) -> None:
-    _open(page, "/countries/ML/progress?year=2022&lang=fr")
+    open_page(page, "/countries/ML/progress?year=2022&lang=fr")
     first = page.locator("article.outcome").first
     expect(first.locator("h2")).to_have_text("Effet XM-DAC-41146-MLI_D_1.1")
     expect(first.locator(".plan-outcome")).to_contain_text("Lié à SP_D_1.1 :")

@@ -10,15 +10,14 @@ import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from serving import IATIPORTAL, served, without_proxies
+from viewing import axe_violations, open_page
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 COUNTRY = "ML"
 ACTIVITY = "XM-DAC-41146-MLI_D_1.1"
 PARTNER = "NO-BRC-971277882"
@@ -33,36 +32,10 @@ PAGES = {
     "search": "/search?q=women",
     "activities": "/activities?per_page=5&page=3",  # the pagination component
 }
-WIDTHS = {"390px": 390, "1366px": 1366}
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-@pytest.fixture(params=list(WIDTHS), scope="module")
-def width(request: pytest.FixtureRequest) -> int:
-    return WIDTHS[request.param]
-
-
-@pytest.fixture
-def sized(browser: Browser, portal: str, width: int) -> Iterator[Page]:
-    phone = width < 600
-    ctx = browser.new_context(
-        base_url=portal,
-        viewport={"width": width, "height": 844 if phone else 900},
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    yield ctx.new_page()
-    ctx.close()
-
-
-def _open(page: Page, path: str) -> None:
-    response = page.goto(path)
-    assert response is not None and response.status == 200, path
-    page.wait_for_load_state("networkidle")
 
 
 def test_menu_collapses_on_a_phone_and_is_a_row_on_a_laptop(sized: Page, width: int) -> None:
-    _open(sized, "/")
+    open_page(sized, "/")
     menu = sized.locator("details.menu")
     button = menu.locator("summary")
     links = sized.locator("nav.main-nav a")
@@ -91,7 +64,7 @@ def test_menu_works_without_javascript(browser: Browser, portal: str) -> None:
         )
         try:
             page = ctx.new_page()
-            _open(page, "/partners")
+            open_page(page, "/partners")
             first = page.locator("nav.main-nav a").first
             if shown:
                 expect(first).to_be_visible()
@@ -106,7 +79,7 @@ def test_menu_works_without_javascript(browser: Browser, portal: str) -> None:
 def test_country_tabs_are_a_tablist(sized: Page) -> None:
     for key in ("overview", "results", "progress", "strategic-plan"):
         path = f"/countries/{COUNTRY}" + ("" if key == "overview" else f"/{key}")
-        _open(sized, path)
+        open_page(sized, path)
         tabs = sized.get_by_role("tablist").get_by_role("tab")
         expect(tabs).to_have_count(4)
         selected = sized.get_by_role("tab", selected=True)
@@ -119,7 +92,7 @@ def test_country_tabs_are_a_tablist(sized: Page) -> None:
 
 
 def test_tabs_follow_the_arrow_keys_and_links(page: Page) -> None:
-    _open(page, f"/countries/{COUNTRY}/results")
+    open_page(page, f"/countries/{COUNTRY}/results")
     selected = page.get_by_role("tab", selected=True)
     selected.focus()
     page.keyboard.press("ArrowRight")
@@ -131,7 +104,7 @@ def test_tabs_follow_the_arrow_keys_and_links(page: Page) -> None:
 
 
 def test_country_and_year_are_one_bar_that_reloads_on_a_choice(page: Page) -> None:
-    _open(page, f"/countries/{COUNTRY}/results?year=2023")
+    open_page(page, f"/countries/{COUNTRY}/results?year=2023")
     bar = page.locator(".selectors form.selector")
     expect(bar).to_have_count(1)
     country, year = bar.locator("select#country"), bar.locator("select#year")
@@ -146,7 +119,7 @@ def test_country_and_year_without_javascript(browser: Browser, portal: str) -> N
     ctx = browser.new_context(base_url=portal, java_script_enabled=False)
     try:
         page = ctx.new_page()
-        _open(page, f"/countries/{COUNTRY}/progress?year=2023")
+        open_page(page, f"/countries/{COUNTRY}/progress?year=2023")
         page.select_option("select#country", "SN")
         page.select_option("select#year", "2022")
         page.locator(".selectors button[type=submit]").click()
@@ -160,25 +133,17 @@ def test_country_and_year_without_javascript(browser: Browser, portal: str) -> N
 def test_pages_fit_pass_axe_and_are_photographed(
     sized: Page, width: int, name: str, artifact: Callable[[str], Path]
 ) -> None:
-    _open(sized, PAGES[name])
+    open_page(sized, PAGES[name])
     scroll_width = sized.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{PAGES[name]} scrolls sideways at {width}px"
     sized.screenshot(path=str(artifact(f"design-{name}-{width}.png")), full_page=True)
     sized.screenshot(path=str(artifact(f"design-{name}-{width}-first-screen.png")))
-    assert AXE.is_file(), "axe-core is missing: run `make setup` (npm ci)"
-    sized.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
-    violations: list[dict[str, Any]] = sized.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))",
-        WCAG_AA,
-    )
-    assert violations == []
+    assert axe_violations(sized) == []
 
 
 def test_theme_colours_reach_the_page(page: Page) -> None:
     """The UN Women profile's blue is the menu bar's colour and the accent its stripe."""
-    _open(page, "/")
+    open_page(page, "/")
     colours = page.evaluate(
         """() => ({
           bar: getComputedStyle(document.querySelector('.navbar')).backgroundColor,
@@ -218,7 +183,7 @@ def test_neutral_theme_without_a_profile(
     ctx = browser.new_context(base_url=neutral_portal, viewport={"width": 1366, "height": 900})
     try:
         page = ctx.new_page()
-        _open(page, f"/countries/{COUNTRY}")
+        open_page(page, f"/countries/{COUNTRY}")
         bar = page.evaluate("getComputedStyle(document.querySelector('.navbar')).backgroundColor")
         assert bar == "rgb(45, 79, 108)"  # profile.Branding's neutral #2D4F6C
         expect(page.locator("header .brand-name")).to_have_text("IATI transparency portal")

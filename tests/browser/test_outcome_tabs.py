@@ -5,39 +5,17 @@ Screenshots go to test-artifacts/screenshots/outcome-*-{390,1366}.png."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from viewing import axe_violations, open_page
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 OUTCOME = "/activities/XM-DAC-41146-MLI_D_1.1"
 SECTIONS = ["summary", "resources", "results", "sdgs", "funding-partners", "strategic-plan", "more"]
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-@pytest.fixture(params=[390, 1366], ids=["390", "1366"])
-def sized(request: pytest.FixtureRequest, browser: Browser, portal: str) -> Iterator[Page]:
-    width: int = request.param
-    phone = width < 600
-    ctx = browser.new_context(
-        base_url=portal,
-        viewport={"width": width, "height": 844 if phone else 900},
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    yield ctx.new_page()
-    ctx.close()
-
-
-def _open(page: Page, path: str) -> None:
-    response = page.goto(path)
-    assert response is not None and response.status == 200, path
-    page.wait_for_load_state("networkidle")
 
 
 def _shown(page: Page) -> list[str]:
@@ -46,24 +24,12 @@ def _shown(page: Page) -> list[str]:
     )
 
 
-def _axe(page: Page) -> list[dict[str, Any]]:
-    assert AXE.is_file(), "axe-core is missing: run `make setup` (npm ci)"
-    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
-    violations: list[dict[str, Any]] = page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))",
-        WCAG_AA,
-    )
-    return violations
-
-
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_sections_are_a_tablist_the_keyboard_works(
     sized: Page, lang: str, artifact: Callable[[str], Path]
 ) -> None:
     width = (sized.viewport_size or {"width": 0})["width"]
-    _open(sized, f"{OUTCOME}?lang={lang}")
+    open_page(sized, f"{OUTCOME}?lang={lang}")
     tabs = sized.get_by_role("tablist").get_by_role("tab")
     expect(tabs).to_have_count(len(SECTIONS))
     assert _shown(sized) == ["summary"]
@@ -79,7 +45,7 @@ def test_sections_are_a_tablist_the_keyboard_works(
         assert sized.url.endswith(f"#{key}")
         scroll_width = sized.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, f"#{key} scrolls sideways at {width}px"
-        assert _axe(sized) == [], key
+        assert axe_violations(sized) == [], key
         if key in ("resources", "results", "funding-partners", "strategic-plan") or at == 6:
             sized.screenshot(
                 path=str(artifact(f"outcome-{key}-{lang}-{width}.png")), full_page=True
@@ -90,7 +56,7 @@ def test_sections_are_a_tablist_the_keyboard_works(
 
 
 def test_a_list_page_link_opens_its_section(page: Page) -> None:
-    _open(page, f"{OUTCOME}?transactions_page=1#transactions-heading")
+    open_page(page, f"{OUTCOME}?transactions_page=1#transactions-heading")
     assert _shown(page) == ["resources"]
     expect(page.get_by_role("tab", selected=True)).to_have_attribute("id", "tab-resources")
     page.locator("#tab-more").click()
@@ -101,7 +67,7 @@ def test_a_list_page_link_opens_its_section(page: Page) -> None:
 
 def test_charts_of_a_section_opened_later_fit_it(sized: Page) -> None:
     width = (sized.viewport_size or {"width": 0})["width"]
-    _open(sized, OUTCOME)
+    open_page(sized, OUTCOME)
     sized.locator("#tab-funding-partners").click()
     figure = sized.locator("#funding-partners figure[data-chart]")
     expect(figure).to_have_attribute("data-drawn", "true")
@@ -118,7 +84,7 @@ def test_without_javascript_every_section_shows_under_its_menu(
     )
     try:
         page = ctx.new_page()
-        _open(page, f"{OUTCOME}?plan_period=2018-2021")
+        open_page(page, f"{OUTCOME}?plan_period=2018-2021")
         assert _shown(page) == SECTIONS
         expect(page.locator("nav.sections [role=tablist]")).to_have_count(0)
         expect(page.locator("select#plan_period")).to_have_value("2018-2021")

@@ -1,0 +1,32 @@
+"""What the browser tests share: opening a page of the served portal, and axe's findings on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+"""Every WCAG 2.0 and 2.1 rule of levels A and AA that axe has."""
+
+
+def open_page(page: Page, path: str) -> None:
+    """Go to ``path`` (200) and wait until the page is quiet (charts drawn, fonts loaded)."""
+    response = page.goto(path)
+    assert response is not None and response.status == 200, path
+    page.wait_for_load_state("networkidle")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """What axe finds against WCAG_AA on the page as it is now: id, impact and where."""
+    assert AXE.is_file(), "axe-core is missing: run `make setup` (npm ci)"
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    found: list[dict[str, Any]] = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))",
+        WCAG_AA,
+    )
+    return found
