@@ -269,6 +269,11 @@ def _syb(path: Path, countries: Countries) -> Iterator[Value]:
                         edition, name)  # fmt: skip
 
 
+def _is_country_codes(name: str) -> bool:
+    """``country-codes.csv``, or an extract of it (``country-codes.demo.csv``)."""
+    return name.startswith("country-codes.") and name.endswith(".csv")
+
+
 def read_folder(folder: Path) -> tuple[list[Value], list[str]]:
     """Every value of every reference file below ``folder`` (country codes first), and the
     files read, by name (what the store records and the bulk snapshot publishes: never the
@@ -279,7 +284,7 @@ def read_folder(folder: Path) -> tuple[list[Value], list[str]]:
     countries = Countries()
     values: list[Value] = []
     used: list[str] = []
-    for path in [p for p in files if p.name == "country-codes.csv"]:
+    for path in [p for p in files if _is_country_codes(p.name)]:
         values += _m49(path, countries)
         used.append(path.name)
     class_editions: set[str] = set()

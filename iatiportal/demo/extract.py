@@ -3,10 +3,12 @@ LDC flags, World Bank income groups, UNDP GII and GDI, UN population by sex) for
 countries only, in the files' own formats, so that ``iatiportal reference load`` reads them
 as it reads the full files (see reference/README.md for sources, editions and licences).
 
-Run ``python -m iatiportal.demo.extract [--from DIR] [--out DIR]``: DIR is the shared
-``reference`` folder (default ``$IATIPORTAL_SHARED_DATA/reference``). The output depends only
-on the input files and the demo's countries (``build.OFFICES``), so a test rebuilds it and
-fails when the committed copy differs.
+Run ``python -m iatiportal.demo.extract --from DIR [--out DIR]``: DIR is a folder holding the
+full reference files (the team keeps them in its shared data, under ``reference``; the portal
+itself never reads that folder). Each extract is named after its source with ``.demo`` before
+the extension (``country-codes.demo.csv``): a cut of the file, not a copy. The output depends
+only on the input files and the demo's countries (``build.OFFICES``), so a test rebuilds it
+and fails when the committed copy differs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -109,19 +110,24 @@ def extract(source: Path, countries: Sequence[str]) -> dict[str, bytes]:
     return files
 
 
+def demo_name(name: str) -> str:
+    """The extract's file name: its source's, with ``.demo`` before the extension."""
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.demo{dot}{suffix}"
+
+
 def write(source: Path, target: Path = REFERENCE) -> list[Path]:
     """Write the extract of ``source`` (the shared reference folder) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for name, content in extract(source, demo_countries()).items():
-        path = target / name
+        path = target / demo_name(name)
         path.write_bytes(content)
         written.append(path)
     return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    shared = Path(os.environ.get("IATIPORTAL_SHARED_DATA", "../shared/data")) / "reference"
     parser = argparse.ArgumentParser(
         prog="python -m iatiportal.demo.extract",
         description=__doc__.splitlines()[0] if __doc__ else None,
@@ -130,8 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--from",
         dest="source",
         type=Path,
-        default=shared,
-        help=f"the shared reference folder (default: {shared})",
+        required=True,
+        help="the folder of the full reference files",
     )
     parser.add_argument(
         "--out", type=Path, default=REFERENCE, help=f"folder to write into (default: {REFERENCE})"

@@ -43,25 +43,27 @@ def _sample_countries() -> set[str]:
 
 
 def _mali() -> dict[str, str]:
-    (row,) = [r for r in _rows("country-codes.csv") if r["ISO3166-1-Alpha-2"] == "ML"]
+    (row,) = [r for r in _rows("country-codes.demo.csv") if r["ISO3166-1-Alpha-2"] == "ML"]
     return row
 
 
 def expected_mali(year: int) -> dict[str, Decimal | str]:
     """Mali's figures for ``year`` as the extract's files state them."""
     iso3, m49 = _mali()["ISO3166-1-Alpha-3"], str(int(_mali()["M49"]))
-    (hdr,) = [r for r in _rows("HDR23-24_Composite_indices_complete_time_series.csv")
+    (hdr,) = [r for r in _rows("HDR23-24_Composite_indices_complete_time_series.demo.csv")
               if r["iso3"] == iso3]  # fmt: skip
     # GII and GDI run to 2022: later years show the latest.
     hdr_year = min(year, 2022)
     if year in (2023, 2024):
-        (wb,) = [r for r in _rows(f"CLASS_FY{year}_list_of_economies.csv") if r["Code"] == iso3]
+        (wb,) = [
+            r for r in _rows(f"CLASS_FY{year}_list_of_economies.demo.csv") if r["Code"] == iso3
+        ]
         income = wb["Income group"]
     else:
-        (hist,) = [r for r in _rows("OGHIST_FY21_country_analytical_history.csv")
+        (hist,) = [r for r in _rows("OGHIST_FY21_country_analytical_history.demo.csv")
                    if r["iso3"] == iso3]  # fmt: skip
         income = reference.INCOME_GROUPS[hist[f"FY{year % 100:02d}"]]
-    with (REFERENCE / "SYB67_1_202411_Population_Surface_Area_and_Density.csv").open(
+    with (REFERENCE / "SYB67_1_202411_Population_Surface_Area_and_Density.demo.csv").open(
         encoding="utf-8-sig", newline=""
     ) as f:
         lines = list(csv.reader(f))[2:]
@@ -88,14 +90,14 @@ def expected_mali(year: int) -> dict[str, Decimal | str]:
 def test_extract_holds_only_the_sample_countries() -> None:
     countries = _sample_countries()
     assert "ML" in countries
-    codes = _rows("country-codes.csv")
+    codes = _rows("country-codes.demo.csv")
     assert {r["ISO3166-1-Alpha-2"] for r in codes} == countries
     iso3 = {r["ISO3166-1-Alpha-3"] for r in codes}
     for name, key in (
-        ("CLASS_FY2023_list_of_economies.csv", "Code"),
-        ("CLASS_FY2024_list_of_economies.csv", "Code"),
-        ("OGHIST_FY21_country_analytical_history.csv", "iso3"),
-        ("HDR23-24_Composite_indices_complete_time_series.csv", "iso3"),
+        ("CLASS_FY2023_list_of_economies.demo.csv", "Code"),
+        ("CLASS_FY2024_list_of_economies.demo.csv", "Code"),
+        ("OGHIST_FY21_country_analytical_history.demo.csv", "iso3"),
+        ("HDR23-24_Composite_indices_complete_time_series.demo.csv", "iso3"),
     ):
         assert {r[key] for r in _rows(name)} == iso3, name
     assert sum(p.stat().st_size for p in REFERENCE.iterdir()) < 100 * 1024

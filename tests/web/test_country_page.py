@@ -74,7 +74,7 @@ def mali_population(year: int) -> dict[str, Decimal]:
         "Population mid-year estimates for males (millions)": "male",
         "Population mid-year estimates for females (millions)": "female",
     }
-    rows = csv_rows("SYB67_1_202411_Population_Surface_Area_and_Density.csv", skip=1)
+    rows = csv_rows("SYB67_1_202411_Population_Surface_Area_and_Density.demo.csv", skip=1)
     return {
         series[r["Series"]]: Decimal(r["Value"])
         for r in rows
@@ -95,7 +95,7 @@ def test_header_order_and_reference_values(client: TestClient) -> None:
     positions = [list(main.descendants).index(n) for n in order]
     assert positions == sorted(positions)
 
-    codes = next(r for r in csv_rows("country-codes.csv") if r["ISO3166-1-Alpha-2"] == "ML")
+    codes = next(r for r in csv_rows("country-codes.demo.csv") if r["ISO3166-1-Alpha-2"] == "ML")
     region = main.select_one('dl.country-meta [data-indicator="un_region"] .value')
     assert text(region) == f"{codes['Region Name']} · {codes['Sub-region Name']}"
     plan = text(main.select_one("dl.country-meta .plan-period"))
@@ -103,14 +103,14 @@ def test_header_order_and_reference_values(client: TestClient) -> None:
 
     cards = {d["data-indicator"]: d for d in main.select("dl.reference-indicators > div")}
     assert list(cards) == ["income_group", "ldc", "gii", "gdi", "population"]
-    classes = csv_rows("CLASS_FY2024_list_of_economies.csv")
+    classes = csv_rows("CLASS_FY2024_list_of_economies.demo.csv")
     income = next(r for r in classes if r["Code"] == "MLI")["Income group"]
     assert text(cards["income_group"].select_one(".value")) == income
     assert text(cards["income_group"].select_one("dt")).endswith("2024")
     ldc = "yes" if codes["Least Developed Countries (LDC)"] == "x" else "no"
     assert text(cards["ldc"].select_one(".value")) == ldc
     hdr = next(
-        r for r in csv_rows("HDR23-24_Composite_indices_complete_time_series.csv")
+        r for r in csv_rows("HDR23-24_Composite_indices_complete_time_series.demo.csv")
         if r["iso3"] == "MLI"
     )  # fmt: skip
     for key in ("gii", "gdi"):
