@@ -35,10 +35,6 @@ class Dataset:
         for row in rows:
             yield {k: row.get(k) for k in keys}
 
-    def named(self, name: str) -> Dataset:
-        """The same fields under another name (a page's second table of one kind)."""
-        return Dataset(name, self.description, self.fields)
-
 
 def of_resource(resource: Resource) -> Dataset:
     """The dataset of an API row list (store.listing)."""

@@ -31,6 +31,7 @@ class Context:
     params: Any = field(default_factory=dict)  # the query string (page, per_page, year, tab)
     notices: tuple[str, ...] = ()
     snapshot_dir: Path | None = None  # where the portal's bulk snapshot is
+    rates_loaded: bool = False  # whether exchange rates are loaded (a currency can be chosen)
 
     @property
     def home(self) -> tuple[str, ...]:
@@ -47,6 +48,3 @@ class Context:
             "currency": self.currency,
         }
         return replace(self.filters, **{**chosen, **narrowed})
-
-    def with_filters(self, filters: Filters) -> Context:
-        return replace(self, filters=filters)

@@ -235,7 +235,7 @@ def render(
             page.context.setdefault("data_status", queries.data_status(conn))
             page.context.setdefault(
                 "currency_choice",
-                {"current": ctx.currency or "", "offered": queries.has_rates(conn)},
+                {"current": ctx.currency or "", "offered": ctx.rates_loaded},
             )
             page.context.setdefault("notices", ctx.notices)
         response = hold(RENDERERS[fmt](request, page, HTML))

@@ -26,15 +26,17 @@ def context_of(
     except ParameterError as error:
         errors.append(error)
         wanted = None
+    rates_loaded = queries.has_rates(conn)
     if strict and errors:
         raise errors[0]
     return Context(
         portal=state.portal,
         language=i18n.choose_language(params.get("lang")),
-        currency=chosen_currency(wanted, queries.has_rates(conn)),
+        currency=chosen_currency(wanted, rates_loaded),
         whole_lists=whole_lists,
         filters=parsed.filters,
         params=params,
         notices=tuple(e.message for e in errors),
         snapshot_dir=state.snapshots,
+        rates_loaded=rates_loaded,
     )
