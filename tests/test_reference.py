@@ -145,7 +145,8 @@ def test_country_header_shows_sources_and_notices(
         assert shown["gii"].select_one(".value").get_text() == "0.607"
         assert "2022" in shown["gii"].select_one("dt").get_text()
         assert shown["population"].select_one(".value").get_text() == "23.07 million"
-        assert shown["population"].select_one('[data-sex="female"] .share').get_text() == "49.5 %"
+        female = shown["women_and_men"].select_one('[data-sex="female"] .share')
+        assert female.get_text() == "49.5 %"
         assert shown["gii"].select_one("details.definition summary") is not None
         assert shown["un_region"].select_one(".value").get_text() == "Africa · Sub-Saharan Africa"
         assert page.select("p.notice.refused") == []
@@ -159,7 +160,8 @@ def test_country_header_shows_sources_and_notices(
         # The refused SYB99 figure is not shown; the real SYB67 one of the same year is.
         population = shown["population"]
         assert population.select_one(".value").get_text() == "23.07 million"
-        assert population.select_one('[data-sex="female"] .share').get_text() == "49.5 %"
+        female = shown["women_and_men"].select_one('[data-sex="female"] .share')
+        assert female.get_text() == "49.5 %"
         assert "SYB67" in population.select_one(".source").get_text()
         health = BeautifulSoup(client.get("/-/data-health?c").text, "html.parser")
         listed = {(tr["data-rule"], tr["data-country"]) for tr in health.select(

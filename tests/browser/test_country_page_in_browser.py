@@ -23,7 +23,7 @@ TABS = {
     "progress": "/progress",
     "strategic-plan": "/strategic-plan",
 }
-CARDS = ["income_group", "ldc", "gii", "gdi", "population"]
+CARDS = ["income_group", "ldc", "gii", "gdi", "population", "women_and_men"]
 
 
 def _fits(page: Page, width: int, where: str) -> None:

@@ -102,7 +102,7 @@ def test_header_order_and_reference_values(client: TestClient) -> None:
     assert plan.startswith("Plan period 2022–2025"), plan
 
     cards = {d["data-indicator"]: d for d in main.select("dl.reference-indicators > div")}
-    assert list(cards) == ["income_group", "ldc", "gii", "gdi", "population"]
+    assert list(cards) == ["income_group", "ldc", "gii", "gdi", "population", "women_and_men"]
     classes = csv_rows("CLASS_FY2024_list_of_economies.demo.csv")
     income = next(r for r in classes if r["Code"] == "MLI")["Income group"]
     assert text(cards["income_group"].select_one(".value")) == income
@@ -123,8 +123,11 @@ def test_header_order_and_reference_values(client: TestClient) -> None:
     population = cards["population"]
     assert text(population.select_one(".value")) == f"{people['total']:.2f} million"
     assert text(population.select_one("dt")).endswith("2024")
+    assert population.select_one("[data-sex]") is None  # the next card has them
+    sexes = cards["women_and_men"]
+    assert text(sexes.select_one("dt")).endswith("2024")
     for sex, label in (("male", "Male"), ("female", "Female")):
-        shown = population.select_one(f'[data-sex="{sex}"]')
+        shown = sexes.select_one(f'[data-sex="{sex}"]')
         share = (100 * people[sex] / people["total"]).quantize(Decimal("0.1"))
         assert flat(shown) == f"{label}: {people[sex]:.2f} million ({share} %)"
 
@@ -150,7 +153,9 @@ def test_header_in_french(client: TestClient) -> None:
     assert text(population.select_one(".value")) == f"{people['total']:.2f} millions".replace(
         ".", ","
     )
-    assert text(population.select_one('[data-sex="female"]')).startswith("Femmes")
+    sexes = page.select_one('dl.reference-indicators [data-indicator="women_and_men"]')
+    assert text(sexes.select_one("dt")).startswith("Femmes et hommes")
+    assert text(sexes.select_one('[data-sex="female"]')).startswith("Femmes")
     assert text(page.select_one("dl.country-meta .plan-period")).startswith("Période du plan")
     assert "Source :" in text(population.select_one("details.definition"))
 

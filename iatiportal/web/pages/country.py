@@ -56,8 +56,11 @@ def definitions() -> dict[str, str]:
             "1 is parity, below 1 women are behind."
         ),
         "population": _(
-            "People living in the country at mid-year, in millions, with the counts of men "
-            "and women of the same year and edition (UN World Population Prospects)."
+            "People living in the country at mid-year, in millions (UN World Population Prospects)."
+        ),
+        "women_and_men": _(
+            "Women and men living in the country at mid-year, in millions, and their shares "
+            "of the population, of the same year and edition as the population."
         ),
     }
 
@@ -66,8 +69,9 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
     """The country header's indicators: each with its year, source and definition; refused
     values are not shown, and their notices say why. The population item also holds
     ``female`` and ``male``: the counts (millions, Decimal) of the same year and edition, or
-    None; and ``sexes``: ``[{"key": "male", "label": "Male", "value": "12.35 million",
-    "share": "50.4 %"}, ...]`` for those published (their shares of the total)."""
+    None. Those counts make a card of their own, ``women_and_men``, whose ``sexes`` are
+    ``[{"key": "male", "label": "Male", "value": "12.35 million", "share": "50.4 %"}, ...]``
+    for those published (their shares of the total)."""
     found = reference.for_country(conn, code, year)
     labels = {
         "un_region": _("Region"),
@@ -109,10 +113,11 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
             "source": value.source,
             "definition": meaning.get(key, reference.INDICATORS.get(key, "")),
         }
+        items.append(item)
         if key == "population":
             # Female and male counts of the total's year and edition (millions), for the
-            # header's "Male: … (…%) Female: … (…%)" line; None where not published.
-            item["sexes"] = []
+            # card "Male: … (…%) Female: … (…%)"; None where not published.
+            sexes: list[dict[str, str]] = []
             for sex, sex_label in (("male", _("Male")), ("female", _("Female"))):
                 part = shown.get(f"population_{sex}")
                 same = part is not None and (part.year, part.edition) == (
@@ -122,7 +127,7 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
                 count = part.number if same and part is not None else None
                 item[sex] = count
                 if count is not None and value.number:
-                    item["sexes"].append(
+                    sexes.append(
                         {
                             "key": sex,
                             "label": sex_label,
@@ -131,7 +136,17 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
                             "share": i18n.number(100 * count / value.number, 1) + " %",
                         }
                     )
-        items.append(item)
+            if sexes:
+                items.append(
+                    {
+                        **item,
+                        "key": "women_and_men",
+                        "label": _("Women and men"),
+                        "value": None,
+                        "sexes": sexes,
+                        "definition": meaning["women_and_men"],
+                    }
+                )
     return {"reference": items, "reference_loaded": found.loaded, "refused": found.refused}
 
 
