@@ -22,7 +22,17 @@ FALLBACK = "download"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _EDGES = "._-"  # no part starts or ends with these: no hidden files, no "..", no "--"
 
-PAGE_PARAMETERS = ("country", "region", "year", "partner", "impact_area", "sdg", "q", "table")
+PAGE_PARAMETERS = (
+    "country",
+    "region",
+    "year",
+    "plan_period",
+    "partner",
+    "impact_area",
+    "sdg",
+    "q",
+    "table",
+)
 """The query parameters of a page whose values name its renderings, in this order."""
 
 
@@ -54,6 +64,8 @@ def list_filename(what: str, filters: Filters, ext: str) -> str:
     parts = [what, filters.country, filters.region]
     if filters.year is not None:
         parts.append(str(filters.year))
+    if filters.years is not None:
+        parts.append("{}-{}".format(*filters.years))
     parts += filters.reporting_org
     parts.append(filters.partner)
     parts += [code or vocabulary for vocabulary, code in filters.sectors]

@@ -29,7 +29,8 @@ class Filters:
     funding partner funds: it is a participating organisation of role 1 (funding) or the
     provider of incoming funds. ``sectors`` are (vocabulary, code) pairs, code None meaning
     any code of the vocabulary (an impact area of a strategic plan is a sector of the plan's
-    vocabulary, an SDG a sector of vocabulary 7). ``q`` keeps activities whose text holds
+    vocabulary, an SDG a sector of vocabulary 7). ``years`` (first, last) is ``year`` for a
+    span of years, both included (a plan period). ``q`` keeps activities whose text holds
     every word. ``activity`` is one IATI identifier, ``activities`` several (a page of a list).
 
     Of money only: ``provider_org`` keeps the incoming funds that one organisation provided
@@ -43,6 +44,7 @@ class Filters:
     region: str | None = None
     region_vocabulary: str | None = None
     year: int | None = None
+    years: tuple[int, int] | None = None
     partner: str | None = None
     sectors: tuple[tuple[str, str | None], ...] = ()
     humanitarian: bool | None = None
@@ -117,6 +119,11 @@ def activity_condition(
     if filters.year is not None:
         ay = s.activity_year
         conditions.append(a.c.id.in_(select(ay.c.activity_id).where(ay.c.year == filters.year)))
+    if filters.years is not None:
+        ay = s.activity_year
+        first, last = filters.years
+        spanned = select(ay.c.activity_id).where(ay.c.year.between(first, last))
+        conditions.append(a.c.id.in_(spanned))
     if filters.reporting_org:
         conditions.append(a.c.reporting_org_ref.in_(list(filters.reporting_org)))
     if filters.partner:

@@ -108,6 +108,7 @@ class _Money:
     region: str | None = None
     region_vocabulary: str | None = None
     year: int | None = None
+    years: tuple[int, int] | None = None
     identifiers: tuple[str, ...] = ()
     sector_vocabulary: str | None = None
     sector: str | None = None
@@ -137,6 +138,7 @@ def _money(filters: Filters | None, dialect: str, sector_vocabulary: str | None 
         region=filters.region,
         region_vocabulary=filters.region_vocabulary,
         year=filters.year,
+        years=filters.years,
         identifiers=filters.identifiers,
         sector_vocabulary=share[0] if share else None,
         sector=share[1] if share else None,
@@ -321,6 +323,8 @@ def _filter_conditions(src: _Source, filters: _Money) -> list[ColumnElement[bool
             out.append(c.recipient_region_vocabulary == filters.region_vocabulary)
     if filters.year is not None:
         out.append(c.year == filters.year)
+    if filters.years is not None:
+        out.append(c.year.between(*filters.years))
     if filters.identifiers:
         out.append(c.activity_id.in_(_current_activity_ids(filters.identifiers)))
     if filters.chosen is not None:
@@ -757,6 +761,9 @@ def _participating_funders(
         )
     if filters.year is not None:
         query = query.where(pf.c.first_year <= filters.year, pf.c.last_year >= filters.year)
+    if filters.years is not None:
+        first, last = filters.years
+        query = query.where(pf.c.first_year <= last, pf.c.last_year >= first)
     names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
     refs: dict[str, str | None] = {}
     for row in conn.execute(query):

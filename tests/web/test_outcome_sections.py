@@ -114,6 +114,12 @@ def test_an_earlier_plan_period_shows_no_years_and_is_marked(client: TestClient)
     assert page.select("section#resources table.by-year") == []
     assert page.select_one("section#resources p.no-years") is not None
     assert page.select("section#funding-partners table#partner-years thead th.num") == []
+    # Every figure of the page is of the period's years, totals too: the demo's money is of
+    # 2022-2024, so core and non-core funds and the SDGs have nothing in 2018-2021.
+    assert every.select("table.core-funds tbody tr[data-currency]")
+    assert page.select("table.core-funds tbody tr[data-currency]") == []
+    assert every.select("section#sdgs table")
+    assert page.select("section#sdgs table") == []
 
 
 def test_the_plan_period_keeps_the_lists_pages(client: TestClient) -> None:

@@ -475,7 +475,14 @@ def data_tables(
     """The activity's TABLES: long lists streamed (``totals``: store.activity.counts)."""
     aid, identifier, language = act["id"], act["iati_identifier"], ctx.language
     names = Names(language)
-    by_year = f.by_year(conn, ctx, Filters(activity=identifier, currency=ctx.currency))
+    # The money of the plan period asked for (?plan_period=), else of every year.
+    period = plan_period(ctx, identifier)
+    own = Filters(
+        activity=identifier,
+        currency=ctx.currency,
+        years=(period.start, period.end) if period is not None else None,
+    )
+    by_year = f.by_year(conn, ctx, own)
     by_type = [
         {**line, "transaction_type_name": label(ctx, "TransactionType", line["transaction_type"])}
         for line in stored.transaction_totals(conn, aid, act["default_currency"])
@@ -488,10 +495,8 @@ def data_tables(
         lambda: stored.list_stream(conn, aid, "transactions", language),
         _transaction(names, act["default_currency"]),
     )
-    own = Filters(activity=identifier, currency=ctx.currency)
-    period = plan_period(ctx, identifier)
     return [
-        table(f.BY_YEAR, within(by_year, period)),
+        table(f.BY_YEAR, by_year),
         table(BUDGETS, stream=budget_rows, total=totals["budgets"]),
         table(TRANSACTIONS, stream=transaction_rows, total=totals["transactions"]),
         table(
@@ -501,7 +506,7 @@ def data_tables(
         table(TRANSACTION_TOTALS, by_type),
         table(f.CORE, f.core_and_non_core(conn, ctx, own)),
         table(f.SDGS, f.sdgs(conn, ctx, own)),
-        table(f.PARTNERS_BY_YEAR, within(f.partners_by_year(conn, ctx, own), period)),
+        table(f.PARTNERS_BY_YEAR, f.partners_by_year(conn, ctx, own)),
     ]
 
 
@@ -518,12 +523,3 @@ def plan_period(ctx: Context, identifier: str) -> PlanPeriod | None:
         if f"{period.start}-{period.end}" == wanted and period.office in (None, office):
             return period
     return None
-
-
-def within(rows: list[dict[str, Any]], period: PlanPeriod | None) -> list[dict[str, Any]]:
-    """The rows of the years of ``period`` (all of them without one)."""
-    if period is None:
-        return rows
-    return [
-        r for r in rows if r.get("year") is not None and period.start <= r["year"] <= period.end
-    ]
