@@ -146,7 +146,7 @@ def test_country_header_shows_sources_and_notices(
         assert "2022" in shown["gii"].select_one("dt").get_text()
         assert shown["population"].select_one(".value").get_text() == "23.07 million"
         female = shown["women_and_men"].select_one('[data-sex="female"] .share')
-        assert female.get_text() == "49.5 %"
+        assert female.get_text() == "49.5\u00a0%"
         assert shown["gii"].select_one("details.definition summary") is not None
         assert shown["un_region"].select_one(".value").get_text() == "Africa · Sub-Saharan Africa"
         assert page.select("p.notice.refused") == []
@@ -161,7 +161,7 @@ def test_country_header_shows_sources_and_notices(
         population = shown["population"]
         assert population.select_one(".value").get_text() == "23.07 million"
         female = shown["women_and_men"].select_one('[data-sex="female"] .share')
-        assert female.get_text() == "49.5 %"
+        assert female.get_text() == "49.5\u00a0%"
         assert "SYB67" in population.select_one(".source").get_text()
         health = BeautifulSoup(client.get("/-/data-health?c").text, "html.parser")
         listed = {(tr["data-rule"], tr["data-country"]) for tr in health.select(

@@ -188,5 +188,5 @@ def test_demo_command_shows_malis_header_without_shared_data(
         f"{expected['population']:.2f} million"
     )
     female = shown["women_and_men"].select_one('[data-sex="female"] .share')
-    assert female is not None and female.get_text() == f"{share:.1f} %"
+    assert female is not None and female.get_text() == f"{share:.1f}\u00a0%"
     assert shown["ldc"].select_one(".value").get_text() == ("yes" if expected["ldc"] else "no")
