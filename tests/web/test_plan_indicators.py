@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -224,3 +225,48 @@ def test_our_progress_shows_each_indicators_plan_indicator(client: TestClient) -
     # MLI_O_2.1's reports on SP_O_2.1_A, a plan indicator without a kind: no badge there.
     o21 = page.select_one('article.outcome[data-id="XM-DAC-41146-MLI_O_2.1"] p.plan-indicator')
     assert o21 is not None and o21.select(".badge") == []
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "plan-indicator-references.xml"
+PLAN_PROFILE = """reporting_org_refs = ["XX-PLAN"]
+[strategic_plan]
+indicator_vocabulary = "99"
+[[strategic_plan.indicators]]
+code = "P1"
+kind = "complementary"
+statement = { en = "Girls go to school", fr = "Les filles vont à l'école" }
+"""
+
+
+@pytest.fixture
+def fixture_client(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
+    profile = tmp_path / "plan.toml"
+    profile.write_text(PLAN_PROFILE, encoding="utf-8")
+    assert not ingest(engine, [str(FIXTURE)]).failed
+    with TestClient(create_app(engine, load_portal([profile]))) as c:
+        yield c
+
+
+def test_only_the_publishers_own_vocabulary_links_and_codes_are_escaped(
+    fixture_client: TestClient,
+) -> None:
+    page = soup(fixture_client, "/activities/XX-PLAN-1")
+    first, second, third = links(page.select("table.indicator"))
+    assert first is not None and first["data-code"] == "P1"
+    assert text(first) == "Strategic plan indicator P1: Girls go to school Complementary"
+    assert second is not None and second["data-code"] == "<b>P9</b>"
+    assert text(second) == "Strategic plan indicator <b>P9</b>"  # as text, not markup
+    assert second.select("b") == [] and second.select(".badge") == []
+    assert third is None  # a reference of another vocabulary only
+    rows = fixture_client.get("/activities/XX-PLAN-1.json").json()["tables"]["indicator_periods"]
+    assert [(r["indicator"], r["plan_indicator_code"]) for r in rows["rows"]] == [
+        ("I1", "P1"),
+        ("I2", "<b>P9</b>"),
+        ("I3", None),
+    ]
+    # XX-OTHER has no profile: its vocabulary 99 is its own, not XX-PLAN's plan.
+    other = soup(fixture_client, "/activities/XX-OTHER-1")
+    assert len(other.select("table.indicator")) == 1
+    assert other.select("p.plan-indicator") == []
+    rows = fixture_client.get("/activities/XX-OTHER-1.json").json()["tables"]["indicator_periods"]
+    assert [r["plan_indicator_code"] for r in rows["rows"]] == [None]
