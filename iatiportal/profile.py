@@ -182,9 +182,10 @@ class PlanOutcome:
 
 PlanIndicatorKind = Literal["common", "complementary"]
 PLAN_INDICATOR_KINDS: tuple[PlanIndicatorKind, ...] = ("common", "complementary")
-"""Common indicators are shared with other organisations' plans (as the common chapter of the
-UNDP, UNFPA, UNICEF and UN Women strategic plans has them); complementary ones are the
-plan's own, beside them."""
+"""The model portal's "Common" / "Complementary" badges. What they mean is the publisher's to
+say; our reading (not stated in the shared data): common indicators are shared with other
+organisations' plans (the common chapter of the UNDP, UNFPA, UNICEF and UN Women strategic
+plans), complementary ones are the plan's own beside them."""
 
 
 @dataclass(frozen=True)
