@@ -303,8 +303,9 @@ class StrategicPlan:
         """The outcome code, impact area and office encoded in an identifier, if it matches.
 
         >>> plan = load_profile(bundled("unwomen")).strategic_plan
-        >>> plan.parse_identifier("XM-DAC-41146-PAP _O_1.1")
-        IdentifierParts(outcome_code='O_1.1', impact_area_code='O1', office='PAP')
+        >>> plan.parse_identifier("XM-DAC-41146-PAP _O_1.1")  # doctest: +NORMALIZE_WHITESPACE
+        IdentifierParts(outcome_code='O_1.1', impact_area_code='O1', office='PAP',
+                        plan_outcome_code='SP_O_1.1')
         """
         if self.identifier_pattern is None:
             return None
