@@ -81,7 +81,7 @@ messages: setup
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
 		-k _ -k gettext -k ngettext:1,2 -o iatiportal/web/locale/messages.pot .
 	$(BIN)/pybabel update -i iatiportal/web/locale/messages.pot -d iatiportal/web/locale \
-		--ignore-obsolete --width 100
+		--ignore-obsolete --ignore-pot-creation-date --width 100
 
 clean:
 	rm -rf $(VENV) .venv-peer node_modules iatiportal/standard/data iatiportal/web/npm build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -2,9 +2,10 @@
 
 A profile describes one publisher (one or more reporting-org refs): what one activity is
 called ("Outcome" for UN Women, neutrally "Activity"), how activities link to its strategic
-plan (a sector vocabulary whose codes are impact areas, and codes parsed from the activity
-identifier), names of its own region and office codes, and two money rules: which budget status
-counts and whether disbursements count as expenditure.
+plan (a sector vocabulary whose codes are impact areas, codes parsed from the activity
+identifier, an indicator reference vocabulary whose codes are plan indicators), names of its own
+region and office codes, and two money rules: which budget status counts and whether
+disbursements count as expenditure.
 
 A portal can hold several publishers: ``load_portal`` reads one profile file per publisher and
 answers ``Portal.for_org(ref)`` with the matching profile, or with the neutral default for a
@@ -38,6 +39,9 @@ does not silently change a figure)::
                                           # from the pattern's groups (D_4.1 -> SP_D_4.1)
     plan_outcome_vocabulary = "98"        # or: sector codes of this vocabulary are plan outcome
                                           # codes (used where the identifier gives none)
+    indicator_vocabulary = "99"           # indicator reference codes (indicator/reference
+                                          # @vocabulary @code) of this vocabulary are plan
+                                          # indicator codes; required with [[...indicators]]
 
     [[strategic_plan.impact_areas]]
     code = "D1"
@@ -47,6 +51,14 @@ does not silently change a figure)::
     code = "SP_D_4.1"                     # required, unique
     statement = { en = "...", fr = "..." }  # required
     impact_area = "D4"                    # optional: one of the impact areas above
+
+    [[strategic_plan.indicators]]         # the plan's indicators ("Strategic plan indicator
+                                          # SP_D_4.1_A: ..." under an activity's indicator)
+    code = "SP_D_4.1_A"                   # required, unique
+    statement = { en = "...", fr = "..." }  # required
+    outcome = "SP_D_4.1"                  # optional: one of the plan outcomes above
+    kind = "common"                       # optional: "common" or "complementary" (the
+                                          # Common/Complementary badge)
 
     [[strategic_plan.periods]]            # plan periods, in whole years
     start = 2022                          # required
@@ -168,6 +180,24 @@ class PlanOutcome:
     impact_area: str | None = None
 
 
+PlanIndicatorKind = Literal["common", "complementary"]
+PLAN_INDICATOR_KINDS: tuple[PlanIndicatorKind, ...] = ("common", "complementary")
+"""The model portal's "Common" / "Complementary" badges. What they mean is the publisher's to
+say; our reading (not stated in the shared data): common indicators are shared with other
+organisations' plans (the common chapter of the UNDP, UNFPA, UNICEF and UN Women strategic
+plans), complementary ones are the plan's own beside them."""
+
+
+@dataclass(frozen=True)
+class PlanIndicator:
+    """One indicator of the strategic plan: its code, statement, plan outcome and kind."""
+
+    code: str
+    statement: Names
+    outcome: str | None = None
+    kind: PlanIndicatorKind | None = None
+
+
 @dataclass(frozen=True)
 class PlanPeriod:
     """A plan period in whole years, of one office or (office None) of every office."""
@@ -210,6 +240,8 @@ class StrategicPlan:
     plan_outcome_vocabulary: str | None = None
     outcomes: tuple[PlanOutcome, ...] = ()
     periods: tuple[PlanPeriod, ...] = ()
+    indicator_vocabulary: str | None = None
+    indicators: tuple[PlanIndicator, ...] = ()
 
     def impact_area(self, code: str) -> ImpactArea | None:
         return next((a for a in self.impact_areas if a.code == code), None)
@@ -217,6 +249,27 @@ class StrategicPlan:
     def outcome(self, code: str | None) -> PlanOutcome | None:
         """The plan outcome of this code (None for an unknown code: the page shows the code)."""
         return next((o for o in self.outcomes if o.code == code), None)
+
+    def indicator(self, code: str | None) -> PlanIndicator | None:
+        """The plan indicator of this code (None for an unknown code: the page shows the
+        code)."""
+        return next((i for i in self.indicators if i.code == code), None)
+
+    def plan_indicator_of(self, references: Iterable[tuple[str | None, str | None]]) -> str | None:
+        """The code of the plan indicator an activity's indicator is linked to: its first
+        reference code (``indicator/reference``, as (vocabulary, code)) in
+        ``indicator_vocabulary``; None without one.
+
+        >>> plan = load_profile(bundled("unwomen")).strategic_plan
+        >>> plan.plan_indicator_of([("1", "5.5.1"), ("99", "SP_D_1.1_A")])
+        'SP_D_1.1_A'
+        """
+        if self.indicator_vocabulary is None:
+            return None
+        return next(
+            (c for v, c in references if v == self.indicator_vocabulary and c and c.strip()),
+            None,
+        )
 
     def plan_outcome_of(
         self, identifier: str, sectors: Iterable[tuple[str | None, str | None]] = ()
@@ -250,8 +303,9 @@ class StrategicPlan:
         """The outcome code, impact area and office encoded in an identifier, if it matches.
 
         >>> plan = load_profile(bundled("unwomen")).strategic_plan
-        >>> plan.parse_identifier("XM-DAC-41146-PAP _O_1.1")
-        IdentifierParts(outcome_code='O_1.1', impact_area_code='O1', office='PAP')
+        >>> plan.parse_identifier("XM-DAC-41146-PAP _O_1.1")  # doctest: +NORMALIZE_WHITESPACE
+        IdentifierParts(outcome_code='O_1.1', impact_area_code='O1', office='PAP',
+                        plan_outcome_code='SP_O_1.1')
         """
         if self.identifier_pattern is None:
             return None
@@ -683,6 +737,29 @@ def _plan(t: _Table) -> StrategicPlan:
             raise ot.fail("impact_area", f"{area} is not one of the impact areas")
         outcomes.append(PlanOutcome(code, statement, area))
         ot.done()
+    outcome_codes = {o.code for o in outcomes}
+    indicators: list[PlanIndicator] = []
+    for it in t.tables("indicators"):
+        code = _required(it, "code")
+        if any(i.code == code for i in indicators):
+            raise it.fail("code", f"{code} is given twice")
+        statement = it.names("statement")
+        if not statement or not all(v.strip() for v in statement.by_lang.values()):
+            raise it.fail("statement", 'is required: { en = "...", fr = "..." }')
+        outcome = it.text("outcome")
+        if outcome is not None and outcome not in outcome_codes:
+            raise it.fail("outcome", f"{outcome} is not one of the plan outcomes")
+        found = it.choice("kind", PLAN_INDICATOR_KINDS)
+        kind = next((k for k in PLAN_INDICATOR_KINDS if k == found), None)
+        indicators.append(PlanIndicator(code, statement, outcome, kind))
+        it.done()
+    indicator_vocabulary = t.text("indicator_vocabulary")
+    if indicators and indicator_vocabulary is None:
+        raise t.fail(
+            "indicator_vocabulary",
+            "is required with [[strategic_plan.indicators]] (the indicator reference "
+            "vocabulary whose codes are plan indicator codes)",
+        )
     periods: list[PlanPeriod] = []
     for pt in t.tables("periods"):
         start, end = pt.year("start"), pt.year("end")
@@ -709,6 +786,8 @@ def _plan(t: _Table) -> StrategicPlan:
         plan_outcome_vocabulary=t.text("plan_outcome_vocabulary"),
         outcomes=tuple(outcomes),
         periods=tuple(periods),
+        indicator_vocabulary=indicator_vocabulary,
+        indicators=tuple(indicators),
     )
     t.done()
     return plan

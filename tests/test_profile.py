@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from iatiportal.demo import demo_files
 from iatiportal.profile import (
     Names,
     Portal,
@@ -365,6 +366,125 @@ BAD_PLAN = [
 
 @pytest.mark.parametrize(("text", "message"), BAD_PLAN)
 def test_bad_plan_and_progress_keys_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, "bad.toml", text)
+    with pytest.raises(ProfileError, match=r"bad\.toml") as caught:
+        load_profile(path)
+    assert message in str(caught.value)
+
+
+# -- strategic plan indicators ----------------------------------------------------------------
+
+INDICATORS = (
+    PLAN
+    + "indicator_vocabulary = '99'\n"
+    + "[[strategic_plan.outcomes]]\ncode = 'P1'\nstatement = 'Girls go to school'\n"
+)
+
+
+def test_plan_indicators_are_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "ngo.toml",
+        INDICATORS
+        + "[[strategic_plan.indicators]]\ncode = 'P1.a'\noutcome = 'P1'\nkind = 'common'\n"
+        + "statement = { en = 'Girls enrolled', fr = 'Filles inscrites' }\n"
+        + "[[strategic_plan.indicators]]\ncode = 'P1.b'\nkind = 'complementary'\n"
+        + "statement = 'Schools built'\n"
+        + "[[strategic_plan.indicators]]\ncode = 'P9'\nstatement = { fr = 'Eau potable' }\n",
+    )
+    plan = load_profile(path).strategic_plan
+    assert plan is not None
+    assert plan.indicator_vocabulary == "99"
+    assert [(i.code, i.outcome, i.kind) for i in plan.indicators] == [
+        ("P1.a", "P1", "common"),
+        ("P1.b", None, "complementary"),
+        ("P9", None, None),
+    ]
+    a = plan.indicator("P1.a")
+    assert a is not None
+    assert (a.statement.get("fr"), a.statement.get("es")) == ("Filles inscrites", "Girls enrolled")
+    assert plan.indicator("P1.c") is None and plan.indicator(None) is None
+    # The first reference code of the indicator vocabulary; other vocabularies are not it.
+    assert plan.plan_indicator_of([("9", "4.1.1"), ("99", "P1.b"), ("99", "P1.a")]) == "P1.b"
+    assert plan.plan_indicator_of([("99", "P7")]) == "P7"  # a code the profile lacks
+    assert plan.plan_indicator_of([("9", "4.1.1"), (None, "P1.a")]) is None
+    assert plan.plan_indicator_of([]) is None
+
+
+def test_without_indicator_vocabulary_no_indicator_is_linked(tmp_path: Path) -> None:
+    plan = load_profile(write(tmp_path, "ngo.toml", PLAN)).strategic_plan
+    assert plan is not None
+    assert (plan.indicator_vocabulary, plan.indicators) == (None, ())
+    assert plan.plan_indicator_of([("99", "P1.a")]) is None
+
+
+def test_unwomen_plan_indicators_cover_the_demo_references() -> None:
+    plan = load_profile(bundled("unwomen")).strategic_plan
+    assert plan is not None and plan.indicator_vocabulary == "99"
+    root = etree.parse(str(_demo_activities())).getroot()
+    codes = {
+        r.get("code")
+        for r in root.iter("reference")
+        if r.getparent().tag == "indicator" and r.get("vocabulary") == "99"
+    }
+    assert codes, "the demo's indicators reference plan indicators"
+    assert codes == {i.code for i in plan.indicators}
+    outcomes = {o.code for o in plan.outcomes}
+    for indicator in plan.indicators:
+        assert indicator.outcome in outcomes
+        # Sample wording is marked as such in both languages.
+        assert indicator.statement.get("en").endswith("(sample wording)")
+        assert indicator.statement.get("fr").endswith("(formulation fictive)")
+    assert {i.kind for i in plan.indicators} == {"common", "complementary", None}
+
+
+def _demo_activities() -> Path:
+    return next(p for p in demo_files() if "activities" in p.name)
+
+
+ONE = "[[strategic_plan.indicators]]\n"
+BAD_INDICATORS = [
+    (INDICATORS + ONE + "statement = 'x'\n", "indicators[0].code: is required"),
+    (INDICATORS + ONE + "code = 'P1.a'\n", "indicators[0].statement: is required"),
+    (
+        INDICATORS + ONE + "code = 'P1.a'\nstatement = { en = ' ' }\n",
+        "indicators[0].statement: is required",
+    ),
+    (
+        INDICATORS + ONE + "code = 'P1.a'\nstatement = 'x'\n" + ONE + "code = 'P1.a'\n"
+        "statement = 'y'\n",
+        "indicators[1].code: P1.a is given twice",
+    ),
+    (
+        INDICATORS + ONE + "code = 'P1.a'\nstatement = 'x'\noutcome = 'P2'\n",
+        "indicators[0].outcome: P2 is not one of the plan outcomes",
+    ),
+    (
+        INDICATORS + ONE + "code = 'P1.a'\nstatement = 'x'\nkind = 'core'\n",
+        "indicators[0].kind: must be one of 'common', 'complementary'",
+    ),
+    (
+        INDICATORS + ONE + "code = 'P1.a'\nstatement = 'x'\nkind = 'Common'\n",
+        "indicators[0].kind: must be one of 'common', 'complementary'",
+    ),
+    (
+        INDICATORS + ONE + "code = 'P1.a'\nstatement = 'x'\nbadge = 'common'\n",
+        "strategic_plan.indicators[0].badge: unknown key",
+    ),
+    (
+        PLAN + ONE + "code = 'P1.a'\nstatement = 'x'\n",
+        "strategic_plan.indicator_vocabulary: is required with [[strategic_plan.indicators]]",
+    ),
+    (
+        PLAN + "indicator_vocabulary = 99\n",
+        "strategic_plan.indicator_vocabulary: must be a non-empty string",
+    ),
+    (PLAN + "indicator_vocabulary = '99'\nindicators = 'P1.a'\n", "must be an array of tables"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_INDICATORS)
+def test_bad_plan_indicators_are_refused(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, "bad.toml", text)
     with pytest.raises(ProfileError, match=r"bad\.toml") as caught:
         load_profile(path)

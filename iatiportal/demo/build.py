@@ -28,6 +28,11 @@ BASELINE_YEAR = 2021
 GENERATED = "2025-01-31T00:00:00Z"
 IMPACT_AREA_URI = "https://www.unwomen.org/en/executive-board/strategic-plan"
 """Sample vocabulary-uri for sector vocabulary 99 (the real UN Women files give none)."""
+PLAN_INDICATOR_VOCABULARY = "99"
+"""Indicator references of this vocabulary (reporting organisation) name the strategic plan
+indicator an outcome indicator reports on, as the UN Women profile's indicator_vocabulary says."""
+SDG_INDICATOR_VOCABULARY = "9"
+"""IndicatorVocabulary 9: UN Sustainable Development Goals (SDG) Indicators."""
 
 MARKER_EN = "SAMPLE DATA — invented for the iatiportal demo; not UN Women's real data."
 MARKER_FR = (
@@ -81,6 +86,7 @@ class IndicatorSpec:
     measure: str  # IndicatorMeasure: 1 unit, 2 percentage
     baseline: int
     step: int  # yearly increase of a percentage, or the first year's target of a count
+    sdg: str | None = None  # the SDG indicator it measures (a reference of vocabulary 9)
 
 
 @dataclass(frozen=True)
@@ -179,8 +185,10 @@ AREAS: dict[str, ImpactArea] = {a.code: a for a in (
           "levels",
           "Davantage de femmes {where} dirigent les prises de décision et y participent aux "
           "niveaux national et local",
-          (I("Proportion of seats held by women in the national parliament", "2", 18, 2),
-           I("Proportion of seats held by women in local governments", "2", 22, 3))),
+          (I("Proportion of seats held by women in the national parliament", "2", 18, 2,
+             "5.5.1"),
+           I("Proportion of seats held by women in local governments", "2", 22, 3,
+             "5.5.1"))),
         (R("Women candidates and elected officials have the skills and networks to lead",
            "Les candidates et les élues disposent des compétences et des réseaux pour diriger",
            (I("Number of women candidates and elected officials trained", "1", 0, 150),)),
@@ -547,13 +555,30 @@ def _narrative(office: Office, area: ImpactArea, year: int, progress: tuple[str,
 
 
 def _indicator(
-    result: etree._Element, outcome: Outcome, spec: IndicatorSpec, key: str, narrative: bool
+    result: etree._Element,
+    outcome: Outcome,
+    spec: IndicatorSpec,
+    key: str,
+    narrative: bool,
+    plan_code: str | None,
 ) -> None:
     """One indicator; with ``narrative``, each period's actual comment is the outcome's
-    progress narrative of that year (where the UN Women profile reads it)."""
+    progress narrative of that year (where the UN Women profile reads it); with
+    ``plan_code``, a reference to that strategic plan indicator."""
     office = outcome.office
     indicator = _el(result, "indicator", measure=spec.measure, ascending="1")
     _narratives(_el(indicator, "title"), (("en", spec.title),))
+    # IATI 2.03 order inside indicator: title, description, document-link, reference, baseline.
+    if spec.sdg is not None:
+        _el(indicator, "reference", vocabulary=SDG_INDICATOR_VOCABULARY, code=spec.sdg)
+    if plan_code is not None:
+        _el(
+            indicator,
+            "reference",
+            vocabulary=PLAN_INDICATOR_VOCABULARY,
+            code=plan_code,
+            indicator_uri=IMPACT_AREA_URI,
+        )
     # Offices differ in scale: a count's targets run from half to one and a half times the
     # table's figure; percentages start a few points apart.
     scale = 50 + _pick(key + "/scale", 101)
@@ -591,7 +616,13 @@ def _result(
     _narratives(_el(result, "title"), _both(office, title_en, title_fr))
     for n, indicator in enumerate(spec.indicators, 1):
         # The outcome's first indicator carries the outcome's yearly progress narratives.
-        _indicator(result, outcome, indicator, f"{key}.{n}", result_type == "2" and n == 1)
+        # Outcome indicators report on the plan outcome's indicators, lettered in order:
+        # MLI_D_1.1's second indicator on SP_D_1.1_B (unwomen.toml gives their statements);
+        # output indicators on none.
+        plan_code = f"SP_{outcome.suffix}_{chr(ord('A') + n - 1)}" if result_type == "2" else None
+        _indicator(
+            result, outcome, indicator, f"{key}.{n}", result_type == "2" and n == 1, plan_code
+        )
 
 
 def _activity(root: etree._Element, outcome: Outcome) -> None:

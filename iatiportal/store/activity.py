@@ -257,13 +257,32 @@ def _counts(
     }
 
 
+def indicator_references(
+    conn: Connection, activity_id: int, indicator_ids: Sequence[int]
+) -> dict[int, list[tuple[str | None, str | None]]]:
+    """The (vocabulary, code) references (``indicator/reference``) of each of the activity's
+    indicators ``indicator_ids``, in document order, by indicator id."""
+    if not indicator_ids:
+        return {}
+    ref = s.indicator_reference
+    out: dict[int, list[tuple[str | None, str | None]]] = {}
+    for indicator_id, vocabulary, code in conn.execute(
+        select(ref.c.indicator_id, ref.c.vocabulary, ref.c.code)
+        .where(ref.c.activity_id == activity_id, ref.c.indicator_id.in_(list(indicator_ids)))
+        .order_by(ref.c.id)
+    ):
+        out.setdefault(int(indicator_id), []).append((vocabulary, code))
+    return out
+
+
 def results_page(
     conn: Connection, activity_id: int, offset: int, limit: int, language: str
 ) -> list[dict[str, Any]]:
     """The results of one page of result items (``result_items``): each result once, with the
     indicators of the page; each indicator with its first ``VALUES_SHOWN`` baselines and first
     ``PERIODS_SHOWN`` periods (and how many it has), each period with its first targets and
-    actuals. Narratives as in ``picked_narratives``, in each row's ``narratives``."""
+    actuals, and its ``references`` (``indicator_references``). Narratives as in
+    ``picked_narratives``, in each row's ``narratives``."""
     page = conn.execute(
         _result_items(activity_id)
         .order_by(s.result.c.id, s.indicator.c.id)
@@ -289,6 +308,7 @@ def results_page(
     baselines = _first_per(conn, s.baseline, "indicator_id", indicator_ids, VALUES_SHOWN)
     periods = _first_per(conn, s.indicator_period, "indicator_id", indicator_ids, PERIODS_SHOWN)
     period_totals = _counts(conn, s.indicator_period, "indicator_id", indicator_ids)
+    references = indicator_references(conn, activity_id, indicator_ids)
     period_ids = [p["id"] for rows in periods.values() for p in rows]
     targets = _first_per(conn, s.target, "period_id", period_ids, VALUES_SHOWN)
     actuals = _first_per(conn, s.actual, "period_id", period_ids, VALUES_SHOWN)
@@ -321,6 +341,7 @@ def results_page(
             for p in periods.get(ind["id"], [])
         ]
         ind["period_total"] = period_totals.get(ind["id"], 0)
+        ind["references"] = references.get(ind["id"], [])
         by_result.setdefault(ind["result_id"], []).append(ind)
     _with_narratives(conn, activity_id, RESULT_NARRATIVES, results, language)
     for res in results:
@@ -332,7 +353,8 @@ def indicator_period_stream(
     conn: Connection, activity_id: int, language: str, chunk: int = 1000
 ) -> Generator[dict[str, Any], None, None]:
     """Every indicator period of the activity, in document order: its result, its indicator's
-    picked title, its dates, and its targets and actuals (each joined with "; ")."""
+    picked title and references (``indicator_references``), its dates, and its targets and
+    actuals (each joined with "; ")."""
     p = s.indicator_period
     query = (
         select(p.c.id, p.c.indicator_id, s.indicator.c.result_id, p.c.period_start, p.c.period_end)
@@ -353,18 +375,17 @@ def indicator_period_stream(
                     .order_by(table.c.id)
                 ):
                     found.setdefault(period_id, []).append(value or "")
+            indicator_ids = list(dict.fromkeys(r["indicator_id"] for r in rows))
             titles = picked_narratives(
-                conn,
-                activity_id,
-                INDICATOR_NARRATIVES,
-                list(dict.fromkeys(r["indicator_id"] for r in rows)),
-                language,
+                conn, activity_id, INDICATOR_NARRATIVES, indicator_ids, language
             )
+            references = indicator_references(conn, activity_id, indicator_ids)
             for r in rows:
                 title = titles.get(("indicator/title", r["indicator_id"]))
                 yield {
                     "result_id": r["result_id"],
                     "indicator": title[1] if title else None,
+                    "references": references.get(r["indicator_id"], []),
                     "period_start": r["period_start"],
                     "period_end": r["period_end"],
                     "target": "; ".join(values["target"].get(r["id"], [])),

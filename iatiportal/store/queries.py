@@ -247,7 +247,8 @@ def countries(conn: Connection, reporting_orgs: Sequence[str] = ()) -> dict[str,
 
 def results_for(conn: Connection, activity_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """Results of activities (by activity row id) with their indicators, baselines and periods
-    (targets and actuals), and the narratives of each, in document order."""
+    (targets and actuals), indicator references ((vocabulary, code) in each indicator's
+    ``references``), and the narratives of each, in document order."""
     if not activity_ids:
         return {}
     ids = list(activity_ids)
@@ -294,8 +295,12 @@ def results_for(conn: Connection, activity_ids: Sequence[int]) -> dict[int, list
     for b in rows(s.baseline):
         b["comment"] = narr.get(("baseline/comment", b["id"]), [])
         baselines.setdefault(b["indicator_id"], []).append(b)
+    references: dict[int, list[tuple[str | None, str | None]]] = {}
+    for ref in rows(s.indicator_reference):
+        references.setdefault(ref["indicator_id"], []).append((ref["vocabulary"], ref["code"]))
     indicators: dict[int, list[dict[str, Any]]] = {}
     for i in rows(s.indicator):
+        i["references"] = references.get(i["id"], [])
         i["title"] = narr.get(("indicator/title", i["id"]), [])
         i["baselines"] = baselines.get(i["id"], [])
         i["periods"] = periods.get(i["id"], [])

@@ -173,6 +173,7 @@ def test_the_data_renderings_hold_every_row(portal: tuple[TestClient, etree._Ele
     assert len(periods) == 25 * 30
     assert periods[-1] == {
         "indicator": "Indicator 24",
+        "plan_indicator_code": None,  # its indicators reference no plan indicator
         "period_start": "2022-06-01",
         "period_end": "2022-06-28",
         "target": "300",

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from iatiportal import standard
 from iatiportal.datasets import Dataset
 from iatiportal.datasets.context import Context
+from iatiportal.i18n import gettext as _
+from iatiportal.profile import StrategicPlan
 from iatiportal.web.params import MAX_PAGE, whole_number
 from iatiportal.web.render import DataTable, RowStream, columns
 
@@ -59,6 +61,36 @@ def label(ctx: Context, codelist: str, code: str | None) -> str:
     if code is None:
         return "–"
     return standard.code_names(codelist, ctx.language).get(code, code)
+
+
+def plan_indicator(
+    ctx: Context,
+    plan: StrategicPlan | None,
+    references: Iterable[tuple[str | None, str | None]],
+) -> dict[str, Any] | None:
+    """The strategic plan indicator an activity's indicator is linked to, as its pages show
+    it ("Strategic plan indicator {code}: {statement}" and a badge): the indicator's reference
+    code in the plan's ``indicator_vocabulary`` (``references``: its (vocabulary, code) pairs)::
+
+        {"code": "SP_D_1.1_A",
+         "statement": ("en", "..."),  # (lang, text) in the page's language, else English;
+                                      # None: the code is not in the profile (shown alone)
+         "kind": "common",            # "common", "complementary" or None (no badge)
+         "kind_label": "Common"}      # the kind in the page's language, or None
+
+    None where there is no plan or the indicator has no reference of that vocabulary."""
+    code = plan.plan_indicator_of(references) if plan is not None else None
+    if plan is None or code is None:
+        return None
+    found = plan.indicator(code)
+    kind = found.kind if found is not None else None
+    kinds = {"common": _("Common"), "complementary": _("Complementary")}
+    return {
+        "code": code,
+        "statement": found.statement.pick(ctx.language) if found is not None else None,
+        "kind": kind,
+        "kind_label": kinds[kind] if kind is not None else None,
+    }
 
 
 @dataclass

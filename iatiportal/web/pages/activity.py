@@ -24,12 +24,12 @@ from iatiportal.datasets import Dataset, Field
 from iatiportal.datasets import figures as f
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import gettext as _
-from iatiportal.profile import PlanPeriod
+from iatiportal.profile import PlanPeriod, StrategicPlan
 from iatiportal.store import activity as stored
 from iatiportal.store import schema as s
 from iatiportal.store.filters import Filters
 from iatiportal.web import charts
-from iatiportal.web.pages import Pager, label, table
+from iatiportal.web.pages import Pager, label, plan_indicator, table
 from iatiportal.web.params import MAX_PAGE, whole_number
 from iatiportal.web.render import DataTable, Page
 
@@ -182,7 +182,9 @@ def section_labels() -> dict[str, str]:
     return dict(zip(SECTIONS, names, strict=True))
 
 
-def _results(conn: Connection, ctx: Context, aid: int, pager: Pager) -> list[dict[str, Any]]:
+def _results(
+    conn: Connection, ctx: Context, aid: int, pager: Pager, plan: StrategicPlan | None
+) -> list[dict[str, Any]]:
     results = stored.results_page(conn, aid, pager.offset, pager.per_page, ctx.language)
     # Numbered in publication order over every page (pages are counted in indicators, not
     # results, so the number comes from the results stored before this page's first).
@@ -203,6 +205,7 @@ def _results(conn: Connection, ctx: Context, aid: int, pager: Pager) -> list[dic
         r["progress"] = _progress(r["indicators"])
         for i in r["indicators"]:
             i["title"] = i["narratives"]["indicator/title"]
+            i["plan_indicator"] = plan_indicator(ctx, plan, i["references"])
     return results
 
 
@@ -303,7 +306,7 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
         "reporting_org_name": own.get(("reporting-org", None)),
         "status_name": label(ctx, "ActivityStatus", act["activity_status"]),
         "lists": lists,
-        "results": _results(conn, ctx, aid, results_pager),
+        "results": _results(conn, ctx, aid, results_pager, publisher_plan(ctx, act)),
         "results_pager": results_pager,
         "results_param": RESULTS.param,
         "periods_shown": stored.PERIODS_SHOWN,
@@ -352,6 +355,12 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
         indicator_charts=progress,
     )
     return Page("activity.html", title[1] if title else identifier, context, tables)
+
+
+def publisher_plan(ctx: Context, act: dict[str, Any]) -> StrategicPlan | None:
+    """The strategic plan of the activity's publisher (its reporting org's profile): the one
+    its own vocabulary 99 codes belong to."""
+    return ctx.portal.for_org(act["reporting_org_ref"]).strategic_plan
 
 
 def stored_sectors(conn: Connection, aid: int) -> list[tuple[str | None, str | None]]:
@@ -432,6 +441,13 @@ FIELDS = {
         Field("indicator", "string", "The indicator's title."),
         Field("target", "string", "The period's target value(s)."),
         Field("actual", "string", "The period's actual value(s)."),
+        Field(
+            "plan_indicator_code",
+            "string",
+            "The strategic plan indicator the indicator reports on: its reference code "
+            "(indicator/reference) in the vocabulary the publisher's profile names "
+            "(indicator_vocabulary); empty without one.",
+        ),
         Field("transactions", "integer", "How many transactions."),
     )
 }
@@ -455,7 +471,7 @@ TRANSACTIONS = Dataset(
 INDICATOR_PERIODS = Dataset(
     "indicator_periods",
     "The periods of the activity's indicators.",
-    _fields("indicator", "period_start", "period_end", "target", "actual"),
+    _fields("indicator", "plan_indicator_code", "period_start", "period_end", "target", "actual"),
 )
 TRANSACTION_TOTALS = Dataset(
     "transaction_totals",
@@ -495,14 +511,18 @@ def data_tables(
         lambda: stored.list_stream(conn, aid, "transactions", language),
         _transaction(names, act["default_currency"]),
     )
+    plan = publisher_plan(ctx, act)
+
+    def linked(row: dict[str, Any]) -> dict[str, Any]:
+        code = plan.plan_indicator_of(row["references"]) if plan is not None else None
+        return {**row, "plan_indicator_code": code}
+
+    period_rows = _stream(lambda: stored.indicator_period_stream(conn, aid, language), linked)
     return [
         table(f.BY_YEAR, by_year),
         table(BUDGETS, stream=budget_rows, total=totals["budgets"]),
         table(TRANSACTIONS, stream=transaction_rows, total=totals["transactions"]),
-        table(
-            INDICATOR_PERIODS,
-            stream=lambda: stored.indicator_period_stream(conn, aid, language),
-        ),
+        table(INDICATOR_PERIODS, stream=period_rows),
         table(TRANSACTION_TOTALS, by_type),
         table(f.CORE, f.core_and_non_core(conn, ctx, own)),
         table(f.SDGS, f.sdgs(conn, ctx, own)),

@@ -15,7 +15,7 @@ from iatiportal.i18n import gettext as _
 from iatiportal.profile import PlanPeriod, Profile, StrategicPlan
 from iatiportal.store import progress, queries
 from iatiportal.web import charts
-from iatiportal.web.pages import Pager, pick, requested_page, table, titled
+from iatiportal.web.pages import Pager, pick, plan_indicator, requested_page, table, titled
 from iatiportal.web.render import DataTable, Page
 
 TABS = ("overview", "results", "progress", "strategic-plan")
@@ -155,13 +155,15 @@ def _area_name(ctx: Context, plan: StrategicPlan | None, code: str | None) -> st
     return area.name.get(ctx.language) if area is not None else None
 
 
-def _result(ctx: Context, r: dict[str, Any]) -> dict[str, Any]:
+def _result(ctx: Context, plan: StrategicPlan | None, r: dict[str, Any]) -> dict[str, Any]:
+    """One result of an outcome on Our progress (``plan``: its publisher's strategic plan)."""
     return {
         "type": r["result_type"],
         "title": pick(ctx, r["title"]),
         "indicators": [
             {
                 "title": pick(ctx, i["title"]),
+                "plan_indicator": plan_indicator(ctx, plan, i["references"]),
                 "baselines": [{"year": b["year"], "value": b["value"]} for b in i["baselines"]],
                 "periods": [
                     {
@@ -327,7 +329,10 @@ def _outcomes(
                 "impact_area_code": area_code,
                 "impact_area": _area_name(ctx, plan, area_code),
                 "money": money_by_activity.get(a["iati_identifier"], []),
-                "results": [_result(ctx, r) for r in results.get(a["id"], [])],
+                "results": [
+                    _result(ctx, ctx.portal.for_org(a["reporting_org_ref"]).strategic_plan, r)
+                    for r in results.get(a["id"], [])
+                ],
             }
         )
     context: dict[str, Any] = {"items": items, "pager": pager}
