@@ -69,10 +69,21 @@
     }
     if (spec.kind === "progress") {
       const targets = rows.filter((r) => r.group !== groups[0] || groups.length === 1);
+      // One tick per year shown (up to eight; more are left to the scale, on whole years):
+      // a count of ticks alone put ticks between years, each labelled with its year.
+      const years = [...new Set(rows.map((r) => r.x))].sort((a, b) => a - b);
+      const yearTicks = years.length <= 8 ? years : Math.min(8, years.at(-1) - years[0]);
       return Plot.plot({
         ...common,
-        height: 240,
-        x: { label: spec.x_label, tickFormat: "d", ticks: Math.min(8, rows.length) },
+        height: 250,
+        marginBottom: 44,
+        x: {
+          label: spec.x_label,
+          labelAnchor: "center",
+          labelOffset: 40,
+          tickFormat: (d) => (Number.isInteger(d) ? String(d) : ""),
+          ticks: yearTicks,
+        },
         y: { label: valueLabel, grid: true, zero: true },
         marks: [
           Plot.line(targets, { x: "x", y: "value", stroke: "group", sort: "x" }),
