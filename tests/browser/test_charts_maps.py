@@ -155,6 +155,20 @@ def test_charts_draw_one_mark_per_figure(
     page.screenshot(path=str(artifact(f"charts-{name}.png")), full_page=True)
 
 
+def test_progress_charts_label_each_year_once(page: Page) -> None:
+    """An indicator's chart has one x tick per year it shows, each year written once."""
+    _open(page, f"/activities/{ACTIVITY}#results")
+    progress = [c for c in _charts(page) if c["spec"]["kind"] == "progress"]
+    assert progress and all(c["figure"].is_visible() for c in progress)
+    for chart in progress:
+        figure = chart["figure"]
+        expect(figure).to_have_attribute("data-drawn", "true")
+        labels = figure.locator("svg [aria-label='x-axis tick label'] text").all_text_contents()
+        shown = [t for t in labels if t.strip()]
+        years = sorted({str(r["x"]) for r in chart["spec"]["rows"]})
+        assert shown == years, (chart["spec"]["id"], labels)
+
+
 def test_chart_saves_png_svg_and_csv(page: Page) -> None:
     _open(page, f"/countries/{COUNTRY}?year=2023")
     chart = _charts(page)[0]
