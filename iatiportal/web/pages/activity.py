@@ -325,6 +325,9 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
         core=named[f.CORE.name],
         sdgs=named[f.SDGS.name],
         partner_years=charts.pivot_by_year(partner_years),
+        # Development and humanitarian columns only where the data says which (issue 12).
+        partner_kinds=f.stated_kinds(partner_years),
+        partner_years_by_year=by_year_then_partner(partner_years),
         plan=_plan_context(ctx, act, sectors=stored_sectors(conn, aid)),
     )
     progress: dict[int, dict[str, Any]] = {}
@@ -352,6 +355,12 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
         indicator_charts=progress,
     )
     return Page("activity.html", title[1] if title else identifier, context, tables)
+
+
+def by_year_then_partner(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Partner-by-year rows ordered by year (undated last), each year's partners in the
+    dataset's order."""
+    return sorted(rows, key=lambda r: (r["year"] is None, r["year"] or 0))
 
 
 def stored_sectors(conn: Connection, aid: int) -> list[tuple[str | None, str | None]]:
