@@ -39,6 +39,16 @@ INCOMING = (
     Field("currency", "string", "Currency of the incoming funds (ISO 4217)."),
     Field("incoming_funds", "number", "Incoming funds (transactions of type 1)."),
 )
+KINDS = (
+    Field("development", "number", "Of the incoming funds, those marked development: the "
+          "transaction's humanitarian flag is false, or it has none and its activity's is "
+          "false. Empty: none."),
+    Field("humanitarian", "number", "Of the incoming funds, those marked humanitarian: the "
+          "transaction's humanitarian flag is true, or it has none and its activity's is "
+          "true. Empty: none. Incoming funds less development and humanitarian are the funds "
+          "whose kind neither the transaction nor its activity states."),
+)  # fmt: skip
+"""Incoming funds split by the humanitarian flag (the money rules of store/money.py)."""
 INDICATORS = (
     Field("indicators", "integer", "Indicators of the outcomes, whatever the year."),
     Field("indicators_with_target", "integer", "Of those, with a target in the year."),
@@ -99,6 +109,7 @@ PARTNERS_BY_YEAR = Dataset(
         Field("provider_org_name", "string", "The partner's name."),
         _YEAR,
         *INCOMING,
+        *KINDS,
     ),
 )
 IMPACT_AREAS = Dataset(
@@ -159,7 +170,9 @@ REGION_ACTIVITIES = Dataset(
     "activities", "A region's activities, with their money of the year.", (_IDENT, _TITLE, *MONEY)
 )
 CONTRIBUTIONS = Dataset(
-    "contributions_by_year", "A funding partner's incoming funds per year.", (_YEAR, *INCOMING)
+    "contributions_by_year",
+    "A funding partner's incoming funds per year.",
+    (_YEAR, *INCOMING, *KINDS),
 )
 PARTNER_COUNTRIES = Dataset(
     "by_country",
@@ -380,19 +393,64 @@ def funding_partners(conn: Connection, ctx: Context, filters: Filters) -> list[R
     ]
 
 
+_KIND_KEYS = {False: "development", True: "humanitarian"}
+
+
+def _add(total: Decimal | None, value: Decimal | None) -> Decimal | None:
+    """A sum in which None is "none yet" (a kind of money with no amount stays empty)."""
+    if value is None:
+        return total
+    return value if total is None else total + value
+
+
 def partners_by_year(conn: Connection, ctx: Context, filters: Filters) -> list[Row]:
     """Incoming funds per funding partner, year and currency (``provider_org``: the
-    partner's reference, else its name as published)."""
-    return [
-        {
-            "provider_org": r.provider_org_ref or r.provider_org_name,
-            "provider_org_name": r.provider_org_name or r.provider_org_ref or _("Not named"),
-            "year": r.year,
-            "currency": r.currency,
-            "incoming_funds": r.value,
-        }
-        for r in money.by_provider(conn, ctx.portal, filters, per_year=True)
-    ]
+    partner's reference, else its name as published), with the part of them marked
+    development and humanitarian (KINDS)."""
+    lines: dict[tuple[Any, ...], Row] = {}
+    for r in money.by_provider(conn, ctx.portal, filters, per_year=True, humanitarian=True):
+        line = lines.setdefault(
+            (r.provider_org_ref, r.provider_org_name, r.year, r.currency),
+            {
+                "provider_org": r.provider_org_ref or r.provider_org_name,
+                "provider_org_name": r.provider_org_name or r.provider_org_ref or _("Not named"),
+                "year": r.year,
+                "currency": r.currency,
+                "incoming_funds": Decimal(0),
+                "development": None,
+                "humanitarian": None,
+            },
+        )
+        line["incoming_funds"] += r.value
+        if r.humanitarian is not None:
+            kind = _KIND_KEYS[r.humanitarian]
+            line[kind] = _add(line[kind], r.value)
+    return list(lines.values())
+
+
+def contributions_by_year(conn: Connection, ctx: Context, filters: Filters) -> list[Row]:
+    """One partner's incoming funds per year and currency (CONTRIBUTIONS): its
+    partners_by_year lines (one per name it is published under) added up, by year."""
+    lines: dict[tuple[int | None, str | None], Row] = {}
+    for r in partners_by_year(conn, ctx, filters):
+        line = lines.setdefault(
+            (r["year"], r["currency"]),
+            {
+                "year": r["year"],
+                "currency": r["currency"],
+                "incoming_funds": None,
+                "development": None,
+                "humanitarian": None,
+            },
+        )
+        for key in ("incoming_funds", *_KIND_KEYS.values()):
+            line[key] = _add(line[key], r[key])
+    return sorted(lines.values(), key=lambda r: (r["year"] or 0, r["currency"] or ""))
+
+
+def stated_kinds(rows: Iterable[Row]) -> bool:
+    """Whether any of the rows has incoming funds marked development or humanitarian."""
+    return any(r.get(k) is not None for r in rows for k in _KIND_KEYS.values())
 
 
 def unconverted(conn: Connection, ctx: Context, filters: Filters) -> list[Row]:
@@ -470,9 +528,13 @@ def largest_and_other(
                 "year": r["year"],
                 "currency": r["currency"],
                 "incoming_funds": Decimal(0),
+                "development": None,
+                "humanitarian": None,
             },
         )
         line["incoming_funds"] += r["incoming_funds"] or Decimal(0)
+        for key in _KIND_KEYS.values():
+            line[key] = _add(line[key], r.get(key))
     order = {k: i for i, k in enumerate(sorted(totals, key=lambda k: -totals[k]))}
     out.sort(
         key=lambda r: (

@@ -168,6 +168,10 @@ OFFICES: tuple[Office, ...] = (
 CLOSED = frozenset({"ECA_O_1.1"})
 """Outcomes finished at the end of 2024 (activity-status 3, with an actual end date)."""
 
+MIXED = {"MLI_D_1.1": 2023}
+"""Outcomes marked development (``humanitarian="0"``) whose incoming funds of the year given
+are marked humanitarian on the transaction: the demo then shows funds of both kinds."""
+
 I = IndicatorSpec  # noqa: E741 - the tables below read better with a short name
 R = ResultSpec
 
@@ -630,6 +634,8 @@ def _activity(root: etree._Element, outcome: Outcome) -> None:
     attrib = {"default-currency": "USD", "hierarchy": "1", "last-updated-datetime": GENERATED}
     if area.code == "D4":
         attrib["humanitarian"] = "1"
+    elif outcome.key in MIXED:
+        attrib["humanitarian"] = "0"
     act = etree.SubElement(root, "iati-activity", attrib)
     act.set(XML_LANG, "en")
     _el(act, "iati-identifier", outcome.identifier)
@@ -725,7 +731,8 @@ def _activity(root: etree._Element, outcome: Outcome) -> None:
                 share = _thousands(remaining, 40 + _pick(f"{outcome.key}/{donor.ref}/{year}", 30))
             remaining -= share
             date = dt.date(year, 2 + 3 * n, 15)
-            transaction = _el(act, "transaction")
+            kind = {"humanitarian": "1"} if MIXED.get(outcome.key) == year else {}
+            transaction = _el(act, "transaction", **kind)
             _el(transaction, "transaction-type", code="1")
             _el(transaction, "transaction-date", iso_date=date.isoformat())
             _value(transaction, str(share), date)

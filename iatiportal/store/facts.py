@@ -7,10 +7,12 @@ precomputed rows. Steps (temporary tables ``mf_*``):
 1. Budgets of current activities with a value; within one activity, status and period a
    revised budget (type 2) replaces an original one (type 1); an indicative budget is marked
    ``budget_superseded`` when a committed one covers the same period. Each budget is split
-   over the calendar years of its period by days.
+   over the calendar years of its period by days. A budget's ``humanitarian`` flag is its
+   activity's.
 2. Transactions of types 1-4 of current activities with a value, by year of their date (else
-   of their value date).
-3. Both summed per activity, measure, year, currency (and provider for incoming funds).
+   of their value date); ``humanitarian``: the transaction's flag, else its activity's.
+3. Both summed per activity, measure, year, currency, humanitarian flag (and provider for
+   incoming funds).
 4. Parent and child: an ancestor's sums of a measure and year are dropped when one of its
    descendants (same reporting org) has sums of that measure and year.
 5. Split by recipient country / region percentages into ``money_fact``; then each fact split by
@@ -65,7 +67,7 @@ RATE_VALID_DAYS = 45
 _FACT_DIMENSIONS = (
     "activity_id, reporting_org_ref, measure, year, currency, budget_status, budget_superseded, "
     "provider_org_ref, provider_org_name, recipient_country_code, recipient_region_code, "
-    "recipient_region_vocabulary, converted_to, rate_missing"
+    "recipient_region_vocabulary, converted_to, rate_missing, humanitarian"
 )
 
 _TOTAL_DIMENSIONS = _FACT_DIMENSIONS.removeprefix("activity_id, ")
@@ -247,12 +249,13 @@ def _budgets(conn: Connection, d: _Dialect) -> None:
                CASE WHEN b.budget_status = '2' THEN '2' ELSE '1' END AS budget_status,
                CASE WHEN b.budget_type = '2' THEN 2 ELSE 1 END AS type_rank,
                b.period_start, b.period_end,
-               COALESCE(b.value_date, b.period_start, b.period_end) AS value_day
+               COALESCE(b.value_date, b.period_start, b.period_end) AS value_day,
+               a.humanitarian
         FROM budget b JOIN activity a ON a.id = b.activity_id
         WHERE a.is_current = TRUE AND b.value IS NOT NULL"""
     columns = (
         "budget_id", "activity_id", "reporting_org_ref", "budget_status", "type_rank",
-        "period_start", "period_end",
+        "period_start", "period_end", "humanitarian",
     )  # fmt: skip
     # Each budget as published and its converted copies; ``budget_key`` tells them apart.
     conn.exec_driver_sql(
@@ -302,16 +305,17 @@ def _budgets(conn: Connection, d: _Dialect) -> None:
             SELECT budget_key, year + 1, first_year, last_year FROM spans WHERE year < last_year
         ), years AS (
             SELECT k.activity_id, k.reporting_org_ref, k.currency, k.budget_status,
-                   k.superseded, k.converted_to, k.rate_missing, y.year,
+                   k.superseded, k.converted_to, k.rate_missing, k.humanitarian, y.year,
                    {_share_between(d, "k.value", before, through, total)} AS value
             FROM spans y JOIN mf_budget_kept k ON k.budget_key = y.budget_key
             UNION ALL
             SELECT activity_id, reporting_org_ref, currency, budget_status, superseded,
-                   converted_to, rate_missing, NULL, value
+                   converted_to, rate_missing, humanitarian, NULL, value
             FROM mf_budget_kept WHERE day_first IS NULL
         )
         SELECT activity_id, reporting_org_ref, 'budget' AS measure, year, currency,
                budget_status, superseded AS budget_superseded, converted_to, rate_missing,
+               humanitarian,
                CAST(NULL AS VARCHAR) AS provider_org_ref,
                CAST(NULL AS TEXT) AS provider_org_name,
                CAST(NULL AS VARCHAR) AS tx_country, CAST(NULL AS VARCHAR) AS tx_region,
@@ -321,7 +325,7 @@ def _budgets(conn: Connection, d: _Dialect) -> None:
                SUM(value) AS value
         FROM years
         GROUP BY activity_id, reporting_org_ref, year, currency, budget_status, superseded,
-                 converted_to, rate_missing"""
+                 converted_to, rate_missing, humanitarian"""
     )
 
 
@@ -404,28 +408,30 @@ def _transactions(conn: Connection, d: _Dialect) -> None:
                     THEN COALESCE(t.sector_vocabulary, '1') END AS tx_sector_vocabulary,
                t.sector_code AS tx_sector_code,
                {d.units("t.value")} AS value,
-               COALESCE(t.value_date, t.transaction_date) AS value_day
+               COALESCE(t.value_date, t.transaction_date) AS value_day,
+               COALESCE(t.humanitarian, a.humanitarian) AS humanitarian
         FROM "transaction" t JOIN activity a ON a.id = t.activity_id
         WHERE a.is_current = TRUE AND t.value IS NOT NULL
           AND t.transaction_type IN ('1', '2', '3', '4')"""
     columns = (
         "activity_id", "reporting_org_ref", "measure", "year", "provider_org_ref",
         "provider_org_name", "tx_country", "tx_region", "tx_region_vocabulary",
-        "tx_sector_vocabulary", "tx_sector_code",
+        "tx_sector_vocabulary", "tx_sector_code", "humanitarian",
     )  # fmt: skip
     conn.exec_driver_sql(
         f"""INSERT INTO mf_src (activity_id, reporting_org_ref, measure, year, currency,
                             budget_status, budget_superseded, converted_to, rate_missing,
-                            provider_org_ref, provider_org_name, tx_country, tx_region,
-                            tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code, value)
+                            humanitarian, provider_org_ref, provider_org_name, tx_country,
+                            tx_region, tx_region_vocabulary, tx_sector_vocabulary,
+                            tx_sector_code, value)
         SELECT activity_id, reporting_org_ref, measure, year, currency,
-               NULL, 0, converted_to, rate_missing, provider_org_ref, provider_org_name,
-               tx_country, tx_region, tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code,
-               SUM(value)
+               NULL, 0, converted_to, rate_missing, humanitarian, provider_org_ref,
+               provider_org_name, tx_country, tx_region, tx_region_vocabulary,
+               tx_sector_vocabulary, tx_sector_code, SUM(value)
         FROM ({_conversions(d, source, columns, _has_rates(conn))}) tx
         GROUP BY activity_id, reporting_org_ref, measure, year, currency, converted_to,
-                 rate_missing, provider_org_ref, provider_org_name, tx_country, tx_region,
-                 tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code"""
+                 rate_missing, humanitarian, provider_org_ref, provider_org_name, tx_country,
+                 tx_region, tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code"""
     )
 
 
@@ -626,7 +632,7 @@ def _split_by_geography(conn: Connection, d: _Dialect) -> int:
                s.provider_org_name, COALESCE(s.tx_country, g.country),
                COALESCE(s.tx_region, g.region),
                COALESCE(s.tx_region_vocabulary, g.region_vocabulary),
-               s.converted_to, s.rate_missing = 1,
+               s.converted_to, s.rate_missing = 1, s.humanitarian,
                s.tx_sector_vocabulary, s.tx_sector_code,
                {d.from_units(f"CASE WHEN g.activity_id IS NULL THEN s.value ELSE {part} END")}
         FROM mf_src s LEFT JOIN mf_geo g

@@ -21,6 +21,12 @@ publishers whose profile says so, in the calendar year of the transaction date (
 value date when the transaction has no date; with neither, in the all-years totals only).
 **Incoming funds** are transactions of type 1, **commitments** type 2, **disbursements** type 3.
 
+**Development and humanitarian.** A transaction is humanitarian or development money as its
+own ``humanitarian`` attribute says (1 or true: humanitarian; 0 or false: development), else as
+its activity's says; a budget as its activity's. Where neither says, the money is "not
+stated": it counts in every total but in neither the development nor the humanitarian figure,
+so a total less those two is the money whose kind is not stated.
+
 **Funding partners.** The provider organisation of incoming funds (type 1), by its
 reference (or by its name when it has no reference). Activities that publish no incoming funds
 name their funding partners as participating organisations of role 1 (funding): these are
@@ -92,7 +98,9 @@ from iatiportal.store.filters import Filters, selected_ids
 
 Measure = Literal["budget", "expenditure", "incoming", "commitment", "disbursement"]
 MEASURES: tuple[Measure, ...] = ("budget", "expenditure", "incoming", "commitment", "disbursement")
-Dimension = Literal["year", "country", "region", "sector", "provider", "activity", "reporting_org"]
+Dimension = Literal[
+    "year", "country", "region", "sector", "provider", "activity", "reporting_org", "humanitarian"
+]
 
 T = TypeVar("T")
 
@@ -171,6 +179,7 @@ class MoneyRow:
     provider_org_name: str | None = None
     iati_identifier: str | None = None
     reporting_org_ref: str | None = None
+    humanitarian: bool | None = None  # asked for: None is "not stated"
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,7 @@ _DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "sector": ("sector_vocabulary", "sector_code"),
     "provider": ("provider_org_ref", "provider_org_name"),
     "reporting_org": ("reporting_org_ref",),
+    "humanitarian": ("humanitarian",),
 }
 
 
@@ -549,6 +559,8 @@ def _row(row: Any, by: Sequence[Dimension]) -> MoneyRow:
             values[name] = mapping[name]
     if "year" in values and values["year"] is not None:
         values["year"] = int(values["year"])
+    if "humanitarian" in values and values["humanitarian"] is not None:
+        values["humanitarian"] = bool(values["humanitarian"])
     return MoneyRow(
         measure=mapping["measure"],
         currency=mapping["currency"],
@@ -646,9 +658,14 @@ def by_provider(
     filters: Filters | None = None,
     *,
     per_year: bool = False,
+    humanitarian: bool = False,
 ) -> list[MoneyRow]:
-    """Incoming funds per provider organisation (ref and name as published) and currency."""
+    """Incoming funds per provider organisation (ref and name as published) and currency;
+    ``per_year``: and per year; ``humanitarian``: and per humanitarian flag (None: not
+    stated)."""
     dims: tuple[Dimension, ...] = ("provider", "year") if per_year else ("provider",)
+    if humanitarian:
+        dims += ("humanitarian",)
     return breakdown(conn, rules, dims, filters, ("incoming",))
 
 

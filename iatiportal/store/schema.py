@@ -614,6 +614,9 @@ def _fact_columns(*, per_activity: bool) -> list[Column[Any]]:
         # (``rate_missing``), the money as published, counted and flagged, never dropped.
         _code("converted_to"),
         Column("rate_missing", Boolean, nullable=False, default=False),
+        # The transaction's @humanitarian, else its activity's (budgets: the activity's);
+        # NULL: neither says (see the money rules in iatiportal/store/money.py).
+        Column("humanitarian", Boolean),
     ]
 
 

@@ -328,6 +328,9 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
         core=named[f.CORE.name],
         sdgs=named[f.SDGS.name],
         partner_years=charts.pivot_by_year(partner_years),
+        # Development and humanitarian columns only where the data says which (issue 12).
+        partner_kinds=f.stated_kinds(partner_years),
+        partner_years_by_year=by_year_then_partner(partner_years),
         plan=_plan_context(ctx, act, sectors=stored_sectors(conn, aid)),
     )
     progress: dict[int, dict[str, Any]] = {}
@@ -361,6 +364,12 @@ def publisher_plan(ctx: Context, act: dict[str, Any]) -> StrategicPlan | None:
     """The strategic plan of the activity's publisher (its reporting org's profile): the one
     its own vocabulary 99 codes belong to."""
     return ctx.portal.for_org(act["reporting_org_ref"]).strategic_plan
+
+
+def by_year_then_partner(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Partner-by-year rows ordered by year (undated last), each year's partners in the
+    dataset's order."""
+    return sorted(rows, key=lambda r: (r["year"] is None, r["year"] or 0))
 
 
 def stored_sectors(conn: Connection, aid: int) -> list[tuple[str | None, str | None]]:

@@ -40,10 +40,7 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
     years = sorted({r.year for r in by_year if r.year is not None})
     year = f.choose_year(ctx.filters.year, years)
     in_year = ctx.money(provider_org=ref, year=year)
-    yearly = [
-        {"year": r.year, "currency": r.currency, "incoming_funds": r.value}
-        for r in sorted(by_year, key=lambda r: (r.year or 0, r.currency or ""))
-    ]
+    yearly = f.contributions_by_year(conn, ctx, base)
     where = [
         {
             "country_code": r.recipient_country_code,
@@ -66,6 +63,7 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
             "ref": ref,
             "name": name,
             "yearly": yearly,
+            "kinds_stated": f.stated_kinds(yearly),
             "where": where,
             "funded": funded,
             "years": years,
