@@ -24,7 +24,11 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
-LANGUAGES = ("en", "fr")
+# The six official languages of the United Nations, in the order the UN lists them (the
+# English names' alphabetical order: Arabic, Chinese, English, French, Russian, Spanish).
+# "zh" is Chinese in Simplified characters: Babel's "zh" data is zh_Hans, and gettext (the
+# country names of pycountry) expands "zh" to zh_CN.
+LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 DEFAULT_LANGUAGE = "en"
 LOCALE_DIR = Path(__file__).resolve().parent / "web" / "locale"
 
