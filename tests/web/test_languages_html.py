@@ -131,6 +131,19 @@ MONEY = {
 }
 
 
+# The outcome's start and end dates (1 January 2022, 31 December 2025 in the demo XML) in
+# CLDR's medium date format: Arabic's day/month/year with right-to-left marks, Russian's
+# year abbreviation after a narrow no-break space.
+DATES = {
+    "en": ("Start", "Jan 1, 2022", "End", "Dec 31, 2025"),
+    "fr": ("Début", "1 janv. 2022", "Fin", "31 déc. 2025"),
+    "es": ("Inicio", "1 ene 2022", "Fin", "31 dic 2025"),
+    "ar": ("البداية", f"01{RLM}/01{RLM}/2022", "النهاية", f"31{RLM}/12{RLM}/2025"),
+    "ru": ("Начало", f"1 янв. 2022{NNBSP}г.", "Окончание", f"31 дек. 2025{NNBSP}г."),
+    "zh": ("开始", "2022年1月1日", "结束", "2025年12月31日"),
+}
+
+
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('languages') / 'demo.db'}")
@@ -186,6 +199,12 @@ def test_outcome_page_names_from_the_profile(client: TestClient, lang: str) -> N
     assert words(page, "dd.impact-area") == f"D3 {D3[lang]}"
     statement = words(page, "dd.plan-outcome")
     assert statement.startswith("SP_D_3.1 ") and statement.endswith(SAMPLE[lang]), statement
+    start, start_date, end, end_date = DATES[lang]
+    summary = {
+        dt.get_text(strip=True): dt.find_next_sibling("dd").get_text(strip=True)
+        for dt in page.select("#summary dt")
+    }
+    assert (summary[start], summary[end]) == (start_date, end_date)
 
 
 @pytest.mark.parametrize("lang", SIX)
