@@ -7,6 +7,7 @@ files, compiled in memory at start-up (no build step). The language of a request
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import gettext as gettext_module
@@ -21,10 +22,14 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import NumberPattern, format_currency, format_decimal
 from babel.support import Translations
 
-LANGUAGES = ("en", "fr")
+# The six official languages of the United Nations, in the order the UN lists them (the
+# English names' alphabetical order: Arabic, Chinese, English, French, Russian, Spanish).
+# "zh" is Chinese in Simplified characters: Babel's "zh" data is zh_Hans, and gettext (the
+# country names of pycountry) expands "zh" to zh_CN.
+LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 DEFAULT_LANGUAGE = "en"
 LOCALE_DIR = Path(__file__).resolve().parent / "web" / "locale"
 
@@ -63,9 +68,19 @@ def money(value: Decimal | None, currency: str | None) -> str:
         return "–"
     if not currency:
         return format_decimal(value, format="#,##0", locale=current_language.get())
+    language = current_language.get()
     return format_currency(
-        value, currency, format="¤#,##0", locale=current_language.get(), currency_digits=False
+        value, currency, format=_whole_money(language), locale=language, currency_digits=False
     )
+
+
+@functools.cache
+def _whole_money(language: str) -> NumberPattern:
+    """The locale's own currency pattern (where the sign goes, its spaces and direction
+    marks: "1 252 000 $US" in French, "US$1,252,000" in Chinese) without decimals."""
+    pattern: NumberPattern = copy.copy(Locale.parse(language).currency_formats["standard"])
+    pattern.frac_prec = (0, 0)
+    return pattern
 
 
 def number(value: int | Decimal | float | None, digits: int | None = None) -> str:
