@@ -41,8 +41,8 @@ def unwomen() -> dict[str, Any]:
 
 def test_every_name_is_in_the_six_languages() -> None:
     found = dict(names(unwomen()))
-    assert len(found) == 30  # name, 2 labels, plan, 7 areas, 3 regions, 2 offices, 9
-    # outcomes, portal name, introduction, disclaimer, 2 footer links
+    assert len(found) == 40  # name, 2 labels, plan, 7 areas, 3 regions, 2 offices, 9
+    # outcomes, 10 plan indicators, portal name, introduction, disclaimer, 2 footer links
     wrong = {w: sorted(n) for w, n in found.items() if set(n) != SIX or not all(n.values())}
     assert wrong == {}
 
