@@ -82,6 +82,14 @@ does not silently change a figure)::
     description_type = "2"                # DescriptionType code; required with, and only with,
                                           # "activity-description"
 
+    [results]                             # what the publisher says in its results
+    activity_vocabulary = "99"            # a result's reference (IATI 2.03 result/reference)
+      # of this vocabulary whose code is the IATI identifier of an activity of the same
+      # reporting organisation links the result to that activity: the result's budget,
+      # expenditure and budget utilisation are that activity's (with its descendants', by the
+      # money rules), over the years the page shows. Publishers who publish each output as a
+      # child activity (hierarchy 2) carrying its money say so this way.
+
     [[regions]]                           # names of the publisher's own region codes
     vocabulary = "99"
     code = "2"
@@ -441,6 +449,15 @@ class Branding:
 
 
 @dataclass(frozen=True)
+class ResultRules:
+    """How a publisher's results read (``[results]``): ``activity_vocabulary`` is the
+    result/reference vocabulary whose codes name the activity carrying a result's money (None:
+    results carry no money)."""
+
+    activity_vocabulary: str | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """One publisher's profile (see the module docstring for the file format)."""
 
@@ -458,6 +475,7 @@ class Profile:
     regions: tuple[Region, ...] = ()
     offices: tuple[Office, ...] = ()
     progress: ProgressSource | None = None  # None: the publisher's narratives are not located
+    results: ResultRules = field(default_factory=ResultRules)
     branding: Branding = field(default_factory=Branding)
 
     @property
@@ -667,6 +685,11 @@ def _profile(t: _Table, default_key: str, folder: Path) -> Profile:
         ot.done()
     progress_table = t.table("progress")
     progress = _progress(progress_table) if progress_table is not None else None
+    results = ResultRules()
+    results_table = t.table("results")
+    if results_table is not None:
+        results = ResultRules(results_table.text("activity_vocabulary"))
+        results_table.done()
     branding_table = t.table("branding")
     profile = Profile(
         key=t.text("key", default_key) or default_key,
@@ -679,6 +702,7 @@ def _profile(t: _Table, default_key: str, folder: Path) -> Profile:
         regions=tuple(regions),
         offices=tuple(offices),
         progress=progress,
+        results=results,
         branding=_branding(branding_table, folder) if branding_table else Branding(),
     )
     t.done()

@@ -563,3 +563,14 @@ def test_bad_branding_is_refused(tmp_path: Path, text: str, problem: str) -> Non
     path = write(tmp_path, "p.toml", MINIMAL + "[branding]\n" + text + "\n")
     with pytest.raises(ProfileError, match=problem):
         load_profile(path)
+
+
+def test_results_activity_vocabulary_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "linked.toml"
+    path.write_text('reporting_org_refs = ["XX-1"]\n[results]\nactivity_vocabulary = "99"\n')
+    assert load_profile(path).results.activity_vocabulary == "99"
+    assert load_profile(None).results.activity_vocabulary is None
+    assert load_profile(bundled("unwomen")).results.activity_vocabulary == "99"
+    path.write_text('reporting_org_refs = ["XX-1"]\n[results]\nactivity_vocabular = "99"\n')
+    with pytest.raises(ProfileError, match="activity_vocabular"):
+        load_profile(path)

@@ -473,9 +473,29 @@ def money_of(
     return grouped(per_currency(rows, key=lambda r: r.iati_identifier), "key")
 
 
+def by_year_of(
+    conn: Connection, ctx: Context, filters: Filters, identifiers: Sequence[str]
+) -> dict[str, list[Row]]:
+    """BY_YEAR lines of each listed activity (its own money and its descendants', as
+    ``Filters(activity=...)`` gives it), in one question: what a result linked to an activity
+    shows."""
+    if not identifiers:
+        return {}
+    rows = money.breakdown(
+        conn, ctx.portal, ("activity", "year"), replace(filters, activities=tuple(identifiers))
+    )
+    out: dict[str, list[Row]] = {}
+    for line in per_currency(rows, key=lambda r: (r.iati_identifier, r.year)):
+        identifier, year = line["key"]
+        out.setdefault(identifier, []).append({**line, "year": year})
+    return out
+
+
 def counts(conn: Connection, ctx: Context, partners: Sequence[Row]) -> list[Row]:
     """How many activities, countries and funding partners the home publisher has."""
-    total_activities, _page = queries.activity_page(conn, reporting_orgs=ctx.home, limit=0)
+    total_activities, _page = queries.activity_page(
+        conn, reporting_orgs=ctx.home, limit=0, outcomes_only=True
+    )
     return [
         {
             "measure": "activities",

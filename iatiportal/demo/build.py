@@ -165,6 +165,11 @@ OFFICES: tuple[Office, ...] = (
            True, ("D_1.1", "O_3.1")),
 )
 
+OUTPUTS_AS_ACTIVITIES = frozenset({"MLI"})
+"""Offices whose outcomes publish each output as a child activity (hierarchy 2) carrying the
+output's budgets and expenditure, named by the output result's reference (vocabulary 99): the
+outcome's own budgets and expenditure are split between them exactly, so every total stays."""
+
 CLOSED = frozenset({"ECA_O_1.1"})
 """Outcomes finished at the end of 2024 (activity-status 3, with an actual end date)."""
 
@@ -437,6 +442,58 @@ def _outcome(office: Office, suffix: str) -> Outcome:
     return Outcome(office, suffix, area, donors, committed, indicative, tuple(spent))
 
 
+@dataclass(frozen=True)
+class Output:
+    """An output of an outcome published as a child activity, with its part of the money."""
+
+    outcome: Outcome
+    number: int  # 1, 2, ...: the output's place among the outcome's outputs
+    spec: ResultSpec
+    committed: tuple[int, ...]
+    indicative: tuple[int, ...] | None
+    spent_cents: tuple[tuple[int, ...], ...]
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.outcome.identifier}-OUTPUT-{self.number}"
+
+
+def _parts(total: int, shares: Sequence[int], unit: int) -> list[int]:
+    """``total`` split by ``shares`` (percent of what is left, the last takes the rest), each
+    part but the last rounded down to a multiple of ``unit``: the parts add up to ``total``."""
+    parts, remaining = [], total
+    for share in shares[:-1]:
+        part = remaining * share // 100 // unit * unit
+        parts.append(part)
+        remaining -= part
+    return [*parts, remaining]
+
+
+def outputs(outcome: Outcome) -> list[Output]:
+    """The outcome's outputs as child activities (offices of OUTPUTS_AS_ACTIVITIES), which
+    split its budgets (whole thousands) and each month's expenditure (cents) exactly."""
+    if outcome.office.code not in OUTPUTS_AS_ACTIVITIES:
+        return []
+    specs = outcome.area.outputs
+    shares = [50 + _pick(f"{outcome.key}/output{n}", 21) for n in range(1, len(specs) + 1)]
+    committed = [_parts(v, shares, 1000) for v in outcome.committed]
+    indicative = (
+        [_parts(v, shares, 1000) for v in outcome.indicative] if outcome.indicative else None
+    )
+    spent = [[_parts(c, shares, 1) for c in months] for months in outcome.spent_cents]
+    return [
+        Output(
+            outcome,
+            k + 1,
+            spec,
+            tuple(year[k] for year in committed),
+            tuple(year[k] for year in indicative) if indicative else None,
+            tuple(tuple(month[k] for month in months) for months in spent),
+        )
+        for k, spec in enumerate(specs)
+    ]
+
+
 def outcomes() -> list[Outcome]:
     """Every activity of the sample, in file order."""
     return [_outcome(office, suffix) for office in OFFICES for suffix in office.outcomes]
@@ -611,13 +668,21 @@ def _indicator(
 
 
 def _result(
-    activity: etree._Element, outcome: Outcome, spec: ResultSpec, result_type: str, key: str
+    activity: etree._Element,
+    outcome: Outcome,
+    spec: ResultSpec,
+    result_type: str,
+    key: str,
+    carried_by: str | None = None,
 ) -> None:
     office = outcome.office
     result = _el(activity, "result", type=result_type, aggregation_status="0")
     title_en = spec.title_en.format(where=office.in_en)
     title_fr = spec.title_fr.format(where=office.in_fr)
     _narratives(_el(result, "title"), _both(office, title_en, title_fr))
+    if carried_by is not None:
+        # The child activity that carries the output's money (the profile's [results]).
+        _el(result, "reference", vocabulary="99", code=carried_by)
     for n, indicator in enumerate(spec.indicators, 1):
         # The outcome's first indicator carries the outcome's yearly progress narratives.
         # Outcome indicators report on the plan outcome's indicators, lettered in order:
@@ -712,15 +777,7 @@ def _activity(root: etree._Element, outcome: Outcome) -> None:
     _el(act, "default-aid-type", code="C01", vocabulary="1")
     _el(act, "default-tied-status", code="5")
 
-    for i, year in enumerate(YEARS):
-        start = dt.date(year, 1, 1)
-        if outcome.indicative is not None:
-            budget = _el(act, "budget", type="1", status="1")
-            _period(budget, year)
-            _value(budget, str(outcome.indicative[i]), start)
-        budget = _el(act, "budget", type="2" if outcome.indicative else "1", status="2")
-        _period(budget, year)
-        _value(budget, str(outcome.committed[i]), start)
+    _budgets(act, outcome.committed, outcome.indicative)
 
     for i, year in enumerate(YEARS):
         remaining = outcome.committed[i]
@@ -745,9 +802,80 @@ def _activity(root: etree._Element, outcome: Outcome) -> None:
             _el(transaction, "transaction-date", iso_date=date.isoformat())
             _value(transaction, _cents(cents), date)
 
+    children = outputs(outcome)
+    for child in children:
+        _el(act, "related-activity", ref=child.identifier, type="2")
+
     _result(act, outcome, area.outcome, "2", outcome.key)
     for n, output in enumerate(area.outputs, 1):
-        _result(act, outcome, output, "1", f"{outcome.key}/{n}")
+        carried_by = children[n - 1].identifier if children else None
+        _result(act, outcome, output, "1", f"{outcome.key}/{n}", carried_by)
+
+
+def _budgets(
+    act: etree._Element, committed: tuple[int, ...], indicative: tuple[int, ...] | None
+) -> None:
+    for i, year in enumerate(YEARS):
+        start = dt.date(year, 1, 1)
+        if indicative is not None:
+            budget = _el(act, "budget", type="1", status="1")
+            _period(budget, year)
+            _value(budget, str(indicative[i]), start)
+        budget = _el(act, "budget", type="2" if indicative else "1", status="2")
+        _period(budget, year)
+        _value(budget, str(committed[i]), start)
+
+
+def _output_activity(root: etree._Element, child: Output) -> None:
+    """An output as a child activity of its outcome: its part of the outcome's budgets and
+    expenditure, the outcome's country and sectors (so that every breakdown keeps its
+    figures), no funding partners (the outcome keeps its incoming funds) and no results."""
+    outcome = child.outcome
+    office, area = outcome.office, outcome.area
+    attrib = {"default-currency": "USD", "hierarchy": "2", "last-updated-datetime": GENERATED}
+    if area.code == "D4":
+        attrib["humanitarian"] = "1"
+    act = etree.SubElement(root, "iati-activity", attrib)
+    act.set(XML_LANG, "en")
+    _el(act, "iati-identifier", child.identifier)
+    _unwomen(act, "reporting-org")
+    title_en = child.spec.title_en.format(where=office.in_en)
+    title_fr = child.spec.title_fr.format(where=office.in_fr)
+    _narratives(_el(act, "title"), _both(office, title_en, title_fr))
+    _narratives(
+        _el(act, "description", type="1"),
+        _both(
+            office,
+            f"{MARKER_EN} Output {child.number} of outcome {outcome.identifier}.",
+            f"{MARKER_FR} Produit {child.number} de l'effet {outcome.identifier}.",
+        ),
+    )
+    _unwomen(act, "participating-org", role="2")
+    _unwomen(act, "participating-org", role="4")
+    closed = outcome.key in CLOSED
+    _el(act, "activity-status", code="3" if closed else "2")
+    _el(act, "activity-date", iso_date="2022-01-01", type="1")
+    _el(act, "activity-date", iso_date="2022-01-01", type="2")
+    _el(act, "activity-date", iso_date="2024-12-31" if closed else "2025-12-31", type="3")
+    _el(act, "activity-scope", code="4" if office.country else "2")
+    if office.country:
+        _el(act, "recipient-country", code=office.country, percentage="100")
+    elif office.region:
+        _el(act, "recipient-region", code=office.region[0], vocabulary="1", percentage="100")
+    _el(act, "sector", code=area.code, vocabulary="99", vocabulary_uri=IMPACT_AREA_URI,
+        percentage="100")  # fmt: skip
+    _el(act, "sector", code=area.dac_sector, vocabulary="1", percentage="100")
+    for goal, percentage in area.sdg_goals:
+        _el(act, "sector", code=goal, vocabulary="7", percentage=str(percentage))
+    _budgets(act, child.committed, child.indicative)
+    for i, year in enumerate(YEARS):
+        for month, cents in enumerate(child.spent_cents[i], 1):
+            date = _month_end(year, month)
+            transaction = _el(act, "transaction")
+            _el(transaction, "transaction-type", code="4")
+            _el(transaction, "transaction-date", iso_date=date.isoformat())
+            _value(transaction, _cents(cents), date)
+    _el(act, "related-activity", ref=outcome.identifier, type="1")
 
 
 def _document(root: etree._Element) -> bytes:
@@ -762,6 +890,8 @@ def activities_xml() -> bytes:
     root = etree.Element("iati-activities", {"version": VERSION, "generated-datetime": GENERATED})
     for outcome in outcomes():
         _activity(root, outcome)
+        for child in outputs(outcome):
+            _output_activity(root, child)
     return _document(root)
 
 

@@ -519,6 +519,10 @@ def _result(rd: Reader, act: r.Activity, el: etree._Element) -> None:
             rd.narratives(el.find("title")),
             rd.narratives(el.find("description")),
             [_indicator(rd, i) for i in el.iterchildren("indicator")],
+            [
+                (_code(ref, "vocabulary"), _code(ref), clean(ref.get("vocabulary-uri")))
+                for ref in el.iterchildren("reference")
+            ],
         )
     )
 

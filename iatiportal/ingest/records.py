@@ -195,6 +195,8 @@ class Result:
     title: Narratives
     description: Narratives
     indicators: list[Indicator]
+    # IATI 2.03 result/reference: (vocabulary, code, vocabulary-uri); none before 2.03.
+    references: list[tuple[str | None, str | None, str | None]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, LargeBinary, Table, case, func, select
+from sqlalchemy import Connection, LargeBinary, Table, and_, case, func, or_, select
 
 from iatiportal.store import schema as s
 
@@ -391,6 +391,55 @@ def indicator_period_stream(
                     "target": "; ".join(values["target"].get(r["id"], [])),
                     "actual": "; ".join(values["actual"].get(r["id"], [])),
                 }
+
+
+def result_links(
+    conn: Connection, activity_id: int, vocabulary: str, result_ids: Sequence[int] | None = None
+) -> dict[int, str]:
+    """Per result (row id) of the activity, the activity its reference of ``vocabulary``
+    names (the profile's ``[results] activity_vocabulary``): the first such reference whose
+    code is the identifier of a current activity of the same reporting organisation."""
+    rr, own, linked = s.result_reference, s.activity.alias("own"), s.activity.alias("linked")
+    same_org = or_(
+        linked.c.reporting_org_ref == own.c.reporting_org_ref,
+        and_(linked.c.reporting_org_ref.is_(None), own.c.reporting_org_ref.is_(None)),
+    )
+    query = (
+        select(rr.c.result_id, rr.c.code)
+        .join(own, own.c.id == rr.c.activity_id)
+        .join(
+            linked,
+            and_(linked.c.iati_identifier == rr.c.code, linked.c.is_current.is_(True), same_org),
+        )
+        .where(rr.c.activity_id == activity_id, rr.c.vocabulary == vocabulary)
+        .order_by(rr.c.id)
+    )
+    if result_ids is not None:
+        query = query.where(rr.c.result_id.in_(list(result_ids)))
+    found: dict[int, str] = {}
+    for result_id, code in conn.execute(query):
+        found.setdefault(int(result_id), code)
+    return found
+
+
+def result_list(conn: Connection, activity_id: int, language: str) -> list[dict[str, Any]]:
+    """Every result of the activity in document order: ``number`` (from 1), ``id``,
+    ``result_type`` and its picked ``title`` (as ``picked_narratives``)."""
+    rows = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(s.result.c.id, s.result.c.result_type)
+            .where(s.result.c.activity_id == activity_id)
+            .order_by(s.result.c.id)
+        )
+    ]
+    titles = picked_narratives(
+        conn, activity_id, ("result/title",), [r["id"] for r in rows], language
+    )
+    for number, r in enumerate(rows, start=1):
+        r["number"] = number
+        r["title"] = titles.get(("result/title", r["id"]))
+    return rows
 
 
 # -- problems and raw XML ---------------------------------------------------------------------

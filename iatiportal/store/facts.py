@@ -27,7 +27,8 @@ Finally ``money_total`` and ``money_total_sector`` sum the facts over activities
 without an activity in question read); ``participating_funder`` lists the role-1
 participating organisations of activities without incoming funds; ``activity_year`` lists the
 years of each activity's budgets and transactions; ``country_activities`` counts the current
-activities naming each recipient country.
+activities naming each recipient country (descendants of another activity counted under it, not
+on their own); ``activity_descendant`` keeps the closure of step 4.
 """
 
 # The SQL below is assembled from constant fragments that differ by database (see _Dialect);
@@ -80,6 +81,7 @@ _FACT_TABLES = (
     s.participating_funder,
     s.activity_year,
     s.country_activities,
+    s.activity_descendant,
 )
 
 CYCLE_RULE = "hierarchy-cycle"
@@ -453,13 +455,6 @@ def _participating_funders(conn: Connection) -> None:
     )
     conn.exec_driver_sql("CREATE UNIQUE INDEX mf_span_activity ON mf_span (activity_id)")
     conn.exec_driver_sql(
-        """INSERT INTO country_activities (reporting_org_ref, recipient_country_code, activities)
-        SELECT a.reporting_org_ref, rc.recipient_country_code, COUNT(DISTINCT a.id)
-        FROM recipient_country rc JOIN activity a ON a.id = rc.activity_id
-        WHERE a.is_current = TRUE
-        GROUP BY a.reporting_org_ref, rc.recipient_country_code"""
-    )
-    conn.exec_driver_sql(
         """INSERT INTO activity_year (activity_id, year)
         SELECT DISTINCT activity_id, year FROM mf_src
         WHERE year IS NOT NULL AND converted_to IS NULL"""
@@ -535,6 +530,21 @@ def _hierarchy(conn: Connection, d: _Dialect) -> None:
             SELECT 1 FROM mf_closure r
             WHERE r.ancestor_id = mf_closure.descendant_id
               AND r.descendant_id = mf_closure.ancestor_id)"""
+    )
+    conn.exec_driver_sql(
+        """INSERT INTO activity_descendant (ancestor_id, descendant_id)
+        SELECT DISTINCT ancestor_id, descendant_id FROM mf_closure"""
+    )
+    # A descendant is counted under its ancestor, not as an activity of its own (a country
+    # whose activities are all descendants keeps its row, with 0).
+    conn.exec_driver_sql(
+        """INSERT INTO country_activities (reporting_org_ref, recipient_country_code, activities)
+        SELECT a.reporting_org_ref, rc.recipient_country_code,
+               COUNT(DISTINCT CASE WHEN NOT EXISTS (
+                   SELECT 1 FROM mf_closure c WHERE c.descendant_id = a.id) THEN a.id END)
+        FROM recipient_country rc JOIN activity a ON a.id = rc.activity_id
+        WHERE a.is_current = TRUE
+        GROUP BY a.reporting_org_ref, rc.recipient_country_code"""
     )
     conn.exec_driver_sql("CREATE INDEX mf_src_activity ON mf_src (activity_id, measure)")
     _analyze(conn, d, "mf_src")

@@ -41,7 +41,12 @@ figures are used, so nothing is counted twice. For budgets this holds per status
 children publish a year's budget only as indicative and the parent as committed, a profile
 that counts committed budgets only keeps the parent's, one that prefers committed budgets takes
 the children's. Links that form a cycle are ignored, and listed on the data health page
-(rule ``hierarchy-cycle``).
+(rule ``hierarchy-cycle``). The money of an activity asked for by name (its own page, a result
+that names it, a line of a list of activities) is its own figures and those of all its
+descendants, after the rule above: the parent's figures that its children replaced are not
+counted, the children's are counted once, so an outcome whose outputs are child activities
+shows what its outputs carry. A child activity is listed under its parent, not as an outcome of
+its own.
 
 **Countries, regions and sectors.** Money broken down by recipient country or region is split
 by the activity's ``percentage`` attributes; a transaction that names its own recipient country
@@ -270,10 +275,32 @@ def _measure_condition(portal: Portal, fact: Table, measure: Measure) -> ColumnE
     return fact.c.measure == measure
 
 
-def _current_activity_ids(identifiers: Sequence[str]) -> Select[Any]:
-    return select(s.activity.c.id).where(
-        s.activity.c.iati_identifier.in_(identifiers), s.activity.c.is_current.is_(True)
-    )
+def _scope(identifiers: Sequence[str]) -> Any:
+    """(``root_id``, ``member_id``): each named current activity with itself and with each of
+    its descendants (``activity_descendant``), whose money is counted as the named one's."""
+    a, d = s.activity, s.activity_descendant
+    named = and_(a.c.iati_identifier.in_(identifiers), a.c.is_current.is_(True))
+    return union_all(
+        select(a.c.id.label("root_id"), a.c.id.label("member_id")).where(named),
+        select(a.c.id, d.c.descendant_id).join(d, d.c.ancestor_id == a.c.id).where(named),
+    ).subquery("scope")
+
+
+def _members(identifiers: Sequence[str]) -> Select[Any]:
+    """The ids of the named current activities and of their descendants."""
+    scope = _scope(identifiers)
+    return select(scope.c.member_id)
+
+
+def _per_activity(query: Select[Any], fact: Table, filters: _Money) -> Select[Any]:
+    """``query`` joined to the activity each fact is counted for: the named one (with its
+    descendants' money) when the filters name activities, else the fact's own."""
+    if filters.identifiers:
+        scope = _scope(filters.identifiers)
+        return query.join(scope, scope.c.member_id == fact.c.activity_id).join(
+            s.activity, s.activity.c.id == scope.c.root_id
+        )
+    return query.join(s.activity, s.activity.c.id == fact.c.activity_id)
 
 
 @dataclass(frozen=True)
@@ -336,7 +363,7 @@ def _filter_conditions(src: _Source, filters: _Money) -> list[ColumnElement[bool
     if filters.years is not None:
         out.append(c.year.between(*filters.years))
     if filters.identifiers:
-        out.append(c.activity_id.in_(_current_activity_ids(filters.identifiers)))
+        out.append(c.activity_id.in_(_members(filters.identifiers)))
     if filters.chosen is not None:
         out.append(c.activity_id.in_(selected_ids(filters.chosen, filters.dialect)))
     if filters.provider_org is not None:
@@ -500,7 +527,7 @@ def _measure_select(
         .where(_measure_condition(portal, src.dims, measure), *_filter_conditions(src, filters))
     )
     if "activity" in by:
-        query = query.join(s.activity, s.activity.c.id == src.dims.c.activity_id)
+        query = _per_activity(query, src.dims, filters)
     if sector_vocabulary is not None and filters.sector is None:
         query = query.where(src.sector_table.c.sector_vocabulary == sector_vocabulary)
     return query.group_by(src.dims.c.currency, *groups)
@@ -546,7 +573,7 @@ def _unclassified_select(
         ~classified,
     )
     if "activity" in by:
-        query = query.join(s.activity, s.activity.c.id == fact.c.activity_id)
+        query = _per_activity(query, fact, filters)
     return query.group_by(fact.c.currency, *groups)
 
 
@@ -648,7 +675,8 @@ def by_activity(
     filters: Filters | None = None,
     measures: Sequence[Measure] = ("budget", "expenditure"),
 ) -> list[MoneyRow]:
-    """Sums per activity (``iati_identifier``), measure and currency."""
+    """Sums per activity (``iati_identifier``), measure and currency. When ``filters`` name
+    the activities, each one's sums hold its descendants' money too (the module docstring)."""
     return breakdown(conn, rules, ("activity",), filters, measures)
 
 
@@ -750,7 +778,7 @@ def _participating_funders(
     if filters.reporting_org:
         query = query.where(pf.c.reporting_org_ref.in_(filters.reporting_org))
     if filters.identifiers:
-        query = query.where(pf.c.activity_id.in_(_current_activity_ids(filters.identifiers)))
+        query = query.where(pf.c.activity_id.in_(_members(filters.identifiers)))
     if filters.chosen is not None:
         query = query.where(pf.c.activity_id.in_(selected_ids(filters.chosen, filters.dialect)))
     if filters.country is not None:

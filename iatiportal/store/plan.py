@@ -71,7 +71,8 @@ def _first_sector(plan: StrategicPlan) -> ColumnElement[Any]:
 
 
 def contributions(plan: StrategicPlan, dialect: str, reporting_orgs: Sequence[str]) -> Select[Any]:
-    """One row per current activity of ``reporting_orgs``: ``activity_id``,
+    """One row per current activity of ``reporting_orgs`` that is no other's descendant:
+    ``activity_id``,
     ``iati_identifier``, ``impact_area`` (from the identifier, else the first sector of the
     plan's vocabulary), ``office`` and ``outcome_code`` (from the identifier)."""
     a = s.activity
@@ -83,7 +84,11 @@ def contributions(plan: StrategicPlan, dialect: str, reporting_orgs: Sequence[st
         ),
         _built(plan, dialect, plan.office).label("office"),
         _built(plan, dialect, plan.outcome_code).label("outcome_code"),
-    ).where(a.c.is_current.is_(True))
+    ).where(
+        a.c.is_current.is_(True),
+        # An output published as a child activity counts under its parent, not on its own.
+        a.c.id.not_in(select(s.activity_descendant.c.descendant_id)),
+    )
     if reporting_orgs:
         query = query.where(a.c.reporting_org_ref.in_(list(reporting_orgs)))
     return query

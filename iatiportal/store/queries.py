@@ -136,9 +136,14 @@ def activity_page(
     reporting_orgs: Sequence[str] = (),
     offset: int = 0,
     limit: int | None = 10,
+    outcomes_only: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(total, one page) of current activities by identifier, with their titles and sectors."""
+    """(total, one page) of current activities by identifier, with their titles and sectors.
+    ``outcomes_only``: without the descendants of another activity (``activity_descendant``:
+    an output published as a child activity is shown under its parent)."""
     query = select(s.activity.c.id).where(_current)
+    if outcomes_only:
+        query = query.where(s.activity.c.id.not_in(select(s.activity_descendant.c.descendant_id)))
     if region:
         query = query.where(
             s.activity.c.id.in_(

@@ -347,6 +347,17 @@ def add_activity(
         )
         narr("result/title", rid, res.title)
         narr("result/description", rid, res.description)
+        for vocabulary, code, vocabulary_uri in res.references:
+            buf.add(
+                "result_reference",
+                {
+                    "activity_id": aid,
+                    "result_id": rid,
+                    "vocabulary": vocabulary,
+                    "code": code,
+                    "vocabulary_uri": vocabulary_uri,
+                },
+            )
         for ind in res.indicators:
             iid = buf.add(
                 "indicator",

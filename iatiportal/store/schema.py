@@ -340,6 +340,26 @@ result = Table(
     Column("aggregation_status", Boolean),
 )
 
+result_reference = Table(
+    "result_reference",
+    metadata,
+    # IATI 2.03 result/reference: a code of the result in a vocabulary (ResultVocabulary; 99:
+    # the reporting organisation's own). A profile's [results] activity_vocabulary reads such a
+    # code as the identifier of the activity that carries the result's money.
+    Column("id", Integer, primary_key=True),
+    _activity_fk(),
+    Column(
+        "result_id",
+        Integer,
+        ForeignKey("result.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _code("vocabulary"),
+    _code("code"),
+    Column("vocabulary_uri", Text),
+)
+
 indicator = Table(
     "indicator",
     metadata,
@@ -573,6 +593,7 @@ ACTIVITY_CHILD_TABLES: tuple[Table, ...] = (
     baseline,
     indicator_reference,
     indicator,
+    result_reference,
     result,
     document_link_category,
     document_link_language,
@@ -701,6 +722,18 @@ activity_year = Table(
 )
 """The calendar years in which a current activity has budgets or transactions (before parents
 give way to their children): what the search's Year facet and filter read."""
+
+activity_descendant = Table(
+    "activity_descendant",
+    metadata,
+    Column("ancestor_id", Integer, primary_key=True),
+    Column("descendant_id", Integer, primary_key=True),
+    Index("ix_activity_descendant_descendant", "descendant_id"),
+)
+"""Every current activity's descendants by the money rules' parent and child links (same
+reporting org, any depth; links that form a cycle left out): the money of an activity asked for
+by name is its own and its descendants', and a descendant is listed under its ancestor, not as
+an outcome of its own."""
 
 country_activities = Table(
     "country_activities",

@@ -43,6 +43,25 @@ def _activities() -> list[etree._Element]:
     return list(_tree(ACTIVITIES).getroot().iterfind("iati-activity"))
 
 
+def _outcomes() -> list[etree._Element]:
+    """The offices' outcomes (hierarchy 1); their outputs published as child activities are
+    hierarchy 2."""
+    return [a for a in _activities() if a.get("hierarchy") == "1"]
+
+
+def _money_of(act: etree._Element) -> dict[tuple[str, ...], Decimal]:
+    """Budgets per (status, type, year) and expenditure per year, as published."""
+    found: defaultdict[tuple[str, ...], Decimal] = defaultdict(Decimal)
+    for budget in act.iterfind("budget"):
+        year = budget.xpath("string(period-start/@iso-date)")[:4]
+        key = ("budget", budget.get("status", ""), budget.get("type", ""), year)
+        found[key] += Decimal(budget.findtext("value") or "")
+    for tx in act.xpath("transaction[transaction-type/@code='4']"):
+        year = tx.xpath("string(transaction-date/@iso-date)")[:4]
+        found[("expenditure", year)] += Decimal(tx.findtext("value") or "")
+    return dict(found)
+
+
 def _expected_counts() -> dict[str, int]:
     activities = _tree(ACTIVITIES)
     organisation = _tree(ORGANISATION)
@@ -166,7 +185,7 @@ def test_every_activity_says_it_is_sample_data() -> None:
 
 
 def test_activities_are_office_outcomes_in_un_womens_shape() -> None:
-    activities = _activities()
+    activities = _outcomes()
     offices: set[str] = set()
     kinds: Counter[str] = Counter()
     for act in activities:
@@ -219,7 +238,7 @@ def test_some_years_are_published_as_indicative_and_committed_budgets() -> None:
 
 
 def test_results_have_outcomes_and_outputs_with_yearly_periods() -> None:
-    for act in _activities():
+    for act in _outcomes():
         ident = act.findtext("iati-identifier")
         types = Counter(r.get("type") for r in act.iterfind("result"))
         assert types["2"] >= 1 and types["1"] >= 1, ident
@@ -234,6 +253,40 @@ def test_results_have_outcomes_and_outputs_with_yearly_periods() -> None:
                 assert period.xpath("actual/comment/narrative/text()")
 
 
+def test_malis_outputs_are_child_activities_that_split_their_outcomes_money_exactly() -> None:
+    """Each output result of Mali's outcomes names, in result/reference vocabulary 99, a child
+    activity (hierarchy 2, related-activity type 1 to the outcome, which names it with type 2);
+    the children's budgets per status, type and year and expenditure per year add up exactly
+    to the outcome's, so that every total of the sample stays what the outcomes publish."""
+    by_id = {a.findtext("iati-identifier"): a for a in _activities()}
+    mali = [a for a in _outcomes() if (a.findtext("iati-identifier") or "").startswith(
+        "XM-DAC-41146-MLI_")]  # fmt: skip
+    assert len(mali) == 3
+    children_seen: set[str] = set()
+    for outcome in mali:
+        ident = outcome.findtext("iati-identifier") or ""
+        outputs = outcome.xpath("result[@type='1']")
+        named = [r.xpath("string(reference[@vocabulary='99']/@code)") for r in outputs]
+        assert named == [f"{ident}-OUTPUT-{n}" for n in range(1, len(outputs) + 1)]
+        assert outcome.xpath("related-activity[@type='2']/@ref") == named
+        assert not outcome.xpath("result[@type='2']/reference")
+        total: defaultdict[tuple[str, ...], Decimal] = defaultdict(Decimal)
+        for code in named:
+            child = by_id[code]
+            assert child.get("hierarchy") == "2"
+            assert child.xpath("related-activity/@ref") == [ident]
+            assert child.xpath("related-activity/@type") == ["1"]
+            assert not child.xpath("result | transaction[transaction-type/@code!='4']")
+            assert child.xpath("recipient-country/@code") == ["ML"]
+            assert sorted(child.xpath("sector/@code")) == sorted(outcome.xpath("sector/@code"))
+            for key, value in _money_of(child).items():
+                assert value > 0, (code, key)
+                total[key] += value
+            children_seen.add(code)
+        assert dict(total) == _money_of(outcome), ident
+    assert {a for a in by_id if a and "-OUTPUT-" in a} == children_seen
+
+
 def test_narratives_are_in_english_with_some_in_french() -> None:
     langs = Counter(n.get(XML_LANG) for n in _tree(ACTIVITIES).iter("narrative"))
     assert set(langs) == {"en", "fr"}
@@ -245,13 +298,14 @@ def test_organisation_budgets_agree_with_the_activities() -> None:
     assert org is not None
     assert org.findtext("organisation-identifier") == "XM-DAC-41146"
     acts = _tree(ACTIVITIES).getroot()
+    # The outcomes' money (their outputs' child activities split it: counted once).
     for year in YEARS:
         committed = acts.xpath(
-            f"iati-activity/budget[@status='2'][starts-with(period-start/@iso-date, '{year}')]"
-            "/value/text()"
+            "iati-activity[@hierarchy='1']/budget[@status='2']"
+            f"[starts-with(period-start/@iso-date, '{year}')]/value/text()"
         )
         spent = acts.xpath(
-            "iati-activity/transaction[transaction-type/@code='4']"
+            "iati-activity[@hierarchy='1']/transaction[transaction-type/@code='4']"
             f"[starts-with(transaction-date/@iso-date, '{year}')]/value/text()"
         )
         total = org.xpath(

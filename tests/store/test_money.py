@@ -148,19 +148,32 @@ def test_children_replace_a_parents_budget_only_in_a_status_that_counts(
     assert {r.year: r.value for r in rows} == expected
 
 
-def test_a_childs_figures_follow_its_activity_filter(engine: Engine) -> None:
+def test_an_activitys_money_is_its_own_and_its_descendants(engine: Engine) -> None:
+    """P's own 2021 budget (1000) and expenditure (400) give way to its descendants'; asked
+    for by name, P's money is what they carry: budget 2021 C1 600 + G 200 = 800 (C2's 300 gives
+    way to G's), 2022 P's own 500; expenditure 2021 C1 100. C2 by name: G's 200."""
     load(engine, "money-hierarchy.xml")
     with engine.connect() as conn:
         parent = money.by_year(conn, None, Filters(activity="XX-MONEY-P"))
         child = money.by_year(conn, None, Filters(activity="XX-MONEY-C1"))
-    assert by_year(parent) == {("budget", 2022, "USD"): D("500")}
+        middle = money.by_year(conn, None, Filters(activity="XX-MONEY-C2"))
+    assert by_year(parent) == {
+        ("budget", 2021, "USD"): D("800"),
+        ("budget", 2022, "USD"): D("500"),
+        ("expenditure", 2021, "USD"): D("100"),
+    }
+    assert by_year(middle) == {("budget", 2021, "USD"): D("200")}
     with engine.connect() as conn:
         page = money.by_activity(
-            conn, None, Filters(activities=("XX-MONEY-C1", "XX-MONEY-Q", "XX-NOT-STORED"))
+            conn,
+            None,
+            Filters(activities=("XX-MONEY-C1", "XX-MONEY-P", "XX-MONEY-Q", "XX-NOT-STORED")),
         )
     assert [(r.iati_identifier, r.measure, r.value) for r in page] == [
         ("XX-MONEY-C1", "budget", D("600")),
         ("XX-MONEY-C1", "expenditure", D("100")),
+        ("XX-MONEY-P", "budget", D("1300")),
+        ("XX-MONEY-P", "expenditure", D("100")),
         ("XX-MONEY-Q", "budget", D("700")),
     ]
     assert by_year(child) == {

@@ -142,7 +142,7 @@ def _kind_table(page: BeautifulSoup) -> list[list[str]]:
         ("en", ["Year", "Partner", "Currency", "Development", "Humanitarian", "Total"],
          ["$40", "$25", "$65", "$10", "–", "$10"]),
         ("fr", ["Année", "Partenaire", "Devise", "Développement", "Humanitaire", "Total"],
-         ["$US40", "$US25", "$US65", "$US10", "–", "$US10"]),
+         ["40\u00a0$US", "25\u00a0$US", "65\u00a0$US", "10\u00a0$US", "–", "10\u00a0$US"]),
     ],
 )  # fmt: skip
 def test_the_outcome_page_shows_development_and_humanitarian_columns(

@@ -76,14 +76,16 @@ def test_overview_in_french(client: TestClient) -> None:
 
 def test_activity_list_is_paginated(client: TestClient) -> None:
     page = soup(client, "/activities?per_page=5&page=2")
-    assert page.select_one(".pagination .showing").get_text(strip=True) == "Showing 6 – 10 of 36"
+    # Every activity: the sample's 23 outcomes and Mali's 6 outputs published as child
+    # activities, and the 13 real UN Women ones.
+    assert page.select_one(".pagination .showing").get_text(strip=True) == "Showing 6 – 10 of 42"
     rows = page.select("table.activities tbody tr")
     assert len(rows) == 5
     current = page.select_one('.pagination a[aria-current="page"]')
     assert current is not None and current.get_text(strip=True) == "2"
     french = soup(client, "/activities?per_page=5&page=2&lang=fr")
     showing = french.select_one(".pagination .showing").get_text(strip=True)
-    assert showing == "Affichage de 6 à 10 sur 36"
+    assert showing == "Affichage de 6 à 10 sur 42"
 
 
 def test_demo_activity_page(client: TestClient) -> None:
@@ -178,10 +180,10 @@ def test_cached_pages_follow_a_new_ingest(tmp_path: Path, shared: Path) -> None:
         first = soup(c, "/activities?per_page=5")
         again = soup(c, "/activities?per_page=5")
         assert str(first) == str(again)
-        assert first.select_one(".showing").get_text(strip=True) == "Showing 1 – 5 of 23"
+        assert first.select_one(".showing").get_text(strip=True) == "Showing 1 – 5 of 29"
         ingest(engine, [str(shared / UNWOMEN)])
         after = soup(c, "/activities?per_page=5")
-        assert after.select_one(".showing").get_text(strip=True) == "Showing 1 – 5 of 36"
+        assert after.select_one(".showing").get_text(strip=True) == "Showing 1 – 5 of 42"
     engine.dispose()
 
 

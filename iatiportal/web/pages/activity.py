@@ -182,10 +182,39 @@ def section_labels() -> dict[str, str]:
     return dict(zip(SECTIONS, names, strict=True))
 
 
+def result_money(
+    conn: Connection, ctx: Context, aid: int, identifier: str, result_ids: list[int] | None
+) -> dict[int, dict[str, Any]]:
+    """Per result (row id) that the profile links to an activity (``[results]
+    activity_vocabulary``): ``{"activity": its identifier, "lines": [{"currency", "budget",
+    "expenditure", "utilisation_percent"}, ...]}``, that activity's money (with its
+    descendants', as ``Filters(activity=...)``) over the years the page shows: the plan
+    period's with ``?plan_period=``, as under Resources. ``result_ids`` None: every result."""
+    vocabulary = ctx.portal.home.results.activity_vocabulary
+    if vocabulary is None:
+        return {}
+    links = stored.result_links(conn, aid, vocabulary, result_ids)
+    period = plan_period(ctx, identifier)
+    shown = Filters(
+        currency=ctx.currency,
+        years=(period.start, period.end) if period is not None else None,
+    )
+    years = f.by_year_of(conn, ctx, shown, sorted(set(links.values())))
+    return {
+        result_id: {
+            "activity": linked,
+            "lines": resource_totals(years.get(linked, [])),
+        }
+        for result_id, linked in links.items()
+    }
+
+
 def _results(
-    conn: Connection, ctx: Context, aid: int, pager: Pager, plan: StrategicPlan | None
+    conn: Connection, ctx: Context, act: dict[str, Any], pager: Pager, plan: StrategicPlan | None
 ) -> list[dict[str, Any]]:
+    aid = act["id"]
     results = stored.results_page(conn, aid, pager.offset, pager.per_page, ctx.language)
+    linked = result_money(conn, ctx, aid, act["iati_identifier"], [r["id"] for r in results])
     # Numbered in publication order over every page (pages are counted in indicators, not
     # results, so the number comes from the results stored before this page's first).
     before = (
@@ -203,6 +232,7 @@ def _results(
         r["title"] = r["narratives"]["result/title"]
         r["description"] = r["narratives"]["result/description"]
         r["progress"] = _progress(r["indicators"])
+        r["money"] = linked.get(r["id"])
         for i in r["indicators"]:
             i["title"] = i["narratives"]["indicator/title"]
             i["plan_indicator"] = plan_indicator(ctx, plan, i["references"])
@@ -306,7 +336,8 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
         "reporting_org_name": own.get(("reporting-org", None)),
         "status_name": label(ctx, "ActivityStatus", act["activity_status"]),
         "lists": lists,
-        "results": _results(conn, ctx, aid, results_pager, publisher_plan(ctx, act)),
+        "results": _results(conn, ctx, act, results_pager, publisher_plan(ctx, act)),
+        "results_linkable": ctx.portal.home.results.activity_vocabulary is not None,
         "results_pager": results_pager,
         "results_param": RESULTS.param,
         "periods_shown": stored.PERIODS_SHOWN,
@@ -482,6 +513,47 @@ INDICATOR_PERIODS = Dataset(
     "The periods of the activity's indicators.",
     _fields("indicator", "plan_indicator_code", "period_start", "period_end", "target", "actual"),
 )
+RESULT_MONEY = Dataset(
+    "results",
+    "The activity's results, each with the budget, expenditure and utilisation of the activity "
+    "that carries its money where the result names one (one row per currency).",
+    (
+        Field("number", "integer", "The result's number on the page (document order)."),
+        Field("result_type", "string", "Result type code.", "ResultType"),
+        Field("result_type_name", "string", "The result type's name."),
+        Field(
+            "title",
+            "string",
+            "The result's title in the page's language if published "
+            "in it, else the first published.",
+        ),
+        Field(
+            "linked_activity",
+            "string",
+            "The activity carrying the result's money: the "
+            "IATI identifier its result/reference of the profile's vocabulary "
+            "([results] activity_vocabulary) names, an activity of the same reporting "
+            "organisation; empty: none (IATI has no budget per result).",
+        ),
+        Field("currency", "string", "Currency of the linked activity's amounts (ISO 4217)."),
+        Field(
+            "budget",
+            "number",
+            "The linked activity's budget (with its descendants', by "
+            "the money rules) over the years shown: the plan period's with ?plan_period=.",
+        ),
+        Field(
+            "expenditure",
+            "number",
+            "The linked activity's expenditure (with its descendants') over the same years.",
+        ),
+        Field(
+            "utilisation_percent",
+            "number",
+            "Budget utilisation: expenditure as a percentage of budget, to 0.1.",
+        ),
+    ),
+)
 TRANSACTION_TOTALS = Dataset(
     "transaction_totals",
     "The activity's transactions summed per type and currency.",
@@ -489,7 +561,7 @@ TRANSACTION_TOTALS = Dataset(
 )
 TABLES = (
     f.BY_YEAR, BUDGETS, TRANSACTIONS, INDICATOR_PERIODS, TRANSACTION_TOTALS, f.CORE, f.SDGS,
-    f.PARTNERS_BY_YEAR,
+    f.PARTNERS_BY_YEAR, RESULT_MONEY,
 )  # fmt: skip
 """The activity's data tables, in order (its page renderings and its API item)."""
 
@@ -536,7 +608,34 @@ def data_tables(
         table(f.CORE, f.core_and_non_core(conn, ctx, own)),
         table(f.SDGS, f.sdgs(conn, ctx, own)),
         table(f.PARTNERS_BY_YEAR, f.partners_by_year(conn, ctx, own)),
+        table(RESULT_MONEY, result_rows(conn, ctx, act)),
     ]
+
+
+def result_rows(conn: Connection, ctx: Context, act: dict[str, Any]) -> list[dict[str, Any]]:
+    """The RESULT_MONEY rows: every result, one row per currency of its linked activity's money (a
+    result without one: one row, money empty)."""
+    linked = result_money(conn, ctx, act["id"], act["iati_identifier"], None)
+    rows = []
+    for r in stored.result_list(conn, act["id"], ctx.language):
+        found = linked.get(r["id"])
+        base = {
+            "number": r["number"],
+            "result_type": r["result_type"],
+            "result_type_name": label(ctx, "ResultType", r["result_type"]),
+            "title": _text(r["title"]),
+            "linked_activity": found["activity"] if found else None,
+        }
+        lines = found["lines"] if found else []
+        for line in lines or [{}]:
+            rows.append(
+                {
+                    **base,
+                    "currency": line.get("currency"),
+                    **{k: line.get(k) for k in ("budget", "expenditure", "utilisation_percent")},
+                }
+            )
+    return rows
 
 
 def plan_period(ctx: Context, identifier: str) -> PlanPeriod | None:

@@ -308,7 +308,12 @@ def _outcomes(
         pager = Pager(pager.page, OUTCOMES_PER_PAGE, 0)
     acts = pager.fetch(
         lambda offset, limit: queries.activity_page(
-            conn, country=code, reporting_orgs=ctx.home, offset=offset, limit=limit
+            conn,
+            country=code,
+            reporting_orgs=ctx.home,
+            offset=offset,
+            limit=limit,
+            outcomes_only=True,
         )
     )
     money_by_activity = f.money_of(
