@@ -153,8 +153,10 @@ TABLE_PAGES = {
 # Lists of things (a row is a country, an outcome, an activity): each row a card on a phone.
 STACKED = {
     "countries": ["countries"],
-    "country-results": ["outcomes"],
-    "country-strategic-plan": ["outcomes"],
+    "country-overview": ["impact-areas", "places", "sdgs"],  # places: the map summary's, at
+    # every tab's foot
+    "country-results": ["outcomes", "places"],
+    "country-strategic-plan": ["outcomes", "places"],
     "activities": ["activities"],
     "strategic-plan": ["impact-areas"],
 }
@@ -186,3 +188,49 @@ def test_wide_tables_are_stacked_or_labelled_scroll_regions(
         assert outline[0] == "solid" and outline[1] >= 2, f"{name}: no visible focus"
     if width == 390:
         sized.screenshot(path=str(artifact(f"phone-tables-{name}-390.png")), full_page=True)
+
+
+# The axis labels of every chart drawn: those cut at the chart's edges, those of the horizontal
+# axis that overlap the one before, and those that the horizontal axis' name covers.
+CUT_LABELS = """() => [...document.querySelectorAll('figure[data-chart][data-drawn] svg')].flatMap(svg => {
+  const box = svg.getBoundingClientRect();
+  const found = [];
+  for (const group of svg.querySelectorAll('g[aria-label$="tick label"]')) {
+    let last = null;
+    const texts = [...group.querySelectorAll('text')].map(t => [t, t.getBoundingClientRect()]);
+    for (const [t, r] of texts.sort((a, b) => a[1].left - b[1].left)) {
+      if (r.left < box.left - 0.5 || r.right > box.right + 0.5) found.push(`cut: ${t.textContent}`);
+      const across = group.getAttribute('aria-label').startsWith('x');
+      if (across && last && r.left < last.right) found.push(`overlaps: ${t.textContent}`);
+      last = r;
+    }
+  }
+  const name = svg.querySelector('g[aria-label="x-axis label"] text');
+  const under = name && name.getBoundingClientRect();
+  for (const t of svg.querySelectorAll('g[aria-label="x-axis tick label"] text')) {
+    const r = t.getBoundingClientRect();
+    const apart = r.right <= under?.left || r.left >= under?.right
+      || r.bottom <= under?.top || r.top >= under?.bottom;
+    if (under && !apart) found.push(`under the axis name: ${t.textContent}`);
+  }
+  return found;
+})"""
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("path", ["/partners/NO-BRC-971277882", COUNTRY])
+def test_chart_axis_labels_fit_on_a_phone(
+    browser: Browser, portal: str, lang: str, path: str
+) -> None:
+    """Each chart's axes have room for their labels in either language ("1,6 M $US")."""
+    ctx = browser.new_context(
+        base_url=portal, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    try:
+        page = ctx.new_page()
+        open_page(page, f"{path}?lang={lang}")
+        expect(page.locator("figure[data-chart]").first).to_have_attribute("data-drawn", "true")
+        assert page.locator("figure[data-chart][data-drawn] svg").count() >= 1
+        assert page.evaluate(CUT_LABELS) == []
+    finally:
+        ctx.close()

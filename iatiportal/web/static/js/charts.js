@@ -38,9 +38,22 @@
     return out;
   }
 
-  function short(text) {
+  // About the width of a character of the chart's type (--chart-font-size, 14px): 0.6em.
+  const CHAR = 8.5;
+
+  function short(text, most = 30) {
     const s = String(text);
-    return s.length > 30 ? s.slice(0, 29) + "…" : s;
+    const fit = Math.max(6, Math.min(30, Math.floor(most)));
+    return s.length > fit ? s.slice(0, fit - 1) + "…" : s;
+  }
+
+  // How wide the longest value label is (French "1,6 M $US" is wider than English "$1.6M"):
+  // the labels of the nice ticks up to the largest value (of a stack, its sum).
+  function labelsWidth(rows, tick) {
+    const sums = d3.rollup(rows, (v) => d3.sum(v, (r) => r.value), (r) => r.x);
+    const top = Math.max(0, ...sums.values());
+    const labels = d3.scaleLinear().domain([0, top]).nice().ticks(8).map((v) => tick(v).length);
+    return Math.max(...labels) * CHAR;
   }
 
   function plot(spec, rows, currency, width) {
@@ -54,12 +67,26 @@
     const common = { width, color, className: "chart-plot" };
     if (spec.kind === "hbars") {
       const names = [...new Set(rows.map((r) => r.x))];
+      // The names cut to what their margin holds, and as many value ticks as their labels
+      // (longer in French: "500 k $US") leave room for, the last one inside the chart.
+      const marginLeft = Math.min(250, width / 2.2);
+      const room = labelsWidth(rows, tick);
+      const marginRight = Math.ceil(room / 2);
+      const most = Math.max(2, Math.floor((width - marginLeft - marginRight) / (room + 16)) + 1);
+      const top = Math.max(0, ...rows.map((r) => r.value));
+      let values = [];
+      for (let n = most; n >= 1; n -= 1) {
+        values = d3.ticks(0, top, n); // d3 may give more ticks than asked: fewer until they fit
+        if (values.length <= most) break;
+      }
       return Plot.plot({
         ...common,
-        marginLeft: Math.min(250, width / 2.2),
-        height: 40 + names.length * Math.max(28, groups.length * 14),
-        x: { label: valueLabel, tickFormat: tick, grid: true, ticks: width / 120 },
-        fy: { label: null, domain: names, tickFormat: short },
+        marginLeft,
+        marginRight,
+        marginBottom: 48, // the value labels, and under them the axis' name
+        height: 48 + names.length * Math.max(28, groups.length * 14),
+        x: { label: valueLabel, tickFormat: tick, grid: true, ticks: values, labelOffset: 42 },
+        fy: { label: null, domain: names, tickFormat: (name) => short(name, (marginLeft - 12) / CHAR) },
         y: { axis: null, domain: groups },
         marks: [
           Plot.barX(rows, { fy: "x", y: "group", x: "value", fill: "group", title: tip }),
@@ -81,11 +108,13 @@
       });
     }
     const height = 300;
+    // Room for the longest value label and the tick beside it.
+    const marginLeft = Math.max(70, Math.ceil(labelsWidth(rows, tick)) + 16);
     if (spec.kind === "stack") {
       return Plot.plot({
         ...common,
         height,
-        marginLeft: 70,
+        marginLeft,
         marginBottom: 48,
         x: { label: spec.x_label, type: "band", tickFormat: String, labelOffset: 42 },
         y: { label: valueLabel, tickFormat: tick, grid: true },
@@ -95,7 +124,7 @@
     return Plot.plot({
       ...common,
       height,
-      marginLeft: 70,
+      marginLeft,
       marginBottom: 48, // room for the year labels and, under them, the axis' name
       fx: { label: spec.x_label, tickFormat: String, labelOffset: 42 },
       x: { axis: null, domain: groups },
