@@ -192,7 +192,8 @@ def test_wide_tables_are_stacked_or_labelled_scroll_regions(
 
 # The axis labels of every chart drawn: those cut at the chart's edges, those of the horizontal
 # axis that overlap the one before, and those that the horizontal axis' name covers.
-CUT_LABELS = """() => [...document.querySelectorAll('figure[data-chart][data-drawn] svg')].flatMap(svg => {
+CUT_LABELS = """() => [...document.querySelectorAll('figure[data-chart][data-drawn] svg')]
+.flatMap(svg => {
   const box = svg.getBoundingClientRect();
   const found = [];
   for (const group of svg.querySelectorAll('g[aria-label$="tick label"]')) {

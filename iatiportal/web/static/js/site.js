@@ -144,11 +144,11 @@
     document.documentElement.classList.add("has-section-tabs");
   }
 
-  // A table wider than a phone scrolls sideways (site.css) inside a scroll region: a <div
-  // role="region" tabindex="0"> named after the table (its caption, else the heading of its
-  // section, else its column headers), so that the keyboard can scroll it and a screen reader
-  // says what it is. A table that fits (or is stacked, site.css) is left as it is, and a region
-  // whose table fits again (a wider window) stops being one.
+  // A table wider than a phone scrolls sideways (site.css) inside a scroll region: each table
+  // of the page is put in a <div class="table-scroll">, which becomes a region (role="region",
+  // tabindex="0", named after the table: its caption, else the heading of its section, else its
+  // column headers) while its table is wider than it, so that the keyboard can scroll it and a
+  // screen reader says what it is; a table that fits (or is stacked, site.css) stays plain.
   function tableName(table) {
     const caption = table.caption && table.caption.textContent.trim();
     if (caption) return caption;
@@ -159,20 +159,19 @@
   }
 
   function scrollers() {
-    const mark = () => document.querySelectorAll("main table").forEach((table) => {
-      let box = table.parentElement.classList.contains("table-scroll") ? table.parentElement : null;
-      if (!box && table.scrollWidth <= table.clientWidth + 1) return;
-      if (!box) {
-        box = document.createElement("div");
-        box.className = "table-scroll";
-        table.before(box);
-        box.append(table);
-      }
+    const boxes = [...document.querySelectorAll("main table")].map((table) => {
+      const box = document.createElement("div");
+      box.className = "table-scroll";
+      table.before(box);
+      box.append(table);
+      return box;
+    });
+    const mark = () => boxes.forEach((box) => {
       if (!box.clientWidth) return; // in a section not shown yet: measured when it is
       if (box.scrollWidth > box.clientWidth + 1) {
         box.setAttribute("role", "region");
         box.setAttribute("tabindex", "0");
-        box.setAttribute("aria-label", tableName(table));
+        box.setAttribute("aria-label", tableName(box.firstElementChild));
       } else {
         ["role", "tabindex", "aria-label"].forEach((name) => box.removeAttribute(name));
       }
