@@ -96,10 +96,18 @@
     }
     if (spec.kind === "progress") {
       const targets = rows.filter((r) => r.group !== groups[0] || groups.length === 1);
+      // One tick a year of the series (a count of ticks gave half years, each year twice), at
+      // most one every 48px; the axis' name under them.
+      const years = [...new Set(rows.map((r) => r.x))].sort((a, b) => a - b);
+      const every = Math.ceil(years.length / Math.max(2, Math.floor(width / 48)));
       return Plot.plot({
         ...common,
-        height: 240,
-        x: { label: spec.x_label, tickFormat: "d", ticks: Math.min(8, rows.length) },
+        height: 248,
+        marginBottom: 48,
+        x: {
+          label: spec.x_label, tickFormat: "d", labelOffset: 42,
+          ticks: years.filter((_, i) => i % every === 0),
+        },
         y: { label: valueLabel, grid: true, zero: true },
         marks: [
           Plot.line(targets, { x: "x", y: "value", stroke: "group", sort: "x" }),
