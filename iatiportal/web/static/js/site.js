@@ -168,7 +168,7 @@
     });
     const mark = () => boxes.forEach((box) => {
       if (!box.clientWidth) return; // in a section not shown yet: measured when it is
-      if (box.scrollWidth > box.clientWidth + 1) {
+      if (box.scrollWidth > box.clientWidth) {
         box.setAttribute("role", "region");
         box.setAttribute("tabindex", "0");
         box.setAttribute("aria-label", tableName(box.firstElementChild));
