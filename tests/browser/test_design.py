@@ -1,7 +1,7 @@
 """The portal's face in a real browser, at a phone's width (390 px) and a laptop's (1366 px): the
 menu collapses into a button on the phone and is a row of links on the laptop, the country
 page's tabs are a tablist, no page scrolls sideways, and axe (every WCAG 2.0 and 2.1 A and AA
-rule) finds nothing on the key pages, the partner page and search in French too (the overview,
+rule) finds nothing on the key pages, the overview, partner page and search in French too (the
 country and outcome pages are checked in French in their own modules). Screenshots of each go to
 test-artifacts/screenshots/design-{page}[-fr]-{width}.png.
 """
@@ -34,7 +34,7 @@ PAGES = {
     "search": "/search?q=women",
     "activities": "/activities?per_page=5&page=3",  # the pagination component
 }
-IN_FRENCH = ("partner", "search")
+IN_FRENCH = ("overview", "partner", "search")
 CASES = [(name, "en") for name in PAGES] + [(name, "fr") for name in IN_FRENCH]
 
 
