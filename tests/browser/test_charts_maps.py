@@ -297,3 +297,15 @@ def test_location_map_draws_a_dot_per_place(
     name = urlsplit(path).path.strip("/").replace("/", "-")
     page.screenshot(path=str(artifact(f"locations-{name}.png")))
     assert page.locator("table.places tbody tr").count() == len(spec["points"])
+
+
+def test_an_activity_map_outlines_the_country_of_its_places(
+    page: Page, artifact: Callable[[str], Path]
+) -> None:
+    """An outcome's map (no country of its page) shows the country its places are in, Mali,
+    not two dots on a blank sea."""
+    _open(page, f"/activities/{ACTIVITY}#locations-heading")
+    figure = page.locator("figure[data-locations]")
+    expect(figure).to_have_attribute("data-drawn", "true")
+    expect(figure.locator("svg path.focus-country")).to_have_count(1)
+    page.screenshot(path=str(artifact("locations-activity-country.png")))

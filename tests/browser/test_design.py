@@ -1,7 +1,9 @@
 """The portal's face in a real browser, at a phone's width (390 px) and a laptop's (1366 px): the
 menu collapses into a button on the phone and is a row of links on the laptop, the country
 page's tabs are a tablist, no page scrolls sideways, and axe (every WCAG 2.0 and 2.1 A and AA
-rule) finds nothing on the key pages. Screenshots of each go to test-artifacts/screenshots/.
+rule) finds nothing on the key pages, the overview, partner page and search in French too (the
+country and outcome pages are checked in French in their own modules). Screenshots of each go to
+test-artifacts/screenshots/design-{page}[-fr]-{width}.png.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ PAGES = {
     "search": "/search?q=women",
     "activities": "/activities?per_page=5&page=3",  # the pagination component
 }
+IN_FRENCH = ("overview", "partner", "search")
+CASES = [(name, "en") for name in PAGES] + [(name, "fr") for name in IN_FRENCH]
 
 
 def test_menu_collapses_on_a_phone_and_is_a_row_on_a_laptop(sized: Page, width: int) -> None:
@@ -55,6 +59,10 @@ def test_menu_collapses_on_a_phone_and_is_a_row_on_a_laptop(sized: Page, width: 
         tops = links.evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().top))")
         assert len(set(tops)) == 1, "laptop menu is one row"
     expect(sized.locator('nav.main-nav a[aria-current="page"]')).to_have_text("Overview")
+    if width >= 1280:  # in French too, whose words are longer
+        open_page(sized, "/?lang=fr")
+        tops = links.evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().top))")
+        assert len(set(tops)) == 1, "laptop menu is one row in French"
 
 
 def test_menu_works_without_javascript(browser: Browser, portal: str) -> None:
@@ -129,16 +137,28 @@ def test_country_and_year_without_javascript(browser: Browser, portal: str) -> N
         ctx.close()
 
 
-@pytest.mark.parametrize("name", list(PAGES))
+@pytest.mark.parametrize(("name", "lang"), CASES, ids=[f"{n}-{lang}" for n, lang in CASES])
 def test_pages_fit_pass_axe_and_are_photographed(
-    sized: Page, width: int, name: str, artifact: Callable[[str], Path]
+    sized: Page, width: int, name: str, lang: str, artifact: Callable[[str], Path]
 ) -> None:
-    open_page(sized, PAGES[name])
+    path = PAGES[name] + ("" if lang == "en" else ("&" if "?" in PAGES[name] else "?") + "lang=fr")
+    open_page(sized, path)
+    expect(sized.locator("html")).to_have_attribute("lang", lang)
+    # Tabs, where a page has them, are a tablist whose tabs each say whether they are selected.
+    tabs = sized.locator('[role="tab"]')
+    states = tabs.evaluate_all(
+        "els => els.map(e => [!!e.closest('[role=tablist]'), e.getAttribute('aria-selected')])"
+    )
+    assert all(inside and state in ("true", "false") for inside, state in states), states
+    if states:
+        selected = sized.locator('[role="tablist"] [role="tab"][aria-selected="true"]')
+        expect(selected).to_have_count(1)
     scroll_width = sized.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width, f"{PAGES[name]} scrolls sideways at {width}px"
-    sized.screenshot(path=str(artifact(f"design-{name}-{width}.png")), full_page=True)
-    sized.screenshot(path=str(artifact(f"design-{name}-{width}-first-screen.png")))
-    assert axe_violations(sized) == []
+    assert scroll_width <= width, f"{path} scrolls sideways at {width}px"
+    shot = f"design-{name}" + ("" if lang == "en" else f"-{lang}") + f"-{width}"
+    sized.screenshot(path=str(artifact(f"{shot}.png")), full_page=True)
+    sized.screenshot(path=str(artifact(f"{shot}-first-screen.png")))
+    assert axe_violations(sized) == [], path
 
 
 def test_theme_colours_reach_the_page(page: Page) -> None:

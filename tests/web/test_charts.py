@@ -241,9 +241,15 @@ def test_vendor_files_are_served_and_nothing_else(client: TestClient) -> None:
     assert atlas["type"] == "Topology"
     for wanted in ("/static/vendor/package.json", "/static/vendor/..%2Fpackage.json"):
         assert client.get(wanted).status_code == 404
-    # Pages without charts load only the page enhancements (menu, selectors, tabs).
-    for path in ("/countries/ML/results", "/about"):
-        assert [s["src"] for s in page(client, path).select("script[src]")] == SITE_JS
+    # Pages without charts load only the page enhancements (menu, selectors, tabs), and the map
+    # scripts where a map of places is drawn (the foot of every tab of a country page).
+    assert [s["src"] for s in page(client, "/about").select("script[src]")] == SITE_JS
+    assert [s["src"] for s in page(client, "/countries/ML/results").select("script[src]")] == [
+        *SITE_JS,
+        "/static/vendor/d3.min.js",
+        "/static/vendor/topojson-client.min.js",
+        "/static/js/locations.js",
+    ]
 
 
 def test_without_node_modules_pages_show_tables_only(

@@ -237,10 +237,26 @@ def test_our_progress_outcomes(client: TestClient, lang: str, year: int) -> None
 
 
 def test_foot_map_summary_disclaimer_and_download(client: TestClient) -> None:
+    """Every tab ends, after its panel, with the map summary: the map of Mali's located places
+    (and their table), the disclaimer with the note on Kosovo, and Download data."""
+    points = set()
+    for activity in etree.parse(str(ACTIVITIES)).getroot().iterfind("iati-activity"):
+        if activity.find("recipient-country[@code='ML']") is not None:
+            for pos in activity.iterfind("location/point/pos"):
+                lat, lon = (round(float(v), 4) for v in pos.text.split())
+                points.add((lat, lon))
+    assert points
     for tab in ("", "/results", "/progress", "/strategic-plan"):
         page = soup(client, f"/countries/ML{tab}?year=2023")
         foot = page.select_one("section.map-summary")
         assert foot is not None, tab
+        panel = page.select_one("[role=tabpanel]")
+        assert panel is not None and foot in panel.find_all_next("section"), tab
+        assert len(page.select("figure[data-locations]")) == 1, tab
+        assert foot.select_one("figure[data-locations] script.location-data") is not None, tab
+        rows = foot.select("table.places tbody tr")
+        assert {(float(r["data-lat"]), float(r["data-lon"])) for r in rows} == points, tab
+        assert str(len(points)) in text(foot.select_one(".places")), tab
         notes = text(foot.select_one(".disclaimer"))
         assert "do not imply official endorsement or acceptance by the United Nations" in notes
         assert "Kosovo" in notes and "1244 (1999)" in notes

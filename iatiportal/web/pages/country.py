@@ -287,12 +287,6 @@ def _overview(
             "areas": charts.budget_by_name("impact-areas", _("Impact areas"), areas),
             "sdgs": charts.budget_by_name("sdgs", _("Sustainable Development Goals"), sdgs),
         },
-        "locations_map": charts.location_map(
-            "locations",
-            queries.locations(conn, country=code, reporting_orgs=ctx.home),
-            code,
-            _("Locations"),
-        ),
     }
     return context, [table(d, found[d.name]) for d in f.COUNTRY_TABLES]
 
@@ -390,8 +384,8 @@ def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> P
 
     The model shows each as: statement "(Related to {code}: {statement})", then the narrative.
 
-    Every tab also has ``located_places``: how many distinct located places the country's
-    activities publish (the map summary at the page's foot).
+    Every tab also has ``located_places``, how many distinct located places the country's
+    activities publish, and ``locations_map``, their map: the map summary at the page's foot.
     """
     code = code.upper()
     counts = queries.countries(conn, ctx.home)
@@ -418,9 +412,10 @@ def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> P
         ),
         "unconverted": f.unconverted(conn, ctx, in_year),
     }
-    # The map summary at the foot of every tab (the map itself is on the overview).
+    # The map summary at the foot of every tab: the map of the located places and their count.
     places = queries.locations(conn, country=code, reporting_orgs=ctx.home)
     context["located_places"] = len({(p["latitude"], p["longitude"]) for p in places})
+    context["locations_map"] = charts.location_map("locations", places, code, _("Locations"))
     if tab == "overview":
         more, tables = _overview(conn, ctx, code, year)
     else:

@@ -38,9 +38,22 @@
     return out;
   }
 
-  function short(text) {
+  // About the width of a character of the chart's type (--chart-font-size, 14px): 0.6em.
+  const CHAR = 8.5;
+
+  function short(text, most = 30) {
     const s = String(text);
-    return s.length > 30 ? s.slice(0, 29) + "…" : s;
+    const fit = Math.max(6, Math.min(30, Math.floor(most)));
+    return s.length > fit ? s.slice(0, fit - 1) + "…" : s;
+  }
+
+  // How wide the longest value label is (French "1,6 M $US" is wider than English "$1.6M"):
+  // the labels of the nice ticks up to the largest value (of a stack, its sum).
+  function labelsWidth(rows, tick) {
+    const sums = d3.rollup(rows, (v) => d3.sum(v, (r) => r.value), (r) => r.x);
+    const top = Math.max(0, ...sums.values());
+    const labels = d3.scaleLinear().domain([0, top]).nice().ticks(8).map((v) => tick(v).length);
+    return Math.max(...labels) * CHAR;
   }
 
   function plot(spec, rows, currency, width) {
@@ -54,12 +67,26 @@
     const common = { width, color, className: "chart-plot" };
     if (spec.kind === "hbars") {
       const names = [...new Set(rows.map((r) => r.x))];
+      // The names cut to what their margin holds, and as many value ticks as their labels
+      // (longer in French: "500 k $US") leave room for, the last one inside the chart.
+      const marginLeft = Math.min(250, width / 2.2);
+      const room = labelsWidth(rows, tick);
+      const marginRight = Math.ceil(room / 2);
+      const most = Math.max(2, Math.floor((width - marginLeft - marginRight) / (room + 16)) + 1);
+      const top = Math.max(0, ...rows.map((r) => r.value));
+      let values = [];
+      for (let n = most; n >= 1; n -= 1) {
+        values = d3.ticks(0, top, n); // d3 may give more ticks than asked: fewer until they fit
+        if (values.length <= most) break;
+      }
       return Plot.plot({
         ...common,
-        marginLeft: Math.min(250, width / 2.2),
-        height: 40 + names.length * Math.max(28, groups.length * 14),
-        x: { label: valueLabel, tickFormat: tick, grid: true, ticks: width / 120 },
-        fy: { label: null, domain: names, tickFormat: short },
+        marginLeft,
+        marginRight,
+        marginBottom: 48, // the value labels, and under them the axis' name
+        height: 48 + names.length * Math.max(28, groups.length * 14),
+        x: { label: valueLabel, tickFormat: tick, grid: true, ticks: values, labelOffset: 42 },
+        fy: { label: null, domain: names, tickFormat: (name) => short(name, (marginLeft - 12) / CHAR) },
         y: { axis: null, domain: groups },
         marks: [
           Plot.barX(rows, { fy: "x", y: "group", x: "value", fill: "group", title: tip }),
@@ -69,20 +96,17 @@
     }
     if (spec.kind === "progress") {
       const targets = rows.filter((r) => r.group !== groups[0] || groups.length === 1);
-      // One tick per year shown (up to eight; more are left to the scale, on whole years):
-      // a count of ticks alone put ticks between years, each labelled with its year.
+      // One tick a year of the series (a count of ticks gave half years, each year twice), at
+      // most one every 48px; the axis' name under them.
       const years = [...new Set(rows.map((r) => r.x))].sort((a, b) => a - b);
-      const yearTicks = years.length <= 8 ? years : Math.min(8, years.at(-1) - years[0]);
+      const every = Math.ceil(years.length / Math.max(2, Math.floor(width / 48)));
       return Plot.plot({
         ...common,
-        height: 250,
-        marginBottom: 44,
+        height: 248,
+        marginBottom: 48,
         x: {
-          label: spec.x_label,
-          labelAnchor: "center",
-          labelOffset: 40,
-          tickFormat: (d) => (Number.isInteger(d) ? String(d) : ""),
-          ticks: yearTicks,
+          label: spec.x_label, tickFormat: "d", labelOffset: 42,
+          ticks: years.filter((_, i) => i % every === 0),
         },
         y: { label: valueLabel, grid: true, zero: true },
         marks: [
@@ -92,11 +116,13 @@
       });
     }
     const height = 300;
+    // Room for the longest value label and the tick beside it.
+    const marginLeft = Math.max(70, Math.ceil(labelsWidth(rows, tick)) + 16);
     if (spec.kind === "stack") {
       return Plot.plot({
         ...common,
         height,
-        marginLeft: 70,
+        marginLeft,
         marginBottom: 48,
         x: { label: spec.x_label, type: "band", tickFormat: String, labelOffset: 42 },
         y: { label: valueLabel, tickFormat: tick, grid: true },
@@ -106,7 +132,7 @@
     return Plot.plot({
       ...common,
       height,
-      marginLeft: 70,
+      marginLeft,
       marginBottom: 48, // room for the year labels and, under them, the axis' name
       fx: { label: spec.x_label, tickFormat: String, labelOffset: 42 },
       x: { axis: null, domain: groups },

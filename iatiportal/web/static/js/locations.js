@@ -23,11 +23,16 @@
     const shapes = topojson.feature(world, world.objects.countries).features;
     const outline = spec.country_numeric ? shapes.find((f) => f.id === spec.country_numeric) : null;
     const points = { type: "MultiPoint", coordinates: spec.points.map((p) => [p.lon, p.lat]) };
+    // The country outlined: the page's, else (an activity's map) the countries its places are
+    // in, so that the map shows where they are (fitted to the places alone, two places in one
+    // country showed as two dots on a blank sea).
+    const around = outline ? [outline]
+      : shapes.filter((s) => spec.points.some((p) => d3.geoContains(s, [p.lon, p.lat])));
     const projection = d3.geoMercator();
-    if (outline) {
+    if (around.length) {
       projection.fitExtent([[16, 16], [width - 16, height - 16]], {
         type: "FeatureCollection",
-        features: [outline, { type: "Feature", geometry: points, properties: {} }],
+        features: [...around, { type: "Feature", geometry: points, properties: {} }],
       });
     } else if (spec.points.length > 1) {
       projection.fitExtent([[40, 40], [width - 40, height - 40]], points);
@@ -47,7 +52,7 @@
       if (!d) continue;
       const p = document.createElementNS(NS, "path");
       p.setAttribute("d", d);
-      p.setAttribute("class", shape === outline ? "land focus-country" : "land");
+      p.setAttribute("class", around.includes(shape) ? "land focus-country" : "land");
       land.append(p);
     }
     svg.append(land);

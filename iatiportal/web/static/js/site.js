@@ -5,6 +5,7 @@
 //   for Enter or for the focus to leave, so that going through the list does not reload it;
 // - tabs (role="tablist"): the arrow keys, Home and End move between them (WAI-ARIA tabs
 //   pattern, https://www.w3.org/WAI/ARIA/apg/patterns/tabs/); each tab is a link to its page;
+//   on a phone, where the strip scrolls sideways, the selected tab is scrolled into view;
 // - in-page sections (nav[data-sections], the outcome page): a menu of #anchors without
 //   JavaScript, made a tablist that shows one section at a time, the one a link's #anchor
 //   points into (a list's page links end in the #heading of their list).
@@ -63,11 +64,21 @@
     });
   }
 
+  // A tab strip that scrolls sideways (site.css, on phones) shows this tab: centred in the
+  // strip, the strip alone scrolled (scrollIntoView would scroll the page to it as well).
+  function reveal(list, tab) {
+    if (list.scrollWidth <= list.clientWidth) return;
+    const box = list.getBoundingClientRect();
+    const at = tab.getBoundingClientRect();
+    list.scrollLeft += at.left - box.left - (box.width - at.width) / 2;
+  }
+
   function tablist(list) {
     const tabs = [...list.querySelectorAll('[role="tab"]')];
     if (!tabs.length) return;
     const selected = tabs.find((t) => t.getAttribute("aria-selected") === "true") || tabs[0];
     tabs.forEach((t) => t.setAttribute("tabindex", t === selected ? "0" : "-1"));
+    reveal(list, selected);
     list.addEventListener("keydown", (event) => {
       const at = tabs.indexOf(document.activeElement);
       if (at < 0) return;
@@ -106,6 +117,7 @@
         if (on) a.setAttribute("aria-current", "location"); else a.removeAttribute("aria-current");
         panels[i].hidden = !on;
       });
+      reveal(list, links[at]);
       // Charts drawn while their section was hidden are drawn again at its width (charts.js).
       panels[at].dispatchEvent(new CustomEvent("iatiportal:shown", { bubbles: true }));
     };
@@ -132,18 +144,45 @@
     document.documentElement.classList.add("has-section-tabs");
   }
 
-  // A table wider than a phone scrolls sideways (site.css): it takes the keyboard focus then,
-  // so that the keyboard can scroll it (Chromium does this by itself; not every browser does).
+  // A table wider than a phone scrolls sideways (site.css) inside a scroll region: each table
+  // of the page is put in a <div class="table-scroll">, which becomes a region (role="region",
+  // tabindex="0", named after the table: its caption, else the heading of its section, else its
+  // column headers) while its table is wider than it, so that the keyboard can scroll it and a
+  // screen reader says what it is; a table that fits (or is stacked, site.css) stays plain.
+  function tableName(table) {
+    const caption = table.caption && table.caption.textContent.trim();
+    if (caption) return caption;
+    const section = table.closest("section");
+    const heading = section && section.querySelector("h2, h3");
+    if (heading && heading.textContent.trim()) return heading.textContent.trim();
+    return [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim()).join(", ");
+  }
+
   function scrollers() {
-    const mark = () => document.querySelectorAll("main table").forEach((table) => {
-      if (table.scrollWidth > table.clientWidth + 1) table.setAttribute("tabindex", "0");
-      else if (table.getAttribute("tabindex") === "0") table.removeAttribute("tabindex");
+    const boxes = [...document.querySelectorAll("main table")].map((table) => {
+      const box = document.createElement("div");
+      box.className = "table-scroll";
+      table.before(box);
+      box.append(table);
+      return box;
+    });
+    const mark = () => boxes.forEach((box) => {
+      if (!box.clientWidth) return; // in a section not shown yet: measured when it is
+      if (box.scrollWidth > box.clientWidth) {
+        box.setAttribute("role", "region");
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("aria-label", tableName(box.firstElementChild));
+      } else {
+        ["role", "tabindex", "aria-label"].forEach((name) => box.removeAttribute(name));
+      }
     });
     mark();
     let queued = 0;
     window.addEventListener("resize", () => { cancelAnimationFrame(queued); queued = requestAnimationFrame(mark); });
-    // The tables of a section shown after load (sections() below) had no width to measure.
+    // The tables of a section shown after load (sections() below) had no width to measure;
+    // the web font, once loaded, changes every table's width.
     document.addEventListener("iatiportal:shown", mark);
+    if (document.fonts) document.fonts.ready.then(mark);
   }
 
   function start() {
