@@ -16,6 +16,15 @@ from sqlalchemy.sql import Select
 from iatiportal.store import schema as s
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+WORD_SEPARATOR = "\u200b"
+"""ZERO WIDTH SPACE: put beside CJK characters in the search text, so each is a word."""
+_CJK = (
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK Unified Ideographs (A), Compatibility
+    "\U00020000-\U0003134f"  # CJK Unified Ideographs B to G
+)
+# Between two characters of a word where one of them is CJK.
+_CJK_BOUNDARY = re.compile(f"(?<=[{_CJK}])(?=\\w)|(?<=\\w)(?=[{_CJK}])")
 
 
 @dataclass(frozen=True)
@@ -61,9 +70,16 @@ class Filters:
         return ((self.activity,) if self.activity is not None else ()) + self.activities
 
 
+def spaced(value: str) -> str:
+    """``value`` with WORD_SEPARATOR between a CJK character and any letter or digit beside
+    it: what the search text holds and what a query's words are matched as."""
+    return _CJK_BOUNDARY.sub(WORD_SEPARATOR, value)
+
+
 def terms(q: str) -> list[str]:
-    """The words of a query that search matches (at most 20)."""
-    return _WORD.findall(q)[:20]
+    """The words of a query that search matches (at most 20), ``spaced`` as the search text
+    is (store.search says why)."""
+    return [spaced(w) for w in _WORD.findall(q)[:20]]
 
 
 def _search_ids(q: str, dialect: str) -> Select[tuple[int]] | None:

@@ -5,6 +5,26 @@ ingest; SQLite searches it through FTS5 (bm25 ranking, ``highlight``/``snippet``
 through ``to_tsvector('simple', ...)`` with a GIN index (``ts_rank``, ``ts_headline``). Matched
 words come back between the private-use characters MARK_START and MARK_END, so the web layer
 can escape the publisher's text first and then mark them.
+
+Scripts (issue 13; tests/store/test_search_scripts.py shows each on both databases):
+
+- Arabic and Cyrillic words are separated by spaces, and both tokenizers make words of them
+  as of Latin ones: FTS5's ``unicode61`` and PostgreSQL's default parser with the ``simple``
+  configuration (no stemming, no stop words: right for a store in many languages). Both fold
+  case, Cyrillic too (PostgreSQL through the database's ``LC_CTYPE``, ``C.UTF-8`` or a UTF-8
+  locale; ``lower`` of the ``C`` locale folds ASCII only), so "женщин" finds "ЖЕНЩИН".
+  Neither strips Arabic's attached article or prefixes: "المرأة" is found, "مرأة" is not.
+- Chinese (and Japanese) has no spaces: both tokenizers take a whole run of Han characters
+  as one word, so "妇女" (women) was not found in "促进妇女经济赋权". We index every CJK
+  character as a word of its own (``spaced``: a ZERO WIDTH SPACE, WORD_SEPARATOR, between it
+  and a letter or digit beside it, which both tokenizers take as a separator and no reader
+  sees) and search a
+  query's CJK run as the phrase of its characters, in order and adjacent (FTS5 makes a quoted
+  string a phrase; ``to_tsquery`` makes a word its parser splits a ``<->`` phrase). That
+  finds any run inside a sentence (one character too), as overlapping bigrams would, and
+  keeps the stored text the published text, so ``highlight`` and ``ts_headline`` mark it in
+  place; the separators are taken out of the hits. Migration 0010 re-indexes stores indexed
+  before.
 """
 
 from __future__ import annotations
@@ -31,7 +51,13 @@ from sqlalchemy import (
 )
 
 from iatiportal.store import schema as s
-from iatiportal.store.filters import Filters, activity_condition, terms
+from iatiportal.store.filters import (
+    WORD_SEPARATOR,
+    Filters,
+    activity_condition,
+    spaced,
+    terms,
+)
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 SEARCHED = (
@@ -62,6 +88,29 @@ class Results:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
+def unspaced(value: str) -> str:
+    return value.replace(WORD_SEPARATOR, "")
+
+
+def space_cjk(conn: Connection) -> int:
+    """Put WORD_SEPARATOR into the search text rows that hold CJK characters (after
+    ``rebuild``'s insert, and migration 0010); returns how many rows changed."""
+    t = s.search_text
+    changed = []
+    for activity_id, title, body in conn.execute(select(t.c.activity_id, t.c.title, t.c.body)):
+        new_title, new_body = spaced(title), spaced(body)
+        if (new_title, new_body) != (title, body):
+            changed.append({"row": activity_id, "new_title": new_title, "new_body": new_body})
+    if changed:
+        conn.execute(
+            t.update()
+            .where(t.c.activity_id == bindparam("row"))
+            .values(title=bindparam("new_title"), body=bindparam("new_body")),
+            changed,
+        )
+    return len(changed)
+
+
 def rebuild(conn: Connection) -> int:
     """Refill the search text of every current activity; returns how many."""
     sqlite = conn.dialect.name == "sqlite"
@@ -84,6 +133,7 @@ def rebuild(conn: Connection) -> int:
         WHERE a.is_current
     """)
     )
+    space_cjk(conn)
     if sqlite:
         conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
     return int(conn.execute(text("SELECT count(*) FROM search_text")).scalar_one())
@@ -155,7 +205,12 @@ def search(
         .offset(offset)
     )
     hits = [
-        Hit(r.iati_identifier, r.title or "", r.snippet or "", float(r.rank or 0))
+        Hit(
+            r.iati_identifier,
+            unspaced(r.title or ""),
+            unspaced(r.snippet or ""),
+            float(r.rank or 0),
+        )
         for r in conn.execute(page)
     ]
     ids = select(matched.subquery().c.id)

@@ -1,0 +1,39 @@
+"""search text: each CJK character a word
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-01 15:00:00
+
+Both tokenizers took a run of Chinese characters as one word, so a word inside a sentence
+was not found (issue 13). The search text now holds a ZERO WIDTH SPACE beside each CJK
+character (``store.search``'s docstring says why); the index definitions stay, the text
+indexed before is spaced here and SQLite's FTS5 index rebuilt from it.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+from sqlalchemy import text
+
+from iatiportal.store.search import space_cjk
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    conn = op.get_bind()
+    if space_cjk(conn) and conn.dialect.name == "sqlite":
+        conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
+
+
+def downgrade() -> None:
+    conn = op.get_bind()
+    conn.execute(
+        text("UPDATE search_text SET title = replace(title, :z, ''), body = replace(body, :z, '')"),
+        {"z": "\u200b"},
+    )
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
