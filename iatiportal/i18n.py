@@ -1,8 +1,9 @@
 """Languages of the portal: gettext catalogs, the current locale, and locale formatting.
 
 Every UI string goes through gettext. Catalogs are the ``locale/<lang>/LC_MESSAGES/messages.po``
-files, compiled in memory at start-up (no build step). The language of a request comes from
-``?lang=`` (default English); links keep it.
+files, compiled in memory at start-up (no build step). The language of a page is in its URL,
+``?lang=`` (links and forms keep it); a first visit without it follows the browser's
+``Accept-Language`` (``negotiate``; web.language redirects to the URL of the language chosen).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pycountry
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
@@ -55,6 +56,62 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def choose_language(requested: str | None) -> str:
     return requested if requested in LANGUAGES else DEFAULT_LANGUAGE
+
+
+MAX_ACCEPT_LANGUAGE = 40
+"""Language ranges of an ``Accept-Language`` header read at most (browsers send a few)."""
+
+
+def _quality(param: str) -> float | None:
+    name, _, value = param.strip().partition("=")
+    if name.strip().lower() != "q":
+        return None
+    try:
+        q = float(value)
+    except ValueError:
+        return 0.0  # not a quality value: not a preference
+    return q if 0 <= q <= 1 else 0.0
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The portal language an ``Accept-Language`` header prefers (RFC 9110, section 12.5.4):
+    the range of highest quality (the first of equal ones) that names one of LANGUAGES, by its
+    whole tag or its primary subtag (``fr-CA`` -> fr, ``zh-CN`` and ``zh-Hans`` -> zh); a
+    range of quality 0 is refused. None of them, no header or ``*``: DEFAULT_LANGUAGE."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate((accept_language or "").split(",")[:MAX_ACCEPT_LANGUAGE]):
+        tag, *params = item.split(";")
+        tag = tag.strip().lower()
+        if not tag:
+            continue
+        q = 1.0
+        for param in params:
+            found = _quality(param)
+            if found is not None:
+                q = found
+        if q > 0:
+            ranked.append((-q, position, tag))
+    for _q, _position, tag in sorted(ranked):
+        if tag == "*":
+            return DEFAULT_LANGUAGE
+        primary = tag.split("-", 1)[0]
+        exact = [code for code in LANGUAGES if code.lower() == tag]
+        alike = [code for code in LANGUAGES if code.split("-", 1)[0].lower() == primary]
+        if exact or alike:
+            return (exact or alike)[0]
+    return DEFAULT_LANGUAGE
+
+
+def direction(code: str | None) -> str:
+    """``rtl`` or ``ltr``, the direction of a language's script; ``auto`` where the language
+    is not known (the browser then reads it from the text)."""
+    if not code:
+        return "auto"
+    try:
+        locale = Locale.parse(code.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return "auto"
+    return "rtl" if locale.character_order == "right-to-left" else "ltr"
 
 
 def money(value: Decimal | None, currency: str | None) -> str:

@@ -60,7 +60,7 @@ def test_overview_counts_and_data_links(client: TestClient, shared: Path) -> Non
     # 23 sample activities + 13 real UN Women ones (independent of the code: counted here).
     real = etree.parse(str(shared / UNWOMEN)).getroot().findall("iati-activity")
     assert counts["activities"] == str(23 + len(real))
-    alternates = {a["href"] for a in page.select("link[rel=alternate]")}
+    alternates = {a["href"] for a in page.select("link[rel=alternate][type]")}
     assert alternates == {"/index.json", "/index.csv", "/index.xlsx"}
 
 
