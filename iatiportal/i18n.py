@@ -12,6 +12,8 @@ import datetime as dt
 import functools
 import gettext as gettext_module
 import io
+import re
+from collections.abc import Sequence
 from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
@@ -102,13 +104,47 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+_TAG = re.compile(r"[a-z]{2,8}(-[a-z0-9]{1,8})*", re.IGNORECASE)
+
+
+def language_tag(code: str | None) -> str | None:
+    """``code`` if it is shaped as a language tag (BCP 47: ``ar``, ``zh-Hans``, ``fr-CA``),
+    else None (an ``xml:lang`` of a publisher can hold anything)."""
+    return code if code and _TAG.fullmatch(code) else None
+
+
+def same_language(a: str | None, b: str | None) -> bool:
+    """Whether two language tags name one language (``fr`` and ``fr-CA`` do)."""
+    if not a or not b:
+        return False
+    return a.split("-", 1)[0].lower() == b.split("-", 1)[0].lower()
+
+
+def pick_narrative(
+    narratives: Sequence[tuple[str | None, str]] | None, language: str
+) -> tuple[str | None, str] | None:
+    """The narrative in ``language`` if the publisher gave one (its tag exactly, else one of
+    the same language: ``zh-CN`` for ``zh``), else the first published (store.activity's
+    ``picked_narratives`` picks the same way in SQL)."""
+    if not narratives:
+        return None
+    for pair in narratives:
+        if (pair[0] or "").lower() == language.lower():
+            return pair
+    for pair in narratives:
+        if same_language(pair[0], language):
+            return pair
+    return narratives[0]
+
+
 def direction(code: str | None) -> str:
     """``rtl`` or ``ltr``, the direction of a language's script; ``auto`` where the language
     is not known (the browser then reads it from the text)."""
-    if not code:
+    tag = language_tag(code)
+    if tag is None:
         return "auto"
     try:
-        locale = Locale.parse(code.replace("-", "_"))
+        locale = Locale.parse(tag.replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
         return "auto"
     return "rtl" if locale.character_order == "right-to-left" else "ltr"

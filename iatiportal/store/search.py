@@ -79,6 +79,7 @@ class Hit:
     title: str
     snippet: str
     rank: float
+    activity_id: int = 0  # its row id (to fetch its narratives)
 
 
 @dataclass
@@ -193,6 +194,7 @@ def search(
     total = int(conn.execute(select(func.count()).select_from(matched.subquery())).scalar_one())
     page = (
         select(
+            a.c.id,
             a.c.iati_identifier,
             title.label("title"),
             snippet.label("snippet"),
@@ -210,6 +212,7 @@ def search(
             unspaced(r.title or ""),
             unspaced(r.snippet or ""),
             float(r.rank or 0),
+            r.id,
         )
         for r in conn.execute(page)
     ]

@@ -73,6 +73,17 @@ def highlight(value: str) -> Markup:
     )
 
 
+def language_attributes(code: str | None) -> Markup:
+    """`` lang="…" dir="…"`` for text in language ``code`` (a narrative's ``xml:lang``, None
+    where the publisher gave none) inside a page in the page's language: nothing where they
+    are the same language; ``dir="auto"`` (the browser reads the text) where the language is
+    not known or not a language tag."""
+    if i18n.same_language(code, i18n.current_language.get()):
+        return Markup("")
+    tag = i18n.language_tag(code)
+    return Markup(' lang="{}" dir="{}"').format(tag or "und", i18n.direction(tag))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -98,6 +109,7 @@ def _environment() -> Environment:
         languages=i18n.LANGUAGES,
         language_name=i18n.language_name,
         direction=i18n.direction,
+        language_attributes=language_attributes,
         version=__version__,
         formats=FORMATS,
         vendor_available=vendor.available,
