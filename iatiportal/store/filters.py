@@ -25,6 +25,10 @@ _CJK = (
 )
 # Between two characters of a word where one of them is CJK.
 _CJK_BOUNDARY = re.compile(f"(?<=[{_CJK}])(?=\\w)|(?<=\\w)(?=[{_CJK}])")
+_ARABIC_MARKS = re.compile(
+    "[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
+    "\u0640]"  # vowel marks (harakat), Quranic annotation marks, and the tatweel
+)
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,20 @@ def spaced(value: str) -> str:
     return _CJK_BOUNDARY.sub(WORD_SEPARATOR, value)
 
 
+def unmarked(value: str) -> str:
+    """``value`` without Arabic vowel marks and tatweel (store.search says why)."""
+    return _ARABIC_MARKS.sub("", value)
+
+
+def searchable(value: str) -> str:
+    """``value`` as the search text holds it: ``unmarked``, then ``spaced``."""
+    return spaced(unmarked(value))
+
+
 def terms(q: str) -> list[str]:
-    """The words of a query that search matches (at most 20), ``spaced`` as the search text
-    is (store.search says why)."""
-    return [spaced(w) for w in _WORD.findall(q)[:20]]
+    """The words of a query that search matches (at most 20), ``searchable`` as the search
+    text is (store.search says why)."""
+    return [spaced(w) for w in _WORD.findall(unmarked(q))[:20]]
 
 
 def _search_ids(q: str, dialect: str) -> Select[tuple[int]] | None:

@@ -13,18 +13,26 @@ Scripts (issue 13; tests/store/test_search_scripts.py shows each on both databas
   configuration (no stemming, no stop words: right for a store in many languages). Both fold
   case, Cyrillic too (PostgreSQL through the database's ``LC_CTYPE``, ``C.UTF-8`` or a UTF-8
   locale; ``lower`` of the ``C`` locale folds ASCII only), so "женщин" finds "ЖЕНЩИН".
-  Neither strips Arabic's attached article or prefixes: "المرأة" is found, "مرأة" is not.
+  Arabic's vowel marks (harakat, mostly left out in writing) broke words apart in FTS5
+  (``unicode61`` takes them as separators: "المَرْأَة" became "الم", "ر", "أ", "ة") and kept
+  PostgreSQL's words from matching the same word written without them, so the search text
+  and the queries are ``unmarked``: without the marks and the tatweel (the stretching
+  stroke). Neither tokenizer strips Arabic's attached article or prefixes: "المرأة" is found,
+  "مرأة" is not (no Arabic stemmer is in either database).
 - Chinese (and Japanese) has no spaces: both tokenizers take a whole run of Han characters
   as one word, so "妇女" (women) was not found in "促进妇女经济赋权". We index every CJK
   character as a word of its own (``spaced``: a ZERO WIDTH SPACE, WORD_SEPARATOR, between it
   and a letter or digit beside it, which both tokenizers take as a separator and no reader
-  sees) and search a
-  query's CJK run as the phrase of its characters, in order and adjacent (FTS5 makes a quoted
-  string a phrase; ``to_tsquery`` makes a word its parser splits a ``<->`` phrase). That
-  finds any run inside a sentence (one character too), as overlapping bigrams would, and
-  keeps the stored text the published text, so ``highlight`` and ``ts_headline`` mark it in
-  place; the separators are taken out of the hits. Migration 0010 re-indexes stores indexed
-  before.
+  sees) and search a query's CJK run as the phrase of its characters, in order and adjacent
+  (FTS5 makes a quoted string a phrase; ``to_tsquery`` makes a word that its parser splits a
+  ``<->`` phrase). That finds any run inside a sentence, as overlapping bigrams on both sides
+  would, and a single character too (which bigrams miss), with one index entry per character
+  instead of two; the Chinese stays in the search text as written, so ``highlight`` and
+  ``ts_headline`` mark it in place, and the separators are taken out of the hits. What
+  neither does is segment words: "女经" (across two words of that sentence) is found too.
+
+Migration 0010 makes the search text of stores indexed before ``searchable``. Snippets show
+the search text: Arabic in them is without its vowel marks (hit titles are the narratives).
 """
 
 from __future__ import annotations
@@ -55,7 +63,7 @@ from iatiportal.store.filters import (
     WORD_SEPARATOR,
     Filters,
     activity_condition,
-    spaced,
+    searchable,
     terms,
 )
 
@@ -93,13 +101,13 @@ def unspaced(value: str) -> str:
     return value.replace(WORD_SEPARATOR, "")
 
 
-def space_cjk(conn: Connection) -> int:
-    """Put WORD_SEPARATOR into the search text rows that hold CJK characters (after
-    ``rebuild``'s insert, and migration 0010); returns how many rows changed."""
+def make_searchable(conn: Connection) -> int:
+    """Make the search text rows ``searchable`` (after ``rebuild``'s insert, and in migration
+    0010): those that hold CJK characters or Arabic marks; returns how many changed."""
     t = s.search_text
     changed = []
     for activity_id, title, body in conn.execute(select(t.c.activity_id, t.c.title, t.c.body)):
-        new_title, new_body = spaced(title), spaced(body)
+        new_title, new_body = searchable(title), searchable(body)
         if (new_title, new_body) != (title, body):
             changed.append({"row": activity_id, "new_title": new_title, "new_body": new_body})
     if changed:
@@ -134,7 +142,7 @@ def rebuild(conn: Connection) -> int:
         WHERE a.is_current
     """)
     )
-    space_cjk(conn)
+    make_searchable(conn)
     if sqlite:
         conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
     return int(conn.execute(text("SELECT count(*) FROM search_text")).scalar_one())

@@ -38,6 +38,10 @@ def found(engine: Engine, q: str) -> list[str]:
     [
         ("المرأة", ["XX-TEST-AR"]),  # in the Arabic title and the Arabic description
         ("الريفية", ["XX-TEST-AR"]),
+        ("النساء", ["XX-TEST-AR"]),  # published with its vowel marks: النِّسَاءِ
+        ("تمكين", ["XX-TEST-AR"]),
+        ("تَمْكِين", ["XX-TEST-AR"]),  # a query with marks finds it too
+        ("المـــرأة", ["XX-TEST-AR"]),  # and one stretched with tatweel
         ("женщин", ["XX-TEST-RU"]),  # published in capitals: ЖЕНЩИН
         ("ЖЕНЩИН", ["XX-TEST-RU"]),
         ("Женщин", ["XX-TEST-RU"]),
@@ -69,9 +73,11 @@ def test_chinese_matches_are_marked_and_the_text_is_as_published(store: Engine) 
     assert "支持农村" in hit.snippet and search.WORD_SEPARATOR not in hit.snippet
 
 
-def test_a_store_indexed_before_0010_finds_chinese_words_after_it(db_url: str) -> None:
-    """Stores indexed before migration 0010 held Chinese runs as one token: the migration
-    re-indexes their search text."""
+def test_a_store_indexed_before_0010_finds_chinese_and_vowelled_arabic_after_it(
+    db_url: str,
+) -> None:
+    """Stores indexed before migration 0010 held Chinese runs as one token and Arabic with
+    its vowel marks: the migration re-indexes their search text."""
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
@@ -85,11 +91,20 @@ def test_a_store_indexed_before_0010_finds_chinese_words_after_it(db_url: str) -
                 ),
                 {"z": search.WORD_SEPARATOR},
             )
+            conn.execute(
+                text(
+                    "UPDATE search_text SET body = :vowelled WHERE activity_id = "
+                    "(SELECT id FROM activity WHERE iati_identifier = 'XX-TEST-AR')"
+                ),
+                {"vowelled": "تَمْكِينُ النِّسَاءِ فِي الرِّيفِ XX-TEST-AR"},
+            )
             if conn.dialect.name == "sqlite":
                 conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
         assert found(engine, "妇女") == []
+        assert found(engine, "تمكين") == []
         migrate(engine)
         assert found(engine, "妇女") == ["XX-TEST-ZH"]
+        assert found(engine, "تمكين") == ["XX-TEST-AR"]
     finally:
         engine.dispose()
 

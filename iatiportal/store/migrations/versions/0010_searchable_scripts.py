@@ -1,13 +1,13 @@
-"""search text: each CJK character a word
+"""search text of every script: CJK characters as words, Arabic without vowel marks
 
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01 15:00:00
 
 Both tokenizers took a run of Chinese characters as one word, so a word inside a sentence
-was not found (issue 13). The search text now holds a ZERO WIDTH SPACE beside each CJK
-character (``store.search``'s docstring says why); the index definitions stay, the text
-indexed before is spaced here and SQLite's FTS5 index rebuilt from it.
+was not found, and FTS5 broke vocalised Arabic words apart (issue 13). The search text is
+now ``searchable`` (``store.search``'s docstring says how and why): the index definitions
+stay, the text indexed before is rewritten here and SQLite's FTS5 index rebuilt from it.
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-from iatiportal.store.search import space_cjk
+from iatiportal.store.search import make_searchable
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -25,11 +25,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     conn = op.get_bind()
-    if space_cjk(conn) and conn.dialect.name == "sqlite":
+    if make_searchable(conn) and conn.dialect.name == "sqlite":
         conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
 
 
 def downgrade() -> None:
+    # The separators go; the Arabic marks come back with the next ingest's rebuild.
     conn = op.get_bind()
     conn.execute(
         text("UPDATE search_text SET title = replace(title, :z, ''), body = replace(body, :z, '')"),
