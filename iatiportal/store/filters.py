@@ -25,10 +25,11 @@ _CJK = (
 )
 # Between two characters of a word where one of them is CJK.
 _CJK_BOUNDARY = re.compile(f"(?<=[{_CJK}])(?=\\w)|(?<=\\w)(?=[{_CJK}])")
-_ARABIC_MARKS = re.compile(
-    "[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
-    "\u0640]"  # vowel marks (harakat), Quranic annotation marks, and the tatweel
+_MARKS = (  # Arabic vowel marks (harakat), Quranic annotation marks, and the tatweel
+    "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u0640"
 )
+_ARABIC_MARKS = re.compile(f"[{_MARKS}]")
+_CHANGED_BY_SEARCHABLE = re.compile(f"[{_CJK}{_MARKS}]")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def unmarked(value: str) -> str:
 
 def searchable(value: str) -> str:
     """``value`` as the search text holds it: ``unmarked``, then ``spaced``."""
+    if not _CHANGED_BY_SEARCHABLE.search(value):
+        return value  # most text: one scan, nothing rewritten
     return spaced(unmarked(value))
 
 
