@@ -1,8 +1,9 @@
 """Languages of the portal: gettext catalogs, the current locale, and locale formatting.
 
 Every UI string goes through gettext. Catalogs are the ``locale/<lang>/LC_MESSAGES/messages.po``
-files, compiled in memory at start-up (no build step). The language of a request comes from
-``?lang=`` (default English); links keep it.
+files, compiled in memory at start-up (no build step). The language of a page is in its URL,
+``?lang=`` (links and forms keep it); a first visit without it follows the browser's
+``Accept-Language`` (``negotiate``; web.language redirects to the URL of the language chosen).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import datetime as dt
 import functools
 import gettext as gettext_module
 import io
+import re
+from collections.abc import Sequence
 from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 
 import pycountry
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
@@ -60,6 +63,96 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def choose_language(requested: str | None) -> str:
     return requested if requested in LANGUAGES else DEFAULT_LANGUAGE
+
+
+MAX_ACCEPT_LANGUAGE = 40
+"""Language ranges of an ``Accept-Language`` header read at most (browsers send a few)."""
+
+
+def _quality(param: str) -> float | None:
+    name, _, value = param.strip().partition("=")
+    if name.strip().lower() != "q":
+        return None
+    try:
+        q = float(value)
+    except ValueError:
+        return 0.0  # not a quality value: not a preference
+    return q if 0 <= q <= 1 else 0.0
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The portal language an ``Accept-Language`` header prefers (RFC 9110, section 12.5.4):
+    the range of highest quality (the first of equal ones) that names one of LANGUAGES, by its
+    whole tag or its primary subtag (``fr-CA`` -> fr, ``zh-CN`` and ``zh-Hans`` -> zh); a
+    range of quality 0 is refused. None of them, no header or ``*``: DEFAULT_LANGUAGE."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate((accept_language or "").split(",")[:MAX_ACCEPT_LANGUAGE]):
+        tag, *params = item.split(";")
+        tag = tag.strip().lower()
+        if not tag:
+            continue
+        q = 1.0
+        for param in params:
+            found = _quality(param)
+            if found is not None:
+                q = found
+        if q > 0:
+            ranked.append((-q, position, tag))
+    for _q, _position, tag in sorted(ranked):
+        if tag == "*":
+            return DEFAULT_LANGUAGE
+        primary = tag.split("-", 1)[0]
+        exact = [code for code in LANGUAGES if code.lower() == tag]
+        alike = [code for code in LANGUAGES if code.split("-", 1)[0].lower() == primary]
+        if exact or alike:
+            return (exact or alike)[0]
+    return DEFAULT_LANGUAGE
+
+
+_TAG = re.compile(r"[a-z]{2,8}(-[a-z0-9]{1,8})*", re.IGNORECASE)
+
+
+def language_tag(code: str | None) -> str | None:
+    """``code`` if it is shaped as a language tag (BCP 47: ``ar``, ``zh-Hans``, ``fr-CA``),
+    else None (an ``xml:lang`` of a publisher can hold anything)."""
+    return code if code and _TAG.fullmatch(code) else None
+
+
+def same_language(a: str | None, b: str | None) -> bool:
+    """Whether two language tags name one language (``fr`` and ``fr-CA`` do)."""
+    if not a or not b:
+        return False
+    return a.split("-", 1)[0].lower() == b.split("-", 1)[0].lower()
+
+
+def pick_narrative(
+    narratives: Sequence[tuple[str | None, str]] | None, language: str
+) -> tuple[str | None, str] | None:
+    """The narrative in ``language`` if the publisher gave one (its tag exactly, else one of
+    the same language: ``zh-CN`` for ``zh``), else the first published (store.activity's
+    ``picked_narratives`` picks the same way in SQL)."""
+    if not narratives:
+        return None
+    for pair in narratives:
+        if (pair[0] or "").lower() == language.lower():
+            return pair
+    for pair in narratives:
+        if same_language(pair[0], language):
+            return pair
+    return narratives[0]
+
+
+def direction(code: str | None) -> str:
+    """``rtl`` or ``ltr``, the direction of a language's script; ``auto`` where the language
+    is not known (the browser then reads it from the text)."""
+    tag = language_tag(code)
+    if tag is None:
+        return "auto"
+    try:
+        locale = Locale.parse(tag.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return "auto"
+    return "rtl" if locale.character_order == "right-to-left" else "ltr"
 
 
 def money(value: Decimal | None, currency: str | None) -> str:

@@ -79,7 +79,16 @@ def picked_narratives(
         func.row_number()
         .over(
             partition_by=(n.c.element, n.c.owner_id),
-            order_by=(case((n.c.lang == language, 0), else_=1), n.c.id),
+            # As i18n.pick_narrative: the page's language exactly, then a tag of it
+            # (zh-CN for zh), then the first published.
+            order_by=(
+                case(
+                    (n.c.lang == language.lower(), 0),  # stored in lower case
+                    (n.c.lang.like(language.split("-", 1)[0].lower() + "-%"), 1),
+                    else_=2,
+                ),
+                n.c.id,
+            ),
         )
         .label("rank")
     )

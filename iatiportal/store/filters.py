@@ -16,6 +16,20 @@ from sqlalchemy.sql import Select
 from iatiportal.store import schema as s
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+WORD_SEPARATOR = "\u200b"
+"""ZERO WIDTH SPACE: put beside CJK characters in the search text, so each is a word."""
+_CJK = (
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK Unified Ideographs (A), Compatibility
+    "\U00020000-\U0003134f"  # CJK Unified Ideographs B to G
+)
+# Between two characters of a word where one of them is CJK.
+_CJK_BOUNDARY = re.compile(f"(?<=[{_CJK}])(?=\\w)|(?<=\\w)(?=[{_CJK}])")
+_MARKS = (  # Arabic vowel marks (harakat), Quranic annotation marks, and the tatweel
+    "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u0640"
+)
+_ARABIC_MARKS = re.compile(f"[{_MARKS}]")
+_CHANGED_BY_SEARCHABLE = re.compile(f"[{_CJK}{_MARKS}]")
 
 
 @dataclass(frozen=True)
@@ -61,9 +75,28 @@ class Filters:
         return ((self.activity,) if self.activity is not None else ()) + self.activities
 
 
+def spaced(value: str) -> str:
+    """``value`` with WORD_SEPARATOR between a CJK character and any letter or digit beside
+    it: what the search text holds and what a query's words are matched as."""
+    return _CJK_BOUNDARY.sub(WORD_SEPARATOR, value)
+
+
+def unmarked(value: str) -> str:
+    """``value`` without Arabic vowel marks and tatweel (store.search says why)."""
+    return _ARABIC_MARKS.sub("", value)
+
+
+def searchable(value: str) -> str:
+    """``value`` as the search text holds it: ``unmarked``, then ``spaced``."""
+    if not _CHANGED_BY_SEARCHABLE.search(value):
+        return value  # most text: one scan, nothing rewritten
+    return spaced(unmarked(value))
+
+
 def terms(q: str) -> list[str]:
-    """The words of a query that search matches (at most 20)."""
-    return _WORD.findall(q)[:20]
+    """The words of a query that search matches (at most 20), ``searchable`` as the search
+    text is (store.search says why)."""
+    return [spaced(w) for w in _WORD.findall(unmarked(q))[:20]]
 
 
 def _search_ids(q: str, dialect: str) -> Select[tuple[int]] | None:

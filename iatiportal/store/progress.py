@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, select
 
+from iatiportal import i18n
 from iatiportal.store import schema as s
 
 SOURCES = ("actual-comment", "result-description", "activity-description")
@@ -127,10 +128,12 @@ def progress_narratives(
             texts.setdefault(activity_id, []).append((narrative_lang, text))
     out = {}
     for activity_id, published in texts.items():
-        match = next(((lg, t) for lg, t in published if lg == lang), None)
-        picked = match or published[0]
+        picked = i18n.pick_narrative(published, lang) or published[0]
         out[activity_id] = Narrative(
-            picked[0], picked[1], match is not None, tuple(lg for lg, _t in published)
+            picked[0],
+            picked[1],
+            i18n.same_language(picked[0], lang),
+            tuple(lg for lg, _t in published),
         )
     return out
 

@@ -5,6 +5,34 @@ ingest; SQLite searches it through FTS5 (bm25 ranking, ``highlight``/``snippet``
 through ``to_tsvector('simple', ...)`` with a GIN index (``ts_rank``, ``ts_headline``). Matched
 words come back between the private-use characters MARK_START and MARK_END, so the web layer
 can escape the publisher's text first and then mark them.
+
+Scripts (issue 13; tests/store/test_search_scripts.py shows each on both databases):
+
+- Arabic and Cyrillic words are separated by spaces, and both tokenizers make words of them
+  as of Latin ones: FTS5's ``unicode61`` and PostgreSQL's default parser with the ``simple``
+  configuration (no stemming, no stop words: right for a store in many languages). Both fold
+  case, Cyrillic too (PostgreSQL through the database's ``LC_CTYPE``, ``C.UTF-8`` or a UTF-8
+  locale; ``lower`` of the ``C`` locale folds ASCII only), so "женщин" finds "ЖЕНЩИН".
+  Arabic's vowel marks (harakat, mostly left out in writing) broke words apart in FTS5
+  (``unicode61`` takes them as separators: "المَرْأَة" became "الم", "ر", "أ", "ة") and kept
+  PostgreSQL's words from matching the same word written without them, so the search text
+  and the queries are ``unmarked``: without the marks and the tatweel (the stretching
+  stroke). Neither tokenizer strips Arabic's attached article or prefixes: "المرأة" is found,
+  "مرأة" is not (no Arabic stemmer is in either database).
+- Chinese (and Japanese) has no spaces: both tokenizers take a whole run of Han characters
+  as one word, so "妇女" (women) was not found in "促进妇女经济赋权". We index every CJK
+  character as a word of its own (``spaced``: a ZERO WIDTH SPACE, WORD_SEPARATOR, between it
+  and a letter or digit beside it, which both tokenizers take as a separator and no reader
+  sees) and search a query's CJK run as the phrase of its characters, in order and adjacent
+  (FTS5 makes a quoted string a phrase; ``to_tsquery`` makes a word that its parser splits a
+  ``<->`` phrase). That finds any run inside a sentence, as overlapping bigrams on both sides
+  would, and a single character too (which bigrams miss), with one index entry per character
+  instead of two; the Chinese stays in the search text as written, so ``highlight`` and
+  ``ts_headline`` mark it in place, and the separators are taken out of the hits. What
+  neither does is segment words: "女经" (across two words of that sentence) is found too.
+
+Migration 0012 makes the search text of stores indexed before ``searchable``. Snippets show
+the search text: Arabic in them is without its vowel marks (hit titles are the narratives).
 """
 
 from __future__ import annotations
@@ -31,7 +59,13 @@ from sqlalchemy import (
 )
 
 from iatiportal.store import schema as s
-from iatiportal.store.filters import Filters, activity_condition, terms
+from iatiportal.store.filters import (
+    WORD_SEPARATOR,
+    Filters,
+    activity_condition,
+    searchable,
+    terms,
+)
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 SEARCHED = (
@@ -53,6 +87,7 @@ class Hit:
     title: str
     snippet: str
     rank: float
+    activity_id: int = 0  # its row id (to fetch its narratives)
 
 
 @dataclass
@@ -60,6 +95,29 @@ class Results:
     total: int
     hits: list[Hit]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def unspaced(value: str) -> str:
+    return value.replace(WORD_SEPARATOR, "")
+
+
+def make_searchable(conn: Connection) -> int:
+    """Make the search text rows ``searchable`` (after ``rebuild``'s insert, and in migration
+    0012): those that hold CJK characters or Arabic marks; returns how many changed."""
+    t = s.search_text
+    changed = []
+    for activity_id, title, body in conn.execute(select(t.c.activity_id, t.c.title, t.c.body)):
+        new_title, new_body = searchable(title), searchable(body)
+        if (new_title, new_body) != (title, body):
+            changed.append({"row": activity_id, "new_title": new_title, "new_body": new_body})
+    if changed:
+        conn.execute(
+            t.update()
+            .where(t.c.activity_id == bindparam("row"))
+            .values(title=bindparam("new_title"), body=bindparam("new_body")),
+            changed,
+        )
+    return len(changed)
 
 
 def rebuild(conn: Connection) -> int:
@@ -84,6 +142,7 @@ def rebuild(conn: Connection) -> int:
         WHERE a.is_current
     """)
     )
+    make_searchable(conn)
     if sqlite:
         conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
     return int(conn.execute(text("SELECT count(*) FROM search_text")).scalar_one())
@@ -143,6 +202,7 @@ def search(
     total = int(conn.execute(select(func.count()).select_from(matched.subquery())).scalar_one())
     page = (
         select(
+            a.c.id,
             a.c.iati_identifier,
             title.label("title"),
             snippet.label("snippet"),
@@ -155,7 +215,13 @@ def search(
         .offset(offset)
     )
     hits = [
-        Hit(r.iati_identifier, r.title or "", r.snippet or "", float(r.rank or 0))
+        Hit(
+            r.iati_identifier,
+            unspaced(r.title or ""),
+            unspaced(r.snippet or ""),
+            float(r.rank or 0),
+            r.id,
+        )
         for r in conn.execute(page)
     ]
     ids = select(matched.subquery().c.id)

@@ -47,6 +47,7 @@ from iatiportal.web.params import (
     PAGING,
     Parameter,
     ParameterError,
+    language_parameter,
     paging,
 )
 from iatiportal.web.render import DataTable
@@ -199,7 +200,7 @@ class RowList:
             total = listing.count(conn, query)
             convert = rates.Converter(conn, filters.currency) if filters.currency else None
             page_rows = listing.fetch(conn, query, (page - 1) * per_page, per_page)
-            label = writers.Labeller(resource.fields)
+            label = writers.Labeller(resource.fields, ctx.language)
             return {
                 "total": total,
                 "page": page,
@@ -216,12 +217,12 @@ class RowList:
             raise ApiError(400, f"format must be one of {formats}, not {fmt!r}")
         engine: Engine = request.app.state.engine
 
-        def read() -> tuple[Filters, list[str]]:
+        def read() -> tuple[Filters, list[str], str]:
             with engine.connect() as conn:
                 ctx = _context(request, conn)
-                return _list_filters(resource, ctx), _sort(ctx.params, resource)
+                return _list_filters(resource, ctx), _sort(ctx.params, resource), ctx.language
 
-        filters, sort = await run_in_threadpool(read)
+        filters, sort, language = await run_in_threadpool(read)
         query = resource.select(filters, sort)
         bom = request.query_params.get("bom") in ("1", "true")
 
@@ -236,7 +237,9 @@ class RowList:
             f'"{names.list_filename(resource.name, filters, fmt)}"',
         }
         media_type = writers.MEDIA_TYPES[fmt]
-        keys, label = writers.columns(resource.fields), writers.Labeller(resource.fields)
+        # The keys are the same in every language; the names of codes are in ``?lang=``'s.
+        keys = writers.columns(resource.fields)
+        label = writers.Labeller(resource.fields, language)
         if fmt == "csv":
             body: Iterator[bytes] = writers.csv_chunks(keys, map(label, rows()), bom=bom)
         elif fmt == "jsonl":
@@ -363,7 +366,7 @@ async def activity(request: Request) -> Response:
             "indicator_periods": f"/api/v1/results?activity={quoted}",
         }
         return {
-            **writers.Labeller(resource.fields)(row),
+            **writers.Labeller(resource.fields, ctx.language)(row),
             "tables": {t.name: _first_rows(t, MAX_PER_PAGE) for t in tables},
             "lists": {
                 t.name: {"total": t.total, "url": lists[t.name]} for t in tables if t.name in lists
@@ -650,6 +653,9 @@ def openapi(request: Request) -> dict[str, Any]:
         ],
         _list_of(item_schema(search_page.HITS), facets=facets),
     )
+    language = _parameter(language_parameter())
+    for operation in paths.values():
+        operation["get"]["parameters"].append(language)  # every answer names codes
     return {
         "openapi": "3.1.0",
         "info": {

@@ -43,6 +43,7 @@ from iatiportal.store.search import MARK_END, MARK_START
 from iatiportal.web import api, conditional, security, theme, vendor
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.guard import InputGuard
+from iatiportal.web.language import LanguageChoice
 from iatiportal.web.pages import (
     about,
     activities,
@@ -72,6 +73,17 @@ def highlight(value: str) -> Markup:
     )
 
 
+def language_attributes(code: str | None) -> Markup:
+    """`` lang="…" dir="…"`` for text in language ``code`` (a narrative's ``xml:lang``, None
+    where the publisher gave none) inside a page in the page's language: nothing where they
+    are the same language; ``dir="auto"`` (the browser reads the text) where the language is
+    not known or not a language tag."""
+    if i18n.same_language(code, i18n.current_language.get()):
+        return Markup("")
+    tag = i18n.language_tag(code)
+    return Markup(' lang="{}" dir="{}"').format(tag or "und", i18n.direction(tag))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -96,6 +108,8 @@ def _environment() -> Environment:
     env.globals.update(
         languages=i18n.LANGUAGES,
         language_name=i18n.language_name,
+        direction=i18n.direction,
+        language_attributes=language_attributes,
         version=__version__,
         formats=FORMATS,
         vendor_available=vendor.available,
@@ -183,17 +197,25 @@ def render_html(request: Request, page: Page) -> str:
     language = i18n.current_language.get()
     own_path = security.own_path(request.url.path)
 
+    # The language is in the URL once chosen (web.language): links and forms keep it.
+    lang_in_url = "lang" in request.query_params or language != i18n.DEFAULT_LANGUAGE
+
     def url_with(**changes: Any) -> str:
-        params = dict(request.query_params)
-        params.update({k: str(v) for k, v in changes.items() if v is not None})
-        for k, v in changes.items():
-            if v is None:
-                params.pop(k, None)
+        """This page's URL with ``changes`` to its query (None: without that key); every
+        other key and value is kept, in order, repeated ones too."""
+        params: list[tuple[str, str]] = []
+        for k, v in request.query_params.multi_items():
+            if k not in changes:
+                params.append((k, v))
+            elif changes[k] is not None and all(k != kept for kept, _v in params):
+                params.append((k, str(changes[k])))  # in its place
+        kept = {k for k, _v in params}
+        params += [(k, str(v)) for k, v in changes.items() if v is not None and k not in kept]
         return f"{own_path}?{urlencode(params)}" if params else own_path
 
     def link(path: str) -> str:
         """A link to another page of the portal that keeps the page's language."""
-        if language == i18n.DEFAULT_LANGUAGE:
+        if not lang_in_url:
             return path
         return f"{path}{'&' if '?' in path else '?'}lang={language}"
 
@@ -207,6 +229,8 @@ def render_html(request: Request, page: Page) -> str:
         page=page,
         request=request,
         lang=language,
+        lang_in_url=lang_in_url,
+        languages=i18n.LANGUAGES,  # read here: a test may give other languages
         url_with=url_with,
         link=link,
         data_url=data_url,
@@ -399,6 +423,7 @@ def create_app(
         middleware=[
             Middleware(security.SecurityHeaders, frame_ancestors=frame_ancestors),
             Middleware(ServerTiming),
+            Middleware(LanguageChoice),  # before the 304s: a bare URL varies by language
             Middleware(Revalidation, version=cache.version),
             Middleware(GZipMiddleware, minimum_size=1000),
             Middleware(InputGuard, refuse=error_page),

@@ -2,8 +2,10 @@
 
 The store changes only when an operator runs a writer (ingest, rates or reference load), so a
 page rendered once is right until the next: responses are kept by URL (path and query, which
-includes the language) and dropped as soon as the store's version changes (checked at most
-once a second, in the thread pool: the event loop never waits for the database). Bounded by
+includes the language: a page URL without ``lang`` is only ever English, web.language sends
+other browsers to their language's URL) and dropped as soon as the store's version changes
+(checked at most once a second, in the thread pool: the event loop never waits for the
+database). Bounded by
 entries and bytes, least recently used first out; an entry's bytes are those of its key, its
 headers and its body (long URLs alone once grew the cache by 259 MB past its budget: issue 10).
 Streamed responses (the data renderings of long lists) are not kept.

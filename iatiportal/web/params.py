@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from iatiportal import i18n
 from iatiportal.profile import Portal
 from iatiportal.store.filters import Filters
 from iatiportal.web.guard import TEXT_PATTERN
@@ -121,6 +122,28 @@ CURRENCY = Parameter(
     "each value converted, with the rate, its date and source.",
     {"type": "string", "enum": [*CURRENCIES, "published"]},
 )
+
+
+def language_parameter() -> Parameter:
+    """``lang``: the language of the names and labels of an answer (read when asked: the
+    portal's languages are those of i18n.LANGUAGES)."""
+    return Parameter(
+        "lang",
+        "Language of the names of codes (the `<field>_name` columns) and of labels: "
+        + ", ".join(i18n.LANGUAGES)
+        + "; default en. Keys, codes and values never change with it.",
+        {"type": "string", "enum": list(i18n.LANGUAGES), "default": i18n.DEFAULT_LANGUAGE},
+    )
+
+
+def wanted_language(params: Mapping[str, str]) -> str:
+    """``lang`` as asked; ParameterError for a language the portal does not have."""
+    value = params.get("lang")
+    if value is None or value in i18n.LANGUAGES:
+        return i18n.choose_language(value)
+    languages = ", ".join(i18n.LANGUAGES)
+    raise ParameterError("lang", f"lang must be one of {languages}, not {value!r}")
+
 
 PAGING = (
     Parameter(

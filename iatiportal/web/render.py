@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
+from iatiportal import i18n
 from iatiportal.exports import encode, names, writers
 
 FORMATS = ("json", "csv", "xlsx")
@@ -105,7 +106,8 @@ def _disposition(request: Request, fmt: str, how: str = "attachment") -> dict[st
 
 @renderer("html")
 def render_html(request: Request, page: Page, html: HtmlRenderer) -> Response:
-    return HTMLResponse(html.render(request, page), status_code=page.status_code)
+    headers = {"Content-Language": i18n.current_language.get()}
+    return HTMLResponse(html.render(request, page), status_code=page.status_code, headers=headers)
 
 
 def _streamed(page: Page) -> bool:

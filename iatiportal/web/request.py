@@ -8,7 +8,13 @@ from starlette.requests import Request
 from iatiportal import i18n
 from iatiportal.datasets.context import Context
 from iatiportal.store import queries
-from iatiportal.web.params import ParameterError, chosen_currency, parse_filters, wanted_currency
+from iatiportal.web.params import (
+    ParameterError,
+    chosen_currency,
+    parse_filters,
+    wanted_currency,
+    wanted_language,
+)
 
 
 def context_of(
@@ -26,6 +32,11 @@ def context_of(
     except ParameterError as error:
         errors.append(error)
         wanted = None
+    if strict:  # a page shows English for a language it does not have; the API says so
+        try:
+            wanted_language(params)
+        except ParameterError as error:
+            errors.append(error)
     rates_loaded = queries.has_rates(conn)
     if strict and errors:
         raise errors[0]

@@ -60,7 +60,7 @@ def test_overview_counts_and_data_links(client: TestClient, shared: Path) -> Non
     # 23 sample activities + 13 real UN Women ones (independent of the code: counted here).
     real = etree.parse(str(shared / UNWOMEN)).getroot().findall("iati-activity")
     assert counts["activities"] == str(23 + len(real))
-    alternates = {a["href"] for a in page.select("link[rel=alternate]")}
+    alternates = {a["href"] for a in page.select("link[rel=alternate][type]")}
     assert alternates == {"/index.json", "/index.csv", "/index.xlsx"}
 
 
@@ -103,8 +103,9 @@ def test_demo_activity_page(client: TestClient) -> None:
 def test_narratives_in_the_page_language_with_lang(client: TestClient) -> None:
     english = soup(client, f"/activities/{DEMO_ACTIVITY}").select_one("h1 span")
     french = soup(client, f"/activities/{DEMO_ACTIVITY}?lang=fr").select_one("h1 span")
-    assert english["lang"] == "en"
-    assert french["lang"] == "fr"
+    # Each in the page's language: no lang of its own (the page's is the html element's).
+    assert english.get("lang") is None and english.find_parent("html")["lang"] == "en"
+    assert french.get("lang") is None and french.find_parent("html")["lang"] == "fr"
     assert english.get_text() != french.get_text()
 
 

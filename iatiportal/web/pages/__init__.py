@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from iatiportal import standard
+from iatiportal import i18n, standard
 from iatiportal.datasets import Dataset
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import gettext as _
@@ -38,13 +38,9 @@ def table(
 
 
 def pick(ctx: Context, narratives: Narratives | None) -> tuple[str | None, str] | None:
-    """The narrative in the page's language if published in it, else the first published."""
-    if not narratives:
-        return None
-    for lang, text in narratives:
-        if lang == ctx.language:
-            return lang, text
-    return narratives[0]
+    """The narrative in the page's language if published in it, else the first published
+    (i18n.pick_narrative); templates show it with the ``narrative`` macro."""
+    return i18n.pick_narrative(narratives, ctx.language)
 
 
 def text_of(narrative: tuple[str | None, str] | None) -> str | None:

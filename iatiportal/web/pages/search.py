@@ -12,9 +12,10 @@ from iatiportal.datasets import Dataset, Field
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import country_name
 from iatiportal.i18n import gettext as _
+from iatiportal.store import queries
 from iatiportal.store import search as store_search
 from iatiportal.store.filters import Filters
-from iatiportal.web.pages import label, requested_page, table
+from iatiportal.web.pages import label, pick, requested_page, table
 from iatiportal.web.render import Page
 
 HITS = Dataset(
@@ -111,9 +112,13 @@ def build(conn: Connection, ctx: Context) -> Page:
                 }
             )
         facets.append({"name": name, "label": labels.get(name, name), "values": shown})
+    titles = queries.titles_of(conn, [h.activity_id for h in found.hits])
+    shown_hits = [
+        {**vars(h), "narrative": pick(ctx, titles.get(h.activity_id))} for h in found.hits
+    ]
     return Page(
         "search.html",
         _("Search") + (f": {q}" if q else ""),
-        {"q": q, "hits": [vars(h) for h in found.hits], "pager": page, "facets": facets},
+        {"q": q, "hits": shown_hits, "pager": page, "facets": facets},
         [table(HITS, [plain(h) for h in found.hits])],
     )
