@@ -128,3 +128,19 @@ def test_the_plan_period_keeps_the_lists_pages(client: TestClient) -> None:
     kept = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
     assert kept == {"transactions_page": "1", "lang": "fr"}
     assert page.select_one("select#plan_period option[selected]")["value"] == "2022-2025"
+
+
+def test_a_caption_that_repeats_its_heading_is_for_screen_readers_only(
+    client: TestClient,
+) -> None:
+    """A table's caption that says what the heading just above says is not shown twice."""
+    page = soup(client, PAGE)
+    repeated = 0
+    for table in page.select("main section.subsection table"):
+        caption, heading = table.select_one("caption"), table.find_previous(["h2", "h3"])
+        if caption is None or heading is None:
+            continue
+        if caption.get_text(strip=True) == heading.get_text(strip=True):
+            repeated += 1
+            assert "visually-hidden" in (caption.get("class") or []), caption
+    assert repeated >= 1  # policy markers
