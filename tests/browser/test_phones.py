@@ -159,6 +159,7 @@ STACKED = {
     "country-strategic-plan": ["outcomes", "places"],
     "activities": ["activities"],
     "strategic-plan": ["impact-areas"],
+    "outcome-results": ["indicator", "results-overview"],
 }
 
 
