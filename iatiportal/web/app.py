@@ -86,6 +86,7 @@ def _environment() -> Environment:
     env.filters.update(
         money=i18n.money,
         number=i18n.number,
+        percent=i18n.percent,
         date=i18n.date,
         datetime=i18n.datetime,
         country=i18n.country_name,
@@ -96,6 +97,7 @@ def _environment() -> Environment:
     env.globals.update(
         languages=i18n.LANGUAGES,
         language_name=i18n.language_name,
+        direction=i18n.direction,
         version=__version__,
         formats=FORMATS,
         vendor_available=vendor.available,
