@@ -25,7 +25,7 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import NumberPattern, format_currency, format_decimal
+from babel.numbers import NumberPattern, format_currency, format_decimal, get_currency_symbol
 from babel.support import Translations
 
 # The six official languages of the United Nations, in the order the UN lists them (the
@@ -34,6 +34,10 @@ from babel.support import Translations
 # country names of pycountry) expands "zh" to zh_CN.
 LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
 DEFAULT_LANGUAGE = "en"
+LRI, PDI = "\u2066", "\u2069"
+"""Unicode's left-to-right isolate and its end: what they enclose is laid out on its own, left
+to right, and moves as one piece in right-to-left text (UAX #9; markup cannot reach inside a
+formatted string)."""
 LOCALE_DIR = Path(__file__).resolve().parent / "web" / "locale"
 
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
@@ -142,9 +146,10 @@ def pick_narrative(
     return narratives[0]
 
 
+@functools.cache
 def direction(code: str | None) -> str:
-    """``rtl`` or ``ltr``, the direction of a language's script; ``auto`` where the language
-    is not known (the browser then reads it from the text)."""
+    """``rtl`` or ``ltr``, the direction of a language's script (the page's: ``direction(lang)``);
+    ``auto`` where the language is not known (the browser then reads it from the text)."""
     tag = language_tag(code)
     if tag is None:
         return "auto"
@@ -155,6 +160,11 @@ def direction(code: str | None) -> str:
     return "rtl" if locale.character_order == "right-to-left" else "ltr"
 
 
+def _isolated(text: str) -> str:
+    """``text`` as one left-to-right piece on a right-to-left page, else as it is."""
+    return f"{LRI}{text}{PDI}" if direction(current_language.get()) == "rtl" else text
+
+
 def money(value: Decimal | None, currency: str | None) -> str:
     """A money amount in the page's locale (whole units: the pages show budgets, not cents)."""
     if value is None:
@@ -162,9 +172,17 @@ def money(value: Decimal | None, currency: str | None) -> str:
     if not currency:
         return format_decimal(value, format="#,##0", locale=current_language.get())
     language = current_language.get()
-    return format_currency(
+    shown = format_currency(
         value, currency, format=_whole_money(language), locale=language, currency_digits=False
     )
+    if direction(language) == "rtl":
+        # Arabic's pattern puts the sign after the number (a right-to-left mark, then
+        # "1,193,000 US$", read from the right), but the bidi algorithm splits "US$": "$"
+        # takes the page's direction and shows as "$US 1,193,000". Isolated, the sign stays
+        # whole and still comes after the number in reading order: "US$ 1,193,000".
+        symbol = get_currency_symbol(currency, locale=language)
+        shown = shown.replace(symbol, _isolated(symbol), 1)
+    return shown
 
 
 @functools.cache
@@ -182,6 +200,14 @@ def number(value: int | Decimal | float | None, digits: int | None = None) -> st
         return "–"
     pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=current_language.get())
+
+
+def percent(value: int | Decimal | float | None, digits: int | None = None) -> str:
+    """A percentage (``value`` already times 100) as the pages write it, "85.7 %"; on a
+    right-to-left page isolated, or the "%" after the space would move to the number's left."""
+    if value is None:
+        return "–"
+    return _isolated(f"{number(value, digits)}\u00a0%")
 
 
 def datetime(value: dt.datetime | None) -> str:

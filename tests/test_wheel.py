@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -137,6 +138,14 @@ def test_the_wheel_installed_in_a_fresh_venv_serves_the_demo(tmp_path: Path) -> 
                 status, body = _get(f"{base}/static/vendor/{name}")
                 assert status == 200, name
                 assert len(body) > 1000, name
+            # Every font file a font's CSS names (Chinese: one per Unicode range) is in the wheel.
+            for prefix in vendor.FOLDERS:
+                index = prefix.removesuffix("files/") + "index.css"
+                _status, css = _get(f"{base}/static/vendor/{index}")
+                fonts = set(re.findall(r"\./files/([a-z0-9-]+\.woff2)", css.decode()))
+                assert fonts, prefix
+                for font in sorted(fonts):
+                    assert _get(f"{base}/static/vendor/{prefix}{font}")[0] == 200, font
             stats = subprocess.run(
                 [iatiportal, "stats", "--db", "iatiportal-demo.db", "--json"],
                 check=True, capture_output=True, text=True, env=env, cwd=run,

@@ -98,6 +98,7 @@ def _environment() -> Environment:
     env.filters.update(
         money=i18n.money,
         number=i18n.number,
+        percent=i18n.percent,
         date=i18n.date,
         datetime=i18n.datetime,
         country=i18n.country_name,

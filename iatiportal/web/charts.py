@@ -21,7 +21,7 @@ import pycountry
 
 from iatiportal.i18n import gettext as _
 from iatiportal.i18n import money as format_money
-from iatiportal.i18n import number as format_number
+from iatiportal.i18n import percent as format_percent
 
 Kind = Literal["bars", "hbars", "stack", "progress"]
 
@@ -234,11 +234,7 @@ def world_map(
                 "expenditure": _float(line["expenditure"]),
                 "budget_text": format_money(line["budget"], line["currency"]),
                 "expenditure_text": format_money(line["expenditure"], line["currency"]),
-                "utilisation_text": (
-                    format_number(line["utilisation_percent"]) + " %"
-                    if line.get("utilisation_percent") is not None
-                    else "–"
-                ),
+                "utilisation_text": format_percent(line.get("utilisation_percent")),
             }
             for line in lines
             if line["country_code"]

@@ -38,6 +38,7 @@ FILES = {
     "pico.min.css": "@picocss/pico/css/pico.min.css",
     "noto-sans/index.css": "@fontsource-variable/noto-sans/index.css",
     "noto-sans-arabic/index.css": "@fontsource-variable/noto-sans-arabic/index.css",
+    "noto-sans-sc/index.css": "@fontsource-variable/noto-sans-sc/index.css",
     "d3.min.js": "d3/dist/d3.min.js",
     "plot.min.js": "@observablehq/plot/dist/plot.umd.min.js",
     "topojson-client.min.js": "topojson-client/dist/topojson-client.min.js",
@@ -46,11 +47,14 @@ FILES = {
 """Served name -> path under node_modules: d3 (and Observable Plot on it) draw the charts,
 topojson-client turns world-atlas (Natural Earth, 1:110m) into country shapes for the maps;
 Pico CSS is the design system site.css builds on; Fontsource's Noto Sans (Latin, Cyrillic,
-Greek) and Noto Sans Arabic are the type, their CSS naming its font files as ``./files/...``."""
+Greek), Noto Sans Arabic and Noto Sans SC (Chinese in Simplified characters) are the type, their
+CSS naming its font files as ``./files/...``: one per Unicode range (100 for Chinese), each
+fetched by the browser only when a page shows one of its characters."""
 
 FOLDERS = {
     "noto-sans/files/": "@fontsource-variable/noto-sans/files",
     "noto-sans-arabic/files/": "@fontsource-variable/noto-sans-arabic/files",
+    "noto-sans-sc/files/": "@fontsource-variable/noto-sans-sc/files",
 }
 """Served prefix -> folder under node_modules, of which only font files are served."""
 _FONT_FILE = re.compile(r"[a-z0-9-]+\.woff2")

@@ -119,13 +119,13 @@ EXPENDITURE = {
 # after it in French, Spanish, Russian and Arabic after a no-break space; French groups with
 # a narrow no-break space (U+202F), Russian with a no-break space (U+00A0), Spanish with a
 # dot; Arabic's pattern starts with a right-to-left mark (U+200F) and, in Latin digits, groups
-# with a comma.
-NBSP, NNBSP, RLM = "\u00a0", "\u202f", "\u200f"
+# with a comma; its sign is isolated left to right (U+2066 ... U+2069: test_right_to_left.py).
+NBSP, NNBSP, RLM, LRI, PDI = "\u00a0", "\u202f", "\u200f", "\u2066", "\u2069"
 MONEY = {
     "en": ("$1,193,000", "$1,027,210"),
     "fr": (f"1{NNBSP}193{NNBSP}000{NBSP}$US", f"1{NNBSP}027{NNBSP}210{NBSP}$US"),
     "es": (f"1.193.000{NBSP}US$", f"1.027.210{NBSP}US$"),
-    "ar": (f"{RLM}1,193,000{NBSP}US$", f"{RLM}1,027,210{NBSP}US$"),
+    "ar": (f"{RLM}1,193,000{NBSP}{LRI}US${PDI}", f"{RLM}1,027,210{NBSP}{LRI}US${PDI}"),
     "ru": (f"1{NBSP}193{NBSP}000{NBSP}$", f"1{NBSP}027{NBSP}210{NBSP}$"),
     "zh": ("US$1,193,000", "US$1,027,210"),
 }

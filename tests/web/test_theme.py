@@ -135,6 +135,8 @@ def test_country_page_has_one_selector_bar_and_a_tablist(unwomen: TestClient) ->
         "/static/vendor/noto-sans/index.css",
         "/static/vendor/noto-sans/files/noto-sans-latin-wght-normal.woff2",
         "/static/vendor/noto-sans-arabic/files/noto-sans-arabic-arabic-wght-normal.woff2",
+        "/static/vendor/noto-sans-sc/index.css",
+        "/static/vendor/noto-sans-sc/files/noto-sans-sc-119-wght-normal.woff2",  # 中 (U+4E2D)
     ],
 )
 def test_design_system_and_fonts_come_from_node_modules(unwomen: TestClient, path: str) -> None:
@@ -147,6 +149,7 @@ def test_design_system_and_fonts_come_from_node_modules(unwomen: TestClient, pat
         "/static/vendor/noto-sans/files/../package.json",
         "/static/vendor/noto-sans/files/LICENSE",
         "/static/vendor/noto-sans/package.json",
+        "/static/vendor/noto-sans-sc/files/LICENSE",
         "/static/vendor/other/files/noto-sans-latin-wght-normal.woff2",
     ],
 )
@@ -161,5 +164,6 @@ def test_site_css_imports_only_the_portals_own_files() -> None:
         "/static/vendor/pico.min.css",
         "/static/vendor/noto-sans/index.css",
         "/static/vendor/noto-sans-arabic/index.css",
+        "/static/vendor/noto-sans-sc/index.css",
         "/static/theme.css",
     ]

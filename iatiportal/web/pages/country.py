@@ -133,7 +133,7 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
                             "label": sex_label,
                             "value": _("%(millions)s million")
                             % {"millions": i18n.number(count, 2)},
-                            "share": i18n.number(100 * count / value.number, 1) + "\u00a0%",
+                            "share": i18n.percent(100 * count / value.number, 1),
                         }
                     )
             if sexes:

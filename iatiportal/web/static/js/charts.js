@@ -10,6 +10,11 @@
   const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#555555", "#882255"]
     .map((fallback, i) => theme(`--chart-${i + 1}`, fallback));
   const lang = document.documentElement.lang || "en";
+  // Right to left (Arabic): time still runs left to right, as in most Arabic charts, so the
+  // year axes and the value axis beside them stay as they are; bar charts of names mirror
+  // (names on the right, where a line starts, bars growing leftwards). The SVG itself is laid
+  // out left to right (site.css), each label keeping its own direction.
+  const rtl = document.documentElement.dir === "rtl";
 
   function compact(value, currency) {
     const options = { notation: "compact", maximumFractionDigits: 1 };
@@ -61,18 +66,21 @@
     const color = { domain: groups, range: PALETTE, legend: groups.length > 1 };
     const valueLabel = currency ? `${spec.value_label} (${currency})` : spec.value_label;
     const tip = (d) => `${d.x}${d.group ? " · " + d.group : ""}: ${d.text}`;
-    const tick = (v) => compact(v, currency);
+    // On a right-to-left page the ticks carry no currency (the axis' name has it): "500 ألف
+    // US$" mixes three directions and, three times longer than "500 ألف", the ticks overlap.
+    const tick = (v) => compact(v, rtl ? null : currency);
     // className: site.css styles Plot's charts under our own class name (see draw).
     // The type comes from site.css (.chart-plot: the page's font, --chart-font-size).
     const common = { width, color, className: "chart-plot" };
     if (spec.kind === "hbars") {
       const names = [...new Set(rows.map((r) => r.x))];
-      // The names cut to what their margin holds, and as many value ticks as their labels
-      // (longer in French: "500 k $US") leave room for, the last one inside the chart.
-      const marginLeft = Math.min(250, width / 2.2);
+      // The names cut to what their margin holds (on the right on right-to-left pages, the
+      // bars growing leftwards), and as many value ticks as their labels (longer in French:
+      // "500 k $US") leave room for, the last one inside the chart.
+      const namesMargin = Math.min(250, width / 2.2);
       const room = labelsWidth(rows, tick);
-      const marginRight = Math.ceil(room / 2);
-      const most = Math.max(2, Math.floor((width - marginLeft - marginRight) / (room + 16)) + 1);
+      const valueMargin = Math.ceil(room / 2);
+      const most = Math.max(2, Math.floor((width - namesMargin - valueMargin) / (room + 16)) + 1);
       const top = Math.max(0, ...rows.map((r) => r.value));
       let values = [];
       for (let n = most; n >= 1; n -= 1) {
@@ -81,12 +89,20 @@
       }
       return Plot.plot({
         ...common,
-        marginLeft,
-        marginRight,
+        ...(rtl
+          ? { marginRight: namesMargin, marginLeft: valueMargin }
+          : { marginLeft: namesMargin, marginRight: valueMargin }),
         marginBottom: 48, // the value labels, and under them the axis' name
         height: 48 + names.length * Math.max(28, groups.length * 14),
-        x: { label: valueLabel, tickFormat: tick, grid: true, ticks: values, labelOffset: 42 },
-        fy: { label: null, domain: names, tickFormat: (name) => short(name, (marginLeft - 12) / CHAR) },
+        x: {
+          label: valueLabel, tickFormat: tick, grid: true, ticks: values, labelOffset: 42, reverse: rtl,
+        },
+        fy: {
+          label: null,
+          domain: names,
+          tickFormat: (name) => short(name, (namesMargin - 12) / CHAR),
+          axis: rtl ? "right" : "left",
+        },
         y: { axis: null, domain: groups },
         marks: [
           Plot.barX(rows, { fy: "x", y: "group", x: "value", fill: "group", title: tip }),

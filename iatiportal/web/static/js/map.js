@@ -13,9 +13,13 @@
     .map((fallback, i) => theme(`--map-${i + 1}`, fallback));
   const NO_DATA = theme("--map-none", "#d9d9d9");
   const lang = document.documentElement.lang || "en";
+  // On a right-to-left page the legend's ranges carry no currency (its title has it): the bidi
+  // algorithm splits "US$" into "$US" in Arabic text (see charts.js).
+  const rtl = document.documentElement.dir === "rtl";
 
   function compact(value, currency) {
     const options = { notation: "compact", maximumFractionDigits: 1 };
+    if (rtl) currency = null;
     try {
       return new Intl.NumberFormat(lang, currency ? { ...options, style: "currency", currency } : options).format(value);
     } catch (e) {
