@@ -10,8 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
 
+from iatiportal.demo.load import load_demo
+from iatiportal.profile import bundled, load_portal
 from iatiportal.store.db import make_engine, migrate
+from iatiportal.web.app import create_app
 
 PG_URL = os.environ.get("IATIPORTAL_TEST_PG_URL")
 SQLITE_ONLY = os.environ.get("IATIPORTAL_TEST_SQLITE_ONLY") == "1"
@@ -50,3 +54,17 @@ def migrated_store(kind: str, folder: Path) -> Iterator[Engine]:
         stack.callback(engine.dispose)
         migrate(engine)
         yield engine
+
+
+@contextlib.contextmanager
+def demo_client(folder: Path) -> Iterator[TestClient]:
+    """A test client of the portal over the demo store as ``iatiportal demo`` builds it (the
+    sample files and the reference extract, SQLite in ``folder``), with the UN Women profile."""
+    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
+    try:
+        migrate(engine)
+        assert not load_demo(engine).ingest.failed
+        with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as client:
+            yield client
+    finally:
+        engine.dispose()

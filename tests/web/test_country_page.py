@@ -20,12 +20,10 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from lxml import etree
 from starlette.testclient import TestClient
+from stores import demo_client
 
 from iatiportal.demo import REFERENCE, demo_files
-from iatiportal.demo.load import load_demo
-from iatiportal.profile import bundled, load_portal
-from iatiportal.store.db import make_engine, migrate
-from iatiportal.web.app import create_app
+from iatiportal.profile import bundled
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ACTIVITIES = next(p for p in demo_files() if "activities" in p.name)
@@ -37,13 +35,8 @@ PROFILE = Path(bundled("unwomen"))
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('country') / 'demo.db'}")
-    migrate(engine)
-    summary = load_demo(engine)
-    assert not summary.ingest.failed
-    with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as test_client:
+    with demo_client(tmp_path_factory.mktemp("country")) as test_client:
         yield test_client
-    engine.dispose()
 
 
 def soup(client: TestClient, url: str) -> BeautifulSoup:

@@ -14,11 +14,7 @@ from collections.abc import Iterator
 import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
-
-from iatiportal.demo.load import load_demo
-from iatiportal.profile import bundled, load_portal
-from iatiportal.store.db import make_engine, migrate
-from iatiportal.web.app import create_app
+from stores import demo_client
 
 SIX = ("ar", "zh", "en", "fr", "ru", "es")
 OUTCOME = "/activities/XM-DAC-41146-MLI_D_3.1"
@@ -146,12 +142,8 @@ DATES = {
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('languages') / 'demo.db'}")
-    migrate(engine)
-    assert not load_demo(engine).ingest.failed
-    with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as test_client:
+    with demo_client(tmp_path_factory.mktemp("languages")) as test_client:
         yield test_client
-    engine.dispose()
 
 
 def soup(client: TestClient, url: str, lang: str) -> BeautifulSoup:

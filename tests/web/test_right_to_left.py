@@ -15,12 +15,9 @@ from decimal import Decimal
 import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
+from stores import demo_client
 
 from iatiportal import i18n
-from iatiportal.demo.load import load_demo
-from iatiportal.profile import bundled, load_portal
-from iatiportal.store.db import make_engine, migrate
-from iatiportal.web.app import create_app
 
 PAGES = (
     "/",
@@ -37,12 +34,8 @@ RLM, NBSP, LRI, PDI = "\u200f", "\u00a0", "\u2066", "\u2069"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('rtl') / 'demo.db'}")
-    migrate(engine)
-    assert not load_demo(engine).ingest.failed
-    with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as test_client:
+    with demo_client(tmp_path_factory.mktemp("rtl")) as test_client:
         yield test_client
-    engine.dispose()
 
 
 def soup(client: TestClient, url: str, lang: str) -> BeautifulSoup:
