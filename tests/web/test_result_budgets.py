@@ -68,16 +68,16 @@ def figures(cell: Tag) -> tuple[str, str, str]:
 
 def test_a_linked_result_shows_its_activitys_budget_utilisation(client: TestClient) -> None:
     cells = utilisation(soup(client, OUTCOME))
-    assert figures(cells["2"]) == ("36.7 %", "$1,500", "$550")
-    assert figures(cells["3"]) == ("125 %", "$400", "$500")
+    assert figures(cells["2"]) == ("36.7\u00a0%", "$1,500", "$550")
+    assert figures(cells["3"]) == ("125\u00a0%", "$400", "$500")
     link = cells["2"].select_one("a")
     assert link is not None and link["href"] == "/activities/XX-RESULTS-OUT-1"
 
 
 def test_the_plan_period_narrows_a_results_years(client: TestClient) -> None:
     cells = utilisation(soup(client, f"{OUTCOME}?plan_period=2022-2023"))
-    assert figures(cells["2"]) == ("55 %", "$1,000", "$550")
-    assert figures(cells["3"]) == ("125 %", "$400", "$500")
+    assert figures(cells["2"]) == ("55\u00a0%", "$1,000", "$550")
+    assert figures(cells["3"]) == ("125\u00a0%", "$400", "$500")
 
 
 def test_an_unlinked_result_shows_a_dash_and_why(client: TestClient) -> None:
@@ -100,7 +100,7 @@ def test_the_parent_page_counts_its_childrens_money(client: TestClient) -> None:
     assert [c.get_text(strip=True) for c in cells if c is not None] == [
         "$1,900",
         "$1,050",
-        "55.3 %",
+        "55.3\u00a0%",
     ]
     years = client.get(f"{OUTCOME}.json").json()["tables"]["budget_and_expenditure_by_year"]
     assert [(r["year"], r["budget"], r["expenditure"]) for r in years["rows"]] == [
@@ -202,4 +202,4 @@ def test_the_demos_mali_outcome_shows_its_outputs_utilisation(
         assert percent is not None
         expected = (spent / budget * 100).quantize(Decimal("0.1"))
         shown = percent.get_text(strip=True).replace("\u202f", " ").replace(",", ".")
-        assert Decimal(shown.removesuffix(" %").strip()) == expected
+        assert Decimal(shown.removesuffix("\u00a0%").strip()) == expected
