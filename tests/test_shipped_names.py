@@ -21,12 +21,12 @@ DEMO_EXTRACT = (
 )
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
-# The codelists whose names the pages show (the downloads' other lists and Sector are left in
-# English and French).
-PAGE_LISTS = {
+# The codelists whose names the pages show, and IndicatorMeasure of the downloads (Sector, the
+# DAC list, and FinanceType of the downloads are left in English and French).
+LISTS = {
     "ActivityStatus", "TransactionType", "ResultType", "RelatedActivityType",
     "PolicySignificance", "PolicyMarker", "OrganisationRole", "DescriptionType", "BudgetType",
-    "BudgetStatus", "SectorVocabulary", "UNSDG-Goals", "Region",
+    "BudgetStatus", "SectorVocabulary", "UNSDG-Goals", "Region", "IndicatorMeasure",
 }  # fmt: skip
 
 
@@ -47,9 +47,9 @@ def shipped(language: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("language", ["ar", "es", "ru", "zh"])
-def test_each_language_names_every_code_of_the_page_lists(language: str) -> None:
+def test_each_language_names_every_code_of_its_lists(language: str) -> None:
     names = shipped(language)
-    assert set(names) == PAGE_LISTS
+    assert set(names) == LISTS
     for codelist, codes in names.items():
         assert set(codes) == set(installed(codelist)), codelist
         assert all(name.strip() for name in codes.values()), codelist
@@ -57,8 +57,8 @@ def test_each_language_names_every_code_of_the_page_lists(language: str) -> None
 
 def test_french_names_the_codes_the_iati_lists_name_only_in_english() -> None:
     names = shipped("fr")
-    assert set(names) <= PAGE_LISTS
-    for codelist in PAGE_LISTS:
+    assert set(names) <= LISTS
+    for codelist in LISTS:
         codes = installed(codelist)
         without_french = {code for code, langs in codes.items() if "fr" not in langs}
         assert set(names.get(codelist, {})) == without_french, codelist
