@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -119,6 +120,25 @@ class LoadSummary:
 
 class ReferenceError(Exception):
     """A reference folder that cannot be read."""
+
+
+M49_NAMES = Path(__file__).resolve().parent / "m49-names.csv"
+
+
+@functools.cache
+def m49_names() -> dict[str, dict[str, str]]:
+    """English name of a UN M49 region, sub-region or intermediate region -> language -> its
+    name in that language, as UNSD writes it (``m49-names.csv``, shipped with the package:
+    the reference extract has the English names only)."""
+    with M49_NAMES.open(encoding="utf-8", newline="") as f:
+        return {row["en"]: row for row in csv.DictReader(f)}
+
+
+def region_name(text: str, language: str) -> str:
+    """A stored ``un_region`` ("Africa · Sub-Saharan Africa") in ``language``; a name the
+    table lacks stays in English."""
+    names = m49_names()
+    return " · ".join(names.get(part, {}).get(language) or part for part in text.split(" · "))
 
 
 class Countries:

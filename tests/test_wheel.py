@@ -131,6 +131,14 @@ def test_the_wheel_installed_in_a_fresh_venv_serves_the_demo(tmp_path: Path) -> 
 
             status, page = _get(base + "/")
             assert status == 200
+            # The names shipped with the package: Mali's M49 region and an activity's status
+            # in Spanish (the 2018 codelists fetched offline have no UNSDG-Goals list).
+            status, country = _get(base + "/countries/ML?lang=es")
+            assert status == 200
+            assert "África · África subsahariana" in country.decode()
+            status, activity = _get(base + "/activities/XM-DAC-41146-MLI_D_1.1?lang=es")
+            assert status == 200
+            assert '<dd class="status">Ejecución</dd>' in activity.decode()
             scripts = html.fromstring(page).xpath("//script/@src")
             served = {s.split("?")[0].rsplit("/", 1)[-1] for s in scripts if "/vendor/" in s}
             assert served >= {*vendor.CHARTS, *vendor.MAPS}, scripts

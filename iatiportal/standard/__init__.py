@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tomllib
 from pathlib import Path
 
 from lxml import etree
@@ -114,11 +115,28 @@ def codelist_path(name: str) -> Path:
     return codelist_dir() / f"{name}.xml"
 
 
+NAMES_DIR = Path(__file__).resolve().parent / "names"
+
+
+@functools.cache
+def shipped_names(language: str) -> dict[str, dict[str, str]]:
+    """Codelist -> code -> name in ``language`` from the portal's own translations
+    (``names/<language>.toml``), for the codelists whose IATI copy lacks that language;
+    empty for a language without a file."""
+    path = NAMES_DIR / f"{language}.toml"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    return {name: {str(c): str(n) for c, n in codes.items()} for name, codes in data.items()}
+
+
 @functools.cache
 def _code_names(path: Path, language: str) -> dict[str, str]:
     if not path.is_file():
         return {}
     lang_attr = "{http://www.w3.org/XML/1998/namespace}lang"
+    shipped = shipped_names(language).get(path.stem, {})
     names: dict[str, str] = {}
     tree = etree.parse(str(path), _SAFE)
     for item in tree.iterfind(".//codelist-item"):
@@ -131,11 +149,12 @@ def _code_names(path: Path, language: str) -> dict[str, str]:
             if lang == "en" and narrative.text and english is None:
                 english = narrative.text.strip()
         if code:
-            names[code] = chosen or english or code
+            names[code] = chosen or shipped.get(code) or english or code
     return names
 
 
 def code_names(name: str, language: str = "en") -> dict[str, str]:
-    """Code -> name of a codelist, in ``language`` where the codelist has it, else English;
+    """Code -> name of a codelist in ``language``: the codelist's own narrative in that
+    language, else the portal's translation (``names/<language>.toml``), else English;
     empty when the codelists are not installed (an ingest with --no-validate shows codes)."""
     return _code_names(data_dir() / "codelists" / f"{name}.xml", language)

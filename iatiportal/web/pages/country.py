@@ -102,6 +102,8 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
             text = i18n.number(value.number, 3)
         elif key == "population":
             text = _("%(millions)s million") % {"millions": i18n.number(value.number, 2)}
+        elif key == "un_region":
+            text = reference.region_name(value.text or "", i18n.current_language.get())
         else:
             text = value.text or ""
         item: dict[str, Any] = {
