@@ -6,7 +6,6 @@ shipped name; a region name missing from the table stays in English."""
 from __future__ import annotations
 
 import csv
-import os
 import tomllib
 from pathlib import Path
 
@@ -134,10 +133,8 @@ def test_region_name_in_a_language_and_its_english_fallback() -> None:
     assert reference.region_name("Europe", "en") == "Europe"
 
 
-def test_m49_table_names_every_region_of_the_full_extract() -> None:
-    shared = os.environ.get("IATIPORTAL_SHARED_DATA")
-    extracts = sorted(Path(shared).glob("reference/**/country-codes.csv")) if shared else []
-    if not extracts:
-        pytest.skip("no full reference extract in IATIPORTAL_SHARED_DATA")
+def test_m49_table_names_every_region_of_the_full_extract(shared: Path) -> None:
+    extracts = sorted(shared.glob("reference/**/country-codes.csv"))
+    assert extracts, "no full reference extract in the shared data"
     for extract in extracts:
         assert m49_used(extract) <= set(reference.m49_names()), extract
