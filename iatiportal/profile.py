@@ -654,6 +654,18 @@ def _required(table: _Table, key: str) -> str:
     return value
 
 
+def _coded_statement(table: _Table, taken: set[str]) -> tuple[str, Names]:
+    """A plan entry's ``code`` (required, not one of ``taken``) and ``statement`` (required,
+    no language blank): plan outcomes and plan indicators."""
+    code = _required(table, "code")
+    if code in taken:
+        raise table.fail("code", f"{code} is given twice")
+    statement = table.names("statement")
+    if not statement or not all(v.strip() for v in statement.by_lang.values()):
+        raise table.fail("statement", 'is required: { en = "...", fr = "..." }')
+    return code, statement
+
+
 def _profile(t: _Table, default_key: str, folder: Path) -> Profile:
     neutral = Profile()
     refs = t.texts("reporting_org_refs")
@@ -750,12 +762,7 @@ def _plan(t: _Table) -> StrategicPlan:
     area_codes = {a.code for a in areas}
     outcomes: list[PlanOutcome] = []
     for ot in t.tables("outcomes"):
-        code = _required(ot, "code")
-        if any(o.code == code for o in outcomes):
-            raise ot.fail("code", f"{code} is given twice")
-        statement = ot.names("statement")
-        if not statement or not all(v.strip() for v in statement.by_lang.values()):
-            raise ot.fail("statement", 'is required: { en = "...", fr = "..." }')
+        code, statement = _coded_statement(ot, {o.code for o in outcomes})
         area = ot.text("impact_area")
         if area is not None and area not in area_codes:
             raise ot.fail("impact_area", f"{area} is not one of the impact areas")
@@ -764,12 +771,7 @@ def _plan(t: _Table) -> StrategicPlan:
     outcome_codes = {o.code for o in outcomes}
     indicators: list[PlanIndicator] = []
     for it in t.tables("indicators"):
-        code = _required(it, "code")
-        if any(i.code == code for i in indicators):
-            raise it.fail("code", f"{code} is given twice")
-        statement = it.names("statement")
-        if not statement or not all(v.strip() for v in statement.by_lang.values()):
-            raise it.fail("statement", 'is required: { en = "...", fr = "..." }')
+        code, statement = _coded_statement(it, {i.code for i in indicators})
         outcome = it.text("outcome")
         if outcome is not None and outcome not in outcome_codes:
             raise it.fail("outcome", f"{outcome} is not one of the plan outcomes")

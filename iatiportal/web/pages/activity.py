@@ -210,11 +210,16 @@ def result_money(
 
 
 def _results(
-    conn: Connection, ctx: Context, act: dict[str, Any], pager: Pager, plan: StrategicPlan | None
+    conn: Connection,
+    ctx: Context,
+    act: dict[str, Any],
+    pager: Pager,
+    plan: StrategicPlan | None,
+    linked: dict[int, dict[str, Any]],
 ) -> list[dict[str, Any]]:
+    """One page of the results; ``linked``: result_money of every result."""
     aid = act["id"]
     results = stored.results_page(conn, aid, pager.offset, pager.per_page, ctx.language)
-    linked = result_money(conn, ctx, aid, act["iati_identifier"], [r["id"] for r in results])
     # Numbered in publication order over every page (pages are counted in indicators, not
     # results, so the number comes from the results stored before this page's first).
     before = (
@@ -316,6 +321,8 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
                 t["value"], t["currency"], t["value_date"] or t["transaction_date"]
             )
     results_pager = requested_pager(ctx, RESULTS, stored.result_items(conn, aid))
+    # Each result's money, once: the results shown and the page's results table both use it.
+    linked = result_money(conn, ctx, aid, identifier, None)
     problems_pager = requested_pager(ctx, PROBLEMS, stored.problem_count(conn, act))
     title = own.get(("title", None))
     located = [
@@ -336,7 +343,7 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
         "reporting_org_name": own.get(("reporting-org", None)),
         "status_name": label(ctx, "ActivityStatus", act["activity_status"]),
         "lists": lists,
-        "results": _results(conn, ctx, act, results_pager, publisher_plan(ctx, act)),
+        "results": _results(conn, ctx, act, results_pager, publisher_plan(ctx, act), linked),
         "results_linkable": ctx.portal.home.results.activity_vocabulary is not None,
         "results_pager": results_pager,
         "results_param": RESULTS.param,
@@ -350,7 +357,7 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
     }
     # Budget and expenditure by year (store.money, with the same status and hierarchy rules as
     # every other total) and the progress of each indicator shown.
-    tables = data_tables(conn, ctx, act, totals)
+    tables = data_tables(conn, ctx, act, totals, linked)
     named = {t.name: t.rows for t in tables}
     by_year = named[f.BY_YEAR.name]
     context["transaction_totals"] = named[TRANSACTION_TOTALS.name]
@@ -567,9 +574,14 @@ TABLES = (
 
 
 def data_tables(
-    conn: Connection, ctx: Context, act: dict[str, Any], totals: dict[str, int]
+    conn: Connection,
+    ctx: Context,
+    act: dict[str, Any],
+    totals: dict[str, int],
+    linked: dict[int, dict[str, Any]] | None = None,
 ) -> list[DataTable]:
-    """The activity's TABLES: long lists streamed (``totals``: store.activity.counts)."""
+    """The activity's TABLES: long lists streamed (``totals``: store.activity.counts;
+    ``linked``: result_money of every result, when the caller has it already)."""
     aid, identifier, language = act["id"], act["iati_identifier"], ctx.language
     names = Names(language)
     # The money of the plan period asked for (?plan_period=), else of every year.
@@ -594,11 +606,13 @@ def data_tables(
     )
     plan = publisher_plan(ctx, act)
 
-    def linked(row: dict[str, Any]) -> dict[str, Any]:
+    def with_plan_indicator(row: dict[str, Any]) -> dict[str, Any]:
         code = plan.plan_indicator_of(row["references"]) if plan is not None else None
         return {**row, "plan_indicator_code": code}
 
-    period_rows = _stream(lambda: stored.indicator_period_stream(conn, aid, language), linked)
+    period_rows = _stream(
+        lambda: stored.indicator_period_stream(conn, aid, language), with_plan_indicator
+    )
     return [
         table(f.BY_YEAR, by_year),
         table(BUDGETS, stream=budget_rows, total=totals["budgets"]),
@@ -608,14 +622,20 @@ def data_tables(
         table(f.CORE, f.core_and_non_core(conn, ctx, own)),
         table(f.SDGS, f.sdgs(conn, ctx, own)),
         table(f.PARTNERS_BY_YEAR, f.partners_by_year(conn, ctx, own)),
-        table(RESULT_MONEY, result_rows(conn, ctx, act)),
+        table(RESULT_MONEY, result_rows(conn, ctx, act, linked)),
     ]
 
 
-def result_rows(conn: Connection, ctx: Context, act: dict[str, Any]) -> list[dict[str, Any]]:
+def result_rows(
+    conn: Connection,
+    ctx: Context,
+    act: dict[str, Any],
+    linked: dict[int, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """The RESULT_MONEY rows: every result, one row per currency of its linked activity's money (a
     result without one: one row, money empty)."""
-    linked = result_money(conn, ctx, act["id"], act["iati_identifier"], None)
+    if linked is None:
+        linked = result_money(conn, ctx, act["id"], act["iati_identifier"], None)
     rows = []
     for r in stored.result_list(conn, act["id"], ctx.language):
         found = linked.get(r["id"])
