@@ -7,7 +7,9 @@ import fcntl
 import functools
 import os
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,12 +43,37 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # documented recipe), and make concurrent readers see the last committed state (WAL).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=60000")
     cur.close()
     dbapi_conn.create_function("regexp_group", 3, regexp_group, deterministic=True)
+
+
+BUSY_TIMEOUT_MS = 60_000
+"""How long an SQLite statement waits for another connection's lock before it fails."""
+
+
+def _switch_to_wal(cur: Any) -> None:
+    """Put the store in write-ahead-log mode (a no-op when it is already).
+
+    Two commands that open a store that did not exist yet both switch the new file, and SQLite
+    answers one of them "database is locked" at once: the switch would deadlock on the file's
+    locks, so SQLite's busy timeout does not apply to it. The switch takes milliseconds, so it is
+    retried until the other command's switch is done (up to the busy timeout).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.01
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
 
 
 @functools.lru_cache(maxsize=64)
