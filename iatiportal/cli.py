@@ -74,7 +74,26 @@ def _write_snapshot(console: Console, engine: Engine, folder: Path) -> bool:
     return True
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class StoreError(click.ClickException):
+    """The store could not be opened or used (exit 1): said in one line, never a traceback."""
+
+    exit_code = EXIT_FILE_FAILED
+
+
+class _Commands(click.Group):
+    """The command group; a database error in any command is said in one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as e:
+            # The driver's own message (no SQL, no parameters); SQLAlchemy never puts a
+            # password in it, and neither do sqlite3 or psycopg.
+            reason = " ".join(str(getattr(e, "orig", None) or e).split())
+            raise StoreError(f"the store could not be used: {reason}") from e
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="iatiportal")
 def main() -> None:
     """iatiportal: a transparency portal for IATI publishers."""

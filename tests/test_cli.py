@@ -140,6 +140,21 @@ def test_ingest_usage_errors_exit_2(sqlite_url: str, tmp_path: Path, sources: li
         assert store_stats(sqlite_url)["files"] == 0
 
 
+@pytest.mark.parametrize("command", [["stats"], ["ingest", fixture("money-exact-sums.xml")]])
+def test_a_store_that_cannot_be_opened_is_said_in_one_line(
+    command: list[str], tmp_path: Path
+) -> None:
+    """No server listens on port 1: the command says why in one line, without the password."""
+    result = run(*command, "--db", "postgresql://reader:s3cret-pw@127.0.0.1:1/portal")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: the store could not be used: ")
+    assert "127.0.0.1" in lines[0]  # which server it tried
+
+
 # -- which store -----------------------------------------------------------------------------
 
 
