@@ -20,12 +20,13 @@ DEMO_EXTRACT = (
 )
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
-# The codelists whose names the pages show, and IndicatorMeasure of the downloads (Sector, the
-# DAC list, and FinanceType of the downloads are left in English and French).
+# The codelists whose names the pages show (Sector, the DAC purpose codes, on activity pages),
+# and IndicatorMeasure and FinanceType of the downloads.
 LISTS = {
     "ActivityStatus", "TransactionType", "ResultType", "RelatedActivityType",
     "PolicySignificance", "PolicyMarker", "OrganisationRole", "DescriptionType", "BudgetType",
-    "BudgetStatus", "SectorVocabulary", "UNSDG-Goals", "Region", "IndicatorMeasure",
+    "BudgetStatus", "SectorVocabulary", "UNSDG-Goals", "Region", "IndicatorMeasure", "Sector",
+    "FinanceType",
 }  # fmt: skip
 
 
