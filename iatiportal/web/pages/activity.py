@@ -111,14 +111,47 @@ def _transaction(names: Names, default_currency: str | None) -> Callable[[dict[s
     return shaped
 
 
-def _formatters(names: Names, act: dict[str, Any]) -> dict[str, Callable[[dict[str, Any]], Any]]:
+SECTOR_CODELISTS = {"1": "Sector", "2": "SectorCategory", "7": "UNSDG-Goals", "8": "UNSDG-Targets"}
+"""The IATI codelist that names the sector codes of each sector vocabulary."""
+
+
+def _coded_sector_name(
+    language: str, vocabulary: str | None, code: str | None, plan: StrategicPlan | None
+) -> tuple[str, str] | None:
+    """(language, name) of a sector code, from its IATI codelist or, for the vocabulary of the
+    publisher's strategic plan, the profile's impact areas; in the page's language where there
+    is one, and marked English where the name falls back to it."""
+    if code is None:
+        return None
+    if plan is not None and vocabulary == plan.sector_vocabulary:
+        area = plan.impact_area(code)
+        return area.name.pick(language) if area is not None else None
+    codelist = SECTOR_CODELISTS.get(vocabulary or "")
+    if codelist is None:
+        return None
+    name = standard.code_names(codelist, language).get(code)
+    if name is None:
+        return None
+    if language != "en" and name == standard.code_names(codelist, "en").get(code):
+        return "en", name
+    return language, name
+
+
+def _formatters(
+    names: Names, act: dict[str, Any], plan: StrategicPlan | None = None
+) -> dict[str, Callable[[dict[str, Any]], Any]]:
     """How each list's rows are shown."""
     language = names.language
 
     def sector_name(sct: dict[str, Any]) -> tuple[str | None, str] | None:
+        """The publisher's name when it is in the page's language, else the code's name in
+        it, else the publisher's name in its own language, else the code's English name."""
         published: tuple[str | None, str] | None = sct["narratives"]["sector"]
-        if published is None and sct["vocabulary"] == "1":
-            return language, names("Sector", sct["sector_code"])
+        if published is not None and (published[0] or "en") == language:
+            return published
+        coded = _coded_sector_name(language, sct["vocabulary"], sct["sector_code"], plan)
+        if coded is not None and (coded[0] == language or published is None):
+            return coded
         return published
 
     return {
@@ -299,7 +332,7 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
     language = ctx.language
     names = Names(language)
     own = stored.picked_narratives(conn, aid, ("title", "reporting-org"), None, language)
-    formatters = _formatters(names, act)
+    formatters = _formatters(names, act, publisher_plan(ctx, act))
     lists: dict[str, dict[str, Any]] = {}
     totals = stored.counts(conn, aid)
     for name, spec in LIST_PAGES.items():
