@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 import uvicorn
+from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -32,7 +33,7 @@ from iatiportal.standard import install
 from iatiportal.store import queries
 from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest
-from iatiportal.web import security
+from iatiportal.web import address, security
 from iatiportal.web.app import create_app
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
@@ -435,6 +436,28 @@ def _frame_ancestors(ctx: click.Context, param: click.Parameter, value: str) -> 
         raise click.BadParameter(str(e), ctx, param) from e
 
 
+def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return address.parse(value)
+    except ValueError as e:
+        source = ctx.get_parameter_source(param.name or "")
+        where = "$IATIPORTAL_PUBLIC_URL: " if source is ParameterSource.ENVIRONMENT else ""
+        raise click.BadParameter(f"{where}{e}", ctx, param) from e
+
+
+public_url_option = click.option(
+    "--public-url",
+    envvar="IATIPORTAL_PUBLIC_URL",
+    metavar="URL",
+    callback=_public_url,
+    help="The address the portal is served at, such as https://portal.example.org (no path): "
+    "its pages' hreflang and canonical links are absolute URLs under it; default "
+    "$IATIPORTAL_PUBLIC_URL, else root-relative links.",
+)
+
+
 def _serve(
     engine_url: str | None,
     host: str,
@@ -442,6 +465,7 @@ def _serve(
     portal: Portal,
     snapshot_dir: Path | None,
     frame_ancestors: str = security.DEFAULT_FRAME_ANCESTORS,
+    public_url: str | None = None,
 ) -> None:
     with store(engine_url) as engine:
         app = create_app(
@@ -449,6 +473,7 @@ def _serve(
             portal,
             snapshot_dir=_snapshot_folder(snapshot_dir, engine),
             frame_ancestors=frame_ancestors,
+            public_url=public_url,
         )
         click.echo(f"iatiportal is serving on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -470,6 +495,7 @@ def _serve(
     "frame-ancestors sources, space-separated): 'self', 'none', https://example.org, "
     "*.example.org.",
 )
+@public_url_option
 def serve_command(
     db: str | None,
     host: str,
@@ -477,10 +503,11 @@ def serve_command(
     profiles: tuple[str, ...],
     snapshot_dir: Path | None,
     frame_ancestors: str,
+    public_url: str | None,
 ) -> None:
     """Serve the portal over the store."""
     _check_standard()
-    _serve(db, host, port, _portal(profiles), snapshot_dir, frame_ancestors)
+    _serve(db, host, port, _portal(profiles), snapshot_dir, frame_ancestors, public_url)
 
 
 @main.command("demo")
@@ -498,7 +525,8 @@ def serve_command(
     show_default=True,
     help="Serve the portal once the data is loaded.",
 )
-def demo_command(db: str, host: str, port: int, serve: bool) -> None:
+@public_url_option
+def demo_command(db: str, host: str, port: int, serve: bool, public_url: str | None) -> None:
     """Load the bundled sample data (clearly marked as such) and the reference extract for its
     countries into a fresh SQLite file and serve the portal over it."""
     _check_standard()
@@ -521,7 +549,7 @@ def demo_command(db: str, host: str, port: int, serve: bool) -> None:
             sys.exit(EXIT_FILE_FAILED)
         _write_snapshot(console, engine, _snapshot_folder(None, engine))
     if serve:
-        _serve(str(path), host, port, _portal(("unwomen",)), None)
+        _serve(str(path), host, port, _portal(("unwomen",)), None, public_url=public_url)
 
 
 @main.group("standard")

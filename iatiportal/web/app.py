@@ -40,7 +40,7 @@ from iatiportal.profile import Portal
 from iatiportal.store import activity as stored_activity
 from iatiportal.store import queries
 from iatiportal.store.search import MARK_END, MARK_START
-from iatiportal.web import api, conditional, security, theme, vendor
+from iatiportal.web import address, api, conditional, security, theme, vendor
 from iatiportal.web.cache import ResponseCache, validators
 from iatiportal.web.guard import InputGuard
 from iatiportal.web.language import LanguageChoice
@@ -220,6 +220,13 @@ def render_html(request: Request, page: Page) -> str:
             return path
         return f"{path}{'&' if '?' in path else '?'}lang={language}"
 
+    base: str | None = request.app.state.public_url
+
+    def absolute(url: str) -> str:
+        """A link of the portal as an absolute URL under the configured public address (never
+        the request's Host header: the client writes it); as it is without one."""
+        return address.absolute(base, url)
+
     def data_url(fmt: str) -> str:
         path = own_path.rstrip("/") or "/index"
         query = f"?{request.url.query}" if request.url.query else ""
@@ -233,6 +240,7 @@ def render_html(request: Request, page: Page) -> str:
         lang_in_url=lang_in_url,
         languages=i18n.LANGUAGES,  # read here: a test may give other languages
         url_with=url_with,
+        absolute=absolute,
         link=link,
         data_url=data_url,
         has_plan=strategic_plan.plan_of(request.app.state.portal) is not None,
@@ -402,6 +410,7 @@ def create_app(
     recheck_data_every: float = 1.0,
     snapshot_dir: Path | None = None,
     frame_ancestors: str = security.DEFAULT_FRAME_ANCESTORS,
+    public_url: str | None = None,
 ) -> Starlette:
     """The portal over the store that ``engine`` opens (migrated already), for the
     publishers of ``portal`` (None: every publisher, with neutral labels); the bulk snapshot
@@ -410,8 +419,11 @@ def create_app(
     Rendered pages are cached until the data changes, which is checked at most every
     ``recheck_data_every`` seconds. ``frame_ancestors`` (CSP sources, space-separated) says
     which sites may show the pages in a frame; ValueError when it is not valid.
+    ``public_url`` (``https://portal.example.org``) makes the pages' hreflang alternates and
+    canonical link absolute URLs (web.address); ValueError when it is not valid.
     """
     frame_ancestors = security.frame_ancestors(frame_ancestors)
+    base = address.parse(public_url) if public_url is not None else None
 
     def data_version() -> Any:
         with engine.connect() as conn:
@@ -433,6 +445,7 @@ def create_app(
     app.state.engine = engine
     app.state.portal = portal or Portal()
     app.state.cache = cache
+    app.state.public_url = base
     app.state.env = _environment()
     app.state.snapshots = snapshot_dir or snapshot.default_dir(
         engine.url.render_as_string(hide_password=False)

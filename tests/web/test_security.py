@@ -261,6 +261,7 @@ def test_a_request_path_cannot_make_links_to_another_site(client: TestClient, pa
 
 ALLOWED_EXPRESSION = re.compile(
     r"(?:link|url_with|data_url)\(.*"  # a page of the portal: these keep the path on the portal
+    r"|absolute\((?:link|url_with)\(.*"  # one under the configured public URL (web.address)
     r"|'/[^/].*"  # a path of the portal, as a string literal
     r"|.*\|\s*external_href"  # a URL from the data, through the one rule
 )
