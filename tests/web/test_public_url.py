@@ -169,7 +169,7 @@ def test_serve_takes_the_public_url_from_the_environment(
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with (
         served(sqlite_url, tmp_path) as (base, _server),
-        opener.open(base + "/about?lang=ar", timeout=10) as response,
+        opener.open(base + "/about?lang=ar", timeout=60) as response,
     ):
         page = BeautifulSoup(response.read().decode(), "html.parser")
     canonical = [c["href"] for c in page.select("head link[rel=canonical]")]
