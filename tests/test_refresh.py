@@ -436,3 +436,56 @@ def test_a_second_refresh_of_a_store_exits_with_3_or_waits(
             "Refresh: 0 ingested, 1 unchanged, 0 removed, 0 failed",
         ],
     )
+
+
+def test_a_registry_answer_that_is_not_the_apis_removes_nothing(
+    sqlite_url: str, world: World, tmp_path: Path
+) -> None:
+    """A registry that answers, but not as CKAN does, is a failure: its empty or broken list
+    must not make the publisher's stored datasets look gone."""
+    world.files = {"/pub/a.xml": fixture("money-disbursements.xml", etag='"a"')}
+    world.publishers = {"pub": [("pub-a", "/pub/a.xml")]}
+    sources = tmp_path / "sources.txt"
+    sources.write_text("publisher:pub\n", encoding="utf-8")
+    args = (str(sources), "--db", sqlite_url, "--registry", world.base, "--no-validate")
+    assert run_refresh(*args)[0] == 0
+
+    world.registry_status = 299  # a 2xx without a body: not JSON
+    status, lines, _ = run_refresh(*args)
+    search = f"{world.base}/api/3/action/package_search?fq=organization%3Apub&rows=1000&start=0"
+    assert (status, lines) == (
+        1,
+        [
+            "FAILED    publisher:pub: the IATI Registry did not list the datasets of pub: "
+            f"{search} did not answer JSON; its files stay as stored",
+            "Refresh: 0 ingested, 0 unchanged, 0 removed, 1 failed",
+        ],
+    )
+    assert stored(sqlite_url)["current"] == ["XX-DISB-1", "XX-EXP-1"]
+
+
+def test_validators_a_server_should_not_have_sent_are_not_kept(
+    sqlite_url: str, world: World, tmp_path: Path
+) -> None:
+    """An ETag of 2,000 characters is neither stored nor sent back; the digest still finds
+    the file unchanged. A URL's #fragment is no comment."""
+    world.files = {"/a.xml": fixture("money-disbursements.xml", etag='"' + "x" * 2000 + '"')}
+    sources = tmp_path / "sources.txt"
+    sources.write_text(f"{world.base}/a.xml#part # a comment\n", encoding="utf-8")
+    args = (str(sources), "--db", sqlite_url, "--no-validate", "--no-snapshot")
+    assert run_refresh(*args)[:2] == (
+        0,
+        [
+            f"ingested  {world.base}/a.xml#part: 2 activities",
+            "Refresh: 1 ingested, 0 unchanged, 0 removed, 0 failed",
+        ],
+    )
+    assert stored(sqlite_url)["refresh"] == {f"{world.base}/a.xml#part": (None, None, None, None)}
+    assert run_refresh(*args)[:2] == (
+        0,
+        [
+            f"unchanged {world.base}/a.xml#part: the same content as last time",
+            "Refresh: 0 ingested, 1 unchanged, 0 removed, 0 failed",
+        ],
+    )
+    assert conditional(world, "/a.xml") == {}
