@@ -268,6 +268,12 @@ def _print_outcome(outcome: refresh.Outcome, quiet: bool) -> None:
     metavar="SECONDS",
     help="Give a server up after it sent nothing for this long (what it published stays stored).",
 )
+@click.option(
+    "--allow-private-addresses",
+    is_flag=True,
+    help="Download the files a registry lists from loopback and private addresses too (by "
+    "default refused: publishers choose those URLs).",
+)
 @click.option("--no-validate", is_flag=True, help="Skip schema and codelist checks.")
 @click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
 @snapshot_dir_option
@@ -280,6 +286,7 @@ def refresh_command(
     registry: str,
     wait: bool,
     timeout: float,
+    allow_private_addresses: bool,
     no_validate: bool,
     quiet: bool,
     snapshot_dir: Path | None,
@@ -319,6 +326,7 @@ def refresh_command(
                     registry=registry,
                     limits=limits,
                     validate=not no_validate,
+                    allow_private=allow_private_addresses,
                     report=lambda outcome: _print_outcome(outcome, quiet),
                     on_wait=_say_waiting,
                 )

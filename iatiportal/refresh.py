@@ -273,10 +273,12 @@ class _Run:
         limits: DownloadLimits,
         validate: bool,
         chunk_bytes: int,
+        allow_private: bool,
         report: Callable[[Outcome], None] | None,
         on_wait: Callable[[], None] | None,
     ) -> None:
         self.engine = engine
+        self.allow_private = allow_private
         self.limits = limits
         self.validate = validate
         self.chunk_bytes = chunk_bytes
@@ -326,7 +328,13 @@ class _Run:
             path = this.enter_context(download_file())
             try:
                 with path.open("wb") as out:
-                    fetched = download(target.url, out, self.limits, validators)
+                    fetched = download(
+                        target.url,
+                        out,
+                        self.limits,
+                        validators,
+                        public_only=target.publisher is not None and not self.allow_private,
+                    )
             except DownloadError as e:
                 listed = ""
                 if e.status in (404, 410) and target.dataset is not None:
@@ -434,17 +442,21 @@ def refresh(
     limits: DownloadLimits | None = None,
     validate: bool = True,
     chunk_bytes: int = CHUNK_BYTES,
+    allow_private: bool = False,
     report: Callable[[Outcome], None] | None = None,
     on_wait: Callable[[], None] | None = None,
 ) -> RefreshSummary:
     """Bring the store in step with ``entries`` (see the module's docstring); ``report`` is
     called with each outcome as it is known. Take ``lock`` around it. One failing source or
-    publisher is an outcome, never an exception."""
+    publisher is an outcome, never an exception. A file the registry lists is downloaded from
+    a public address only (``sources.download``'s ``public_only``), unless ``allow_private``:
+    publishers choose those URLs, and the portal's machine has services of its own."""
     run = _Run(
         engine,
         limits=limits or DownloadLimits(),
         validate=validate,
         chunk_bytes=chunk_bytes,
+        allow_private=allow_private,
         report=report,
         on_wait=on_wait,
     )

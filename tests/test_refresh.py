@@ -228,7 +228,7 @@ def test_refresh_ingests_what_changed_and_keeps_what_a_failing_server_published(
         encoding="utf-8",
     )
     args = (str(sources), "--db", db_url, "--registry", base, "--no-validate", "--no-snapshot")
-    args += ("--timeout", "1")
+    args += ("--timeout", "1", "--allow-private-addresses")  # the registry's files are local
 
     status, lines, _ = run_refresh(*args)
     assert (status, lines) == (
@@ -448,6 +448,7 @@ def test_a_registry_answer_that_is_not_the_apis_removes_nothing(
     sources = tmp_path / "sources.txt"
     sources.write_text("publisher:pub\n", encoding="utf-8")
     args = (str(sources), "--db", sqlite_url, "--registry", world.base, "--no-validate")
+    args += ("--allow-private-addresses",)
     assert run_refresh(*args)[0] == 0
 
     world.registry_status = 299  # a 2xx without a body: not JSON
@@ -489,3 +490,32 @@ def test_validators_a_server_should_not_have_sent_are_not_kept(
         ],
     )
     assert conditional(world, "/a.xml") == {}
+
+
+def test_a_file_the_registry_lists_at_a_private_address_is_refused(
+    sqlite_url: str, world: World, tmp_path: Path
+) -> None:
+    """Publishers choose the URLs the registry lists: one on the portal's own machine (here
+    127.0.0.1) is not asked for, unless --allow-private-addresses. The sources file's own URLs
+    are the operator's, and read wherever they are."""
+    world.files = {
+        "/pub/a.xml": fixture("money-disbursements.xml"),
+        "/own.xml": fixture("money-currencies.xml"),
+    }
+    world.publishers = {"pub": [("pub-a", "/pub/a.xml")]}
+    sources = tmp_path / "sources.txt"
+    sources.write_text(f"publisher:pub\n{world.base}/own.xml\n", encoding="utf-8")
+    status, lines, _ = run_refresh(
+        str(sources), "--db", sqlite_url, "--registry", world.base, "--no-validate"
+    )
+    assert (status, lines) == (
+        1,
+        [
+            f"FAILED    {world.base}/pub/a.xml: could not download {world.base}/pub/a.xml: the "
+            "server is at 127.0.0.1, which is not a public address; nothing is stored from it",
+            f"ingested  {world.base}/own.xml: 2 activities",
+            "Refresh: 1 ingested, 0 unchanged, 0 removed, 1 failed",
+        ],
+    )
+    assert [path for path, _ in world.requests if not path.startswith("/api/")] == ["/own.xml"]
+    assert stored(sqlite_url)["current"] == ["XX-CUR-EUR", "XX-CUR-NONE"]

@@ -27,6 +27,7 @@ import dataclasses
 import email.message
 import hashlib
 import http.client
+import ipaddress
 import os
 import re
 import shutil
@@ -350,8 +351,9 @@ class _Watchdog:
     """Shuts the download's sockets down at the deadline: a per-read timeout alone never ends a
     server that sends a byte just often enough, in the headers or the body."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, public_only: bool = False) -> None:
         self.expired = False
+        self.public_only = public_only  # the connections' business, kept here for them
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._expire)
@@ -386,7 +388,8 @@ class _Watchdog:
 
 class _Watched:
     """A connection that hands its socket to the download's watchdog once connected, so that
-    the deadline covers the headers too."""
+    the deadline covers the headers too; and, for a ``public_only`` download, closes it before
+    a byte is sent when the peer is not a public address."""
 
     watchdog: _Watchdog
     sock: Any
@@ -394,6 +397,15 @@ class _Watched:
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]
         self.watchdog.watch(self.sock)
+        if self.watchdog.public_only:
+            # The address connected to, not the one a name resolved to before: a name that
+            # resolves again to another address (DNS rebinding) is caught here too.
+            address = ipaddress.ip_address(self.sock.getpeername()[0].split("%", 1)[0])
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+                address = address.ipv4_mapped
+            if not address.is_global:
+                self.sock.close()
+                raise _RefusedError(f"the server is at {address}, which is not a public address")
 
 
 class _WatchedHTTP(_Watched, http.client.HTTPConnection):
@@ -735,19 +747,30 @@ class DownloadError(FileError):
         self.status = status
 
 
+def _proxied(url: str) -> bool:
+    parts = urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme.lower())
+    return bool(proxy) and not urllib.request.proxy_bypass(parts.hostname or "")
+
+
 def download(
     url: str,
     out: BinaryIO,
     limits: DownloadLimits = DownloadLimits(),
     validators: Validators | None = None,
+    *,
+    public_only: bool = False,
 ) -> Fetched:
     """Write the body of ``url`` (decoded, within ``limits``) to ``out``. With ``validators``
-    the request is conditional, and a 304 answer writes nothing. Raises DownloadError naming
-    the redacted URL."""
+    the request is conditional, and a 304 answer writes nothing. With ``public_only``, a
+    server (or a redirect's) at a loopback, private, link-local or reserved address is refused
+    before anything is sent (for URLs that others chose, such as the IATI Registry's: not the
+    machine's own services); through a proxy, the proxy's rules apply instead. Raises
+    DownloadError naming the redacted URL."""
     reason: str | None = None
     status: int | None = None
     fetched = Fetched(False, Validators())
-    with _Watchdog(limits.deadline) as watchdog:
+    with _Watchdog(limits.deadline, public_only and not _proxied(url)) as watchdog:
         try:
             request = _request(url, validators)
             timeout = min(limits.read_timeout, limits.deadline)
