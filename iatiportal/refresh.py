@@ -49,9 +49,11 @@ from iatiportal.ingest.sources import (
     DownloadError,
     DownloadLimits,
     Source,
+    SourceError,
     Validators,
     download,
     download_file,
+    expand,
     is_url,
     redact,
     sha256_of,
@@ -113,6 +115,10 @@ def read_sources(path: Path) -> list[Entry]:
         if not line:
             continue
         if is_url(line):
+            try:
+                expand([line])  # the checks of ``iatiportal ingest URL``
+            except SourceError as e:
+                raise SourcesFileError(f"{path}, line {number}: {e}") from None
             entries.append(Entry(number, url=line))
         elif line.startswith(PUBLISHER_PREFIX):
             publisher = line.removeprefix(PUBLISHER_PREFIX).strip()
@@ -421,17 +427,20 @@ class _Run:
             version.bump(conn, content=False)
         self.notes = []
 
-    def remove(self, rows: Sequence[Any], why: Callable[[Any], str]) -> None:
+    def remove(self, rows: Sequence[tuple[Any, str]]) -> None:
+        """Remove the files of these ``refresh_source`` rows (each with why), in one
+        transaction and one refresh of the derived tables."""
         if not rows:
             return
-        removed = remove(self.engine, [Source(r.url, r.url) for r in rows], on_wait=self.on_wait)
+        sources = [Source(row.url, row.url) for row, _why in rows]
+        removed = remove(self.engine, sources, on_wait=self.on_wait)
         with writing(self.engine, self.on_wait) as conn:
-            keys = [r.location_key for r in rows]
+            keys = [row.location_key for row, _why in rows]
             conn.execute(delete(s.refresh_source).where(s.refresh_source.c.location_key.in_(keys)))
             version.bump(conn, content=False)
-        for row, gone in zip(rows, removed, strict=True):
+        for (row, why), gone in zip(rows, removed, strict=True):
             held = _plural(gone.activities, "activity")
-            self.say(row.url, "removed", f"{why(row)}: removed from the store, with its {held}")
+            self.say(row.url, "removed", f"{why}: removed from the store, with its {held}")
 
 
 def refresh(
@@ -497,21 +506,17 @@ def refresh(
 
     # The registry answered for these publishers: their stored files that it no longer lists
     # go; a dataset that moved to another URL goes once the new URL is stored.
-    gone: list[Any] = []
-    moved: list[Any] = []
+    gone: list[tuple[Any, str]] = []
     for row in run.stored.values():
         if row.publisher not in listed or row.location_key in targets:
             continue
         now_listed = listed[row.publisher].get(row.dataset)
         if now_listed is None:
-            gone.append(row)
+            why = f"the IATI Registry no longer lists dataset {row.dataset} of {row.publisher}"
+            gone.append((row, why))
         elif now_listed.url is not None and _target(now_listed.url).key in run.done:
-            moved.append(row)
-    run.remove(
-        gone,
-        lambda r: f"the IATI Registry no longer lists dataset {r.dataset} of {r.publisher}",
-    )
-    run.remove(moved, lambda r: f"dataset {r.dataset} of {r.publisher} moved to another URL")
+            gone.append((row, f"dataset {row.dataset} of {row.publisher} moved to another URL"))
+    run.remove(gone)
     return run.summary
 
 

@@ -371,6 +371,7 @@ def test_a_publisher_the_registry_does_not_know_is_a_failure(
     [
         ("file:///etc/passwd", "'file:///etc/passwd' is neither an http(s) URL nor publisher:<id>"),
         ("publisher:Not An Id", "'Not An Id' is not an IATI Registry publisher id"),
+        ("https://:8080/a.xml", "https://:8080/a.xml: not a valid URL (no host)"),
     ],
 )
 def test_a_line_that_is_no_source_is_a_usage_error(
