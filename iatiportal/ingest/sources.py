@@ -10,7 +10,9 @@ body or a gzip bomb is refused), an overall ``deadline`` that covers the headers
 server trickling a byte every few seconds ends), and a ``read_timeout`` for a server that
 sends nothing. A body shorter than its Content-Length, a corrupt gzip body and a redirect to
 another scheme are refused with a message saying so. ``user:password@`` in a URL is sent as
-HTTP Basic auth, and never to another origin after a redirect.
+HTTP Basic auth, and never to another origin after a redirect. ``download`` can also make
+the request conditional (``Validators``: ETag, Last-Modified; a 304 writes nothing) and refuse
+servers at addresses that are not public (``public_only``), for URLs that others chose.
 
 Downloads go to a folder of the process (``iatiportal-downloads-<pid>-*`` in the temporary
 folder) and are removed when the file is done, on an exception, at exit and on SIGTERM once

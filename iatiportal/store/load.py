@@ -313,8 +313,9 @@ def remove(
 ) -> list[Removed]:
     """Remove files from the store, in one transaction: their activities, organisations,
     problems and the file's row; an identifier they shared with another file becomes current
-    there. The derived tables follow (unless not ``refresh``). For ``refresh``, when the IATI
-    Registry no longer lists a dataset."""
+    there. The derived tables follow, unless not ``refresh`` (``facts.is_stale`` does not see
+    a removal: the caller rebuilds them). ``iatiportal refresh`` removes so a file whose
+    dataset the IATI Registry no longer lists."""
     removed: list[Removed] = []
     with writing(engine, on_wait) as conn:
         recorded_at = _now()
