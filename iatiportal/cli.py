@@ -24,10 +24,10 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from iatiportal import __version__, rates, reference, standard
+from iatiportal import __version__, rates, reference, refresh, standard
 from iatiportal.demo.load import load_demo
 from iatiportal.exports import encode, snapshot
-from iatiportal.ingest.sources import SourceError, install_sigterm_exit
+from iatiportal.ingest.sources import DownloadLimits, SourceError, install_sigterm_exit, is_url
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.standard import install
 from iatiportal.store import queries
@@ -36,7 +36,7 @@ from iatiportal.store.load import FileOutcome, IngestSummary, ingest
 from iatiportal.web import address, security
 from iatiportal.web.app import create_app
 
-EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
 
 db_option = click.option(
     "--db",
@@ -246,6 +246,125 @@ def ingest_command(
         with engine.connect() as conn:
             totals = queries.stats(conn)
         _print_summary(console, summary, totals)
+        folder = _snapshot_folder(snapshot_dir, engine)
+        if not no_snapshot and not snapshot.is_current(engine, folder):
+            _write_snapshot(console, engine, folder)
+    sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
+
+
+def _say_refresh_waiting() -> None:
+    click.echo("another refresh of this store is running: waiting for it to finish", err=True)
+
+
+def _print_outcome(outcome: refresh.Outcome, quiet: bool) -> None:
+    if quiet and outcome.status != "failed":
+        return
+    mark = "FAILED" if outcome.status == "failed" else outcome.status
+    click.echo(f"{mark:<9} {outcome.source}: {outcome.detail}")
+
+
+@main.command("refresh")
+@click.argument("sources_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+@click.option(
+    "--registry",
+    metavar="URL",
+    envvar=refresh.REGISTRY_ENV,
+    default=refresh.REGISTRY_URL,
+    show_default=True,
+    help="The IATI Registry (its CKAN API) that resolves publisher ids; "
+    f"or ${refresh.REGISTRY_ENV}.",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="When another refresh of the store is running, wait for it (instead of exit status 3).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DownloadLimits.read_timeout,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give a server up after it sent nothing for this long (what it published stays stored).",
+)
+@click.option(
+    "--allow-private-addresses",
+    is_flag=True,
+    help="Download the files a registry lists from loopback and private addresses too (by "
+    "default refused: publishers choose those URLs).",
+)
+@click.option("--no-validate", is_flag=True, help="Skip schema and codelist checks.")
+@click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
+@snapshot_dir_option
+@click.option(
+    "--no-snapshot", is_flag=True, help="Do not rebuild the bulk snapshot after the refresh."
+)
+def refresh_command(
+    sources_file: Path,
+    db: str | None,
+    registry: str,
+    wait: bool,
+    timeout: float,
+    allow_private_addresses: bool,
+    no_validate: bool,
+    quiet: bool,
+    snapshot_dir: Path | None,
+    no_snapshot: bool,
+) -> None:
+    """Download what changed among the files SOURCES_FILE lists, and ingest it.
+
+    SOURCES_FILE has one source a line: an http(s) URL of a file, or publisher:<id> for every
+    dataset that IATI Registry publisher lists; # at the start of a line or after a space
+    starts a comment. Downloads are conditional (ETag, Last-Modified), so an unchanged file is
+    neither downloaded again nor ingested. A file that cannot be downloaded keeps what the
+    store holds from it; a file is removed only when the registry no longer lists its dataset.
+    One refresh of a store runs at a time. See docs/refresh.md for a systemd timer and a cron
+    line.
+
+    Exit status: 0 when every source was refreshed, 1 when some source or publisher failed
+    (the others were refreshed), 2 for usage errors, 3 when another refresh of the store is
+    running (without --wait).
+    """
+    if not is_url(registry):
+        raise click.BadParameter("the registry must be an http(s) URL", param_hint="--registry")
+    try:
+        entries = refresh.read_sources(sources_file)
+    except refresh.SourcesFileError as e:
+        raise click.UsageError(str(e)) from e
+    if not no_validate:
+        _check_standard(", or refresh with --no-validate")
+    console = Console(stderr=True, quiet=quiet)
+    install_sigterm_exit()  # a stopped refresh rolls back and removes its downloads
+    limits = DownloadLimits(read_timeout=timeout)
+    with store(db) as engine:
+        try:
+            with refresh.lock(engine, wait=wait, on_wait=_say_refresh_waiting):
+                summary = refresh.refresh(
+                    engine,
+                    entries,
+                    registry=registry,
+                    limits=limits,
+                    validate=not no_validate,
+                    allow_private=allow_private_addresses,
+                    report=lambda outcome: _print_outcome(outcome, quiet),
+                    on_wait=_say_waiting,
+                )
+        except refresh.AlreadyRunningError:
+            click.echo(
+                "another refresh of this store is running: not starting a second one "
+                "(--wait waits for it)",
+                err=True,
+            )
+            sys.exit(EXIT_ALREADY_RUNNING)
+        except standard.StandardError as e:
+            raise InstallationError(str(e)) from e
+        if not quiet:
+            counts = ", ".join(
+                f"{summary.count(status)} {status}"
+                for status in ("ingested", "unchanged", "removed", "failed")
+            )
+            click.echo(f"Refresh: {counts}")
         folder = _snapshot_folder(snapshot_dir, engine)
         if not no_snapshot and not snapshot.is_current(engine, folder):
             _write_snapshot(console, engine, folder)

@@ -10,7 +10,9 @@ body or a gzip bomb is refused), an overall ``deadline`` that covers the headers
 server trickling a byte every few seconds ends), and a ``read_timeout`` for a server that
 sends nothing. A body shorter than its Content-Length, a corrupt gzip body and a redirect to
 another scheme are refused with a message saying so. ``user:password@`` in a URL is sent as
-HTTP Basic auth, and never to another origin after a redirect.
+HTTP Basic auth, and never to another origin after a redirect. ``download`` can also make
+the request conditional (``Validators``: ETag, Last-Modified; a 304 writes nothing) and refuse
+servers at addresses that are not public (``public_only``), for URLs that others chose.
 
 Downloads go to a folder of the process (``iatiportal-downloads-<pid>-*`` in the temporary
 folder) and are removed when the file is done, on an exception, at exit and on SIGTERM once
@@ -24,8 +26,10 @@ import atexit
 import base64
 import contextlib
 import dataclasses
+import email.message
 import hashlib
 import http.client
+import ipaddress
 import os
 import re
 import shutil
@@ -37,7 +41,7 @@ import threading
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -72,6 +76,9 @@ class Source:
     it, credentials included. Private: never shown, never stored."""
     name: str
     """How the public sees the file and how the store keys it (see ``expand``)."""
+    downloaded: str | None = field(default=None, repr=False, compare=False)
+    """A local copy of the URL already downloaded (by ``download``, for a conditional GET):
+    ``local_copy`` reads it instead of downloading again. The caller removes it."""
 
     def __str__(self) -> str:
         return self.name
@@ -203,7 +210,9 @@ def _folder_name(folder: Path) -> str:
     return Path(os.path.normpath(folder.absolute())).name
 
 
-def _sources_of(argument: str) -> list[Source]:
+def _sources_of(argument: str | Source) -> list[Source]:
+    if isinstance(argument, Source):
+        return [argument]
     if _URL_LIKE.match(argument):
         _check_url(argument)
         return [Source(argument, redact(argument))]
@@ -222,7 +231,11 @@ def _sources_of(argument: str) -> list[Source]:
     raise SourceError(f"{argument}: no such file, directory or http(s) URL")
 
 
-def expand(sources: list[str]) -> list[Source]:
+def _shown(argument: str | Source) -> str:
+    return argument.name if isinstance(argument, Source) else redact(argument)
+
+
+def expand(sources: Sequence[str | Source]) -> list[Source]:
     """The files that SOURCE arguments name, in a stable order, without repeats (by location).
 
     A URL is read as given and named ``redact(url)``; it must be http or https. A file is named
@@ -230,7 +243,8 @@ def expand(sources: list[str]) -> list[Source]:
     named by the directory's own name and the path below it (``unwomen/sub/a.xml``). Raises
     SourceError for a path that does not exist, a URL of another scheme or no host, and two
     URLs that differ only in their credentials. Two files may share a name (two folders both
-    called ``data``): the store tells them apart by their locations.
+    called ``data``): the store tells them apart by their locations. A ``Source`` is taken as
+    it is (``refresh`` passes the URLs it has downloaded so).
 
     Starting an ingest, it also removes the downloads of processes that died without removing
     them (``remove_stale_downloads``).
@@ -249,7 +263,7 @@ def expand(sources: list[str]) -> list[Source]:
             if first != i:
                 raise SourceError(
                     f"two URLs would have the public name {source.name!r} (from "
-                    f"{redact(sources[first])} and from {redact(argument)}): they differ only "
+                    f"{_shown(sources[first])} and from {_shown(argument)}): they differ only "
                     "in their credentials"
                 )
             by_location[source.location] = source
@@ -339,8 +353,9 @@ class _Watchdog:
     """Shuts the download's sockets down at the deadline: a per-read timeout alone never ends a
     server that sends a byte just often enough, in the headers or the body."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, public_only: bool = False) -> None:
         self.expired = False
+        self.public_only = public_only  # the connections' business, kept here for them
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._expire)
@@ -375,7 +390,8 @@ class _Watchdog:
 
 class _Watched:
     """A connection that hands its socket to the download's watchdog once connected, so that
-    the deadline covers the headers too."""
+    the deadline covers the headers too; and, for a ``public_only`` download, closes it before
+    a byte is sent when the peer is not a public address."""
 
     watchdog: _Watchdog
     sock: Any
@@ -383,6 +399,15 @@ class _Watched:
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]
         self.watchdog.watch(self.sock)
+        if self.watchdog.public_only:
+            # The address connected to, not the one a name resolved to before: a name that
+            # resolves again to another address (DNS rebinding) is caught here too.
+            address = ipaddress.ip_address(self.sock.getpeername()[0].split("%", 1)[0])
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+                address = address.ipv4_mapped
+            if not address.is_global:
+                self.sock.close()
+                raise _RefusedError(f"the server is at {address}, which is not a public address")
 
 
 class _WatchedHTTP(_Watched, http.client.HTTPConnection):
@@ -488,13 +513,17 @@ def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
     return opener
 
 
-def _request(url: str) -> urllib.request.Request:
+def _request(url: str, validators: Validators | None = None) -> urllib.request.Request:
     """The request for ``url``: its userinfo (which urllib would take for part of the host)
-    becomes an HTTP Basic Authorization header."""
+    becomes an HTTP Basic Authorization header; ``validators`` make it conditional."""
     parts = _Parts.of(url)
+    headers = {"User-Agent": "iatiportal", "Accept-Encoding": "gzip"}
+    if validators is not None and validators.etag is not None:
+        headers["If-None-Match"] = validators.etag
+    if validators is not None and validators.last_modified is not None:
+        headers["If-Modified-Since"] = validators.last_modified
     request = urllib.request.Request(  # noqa: S310 (is_url checked the scheme: http(s) only)
-        parts.url(userinfo=False),
-        headers={"User-Agent": "iatiportal", "Accept-Encoding": "gzip"},
+        parts.url(userinfo=False), headers=headers
     )
     if parts.userinfo is not None:
         user, _, password = parts.userinfo.partition(":")
@@ -681,45 +710,128 @@ def _reason(error: BaseException, limits: DownloadLimits) -> str:
     return str(error) or type(error).__name__
 
 
-def _download(url: str, out: BinaryIO, limits: DownloadLimits) -> None:
-    """Raises FileError("download", ...) naming the redacted URL."""
+_VALIDATOR = re.compile(r"[\x20-\x7e]{1,1024}")
+
+
+def _validator(value: str | None) -> str | None:
+    """A header value fit to be stored and sent back: printable ASCII, at most 1 KiB (a
+    hostile server's CR LF or megabyte of ETag is not repeated)."""
+    return value if value is not None and _VALIDATOR.fullmatch(value) else None
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a server said identifies the body it sent (RFC 9110, section 8.8), sent back on
+    the next request so that it can answer 304 Not Modified."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @classmethod
+    def of(cls, headers: email.message.Message) -> Validators:
+        return cls(_validator(headers.get("ETag")), _validator(headers.get("Last-Modified")))
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What ``download`` got: a body (written out), or 304 Not Modified (nothing written)."""
+
+    not_modified: bool
+    validators: Validators
+
+
+class DownloadError(FileError):
+    """FileError("download", ...), with the HTTP status when the server answered with one
+    (``status`` None: no answer, a timeout, a refused or cut-short body)."""
+
+    def __init__(self, message: str, status: int | None) -> None:
+        super().__init__("download", message)
+        self.status = status
+
+
+def _proxied(url: str) -> bool:
+    parts = urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme.lower())
+    return bool(proxy) and not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+def download(
+    url: str,
+    out: BinaryIO,
+    limits: DownloadLimits = DownloadLimits(),
+    validators: Validators | None = None,
+    *,
+    public_only: bool = False,
+) -> Fetched:
+    """Write the body of ``url`` (decoded, within ``limits``) to ``out``. With ``validators``
+    the request is conditional, and a 304 answer writes nothing. With ``public_only``, a
+    server (or a redirect's) at a loopback, private, link-local or reserved address is refused
+    before anything is sent (for URLs that others chose, such as the IATI Registry's: not the
+    machine's own services); through a proxy, the proxy's rules apply instead. Raises
+    DownloadError naming the redacted URL."""
     reason: str | None = None
-    with _Watchdog(limits.deadline) as watchdog:
+    status: int | None = None
+    fetched = Fetched(False, Validators())
+    with _Watchdog(limits.deadline, public_only and not _proxied(url)) as watchdog:
         try:
-            request = _request(url)
+            request = _request(url, validators)
             timeout = min(limits.read_timeout, limits.deadline)
             with _opener(watchdog).open(request, timeout=timeout) as response:
+                fetched = Fetched(False, Validators.of(response.headers))
                 _copy(response, out, limits)
         except _RefusedError as e:
             reason = str(e)
         except urllib.error.HTTPError as e:
             e.close()
-            reason = _reason(e, limits)
+            if e.code == 304 and validators is not None:
+                # A 304 may leave out validators that did not change (RFC 9110, 15.4.5).
+                sent = Validators.of(e.headers)
+                fetched = Fetched(
+                    True,
+                    Validators(
+                        sent.etag or validators.etag,
+                        sent.last_modified or validators.last_modified,
+                    ),
+                )
+            else:
+                reason, status = _reason(e, limits), e.code
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             reason = _reason(e, limits)
     if watchdog.expired:
         # Whatever the read saw when the watchdog shut its socket (an early end, a reset, a
         # shortfall, even a body that looked complete) is the deadline's doing.
-        reason = f"not finished within the deadline of {limits.deadline:g} s"
+        reason, status = f"not finished within the deadline of {limits.deadline:g} s", None
     if reason is None:
-        return
+        return fetched
     # From None: the library's exception might quote the URL with its credentials.
     message = f"could not download {redact(url)}: {_scrub(reason, url)}"
-    raise FileError("download", message) from None
+    raise DownloadError(message, status) from None
 
 
 @contextlib.contextmanager
 def local_copy(source: Source, limits: DownloadLimits = DownloadLimits()) -> Iterator[Path]:
     """The source as a local file: the file itself, or a download (within ``limits``) that is
-    removed afterwards, however the block ends. Raises FileError("download", ...) when the
-    download fails; what was written by then is removed."""
+    removed afterwards, however the block ends (or the copy ``source.downloaded``, left as it
+    is). Raises DownloadError when the download fails; what was written by then is removed."""
     if not is_url(source.location):
         yield Path(source.location)
         return
+    if source.downloaded is not None:
+        yield Path(source.downloaded)
+        return
+    with download_file() as path:
+        with path.open("wb") as out:
+            download(source.location, out, limits)
+        yield path
+
+
+@contextlib.contextmanager
+def download_file() -> Iterator[Path]:
+    """An empty file in this process's download folder, removed however the block ends (and
+    at exit, or by the next process when this one is killed)."""
     fd, name = tempfile.mkstemp(suffix=".xml", dir=_download_folder())
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out:
-            _download(source.location, out, limits)
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)

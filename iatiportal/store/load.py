@@ -100,7 +100,7 @@ class _BatchLostError(Exception):
 
 def ingest(
     engine: Engine,
-    sources: Sequence[str],
+    sources: Sequence[str | Source],
     *,
     validate: bool = True,
     force: bool = False,
@@ -109,7 +109,8 @@ def ingest(
     batch_seconds: float | None = None,
     on_wait: Callable[[], None] | None = None,
 ) -> IngestSummary:
-    """Ingest every file that ``sources`` names (raises SourceError for a missing path).
+    """Ingest every file that ``sources`` names (raises SourceError for a missing path); a
+    ``Source`` is read as it is (see ``sources.expand``).
 
     Readers see the store as it was before a batch of files or as it is after, never a mix:
     the files' rows, the derived tables that pages read (money facts, search text) and the
@@ -126,7 +127,7 @@ def ingest(
     if validate:
         standard.check()
     summary = IngestSummary()
-    queue = expand(list(sources))
+    queue = expand(sources)
     retried: set[Source] = set()
     position = 0
     while position < len(queue):
@@ -294,6 +295,48 @@ def refresh_derived(engine: Engine, on_wait: Callable[[], None] | None = None) -
 def _refresh(conn: Connection) -> None:
     search.rebuild(conn)
     facts.refresh(conn)
+
+
+@dataclass
+class Removed:
+    source: str
+    activities: int  # how many the file had stored (0: the store did not hold it)
+    organisations: int
+
+
+def remove(
+    engine: Engine,
+    sources: Sequence[Source],
+    *,
+    refresh: bool = True,
+    on_wait: Callable[[], None] | None = None,
+) -> list[Removed]:
+    """Remove files from the store, in one transaction: their activities, organisations,
+    problems and the file's row; an identifier they shared with another file becomes current
+    there. The derived tables follow, unless not ``refresh`` (``facts.is_stale`` does not see
+    a removal: the caller rebuilds them). ``iatiportal refresh`` removes so a file whose
+    dataset the IATI Registry no longer lists."""
+    removed: list[Removed] = []
+    with writing(engine, on_wait) as conn:
+        recorded_at = _now()
+        for source in sources:
+            row = _file_row(conn, source)
+            if row is None:
+                removed.append(Removed(source.name, 0, 0))
+                continue
+            activity_ids = _identifiers(conn, s.activity, "iati_identifier", row.id)
+            org_ids = _identifiers(conn, s.organisation, "organisation_identifier", row.id)
+            _delete_file_records(conn, row.id)
+            conn.execute(delete(s.source_file).where(s.source_file.c.id == row.id))
+            _recompute_current(conn, s.activity, "iati_identifier", activity_ids, recorded_at)
+            _recompute_current(
+                conn, s.organisation, "organisation_identifier", org_ids, recorded_at
+            )
+            removed.append(Removed(source.name, row.activity_count, row.organisation_count))
+        if refresh and any(r.activities or r.organisations for r in removed):
+            _refresh(conn)
+        version.bump(conn)
+    return removed
 
 
 def location_key(source: Source) -> str:

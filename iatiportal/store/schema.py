@@ -807,6 +807,25 @@ store_version = Table(
 of unchanged files (new ``checked_at``) does not raise it, so the bulk snapshot is not rebuilt
 for one."""
 
+refresh_source = Table(
+    "refresh_source",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Which file: source_file.location_key of the URL (the digest of its redacted form).
+    Column("location_key", String(), nullable=False, unique=True),
+    Column("url", Text, nullable=False),  # the redacted URL, as source_file.path shows it
+    _code("publisher"),  # the IATI Registry publisher it was listed under; NULL: the sources file
+    _code("dataset"),  # the registry's name of the dataset
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("sha256", String()),  # of the last body downloaded
+    Column("checked_at", DateTime),  # when the server last answered (200 or 304)
+    Column("changed_at", DateTime),  # when the server last sent a new body
+)
+"""What ``iatiportal refresh`` remembers of each URL it downloads (see ``iatiportal.refresh``):
+the validators the server sent, for the next conditional GET, and the digest of the body, so an
+unchanged file is not ingested again; the registry dataset, to tell when it is gone."""
+
 search_text = Table(
     "search_text",
     metadata,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import os
 import signal
 import socket
@@ -25,9 +26,12 @@ import pytest
 
 from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.sources import (
+    DownloadError,
     DownloadLimits,
     Source,
     SourceError,
+    Validators,
+    download,
     expand,
     local_copy,
     redact,
@@ -347,6 +351,37 @@ def test_a_download_goes_to_the_ingests_folder_and_is_removed_afterwards(downloa
         assert path.parent.parent == downloads
         assert path.parent.name.startswith(f"iatiportal-downloads-{os.getpid()}-")
     assert leftovers(downloads) == []
+
+
+def test_a_conditional_download_sends_the_validators_and_takes_304_as_not_modified(
+    downloads: Path,
+) -> None:
+    etag, modified = '"v1"', "Mon, 30 Nov 2026 10:00:00 GMT"
+    sent = Validators(etag, modified)
+    with RawServer(send(b"", "304 Not Modified", ETag='"v2"')) as server:
+        out = io.BytesIO()
+        fetched = download(f"{server.origin}/a.xml", out, validators=sent)
+    assert server.requests[0].headers["if-none-match"] == etag
+    assert server.requests[0].headers["if-modified-since"] == modified
+    # A 304 may leave out a validator that did not change: the one sent is kept.
+    assert fetched.not_modified and fetched.validators == Validators('"v2"', modified)
+    assert out.getvalue() == b""
+    # A 304 to an unconditional GET is an error.
+    with RawServer(send(b"", "304 Not Modified")) as server, pytest.raises(DownloadError) as caught:
+        download(f"{server.origin}/a.xml", io.BytesIO())
+    assert (caught.value.rule, caught.value.status) == ("download", 304)
+
+
+def test_a_public_only_download_refuses_a_loopback_server_before_sending(downloads: Path) -> None:
+    with RawServer(send(XML)) as server:
+        with pytest.raises(DownloadError) as caught:
+            download(f"{server.origin}/a.xml", io.BytesIO(), public_only=True)
+        assert download(f"{server.origin}/a.xml", io.BytesIO()).not_modified is False
+    assert caught.value.message == (
+        f"could not download {server.origin}/a.xml: the server is at 127.0.0.1, which is not a "
+        "public address"
+    )
+    assert len(server.requests) == 1  # the second download's only
 
 
 @pytest.mark.parametrize(
