@@ -382,8 +382,9 @@ def reference_group() -> None:
 def reference_load(folder: Path, db: str | None) -> None:
     """Read the reference files below FOLDER (World Bank CLASS and OGHIST, UN country codes with
     LDC flags, UNDP HDR composite indices, UN population by sex), check them and store them.
-    Values that fail a sanity rule are stored but never shown; they are listed here and on
-    /-/data-health."""
+    Values that cannot be true (a share outside 0-100 %, sexes not adding up, a figure of
+    another country) are stored but never shown; unusual but possible ones are shown with a
+    note. Both are counted here and listed on /-/data-health."""
     console = Console(stderr=True)
     with store(db) as engine:
         try:
@@ -395,6 +396,13 @@ def reference_load(folder: Path, db: str | None) -> None:
     console.print(f"{summary.values} values stored", highlight=False)
     for rule, n in sorted(summary.refused.items()):
         console.print(f"[yellow]{n} refused by {rule}[/]", highlight=False)
+    for rule, n in sorted(summary.noted.items()):
+        console.print(f"{n} shown with a note by {rule}", highlight=False)
+    if summary.rejudged:
+        console.print(
+            f"{summary.rejudged} values loaded before judged again with the new ones",
+            highlight=False,
+        )
 
 
 @main.group("rates")

@@ -12,19 +12,49 @@
 - UN Statistical Yearbook ``SYB..._Population_Surface_Area_and_Density.csv`` (population, male
   and female, from World Population Prospects, by year).
 
-Every value is stored with its country (ISO alpha-2), year, source, edition and file. Each is
-checked by the sanity rules below at load; a value that fails one is stored with the rule and
-its message and never displayed (the country page says why):
+Every value is stored with its country (ISO alpha-2), year, source, edition and file. At each
+load the sanity rules below judge every value of the store (the new files' and those already
+held, so a figure is also judged against the years another file gave). They refuse only what
+cannot be true; a refused value is stored with the rule and its message and never displayed
+(the country page says why, ``/-/data-health`` lists it):
 
+- ``population-share-range``: a count below zero, or females or males more than the total
+  (a share outside 0-100 %);
 - ``population-sex-sum``: males and females add up to the total within 1 % (or within the
   rounding of figures published in millions to two decimals, for the smallest countries);
-- ``population-female-share``: females are between 40 % and 60 % of the population (this
-  refuses real outliers too: Qatar's and the United Arab Emirates' populations are about 30 %
-  female; the rule is the product's, and their figures are then not shown);
+- ``population-jump`` (total, females, males) and ``gii-jump``: a figure that belongs to another
+  country, seen as a jump against the same country's neighbouring years: its ratio to the
+  median of the values of the two years before and the two years after it (any edition, and
+  the same year's other editions) is beyond ``JUMP_BOUNDS``, after the rounding of the
+  published digits. The most deviant figure of a series is refused first and the series
+  judged again without it, so one pasted figure does not make its neighbours look wrong.
+  The bounds come from the shared files (``SYB67``, ``HDR23-24``): the largest real ratio is
+  1.74 for population (Oman's males in 2010 against 2015 and 2022, the migrant boom) and 2.24
+  for GII (Qatar's series breaks from 0.65 to 0.18 in 2017); a country can double in five
+  years (Qatar did from 2005 to 2010), so population is refused beyond ×3, which still
+  catches three in four of the other countries' figures pasted in. GII is refused beyond ×3
+  when it also moves by more than 0.1 (GII moves by hundredths a year; near zero a ratio
+  alone means nothing). GDI has no jump rule: its real series jump by ×1.64 (Pakistan in
+  1998), wider than the spread between countries, so no bound tells a pasted figure apart;
+- ``population-copy``: a country's population of a year equal to another country's of the same
+  year: the totals equal and every sex count published by both equal, with a total of at
+  least 10 million and one sex count equal too, or a total of at least 100 million alone.
+  Smaller figures, published in millions to two decimals, are equal by chance (Algeria and
+  Sudan both had 40.02 million in 2015; French Polynesia and New Caledonia 0.28 / 0.14 /
+  0.14). Of the equal rows the one that fits its own country's other years best is kept;
+  the others are refused (all of them when none fits better);
 - ``gii-range``: the Gender Inequality Index lies in [0, 1];
 - ``gdi-range``: the Gender Development Index (female over male HDI) lies in (0, 1.5];
 - ``country-region``: the World Bank region of a country agrees with the UN M49 region of its
   ISO code (a joined row from another country fails this).
+
+What is unusual but possible is stored and shown with a note (the rule and its message, shown
+on the country page's header card and listed apart on ``/-/data-health``):
+
+- ``population-female-share``: females are outside 40-60 % of the population. Qatar, the
+  United Arab Emirates, Bahrain, Kuwait, Oman, Saudi Arabia and the Maldives really are
+  (Qatar's population is 28 % female in World Population Prospects 2024, from its migrant
+  workers): their figures are shown as the source publishes them, with the note.
 """
 
 from __future__ import annotations
@@ -43,7 +73,7 @@ from typing import Any
 import pycountry
 from openpyxl import load_workbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from iatiportal.store import schema as s
 from iatiportal.store import version
@@ -92,6 +122,10 @@ SOURCES = {
 }
 
 
+Verdict = tuple[str | None, str | None, str | None, str | None]
+"""(refused rule, its message, note rule, its message) of a value."""
+
+
 @dataclass
 class Value:
     country: str
@@ -104,17 +138,29 @@ class Value:
     source_file: str
     refused_rule: str | None = None
     refused_message: str | None = None
+    note_rule: str | None = None
+    note_message: str | None = None
+    row_id: int | None = None  # the stored row of a value already held
 
     def refuse(self, rule: str, message: str) -> None:
         if self.refused_rule is None:
             self.refused_rule, self.refused_message = rule, message
+
+    def note(self, rule: str, message: str) -> None:
+        if self.note_rule is None:
+            self.note_rule, self.note_message = rule, message
+
+    def verdict(self) -> Verdict:
+        return self.refused_rule, self.refused_message, self.note_rule, self.note_message
 
 
 @dataclass
 class LoadSummary:
     files: list[str] = field(default_factory=list)
     values: int = 0
-    refused: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)  # rule -> values refused
+    noted: dict[str, int] = field(default_factory=dict)  # rule -> values shown with a note
+    rejudged: int = 0  # values already held whose verdict changed
     skipped: list[str] = field(default_factory=list)  # rows with no country we know
 
 
@@ -294,10 +340,7 @@ def _is_country_codes(name: str) -> bool:
     return name.startswith("country-codes.") and name.endswith(".csv")
 
 
-def read_folder(folder: Path) -> tuple[list[Value], list[str]]:
-    """Every value of every reference file below ``folder`` (country codes first), and the
-    files read, by name (what the store records and the bulk snapshot publishes: never the
-    server's path to them)."""
+def _read(folder: Path) -> tuple[list[Value], list[str], Countries]:
     if not folder.is_dir():
         raise ReferenceError(f"{folder} is not a folder")
     files = sorted(p for p in folder.rglob("*") if p.is_file())
@@ -328,18 +371,189 @@ def read_folder(folder: Path) -> tuple[list[Value], list[str]]:
             used.append(path.name)
     if not used:
         raise ReferenceError(f"no reference file of a known format below {folder}")
+    return values, used, countries
+
+
+def read_folder(folder: Path) -> tuple[list[Value], list[str]]:
+    """Every value of every reference file below ``folder`` (country codes first), checked
+    among themselves, and the files read, by name (what the store records and the bulk
+    snapshot publishes: never the server's path to them)."""
+    values, used, countries = _read(folder)
     check(values, countries)
     return values, used
 
 
+POPULATION = ("population", "population_female", "population_male")
+JUMP_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
+    # indicator -> (ratio to the median of the neighbouring years, smallest move): beyond
+    # both, a figure is refused (the module docstring says where the bounds come from).
+    "population": (Decimal(3), Decimal(0)),
+    "population_female": (Decimal(3), Decimal(0)),
+    "population_male": (Decimal(3), Decimal(0)),
+    "gii": (Decimal(3), Decimal("0.1")),
+}
+COPY_WITH_SEX = Decimal(10)  # millions: a total this large and a sex count equal
+COPY_ALONE = Decimal(100)  # millions: a total this large equal on its own
+USUAL_FEMALE_SHARE = (Decimal("0.4"), Decimal("0.6"))
+
+
+PUBLISHED_UNIT = {
+    # The last digit the sources publish: population in millions to two decimals (SYB), GII
+    # and GDI to three (HDR writes 0.610 as 0.61). Stored values come back to 1/10,000, so
+    # the unit is the indicator's, not the number's.
+    "population": Decimal("0.01"),
+    "population_female": Decimal("0.01"),
+    "population_male": Decimal("0.01"),
+    "gii": Decimal("0.001"),
+    "gdi": Decimal("0.001"),
+}
+
+
+def _shown(number: Decimal | None) -> str:
+    """A figure as the source wrote it (23.07, not the store's 23.0700)."""
+    return "–" if number is None else f"{number.normalize():f}"
+
+
+def _ratio(a: Decimal, b: Decimal, unit: Decimal) -> Decimal | None:
+    """How many times the larger of two figures published to ``unit`` is the smaller, at the
+    least that their rounding allows (1 where they may be equal); None where it cannot be
+    said."""
+    half = unit / 2
+    high, low = max(a, b), min(a, b)
+    if low + half <= 0:
+        return None
+    return max(Decimal(1), (high - half) / (low + half))
+
+
+def _median(numbers: list[Decimal]) -> Decimal:
+    ordered = sorted(numbers)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _neighbours(value: Value, series: list[Value]) -> list[Decimal]:
+    """The figures of the two years before and the two years after ``value`` in its series
+    (every edition), and the same year's figures of the other editions."""
+    if value.year is None:
+        return []
+    years = sorted({v.year for v in series if v.year is not None and v.year != value.year})
+    wanted = {*[y for y in years if y < value.year][-2:], *[y for y in years if y > value.year][:2]}
+    return [
+        v.number
+        for v in series
+        if v is not value
+        and v.number is not None
+        and (v.year in wanted or (v.year == value.year and v.edition != value.edition))
+    ]
+
+
+def _deviation(value: Value, series: list[Value]) -> tuple[Decimal, Decimal] | None:
+    """(ratio, move) of ``value`` against the median of its neighbours; None without any."""
+    found = _neighbours(value, series)
+    if value.number is None or not found:
+        return None
+    median = _median(found)
+    ratio = _ratio(value.number, median, PUBLISHED_UNIT[value.indicator])
+    return None if ratio is None else (ratio, abs(value.number - median))
+
+
+def _jumps(values: list[Value]) -> None:
+    series: dict[tuple[str, str], list[Value]] = defaultdict(list)
+    for v in values:
+        usable = v.number is not None and v.year is not None and v.refused_rule is None
+        if v.indicator in JUMP_BOUNDS and usable:
+            series[(v.country, v.indicator)].append(v)
+    for (country, indicator), found in series.items():
+        bound, move = JUMP_BOUNDS[indicator]
+        rule = "population-jump" if indicator in POPULATION else f"{indicator}-jump"
+        while True:
+            worst: tuple[Decimal, Value, Decimal] | None = None
+            for v in found:
+                deviation = _deviation(v, found)
+                if deviation is None or deviation[0] <= bound or deviation[1] <= move:
+                    continue
+                if worst is None or deviation[0] > worst[0]:
+                    worst = (deviation[0], v, _median(_neighbours(v, found)))
+            if worst is None:
+                break
+            ratio, v, median = worst
+            v.refuse(
+                rule,
+                f"{indicator} of {country} in {v.year}: {_shown(v.number)} is {ratio:.1f} times "
+                f"the median {_shown(median)} of its neighbouring years, beyond x{bound}: "
+                "a figure of another country?",
+            )
+            found.remove(v)
+
+
+def _copies(rows: dict[tuple[str, int | None, str], dict[str, Value]]) -> None:
+    """Refuse the rows of a year equal to another country's (module docstring)."""
+    by_total: dict[tuple[int | None, Decimal], list[tuple[str, int | None, str]]] = defaultdict(
+        list
+    )
+    for key, found in rows.items():
+        total = found.get("population")
+        if total is not None and total.number is not None and total.number >= COPY_WITH_SEX:
+            by_total[(key[1], total.number)].append(key)
+    series: dict[str, list[Value]] = defaultdict(list)
+    for (country, _year, _edition), found in rows.items():
+        if "population" in found:
+            series[country].append(found["population"])
+
+    def same(a: tuple[str, int | None, str], b: tuple[str, int | None, str]) -> bool:
+        if a[0] == b[0]:
+            return False  # one country's editions agree: that is no copy
+        equal = 0
+        for sex in ("population_female", "population_male"):
+            x, y = rows[a].get(sex), rows[b].get(sex)
+            if x is not None and y is not None:
+                if x.number != y.number:
+                    return False
+                equal += 1
+        total = rows[a]["population"].number
+        return total is not None and (equal > 0 or total >= COPY_ALONE)
+
+    for (year, number), keys in by_total.items():
+        for key in keys:
+            others = [k for k in keys if same(key, k)]
+            if not others:
+                continue
+            fit = {k: _deviation(rows[k]["population"], series[k[0]]) for k in [key, *others]}
+            best = min((d[0] for d in fit.values() if d is not None), default=None)
+            kept = [k for k, d in fit.items() if d is not None and d[0] == best]
+            if best is not None and len(kept) == 1 and kept[0] == key:
+                continue
+            names = ", ".join(sorted({k[0] for k in others}))
+            why = (
+                f"those of {kept[0][0]} fit its other years better"
+                if best is not None and len(kept) == 1
+                else "neither fits its other years better: neither is shown"
+            )
+            message = (
+                f"population of {key[0]} in {year} ({_shown(number)} million) equals that of "
+                f"{names} in the same year ({key[2]}): a figure of another country? {why}"
+            )
+            for v in rows[key].values():
+                v.refuse("population-copy", message)
+
+
 def check(values: Iterable[Value], countries: Countries) -> None:
-    """Apply the sanity rules (module docstring), marking the values that fail."""
+    """Apply the sanity rules (module docstring), marking the values that fail (refused) and
+    the unusual ones (noted)."""
+    values = list(values)
     by_key: dict[tuple[str, int | None, str], dict[str, Value]] = defaultdict(dict)
     for v in values:
         if v.indicator == "gii" and v.number is not None and not 0 <= v.number <= 1:
-            v.refuse("gii-range", f"GII {v.number} of {v.country} in {v.year} is outside [0, 1]")
+            v.refuse(
+                "gii-range", f"GII {_shown(v.number)} of {v.country} in {v.year} is outside [0, 1]"
+            )
         if v.indicator == "gdi" and v.number is not None and not 0 < v.number <= Decimal("1.5"):
-            v.refuse("gdi-range", f"GDI {v.number} of {v.country} in {v.year} is outside (0, 1.5]")
+            v.refuse(
+                "gdi-range",
+                f"GDI {_shown(v.number)} of {v.country} in {v.year} is outside (0, 1.5]",
+            )
         if v.indicator == "wb_region" and v.text:
             un_region = countries.region.get(v.country)
             allowed = WB_REGIONS.get(v.text)
@@ -350,26 +564,38 @@ def check(values: Iterable[Value], countries: Countries) -> None:
                     f"{v.country} is in the UN region {un_region}, not in the World Bank "
                     f"region {v.text} ({v.edition})",
                 )
-        if v.indicator.startswith("population"):
+        if v.indicator in POPULATION:
             by_key[(v.country, v.year, v.edition)][v.indicator] = v
     for (country, year, _edition), found in by_key.items():
-        total, female, male = (
-            found.get("population"),
-            found.get("population_female"),
-            found.get("population_male"),
-        )
+        total, female, male = (found.get(k) for k in POPULATION)
+        parts = [p for p in (female, male) if p is not None]
+        row = [v for v in (total, *parts) if v is not None]
+        for v in row:
+            if v.number is not None and v.number < 0:
+                message = f"{v.indicator} of {country} in {year} is below zero: {_shown(v.number)}"
+                for w in row:
+                    w.refuse("population-share-range", message)
         if total is None or total.number is None or not total.number:
             continue
-        parts = [p for p in (female, male) if p is not None]
         # Published in millions to 0.01: a sum or share is only wrong beyond that rounding.
         half = Decimal("0.005")
+        for part in parts:
+            if part.number is not None and part.number - half > total.number + half:
+                message = (
+                    f"population of {country} in {year}: {part.indicator} "
+                    f"{_shown(part.number)} is {part.number / total.number:.1%} of the total "
+                    f"{_shown(total.number)}, above 100 %"
+                )
+                for v in (total, *parts):
+                    v.refuse("population-share-range", message)
         if female is not None and male is not None and female.number and male.number:
             gap = abs(female.number + male.number - total.number) / total.number
             slack = 3 * half / total.number
             if gap > max(Decimal("0.01"), slack):
                 message = (
-                    f"population of {country} in {year}: females {female.number} + males "
-                    f"{male.number} differ from the total {total.number} by {gap:.1%}"
+                    f"population of {country} in {year}: females {_shown(female.number)} + "
+                    f"males {_shown(male.number)} differ from the total {_shown(total.number)} "
+                    f"by {gap:.1%}"
                 )
                 for v in (total, *parts):
                     v.refuse("population-sex-sum", message)
@@ -377,25 +603,93 @@ def check(values: Iterable[Value], countries: Countries) -> None:
             share = female.number / total.number
             highest = (female.number + half) / max(total.number - half, half)
             lowest = (female.number - half) / (total.number + half)
-            if highest < Decimal("0.4") or lowest > Decimal("0.6"):
+            low, high = USUAL_FEMALE_SHARE
+            if highest < low or lowest > high:
                 message = (
-                    f"population of {country} in {year}: {share:.1%} female is outside 40-60 %"
+                    f"population of {country} in {year}: {share:.1%} female is outside the "
+                    "usual 40-60 %; shown as the source publishes it"
                 )
                 for v in (total, *parts):
-                    v.refuse("population-female-share", message)
+                    v.note("population-female-share", message)
+    _jumps(values)
+    for found in by_key.values():  # a row's counts are one publication: one jump refuses it
+        jumped = [v.refused_message for v in found.values() if v.refused_rule == "population-jump"]
+        for v in found.values():
+            if jumped and jumped[0] is not None:
+                v.refuse("population-jump", jumped[0])
+    # Rows refused whole by a rule above are no evidence of a copy.
+    _copies(
+        {
+            key: found
+            for key, found in by_key.items()
+            if all(v.refused_rule is None for v in found.values())
+        }
+    )
+
+
+def _held(
+    conn: Connection, used: list[str], countries: Countries
+) -> tuple[list[Value], dict[int, Verdict]]:
+    """The values already stored from other files than ``used``, unjudged (their stored
+    verdicts beside, by row), and their M49 regions added to ``countries``."""
+    rv = s.reference_value
+    held: list[Value] = []
+    before: dict[int, Verdict] = {}
+    for r in conn.execute(select(rv).where(rv.c.source_file.not_in(used)).order_by(rv.c.id)):
+        held.append(
+            Value(
+                r.country_code,
+                r.indicator,
+                r.year,
+                r.number,
+                r.text,
+                r.source,
+                r.edition,
+                r.source_file,
+                row_id=r.id,
+            )
+        )
+        before[r.id] = (r.refused_rule, r.refused_message, r.note_rule, r.note_message)
+        if r.indicator == "un_region" and r.text and r.country_code not in countries.region:
+            countries.region[r.country_code] = r.text.split(" · ")[0]
+    return held, before
 
 
 def load(engine: Engine, folder: Path) -> LoadSummary:
-    """Read, check and store the reference files below ``folder`` (replacing what the same
-    files gave before), in one transaction."""
-    values, used = read_folder(folder)
+    """Read and store the reference files below ``folder`` (replacing what the same files gave
+    before), and judge every value of the store by the sanity rules again, the new files' with
+    those already held, in one transaction."""
+    values, used, countries = _read(folder)
     summary = LoadSummary(files=used, values=len(values))
-    for v in values:
-        if v.refused_rule:
-            summary.refused[v.refused_rule] = summary.refused.get(v.refused_rule, 0) + 1
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rv = s.reference_value
     with writing(engine) as conn:
+        held, before = _held(conn, used, countries)
+        check([*values, *held], countries)
+        for v in values:
+            if v.refused_rule:
+                summary.refused[v.refused_rule] = summary.refused.get(v.refused_rule, 0) + 1
+            elif v.note_rule:
+                summary.noted[v.note_rule] = summary.noted.get(v.note_rule, 0) + 1
+        changed = [
+            {"row": v.row_id, "r": v.refused_rule, "rm": v.refused_message,
+             "n": v.note_rule, "nm": v.note_message}
+            for v in held
+            if v.row_id is not None and before[v.row_id] != v.verdict()
+        ]  # fmt: skip
+        if changed:
+            conn.execute(
+                update(rv)
+                .where(rv.c.id == bindparam("row"))
+                .values(
+                    refused_rule=bindparam("r"),
+                    refused_message=bindparam("rm"),
+                    note_rule=bindparam("n"),
+                    note_message=bindparam("nm"),
+                ),
+                changed,
+            )
+        summary.rejudged = len(changed)
         conn.execute(delete(rv).where(rv.c.source_file.in_(used)))
         batch = [
             {
@@ -409,6 +703,8 @@ def load(engine: Engine, folder: Path) -> LoadSummary:
                 "source_file": v.source_file,
                 "refused_rule": v.refused_rule,
                 "refused_message": v.refused_message,
+                "note_rule": v.note_rule,
+                "note_message": v.note_message,
                 "loaded_at": now,
             }
             for v in values
@@ -427,6 +723,8 @@ class Shown:
     text: str | None
     source: str
     edition: str
+    note_rule: str | None = None  # unusual but possible: shown with this note
+    note_message: str | None = None
 
 
 @dataclass
@@ -438,7 +736,8 @@ class CountryContext:
 
 def for_country(conn: Connection, country: str, year: int | None) -> CountryContext:
     """The values to show for a country in a year: per indicator, the value of that year where
-    one exists, else the latest before it, else the latest; never a refused one."""
+    one exists, else the latest before it, else the latest; never a refused one (a noted one
+    is shown, with its note)."""
     rv = s.reference_value
     rows = conn.execute(
         select(rv).where(rv.c.country_code == country).order_by(rv.c.year, rv.c.id)
@@ -474,6 +773,7 @@ def for_country(conn: Connection, country: str, year: int | None) -> CountryCont
         if chosen is None:
             chosen = (dated or found)[-1]
         shown[indicator] = Shown(
-            indicator, chosen.year, chosen.number, chosen.text, chosen.source, chosen.edition
-        )
+            indicator, chosen.year, chosen.number, chosen.text, chosen.source, chosen.edition,
+            chosen.note_rule, chosen.note_message,
+        )  # fmt: skip
     return CountryContext(shown, refused, loaded)

@@ -552,6 +552,21 @@ def data_health(conn: Connection) -> dict[str, Any]:
             .order_by(rv.c.refused_rule, rv.c.country_code, rv.c.indicator, rv.c.year)
         )
     ]
+    noted = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(
+                rv.c.note_rule.label("rule"),
+                rv.c.country_code,
+                rv.c.indicator,
+                rv.c.year,
+                rv.c.note_message.label("message"),
+                rv.c.source_file,
+            )
+            .where(rv.c.note_rule.is_not(None), rv.c.refused_rule.is_(None))
+            .order_by(rv.c.note_rule, rv.c.country_code, rv.c.indicator, rv.c.year)
+        )
+    ]
     publishers: dict[int, list[str]] = {}
     freshness: dict[int, Any] = {}
     for file_id, org, updated in conn.execute(
@@ -575,6 +590,7 @@ def data_health(conn: Connection) -> dict[str, Any]:
         "rules": rules,
         "figures": figures,
         "reference_refused": refused,
+        "reference_notes": noted,
         "missing": activities_missing(conn),
     }
 

@@ -752,7 +752,7 @@ reference_value = Table(
     # Country context that is not IATI (World Bank income group, UN LDC status, UNDP GII and
     # GDI, UN population by sex, UN M49 region), loaded by `iatiportal reference load`. Every
     # value keeps its source, edition and year; values that fail a sanity rule are kept with
-    # the rule and its message and never displayed.
+    # the rule and its message and never displayed; unusual ones are shown with a note.
     Column("id", Integer, primary_key=True),
     _code("country_code", nullable=False),  # ISO 3166-1 alpha-2
     _code("indicator", nullable=False),  # see iatiportal.reference.INDICATORS
@@ -764,6 +764,8 @@ reference_value = Table(
     Column("source_file", Text, nullable=False),
     _code("refused_rule"),  # NULL: shown
     Column("refused_message", Text),
+    _code("note_rule"),  # not NULL: unusual but possible, shown with the note
+    Column("note_message", Text),
     Column("loaded_at", DateTime, nullable=False),
     Index("ix_reference_value_country", "country_code", "indicator", "year"),
 )

@@ -67,7 +67,9 @@ def definitions() -> dict[str, str]:
 
 def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, Any]:
     """The country header's indicators: each with its year, source and definition; refused
-    values are not shown, and their notices say why. The population item also holds
+    values are not shown, and their notices say why; a population unusual but possible
+    (``reference`` module docstring) has a ``note`` ({"rule", "text"}) on its women and men
+    card (or on the population card when no sex count is shown). The population item also holds
     ``female`` and ``male``: the counts (millions, Decimal) of the same year and edition, or
     None. Those counts make a card of their own, ``women_and_men``, whose ``sexes`` are
     ``[{"key": "male", "label": "Male", "value": "12.35 million", "share": "50.4 %"}, ...]``
@@ -138,6 +140,7 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
                             "share": i18n.percent(100 * count / value.number, 1),
                         }
                     )
+            note = _population_note(value, item.get("female"))
             if sexes:
                 items.append(
                     {
@@ -147,9 +150,26 @@ def reference_panel(conn: Connection, code: str, year: int | None) -> dict[str, 
                         "value": None,
                         "sexes": sexes,
                         "definition": meaning["women_and_men"],
+                        "note": note,
                     }
                 )
+            else:
+                item["note"] = note
     return {"reference": items, "reference_loaded": found.loaded, "refused": found.refused}
+
+
+def _population_note(value: reference.Shown, female: Any) -> dict[str, str] | None:
+    """The note of a population that is unusual but shown as published (``note_rule``), in
+    the page's language: ``{"rule": ..., "text": ...}``; None without one."""
+    if value.note_rule is None:
+        return None
+    text = value.note_message or ""
+    if value.note_rule == "population-female-share" and female is not None and value.number:
+        text = _(
+            "Unusual, but this is what the source publishes: women are %(share)s of the "
+            "population, outside the usual 40 to 60 %%."
+        ) % {"share": i18n.percent(100 * female / value.number, 1)}
+    return {"rule": value.note_rule, "text": text}
 
 
 def _area_name(ctx: Context, plan: StrategicPlan | None, code: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""The data health page ``/-/data-health``: files, problems by rule, refused reference data."""
+"""The data health page ``/-/data-health``: files, problems by rule, refused reference data and,
+apart, the unusual reference values shown with a note."""
 
 from __future__ import annotations
 
@@ -45,6 +46,18 @@ REFUSED = Dataset(
     ),
 )
 
+NOTES = Dataset(
+    "reference_notes",
+    "Reference values unusual but possible: shown on the pages, with a note.",
+    (
+        Field("rule", "string", "The rule that noted the value."),
+        Field("country_code", "string", "The country, ISO 3166-1 alpha-2."),
+        Field("indicator", "string", "The indicator."),
+        Field("year", "integer", "The year of the value."),
+        Field("message", "string", "What is unusual."),
+    ),
+)
+
 
 def build(conn: Connection, ctx: Context) -> Page:
     health = queries.data_health(conn)
@@ -56,5 +69,6 @@ def build(conn: Connection, ctx: Context) -> Page:
             table(FILES, health["files"]),
             table(RULES, health["rules"]),
             table(REFUSED, health["reference_refused"]),
+            table(NOTES, health["reference_notes"]),
         ],
     )
