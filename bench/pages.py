@@ -378,9 +378,29 @@ def uncached_urls(db: str, wanted: int, seed: int = 14) -> list[str]:
     return list(found)
 
 
-def uncached_mix(port: int, urls: list[str], connections: int, threads: int = 2) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` and of its children still running (the
+    workers of ``serve --workers N``), from /proc; 0 where /proc is not there."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command's name
+        except OSError:
+            continue  # gone meanwhile
+        if stat.parent.name == str(pid) or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def uncached_mix(
+    port: int, urls: list[str], connections: int, threads: int = 2, server: int | None = None
+) -> None:
     """Every URL of ``urls`` once (nothing cached) through wrk at ``connections``: answers/s,
-    latency p50 and p99, errors (sockets and timeouts; answers of status 400 and above)."""
+    latency p50 and p99, errors (sockets and timeouts; answers of status 400 and above), and
+    the CPU time the server (process ``server`` and its workers) spent per answer: on a busy
+    machine, a figure that other processes sway less than the wall-clock ones."""
+    cpu_before = cpu_seconds(server) if server is not None else 0.0
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk): no figure for the uncached mix")
         return
@@ -421,11 +441,13 @@ def uncached_mix(port: int, urls: list[str], connections: int, threads: int = 2)
         raise SystemExit(f"wrk printed no figures (exit status {walker.returncode})")
     got = dict(part.split("=", 1) for part in line.split()[1:])
     answers, seconds = int(got["answers"]), float(got["seconds"])
+    cpu = (cpu_seconds(server) - cpu_before) if server is not None else 0.0
     print(
         f"{len(urls)} requests of {len(set(urls))} distinct URLs, wrk -t{threads} -c{connections}: "
         f"{answers / seconds:.1f} requests/s, p50 {float(got['p50']):.0f} ms, "
         f"p99 {float(got['p99']):.0f} ms, errors {got['errors']}, "
         f"HTTP >= 400: {got['status_errors']}"
+        + (f", server CPU {cpu * 1000 / max(answers, 1):.1f} ms per answer" if server else "")
         + ("" if got["walked"] == "true" else " (the walk did not finish in 600 s)")
     )
 
@@ -500,13 +522,13 @@ def main() -> None:
             build(db)
         if args.uncached:
             urls = uncached_urls(db, args.uncached)
-            with serving(db, args.port, args.workers):
+            with serving(db, args.port, args.workers) as server:
                 measure(args.port, ["/about"], 5)
                 print(f"iatiportal serve --workers {args.workers}")
-                uncached_mix(args.port, urls, args.connections)
+                uncached_mix(args.port, urls, args.connections, server=server.pid)
                 # The cache keeps 4,096 pages, 128 MB: the last 300 URLs walked are still there.
                 print("the last 300 of them again, 10 times (from the page cache):")
-                uncached_mix(args.port, urls[-300:] * 10, args.connections)
+                uncached_mix(args.port, urls[-300:] * 10, args.connections, server=server.pid)
             return
         paths = sample_paths(db, 50)
         with serving(db, args.port):
