@@ -179,6 +179,15 @@ def test_every_worker_answers_with_the_new_data_after_an_ingest(
             assert "XX-MONEY-P" in listed, f"worker {pid} still answers with the old data"
             assert page_etag != before[pid][0]  # the page too was rendered again
             assert api_etag != before[pid][1]
+        for conn in workers.values():  # what the app's middleware adds, in every worker
+            conn.request("GET", "/countries/ML", headers={"Accept-Language": "fr"})
+            redirect = conn.getresponse()
+            redirect.read()
+            assert (redirect.status, redirect.getheader("Location")) == (
+                302,
+                "/countries/ML?lang=fr",
+            )
+            assert "frame-ancestors 'self'" in (redirect.getheader("Content-Security-Policy") or "")
         assert server.poll() is None
     finally:
         for conn in locals().get("workers", {}).values():
