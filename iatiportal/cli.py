@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -35,6 +36,7 @@ from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest
 from iatiportal.web import address, security
 from iatiportal.web.app import create_app
+from iatiportal.web.workers import ServeSettings
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
 
@@ -548,10 +550,13 @@ profile_option = click.option(
 )
 
 
+def _profile_files(profiles: tuple[str, ...]) -> list[str]:
+    return [p if Path(p).suffix == ".toml" else str(bundled(p)) for p in profiles]
+
+
 def _portal(profiles: tuple[str, ...]) -> Portal:
-    paths = [p if Path(p).suffix == ".toml" else str(bundled(p)) for p in profiles]
     try:
-        return load_portal(paths)
+        return load_portal(_profile_files(profiles))
     except ProfileError as e:
         raise click.UsageError(str(e)) from e
 
@@ -589,21 +594,52 @@ def _serve(
     engine_url: str | None,
     host: str,
     port: int,
-    portal: Portal,
+    profiles: tuple[str, ...],
     snapshot_dir: Path | None,
     frame_ancestors: str = security.DEFAULT_FRAME_ANCESTORS,
     public_url: str | None = None,
+    workers: int = 1,
 ) -> None:
+    """Serve the store with ``workers`` processes (0: one per core); the profiles are read
+    (and refused with a usage error) before the store is opened."""
+    portal = _portal(profiles)
+    workers = workers or os.cpu_count() or 1
     with store(engine_url) as engine:
-        app = create_app(
-            engine,
-            portal,
-            snapshot_dir=_snapshot_folder(snapshot_dir, engine),
+        folder = _snapshot_folder(snapshot_dir, engine)
+        click.echo(
+            f"iatiportal is serving on http://{host}:{port}/"
+            + (f" with {workers} workers" if workers > 1 else "")
+            + " (Ctrl+C stops it)",
+            err=True,
+        )
+        if workers == 1:
+            app = create_app(
+                engine,
+                portal,
+                snapshot_dir=folder,
+                frame_ancestors=frame_ancestors,
+                public_url=public_url,
+            )
+            uvicorn.run(app, host=host, port=port, log_level="warning")
+            return
+        # Each worker process builds its own app from these settings (web.workers).
+        settings = ServeSettings(
+            db_url=engine.url.render_as_string(hide_password=False),
+            profiles=tuple(_profile_files(profiles)),
+            snapshot_dir=str(folder.resolve()),
             frame_ancestors=frame_ancestors,
             public_url=public_url,
         )
-        click.echo(f"iatiportal is serving on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        engine.dispose()  # the workers open their own
+    os.environ.update(settings.environment())
+    uvicorn.run(
+        "iatiportal.web.workers:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 @main.command("serve")
@@ -623,6 +659,14 @@ def _serve(
     "*.example.org.",
 )
 @public_url_option
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Worker processes sharing the port (0: one per core). Each keeps its own page "
+    "cache, dropped when the store changes.",
+)
 def serve_command(
     db: str | None,
     host: str,
@@ -631,10 +675,11 @@ def serve_command(
     snapshot_dir: Path | None,
     frame_ancestors: str,
     public_url: str | None,
+    workers: int,
 ) -> None:
     """Serve the portal over the store."""
     _check_standard()
-    _serve(db, host, port, _portal(profiles), snapshot_dir, frame_ancestors, public_url)
+    _serve(db, host, port, profiles, snapshot_dir, frame_ancestors, public_url, workers)
 
 
 @main.command("demo")
@@ -676,7 +721,7 @@ def demo_command(db: str, host: str, port: int, serve: bool, public_url: str | N
             sys.exit(EXIT_FILE_FAILED)
         _write_snapshot(console, engine, _snapshot_folder(None, engine))
     if serve:
-        _serve(str(path), host, port, _portal(("unwomen",)), None, public_url=public_url)
+        _serve(str(path), host, port, ("unwomen",), None, public_url=public_url)
 
 
 @main.group("standard")

@@ -239,10 +239,16 @@ def country_name(code: str | None) -> str:
     """The country's name in the page's language, or the code when it is not an ISO country."""
     if not code:
         return "–"
+    return _country_name(code, current_language.get())
+
+
+@functools.lru_cache(maxsize=4096)
+def _country_name(code: str, language: str) -> str:
+    # Cached: a country page names every country of its selector (issue 14).
     country = pycountry.countries.get(alpha_2=code.upper())
     if country is None:
         return code
-    return _country_translation(current_language.get()).gettext(country.name)
+    return _country_translation(language).gettext(country.name)
 
 
 def language_name(code: str) -> str:

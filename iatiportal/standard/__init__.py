@@ -43,10 +43,14 @@ class SchemaCompileError(StandardError):
         self.reason = reason
 
 
+_PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+"""Resolved once: pages ask for code names many times a request (issue 14)."""
+
+
 def data_dir() -> Path:
     """The folder holding ``schemas/<version>/`` and ``codelists/``."""
     env = os.environ.get("IATIPORTAL_STANDARD_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent / "data"
+    return Path(env) if env else _PACKAGE_DATA
 
 
 def schema_path(version: str, kind: str = "activities", base: Path | None = None) -> Path:

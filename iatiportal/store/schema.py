@@ -174,7 +174,7 @@ narrative = Table(
     "narrative",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"), index=True),
+    Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE")),
     Column(
         "organisation_id", Integer, ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     ),
@@ -183,6 +183,9 @@ narrative = Table(
     _code("lang"),
     Column("text", Text, nullable=False),
     Index("ix_narrative_owner", "element", "owner_id"),
+    # The titles of a page of activities (activity_id IN (...) AND element = 'title'); also
+    # every lookup by activity alone.
+    Index("ix_narrative_activity_element", "activity_id", "element"),
 )
 
 description = Table(

@@ -89,6 +89,7 @@ def _environment() -> Environment:
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
+        auto_reload=False,  # templates are part of the package: no stat of each per render
         trim_blocks=True,
         lstrip_blocks=True,
     )
