@@ -21,6 +21,7 @@ from iatiportal.cli import main
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.web import address
 from iatiportal.web.app import create_app
+from iatiportal.web.workers import ServeSettings
 
 BASE = "https://portal.example.org"
 SEARCH = "/search?q=women&per_page=5&lang=fr"
@@ -174,3 +175,11 @@ def test_serve_takes_the_public_url_from_the_environment(
         page = BeautifulSoup(response.read().decode(), "html.parser")
     canonical = [c["href"] for c in page.select("head link[rel=canonical]")]
     assert canonical == [f"{BASE}/about?lang=ar"]
+
+
+def test_the_public_url_reaches_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve --workers N`` hands its settings to the workers through the environment."""
+    given = ServeSettings("sqlite:///x.db", (), "snapshot", "'self'", "https://portal.example.org")
+    for name, value in given.environment().items():
+        monkeypatch.setenv(name, value)
+    assert ServeSettings.from_environment().public_url == "https://portal.example.org"
