@@ -681,10 +681,9 @@ def _vocabularies(nodes: Iterable[Any], dac: str = "1") -> list[str]:
 
 
 def _narratives(found: _Found, el: etree._Element) -> None:
-    for rule, path in (("4.3.1", TITLES), ("4.4.1", DESCRIPTIONS)):
+    for rule, path in (("4.3.1", EMPTY_TITLES), ("4.4.1", EMPTY_DESCRIPTIONS)):
         for node in path(el):
-            if not NARRATIVE_TEXT(node):
-                found.fail(rule, node)
+            found.fail(rule, node)
 
 
 def _org_refs(found: _Found, el: etree._Element, path: X, rules: tuple[str, ...]) -> None:
@@ -693,7 +692,7 @@ def _org_refs(found: _Found, el: etree._Element, path: X, rules: tuple[str, ...]
     some, symbols, spaces, activity_spaces, attribute = rules
     for org in path(el):
         ref = org.get("ref")
-        if ref is None and not NARRATIVE(org):
+        if ref is None and next(org.iterchildren("narrative"), None) is None:
             found.fail(some, org)
         if ref is not None:
             _symbols(found, symbols, [ref] if not SYMBOLS.fullmatch(ref) else [])
@@ -752,10 +751,6 @@ AID_TYPE_VOCABULARIES = X("default-aid-type/@vocabulary")
 AID_TYPES_OF = X("default-aid-type[@vocabulary = $v]")
 TRANSACTION_AID_TYPES = X("transaction/aid-type")
 TRANSACTION_DAC_AID_TYPES = X(f"transaction/aid-type{DAC_VOCABULARY}")
-OWN_AID_TYPES = X("aid-type")
-OWN_DAC_AID_TYPES = X(f"aid-type{DAC_VOCABULARY}")
-OWN_AID_TYPE_VOCABULARIES = X("aid-type/@vocabulary")
-OWN_AID_TYPES_OF = X("aid-type[@vocabulary = $v]")
 NARRATIVES = X("descendant::narrative")
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 VALUES = X("descendant::value | descendant::forecast | descendant::loan-status")
@@ -766,9 +761,8 @@ PLANNED_RECEIVERS = X("planned-disbursement/receiver-org")
 PARTICIPATING = X("participating-org")
 POLICY_MARKERS = X("policy-marker")
 NARRATIVE = X("narrative")
-NARRATIVE_TEXT = X("narrative/text()")
-TITLES = X("descendant-or-self::title")
-DESCRIPTIONS = X("descendant-or-self::description")
+EMPTY_TITLES = X("descendant-or-self::title[not(narrative/text())]")
+EMPTY_DESCRIPTIONS = X("descendant-or-self::description[not(narrative/text())]")
 PLANNED_DISBURSEMENTS = X("planned-disbursement")
 BUDGETS = X("budget")
 PERIOD_START = X("period-start/@iso-date")
@@ -1009,13 +1003,13 @@ def activity_problems(
         _not_future(found, "11.2.2", VALUE_DATES(el), today)
         if TRANSACTION_AID_TYPES(el) and not TRANSACTION_DAC_AID_TYPES(el):
             found.fail("107.2.1", TRANSACTION_AID_TYPES(el)[0])
-        for t in TRANSACTIONS(el):
-            _aid_types(
-                found,
-                t,
-                (OWN_AID_TYPES, OWN_DAC_AID_TYPES, OWN_AID_TYPE_VOCABULARIES, OWN_AID_TYPES_OF),
-                (None, "107.2.2"),
-            )
+        seen: set[tuple[int, str]] = set()
+        for aid_type in TRANSACTION_AID_TYPES(el):  # one per vocabulary in each transaction
+            vocabulary = aid_type.get("vocabulary") or "1"
+            key = (id(aid_type.getparent()), vocabulary)
+            if key in seen:
+                found.fail("107.2.2", aid_type)
+            seen.add(key)
         orgs += [
             (TRANSACTION_ORGS, "provider-activity-id"),
             (TRANSACTION_RECEIVERS, "receiver-activity-id"),
