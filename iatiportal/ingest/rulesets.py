@@ -1003,10 +1003,12 @@ def activity_problems(
         _not_future(found, "11.2.2", VALUE_DATES(el), today)
         if TRANSACTION_AID_TYPES(el) and not TRANSACTION_DAC_AID_TYPES(el):
             found.fail("107.2.1", TRANSACTION_AID_TYPES(el)[0])
-        seen: set[tuple[int, str]] = set()
+        seen: set[tuple[etree._Element, str]] = set()
         for aid_type in TRANSACTION_AID_TYPES(el):  # one per vocabulary in each transaction
             vocabulary = aid_type.get("vocabulary") or "1"
-            key = (id(aid_type.getparent()), vocabulary)
+            # The transaction itself (kept alive in the set), never id() of a proxy lxml may
+            # free and reuse for the next transaction.
+            key = (aid_type.getparent(), vocabulary)
             if key in seen:
                 found.fail("107.2.2", aid_type)
             seen.add(key)

@@ -237,3 +237,24 @@ def test_stored_shown_and_listed(engine: Engine, tmp_path: Path) -> None:
     [listed] = [line for line in result.output.splitlines() if "XX-RULES-PCT" in line]
     assert listed.startswith(f"rules-percentages.xml:{budget_items} [XX-RULES-PCT-7.9.2]")
     assert "warning 7.9.2: Percentage values for budget items, should add up to 100%." in listed
+
+
+def test_one_aid_type_in_each_of_many_transactions_is_not_two(tmp_path: Path) -> None:
+    # 107.2.2 counts per transaction: six transactions with one aid type each break nothing
+    # (a check keyed on id() of lxml's short-lived proxies once saw two in one transaction).
+    transaction = (
+        '\n  <transaction>\n   <transaction-type code="2"></transaction-type>\n'
+        '   <transaction-date iso-date="2020-06-30"></transaction-date>\n'
+        '   <value value-date="2020-06-30">30000000</value>\n'
+        '   <flow-type code="10"></flow-type>\n   <finance-type code="110"></finance-type>\n'
+        '   <aid-type code="B03" vocabulary="1"></aid-type>\n'
+        '   <tied-status code="5"></tied-status>\n  </transaction>'
+    )
+    path = tmp_path / "aid-types.xml"
+    path.write_text(
+        '<iati-activities version="2.03"><iati-activity xml:lang="en" default-currency="EUR">\n'
+        '  <iati-identifier>XX-A-1</iati-identifier><reporting-org ref="XX-A" type="10"/>'
+        f"{transaction * 6}\n</iati-activity></iati-activities>"
+    )
+    [act] = _records(path)
+    assert "107.2.2" not in {p.rule for p in act.problems}
