@@ -500,7 +500,9 @@ def stats_command(db: str | None, as_json: bool) -> None:
     type=click.Choice(["error", "warning", "info"]),
     help="Only these severities (repeatable).",
 )
-@click.option("--rule", help="Only this rule.")
+@click.option(
+    "--rule", help="Only this rule: a name such as schema, or an IATI Validator id such as 11.1.2."
+)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 def problems_command(

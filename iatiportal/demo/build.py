@@ -862,8 +862,9 @@ def _output_activity(root: etree._Element, child: Output) -> None:
         _el(act, "recipient-country", code=office.country, percentage="100")
     elif office.region:
         _el(act, "recipient-region", code=office.region[0], vocabulary="1", percentage="100")
-    _el(act, "sector", code=area.code, vocabulary="99", vocabulary_uri=IMPACT_AREA_URI,
-        percentage="100")  # fmt: skip
+    sector = _el(act, "sector", code=area.code, vocabulary="99", vocabulary_uri=IMPACT_AREA_URI,
+                 percentage="100")  # fmt: skip
+    _narratives(sector, _both(office, area.name_en, area.name_fr))  # rule set 2.2.1
     _el(act, "sector", code=area.dac_sector, vocabulary="1", percentage="100")
     for goal, percentage in area.sdg_goals:
         _el(act, "sector", code=goal, vocabulary="7", percentage=str(percentage))

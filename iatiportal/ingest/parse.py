@@ -19,6 +19,7 @@ from lxml import etree
 
 from iatiportal import standard
 from iatiportal.ingest import records as r
+from iatiportal.ingest import rulesets
 from iatiportal.ingest.extract import clean, line_of, read_activity, read_organisation
 from iatiportal.ingest.long_activity import LONG, LongActivity
 from iatiportal.ingest.sanity import sanity_problems
@@ -194,6 +195,10 @@ def read_activity_element(
         act.problems.extend(errors)
         act.problems.extend(codelist_problems(act))
         act.problems.extend(sanity_problems(act))
+        if rulesets.applies(version):
+            act.problems += rulesets.activity_problems(
+                el, ident, line_offset, all_transactions=long is None
+            )
     return act
 
 
@@ -223,6 +228,8 @@ def read_organisation_element(
         errors = schema_problems(el, file_version, ident, "organisations")
         org.schema_valid = not errors
         org.problems.extend(errors)
+        if rulesets.applies(file_version):
+            org.problems += rulesets.organisation_problems(el, ident)
     return org
 
 

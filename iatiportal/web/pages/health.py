@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from iatiportal.datasets import Dataset, Field
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import gettext as _
+from iatiportal.ingest import rulesets
 from iatiportal.store import queries
 from iatiportal.web.pages import table
 from iatiportal.web.render import Page
@@ -29,9 +30,11 @@ RULES = Dataset(
     "rules",
     "Problems found in the data, per rule.",
     (
-        Field("rule", "string", "The rule's identifier."),
+        Field("rule", "string", "The rule's identifier (the IATI Validator's for the rule set's)."),
         Field("severity", "string", "error, warning or notice."),
         Field("problems", "integer", "How many problems."),
+        Field("message", "string", "What an IATI Standard rule asks (none for the portal's own)."),
+        Field("guidance", "string", "The IATI Standard page the rule refers to."),
     ),
 )
 REFUSED = Dataset(
@@ -61,6 +64,10 @@ NOTES = Dataset(
 
 def build(conn: Connection, ctx: Context) -> Page:
     health = queries.data_health(conn)
+    for row in health["rules"]:
+        standard_rule = rulesets.RULES.get(row["rule"])
+        row["message"] = standard_rule.message if standard_rule else None
+        row["guidance"] = standard_rule.link if standard_rule else None
     return Page(
         "data_health.html",
         _("Data health"),
