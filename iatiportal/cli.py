@@ -342,12 +342,15 @@ def rates_load(file: Path, db: str | None) -> None:
     help="Only when the store changed since the snapshot was built, and not while another "
     "build runs (that one builds again when the store changed meanwhile): for cron or a timer.",
 )
-def snapshot_command(db: str | None, snapshot_dir: Path | None, if_stale: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="Say nothing unless the build fails.")
+def snapshot_command(
+    db: str | None, snapshot_dir: Path | None, if_stale: bool, quiet: bool
+) -> None:
     """Write the bulk snapshot now (after any build already running): the store as a
     compressed SQLite file and as a zip of CSVs with a data dictionary and code names in every
     language (what /-/download/ offers). The previous snapshot is served until the new one is
     complete. Exit status 1 when it could not be written."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, quiet=quiet)
     with store(db) as engine:
         folder = _snapshot_folder(snapshot_dir, engine)
         if if_stale:

@@ -110,7 +110,12 @@ def test_ingest_rebuilds_the_snapshot_when_the_store_changes(tmp_path: Path) -> 
     assert skipped.exit_code == 0 and not other.exists()
     forced = runner.invoke(main, ["snapshot", "--db", str(db), "--snapshot-dir", str(other)])
     assert forced.exit_code == 0, forced.output
-    assert snapshot.read_manifest(other) is not None
+    written = snapshot.read_manifest(other)
+    assert written is not None
+    args = ["snapshot", "--db", str(db), "--snapshot-dir", str(other), "--if-stale", "-q"]
+    timer = runner.invoke(main, args)  # as cron runs it: current, so not rebuilt, and silent
+    assert timer.exit_code == 0 and timer.stderr == "", timer.output
+    assert snapshot.read_manifest(other) == written
 
 
 def test_each_database_has_its_own_default_snapshot_folder() -> None:
