@@ -75,12 +75,13 @@ def _write_snapshot(console: Console, engine: Engine, folder: Path) -> bool:
     return True
 
 
-def _refresh_snapshot(console: Console, engine: Engine, folder: Path) -> bool:
+def _refresh_snapshot(console: Console, engine: Engine, folder: Path, *, wait: bool) -> bool:
     """Build the snapshot if the store changed since it was built, unless another builder is
-    running (it builds again when done); False when it could not be written."""
+    running (it builds again when done; ``wait``: wait for it, then check); False when it could
+    not be written."""
     try:
         with console.status("Writing the bulk snapshot"):
-            manifest = snapshot.build_if_stale(engine, folder)
+            manifest = snapshot.build_if_stale(engine, folder, wait=wait)
     except (OSError, SQLAlchemyError, sqlite3.Error) as e:
         click.echo(
             f"could not write the bulk snapshot in {folder}: {e}; the previous one is still "
@@ -280,7 +281,7 @@ def ingest_command(
         folder = _snapshot_folder(snapshot_dir, engine)
         if not no_snapshot and not snapshot.is_current(engine, folder):
             if wait_snapshot:
-                _refresh_snapshot(console, engine, folder)
+                _refresh_snapshot(console, engine, folder, wait=True)
             else:
                 _start_snapshot(console, engine, folder)
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
@@ -354,7 +355,7 @@ def snapshot_command(
     with store(db) as engine:
         folder = _snapshot_folder(snapshot_dir, engine)
         if if_stale:
-            written = _refresh_snapshot(console, engine, folder)
+            written = _refresh_snapshot(console, engine, folder, wait=False)
         else:
             written = _write_snapshot(console, engine, folder)
     sys.exit(EXIT_OK if written else EXIT_FILE_FAILED)

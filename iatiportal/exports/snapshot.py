@@ -185,13 +185,13 @@ def build(engine: Engine, folder: Path) -> Manifest:
         return _build(engine, folder)
 
 
-def build_if_stale(engine: Engine, folder: Path) -> Manifest | None:
+def build_if_stale(engine: Engine, folder: Path, *, wait: bool = False) -> Manifest | None:
     """Build until the snapshot holds the store as it is; None when it already did, or when
-    another builder is running (it checks the store again when done, see the module's notes).
-    """
+    another builder is running (it checks the store again when done, see the module's notes)
+    unless ``wait``: then after that builder ends, the snapshot is current."""
     built = None
     while not is_current(engine, folder):
-        with _lock(folder, wait=False) as mine:
+        with _lock(folder, wait=wait) as mine:
             if not mine:
                 return built
             while not is_current(engine, folder):

@@ -119,6 +119,42 @@ def test_an_ingest_does_not_wait_for_the_snapshot(tmp_path: Path) -> None:
     assert "Bulk snapshot written" in log.read_text()
 
 
+def waits_for_lock(pid: int, lock: Path) -> bool:
+    """Whether process ``pid`` is blocked on the flock of ``lock`` (``->`` in /proc/locks)."""
+    inode = f":{lock.stat().st_ino} "
+    return any(
+        line.split()[1] == "->" and line.split()[5] == str(pid) and inode in line
+        for line in Path("/proc/locks").read_text().splitlines()
+    )
+
+
+@pytest.mark.slow
+def test_an_ingest_told_to_wait_waits_for_a_running_build(tmp_path: Path) -> None:
+    """--wait-snapshot (scripts, tests) ends with a current snapshot even when another build
+    was running when the ingest ended."""
+    db, folder = tmp_path / "store.db", tmp_path / "snap"
+    folder.mkdir()
+    lock = folder / snapshot.LOCK_NAME
+    command = [sys.executable, "-m", "iatiportal.cli", "ingest", "-q", "--wait-snapshot"]
+    command += ["--db", str(db), "--snapshot-dir", str(folder), *demo()]
+    with lock.open("ab") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a build that is running
+        ingesting = subprocess.Popen(command, stderr=subprocess.PIPE)
+
+        def blocked() -> bool:
+            assert ingesting.poll() is None, "the ingest ended without waiting for the build"
+            return waits_for_lock(ingesting.pid, lock)
+
+        wait_for(blocked, "the ingest waits for the running build")
+    _out, err = ingesting.communicate(timeout=DEADLINE)
+    assert ingesting.returncode == 0, err
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        assert snapshot.is_current(engine, folder)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.slow
 def test_the_previous_snapshot_is_served_during_a_build_and_after_a_killed_one(
     store: tuple[str, Engine], shared: Path, tmp_path: Path
