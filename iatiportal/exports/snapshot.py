@@ -72,8 +72,9 @@ DICTIONARY_NAME = "data-dictionary.csv"
 LOCK_NAME = ".lock"
 LOG_NAME = "build.log"
 GENERATION_PREFIX = "files-"
+GENERATION_NAME = re.compile(r"(files-\d{8}T\d{6}Z-[0-9a-f]{6})?")
 LEFTOVER_PREFIXES = (GENERATION_PREFIX, ".building-")  # .building-: folders of older versions
-COPY_BATCH = 5000
+COPY_BATCH = 1000  # rows per insert into the copy: its memory, whatever the store
 DICTIONARY_COLUMNS = ("file", "column", "type", "description", "codelist")
 NAME_LANGUAGES = (
     i18n.DEFAULT_LANGUAGE,
@@ -131,9 +132,11 @@ def read_manifest(folder: Path) -> Manifest | None:
     try:
         raw = json.loads((folder / MANIFEST_NAME).read_text())
         raw["files"] = [SnapshotFile(**f) for f in raw["files"]]
-        return Manifest(**raw)
+        manifest = Manifest(**raw)
     except (OSError, ValueError, TypeError, KeyError):
         return None
+    # Only a subfolder this module names: the manifest never sends a download elsewhere.
+    return manifest if GENERATION_NAME.fullmatch(manifest.folder) else None
 
 
 def file_path(folder: Path, manifest: Manifest, name: str) -> Path:

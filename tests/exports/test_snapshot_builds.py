@@ -320,3 +320,21 @@ def test_code_names_in_every_language(sqlite_engine: Engine, tmp_path: Path) -> 
             assert "code-names.csv" in said[language]
         assert said["fr"].startswith("Dans les fichiers CSV")
         assert len(set(said.values())) == 3
+
+
+def test_a_manifest_naming_a_folder_elsewhere_is_refused(
+    store: tuple[str, Engine], tmp_path: Path
+) -> None:
+    """Downloads come only from a subfolder the builder names, whatever manifest.json says."""
+    _url, engine = store
+    assert not ingest(engine, demo()).failed
+    folder = tmp_path / "snap"
+    built = snapshot.build(engine, folder)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(folder / built.folder, elsewhere)
+    raw = json.loads((folder / snapshot.MANIFEST_NAME).read_text())
+    raw["folder"] = "../elsewhere"
+    (folder / snapshot.MANIFEST_NAME).write_text(json.dumps(raw))
+    assert snapshot.read_manifest(folder) is None
+    with TestClient(create_app(engine, snapshot_dir=folder)) as client:
+        assert client.get(f"/-/download/{snapshot.CSV_NAME}").status_code == 404
