@@ -72,6 +72,7 @@ bench: setup
 	$(PY) bench/pages.py
 	$(PY) bench/api.py
 	$(PY) bench/big_activity.py
+	$(PY) bench/snapshot.py
 
 docs: setup
 	$(PY) -m iatiportal.cli_reference > docs/cli.md

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,49 @@ def _write_snapshot(console: Console, engine: Engine, folder: Path) -> bool:
     sizes = ", ".join(f"{f.name} {f.bytes / 1e6:.1f} MB" for f in manifest.files)
     console.print(f"Bulk snapshot written to {folder}: {sizes}", highlight=False)
     return True
+
+
+def _refresh_snapshot(console: Console, engine: Engine, folder: Path, *, wait: bool) -> bool:
+    """Build the snapshot if the store changed since it was built, unless another builder is
+    running (it builds again when done; ``wait``: wait for it, then check); False when it could
+    not be written."""
+    try:
+        with console.status("Writing the bulk snapshot"):
+            manifest = snapshot.build_if_stale(engine, folder, wait=wait)
+    except (OSError, SQLAlchemyError, sqlite3.Error) as e:
+        click.echo(
+            f"could not write the bulk snapshot in {folder}: {e}; the previous one is still "
+            "served (run `iatiportal snapshot` to try again)",
+            err=True,
+        )
+        return False
+    if manifest is None:
+        console.print(
+            f"Bulk snapshot in {folder}: current, or being built by another process",
+            highlight=False,
+        )
+    else:
+        sizes = ", ".join(f"{f.name} {f.bytes / 1e6:.1f} MB" for f in manifest.files)
+        console.print(f"Bulk snapshot written to {folder}: {sizes}", highlight=False)
+    return True
+
+
+def _start_snapshot(console: Console, engine: Engine, folder: Path) -> None:
+    """Start the snapshot's build in the background (issue 14): the ingest does not wait."""
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        log = snapshot.start_in_background(url, folder)
+    except (OSError, subprocess.SubprocessError) as e:
+        click.echo(
+            f"could not start the bulk snapshot in {folder}: {e}; the previous one is still "
+            "served (run `iatiportal snapshot` to try again)",
+            err=True,
+        )
+        return
+    console.print(
+        f"Bulk snapshot being built in the background in {folder} (log: {log})",
+        highlight=False,
+    )
 
 
 class StoreError(click.ClickException):
@@ -211,6 +255,11 @@ def _say_waiting() -> None:
 @click.option(
     "--no-snapshot", is_flag=True, help="Do not rebuild the bulk snapshot after the ingest."
 )
+@click.option(
+    "--wait-snapshot",
+    is_flag=True,
+    help="Rebuild the bulk snapshot before ending, instead of in the background.",
+)
 def ingest_command(
     sources: tuple[str, ...],
     db: str | None,
@@ -219,9 +268,12 @@ def ingest_command(
     quiet: bool,
     snapshot_dir: Path | None,
     no_snapshot: bool,
+    wait_snapshot: bool,
 ) -> None:
-    """Read IATI files (files, directories of *.xml, or http(s) URLs) into the store, then
-    rebuild the bulk snapshot (/-/download/) when the store changed.
+    """Read IATI files (files, directories of *.xml, or http(s) URLs) into the store; when the
+    store changed, start rebuilding the bulk snapshot (/-/download/) in the background, where
+    the previous one is served until the new one is complete (--wait-snapshot: rebuild it
+    before ending).
 
     Exit status: 0 when every file was read, 1 when some file could not be read,
     2 for usage errors.
@@ -250,7 +302,10 @@ def ingest_command(
         _print_summary(console, summary, totals)
         folder = _snapshot_folder(snapshot_dir, engine)
         if not no_snapshot and not snapshot.is_current(engine, folder):
-            _write_snapshot(console, engine, folder)
+            if wait_snapshot:
+                _refresh_snapshot(console, engine, folder, wait=True)
+            else:
+                _start_snapshot(console, engine, folder)
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
 
 
@@ -300,7 +355,9 @@ def _print_outcome(outcome: refresh.Outcome, quiet: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
 @snapshot_dir_option
 @click.option(
-    "--no-snapshot", is_flag=True, help="Do not rebuild the bulk snapshot after the refresh."
+    "--no-snapshot",
+    is_flag=True,
+    help="Do not start the bulk snapshot's rebuild after the refresh.",
 )
 def refresh_command(
     sources_file: Path,
@@ -369,7 +426,7 @@ def refresh_command(
             click.echo(f"Refresh: {counts}")
         folder = _snapshot_folder(snapshot_dir, engine)
         if not no_snapshot and not snapshot.is_current(engine, folder):
-            _write_snapshot(console, engine, folder)
+            _start_snapshot(console, engine, folder)  # as after an ingest: in the background
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
 
 
@@ -431,13 +488,27 @@ def rates_load(file: Path, db: str | None) -> None:
 @main.command("snapshot")
 @db_option
 @snapshot_dir_option
-def snapshot_command(db: str | None, snapshot_dir: Path | None) -> None:
-    """Write the bulk snapshot now: the store as a compressed SQLite file and as a zip of CSVs
-    with a data dictionary (what /-/download/ offers)."""
+@click.option(
+    "--if-stale",
+    is_flag=True,
+    help="Only when the store changed since the snapshot was built, and not while another "
+    "build runs (that one builds again when the store changed meanwhile): for cron or a timer.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Say nothing unless the build fails.")
+def snapshot_command(
+    db: str | None, snapshot_dir: Path | None, if_stale: bool, quiet: bool
+) -> None:
+    """Write the bulk snapshot now (after any build already running): the store as a
+    compressed SQLite file and as a zip of CSVs with a data dictionary and code names in every
+    language (what /-/download/ offers). The previous snapshot is served until the new one is
+    complete. Exit status 1 when it could not be written."""
+    console = Console(stderr=True, quiet=quiet)
     with store(db) as engine:
-        written = _write_snapshot(
-            Console(stderr=True), engine, _snapshot_folder(snapshot_dir, engine)
-        )
+        folder = _snapshot_folder(snapshot_dir, engine)
+        if if_stale:
+            written = _refresh_snapshot(console, engine, folder, wait=False)
+        else:
+            written = _write_snapshot(console, engine, folder)
     sys.exit(EXIT_OK if written else EXIT_FILE_FAILED)
 
 

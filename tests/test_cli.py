@@ -365,15 +365,18 @@ def test_a_snapshot_that_cannot_be_written_ends_no_ingest(tmp_path: Path) -> Non
     db = str(tmp_path / "store.db")
     fixture = str(Path(__file__).parent / "fixtures" / "money-exact-sums.xml")
     runner = CliRunner()
-    done = runner.invoke(
-        main, ["ingest", "--quiet", "--db", db, "--snapshot-dir", str(blocker / "snap"), fixture]
-    )
+    args = ["ingest", "--quiet", "--db", db, "--snapshot-dir", str(blocker / "snap")]
+    done = runner.invoke(main, [*args, "--wait-snapshot", fixture])
     assert done.exit_code == 0, done.output
     assert "could not write the bulk snapshot" in done.stderr
     engine = make_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         assert queries.stats(conn)["activities"] == 2
     engine.dispose()
+    # In the background (the default), the build that cannot even start is said too.
+    background = runner.invoke(main, [*args, "--force", fixture])
+    assert background.exit_code == 0, background.output
+    assert "could not start the bulk snapshot" in background.stderr
     again = runner.invoke(main, ["snapshot", "--db", db, "--snapshot-dir", str(blocker / "snap")])
     assert again.exit_code == 1
     assert "could not write the bulk snapshot" in again.stderr

@@ -56,11 +56,11 @@ def _everything_public(engine: Engine, tmp_path: Path) -> dict[str, bytes]:
             out[url] = response.content
     manifest = snapshot.build(engine, tmp_path / "snap")
     for f in manifest.files:
-        data = (tmp_path / "snap" / f.name).read_bytes()
+        path = snapshot.file_path(tmp_path / "snap", manifest, f.name)
         if f.name.endswith(".gz"):
-            out[f.name] = gzip.decompress(data)
+            out[f.name] = gzip.decompress(path.read_bytes())
         else:
-            with zipfile.ZipFile(tmp_path / "snap" / f.name) as archive:
+            with zipfile.ZipFile(path) as archive:
                 for name in archive.namelist():
                     out[f"{f.name}/{name}"] = archive.read(name)
     return out

@@ -33,7 +33,9 @@ def test_snapshot_holds_the_whole_store(engine: Engine, shared: Path, tmp_path: 
     assert [f.name for f in manifest.files] == [snapshot.SQLITE_NAME, snapshot.CSV_NAME]
 
     unpacked = tmp_path / "copy.sqlite"
-    unpacked.write_bytes(gzip.decompress((folder / snapshot.SQLITE_NAME).read_bytes()))
+    unpacked.write_bytes(
+        gzip.decompress(snapshot.file_path(folder, manifest, snapshot.SQLITE_NAME).read_bytes())
+    )
     copy = make_engine(f"sqlite:///{unpacked}")
     with engine.connect() as a, copy.connect() as b:
         original, copied = queries.stats(a), queries.stats(b)
@@ -44,7 +46,7 @@ def test_snapshot_holds_the_whole_store(engine: Engine, shared: Path, tmp_path: 
         assert hits
     copy.dispose()
 
-    with zipfile.ZipFile(folder / snapshot.CSV_NAME) as archive:
+    with zipfile.ZipFile(snapshot.file_path(folder, manifest, snapshot.CSV_NAME)) as archive:
         names = set(archive.namelist())
         assert {"activities.csv", "transactions.csv", "budgets.csv", "results.csv"} <= names
         dictionary = list(csv.DictReader(io.TextIOWrapper(archive.open("data-dictionary.csv"))))
@@ -61,14 +63,15 @@ def test_snapshot_holds_the_whole_store(engine: Engine, shared: Path, tmp_path: 
 
 def test_download_page_and_files(sqlite_engine: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "snap"
+    assert not ingest(sqlite_engine, [str(p) for p in demo_files()]).failed
     with TestClient(create_app(sqlite_engine, snapshot_dir=folder)) as client:
         empty = BeautifulSoup(client.get("/-/download/").text, "html.parser")
         assert empty.select_one("p.notice[role=status]") is not None
         assert client.get("/-/download/iatiportal-csv.zip").status_code == 404
 
-        assert not ingest(sqlite_engine, [str(p) for p in demo_files()]).failed
         manifest = snapshot.build(sqlite_engine, folder)
-        page = BeautifulSoup(client.get("/-/download/?fresh").text, "html.parser")
+        # The same address as before the build: the page follows the snapshot, not the cache.
+        page = BeautifulSoup(client.get("/-/download/").text, "html.parser")
         links = [a["href"] for a in page.select("table.snapshot-files a")]
         assert links == ["/-/download/iatiportal.sqlite.gz", "/-/download/iatiportal-csv.zip"]
         assert page.select_one("p.built strong.notice") is None  # built from the current data
@@ -88,11 +91,13 @@ def test_download_page_and_files(sqlite_engine: Engine, tmp_path: Path) -> None:
 def test_ingest_rebuilds_the_snapshot_when_the_store_changes(tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
     runner = CliRunner()
-    first = runner.invoke(main, ["ingest", "--db", str(db), "-q", *map(str, demo_files())])
+    first = runner.invoke(
+        main, ["ingest", "--db", str(db), "-q", "--wait-snapshot", *map(str, demo_files())]
+    )
     assert first.exit_code == 0, first.output
     folder = Path(f"{db}.snapshot")
     built = snapshot.read_manifest(folder)
-    assert built is not None and (folder / snapshot.CSV_NAME).is_file()
+    assert built is not None and snapshot.file_path(folder, built, snapshot.CSV_NAME).is_file()
     unchanged = runner.invoke(main, ["ingest", "--db", str(db), "-q", *map(str, demo_files())])
     assert unchanged.exit_code == 0
     assert snapshot.read_manifest(folder) == built  # nothing changed: not rebuilt
@@ -105,7 +110,12 @@ def test_ingest_rebuilds_the_snapshot_when_the_store_changes(tmp_path: Path) -> 
     assert skipped.exit_code == 0 and not other.exists()
     forced = runner.invoke(main, ["snapshot", "--db", str(db), "--snapshot-dir", str(other)])
     assert forced.exit_code == 0, forced.output
-    assert snapshot.read_manifest(other) is not None
+    written = snapshot.read_manifest(other)
+    assert written is not None
+    args = ["snapshot", "--db", str(db), "--snapshot-dir", str(other), "--if-stale", "-q"]
+    timer = runner.invoke(main, args)  # as cron runs it: current, so not rebuilt, and silent
+    assert timer.exit_code == 0 and timer.stderr == "", timer.output
+    assert snapshot.read_manifest(other) == written
 
 
 def test_each_database_has_its_own_default_snapshot_folder() -> None:

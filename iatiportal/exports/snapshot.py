@@ -1,11 +1,30 @@
 """The bulk snapshot: the whole store as a compressed SQLite file and as a zip of CSVs.
 
-``build`` writes, into a snapshot folder, ``iatiportal.sqlite.gz`` (a complete iatiportal
-store: ``iatiportal serve --db`` opens it once unpacked) and ``iatiportal-csv.zip`` (one CSV per
-list of the API, every row, codes with their names, and ``data-dictionary.csv`` describing each
-column), then ``manifest.json`` saying when and from which data version they were built. Files
-are written under temporary names and renamed, so a reader never sees half a snapshot.
-``iatiportal ingest`` rebuilds the snapshot after every ingest that changed the store.
+``build`` writes ``iatiportal.sqlite.gz`` (a complete iatiportal store: ``iatiportal serve
+--db`` opens it once unpacked) and ``iatiportal-csv.zip`` (one CSV per list of the API, every
+row, codes with their English names, ``code-names.csv`` naming every code of those codelists in
+each language of the portal, and ``data-dictionary.csv`` describing each column), then
+``manifest.json`` saying when, from which data version and in which subfolder they were built.
+
+Readers never see half a snapshot (issue 14): each build writes a new subfolder
+(``files-<when>-<random>``), and the snapshot switches when ``manifest.json`` is replaced by a
+rename, the one atomic step; only then are the files of the previous snapshot removed. A build
+that fails (a full disk) or is killed leaves the previous manifest, so the previous files stay
+served; what it left is removed by the next build.
+
+One builder per folder: builds hold an exclusive ``flock`` on ``.lock`` in the folder.
+``build_if_stale`` (``iatiportal snapshot --if-stale``, which ``iatiportal ingest`` starts in the
+background) does not wait for a builder that is running: that builder checks the store's data
+version once it is done and builds again if it changed meanwhile, so a request made during a
+build is not lost, and a burst of ingests costs one more build, not one each. We chose a
+background process over building inside the ingest because the snapshot costs more than the
+ingest of a changed file and grows with the store (12 s for 5,300 activities), and over a timer
+alone because a timer leaves the download stale for up to its period; both can run together,
+the lock keeping them to one build at a time.
+
+Memory stays flat at any store size: rows are streamed (server-side cursors on PostgreSQL) into
+the SQLite copy and the zip a batch at a time, and the zip's members are written as they come
+(ZIP64, so a CSV may pass 4 GB).
 
 The folder is ``--snapshot-dir``, else ``$IATIPORTAL_SNAPSHOT_DIR``, else ``<db file>.snapshot``
 beside a SQLite store, else ``iatiportal-snapshot-<host>-<database>-<digest>`` in the working
@@ -14,25 +33,30 @@ folder (one per database, so no server serves another store's snapshot).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import gzip
 import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import sqlite3
-import tempfile
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.engine import make_url
 
-from iatiportal import __version__
+from iatiportal import __version__, i18n, standard
 from iatiportal.exports import encode, writers
 from iatiportal.store import listing
 from iatiportal.store import schema as s
@@ -43,8 +67,20 @@ from iatiportal.store.filters import Filters
 SQLITE_NAME = "iatiportal.sqlite.gz"
 CSV_NAME = "iatiportal-csv.zip"
 MANIFEST_NAME = "manifest.json"
-COPY_BATCH = 5000
+CODE_NAMES_NAME = "code-names.csv"
+DICTIONARY_NAME = "data-dictionary.csv"
+LOCK_NAME = ".lock"
+LOG_NAME = "build.log"
+GENERATION_PREFIX = "files-"
+GENERATION_NAME = re.compile(r"(files-\d{8}T\d{6}Z-[0-9a-f]{6})?")
+LEFTOVER_PREFIXES = (GENERATION_PREFIX, ".building-")  # .building-: folders of older versions
+COPY_BATCH = 1000  # rows per insert into the copy: its memory, whatever the store
 DICTIONARY_COLUMNS = ("file", "column", "type", "description", "codelist")
+NAME_LANGUAGES = (
+    i18n.DEFAULT_LANGUAGE,
+    *(code for code in i18n.LANGUAGES if code != i18n.DEFAULT_LANGUAGE),
+)
+"""The languages of code-names.csv, English first (the language of the ``_name`` columns)."""
 
 
 @dataclass
@@ -61,6 +97,7 @@ class Manifest:
     iatiportal_version: str
     files: list[SnapshotFile]
     rows: dict[str, int]  # rows per CSV
+    folder: str = ""  # the subfolder holding the files ("": beside the manifest, as before)
 
 
 def default_dir(url: str) -> Path:
@@ -94,10 +131,17 @@ def data_version(engine: Engine) -> str:
 def read_manifest(folder: Path) -> Manifest | None:
     try:
         raw = json.loads((folder / MANIFEST_NAME).read_text())
-    except (OSError, ValueError):
+        raw["files"] = [SnapshotFile(**f) for f in raw["files"]]
+        manifest = Manifest(**raw)
+    except (OSError, ValueError, TypeError, KeyError):
         return None
-    raw["files"] = [SnapshotFile(**f) for f in raw["files"]]
-    return Manifest(**raw)
+    # Only a subfolder this module names: the manifest never sends a download elsewhere.
+    return manifest if GENERATION_NAME.fullmatch(manifest.folder) else None
+
+
+def file_path(folder: Path, manifest: Manifest, name: str) -> Path:
+    """Where the snapshot of ``manifest`` keeps its file ``name``."""
+    return folder / manifest.folder / name
 
 
 def is_current(engine: Engine, folder: Path) -> bool:
@@ -106,33 +150,104 @@ def is_current(engine: Engine, folder: Path) -> bool:
     return manifest is not None and manifest.data_version == data_version(engine)
 
 
-def build(engine: Engine, folder: Path) -> Manifest:
-    """Write both snapshot files and the manifest (replacing any earlier snapshot)."""
+def building(folder: Path) -> bool:
+    """Whether a build holds the folder's lock now (read-only: creates nothing)."""
+    try:
+        handle = (folder / LOCK_NAME).open("rb")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+@contextlib.contextmanager
+def _lock(folder: Path, *, wait: bool) -> Iterator[bool]:
+    """The folder's builder lock: True when held (released on exit), False when another
+    process holds it and ``wait`` is False. The kernel releases it when a builder dies."""
     folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK_NAME).open("ab") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build(engine: Engine, folder: Path) -> Manifest:
+    """Build a snapshot now (after any build already running) and switch to it."""
+    with _lock(folder, wait=True):
+        return _build(engine, folder)
+
+
+def build_if_stale(engine: Engine, folder: Path, *, wait: bool = False) -> Manifest | None:
+    """Build until the snapshot holds the store as it is; None when it already did, or when
+    another builder is running (it checks the store again when done, see the module's notes)
+    unless ``wait``: then after that builder ends, the snapshot is current."""
+    built = None
+    while not is_current(engine, folder):
+        with _lock(folder, wait=wait) as mine:
+            if not mine:
+                return built
+            while not is_current(engine, folder):
+                built = _build(engine, folder)
+        # The store may have changed after the last check and before the lock was released,
+        # while a request gave up on the lock: the loop's check catches it.
+    return built
+
+
+def _build(engine: Engine, folder: Path) -> Manifest:
+    """Write a new snapshot beside the current one and switch to it (the lock held)."""
+    _remove_leftovers(folder, read_manifest(folder))  # of builds killed or failed
     version = data_version(engine)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".building-") as work:
-        workdir = Path(work)
-        database = workdir / "iatiportal.sqlite"
+    built_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    stamp = built_at.strftime("%Y%m%dT%H%M%SZ")
+    generation = folder / f"{GENERATION_PREFIX}{stamp}-{secrets.token_hex(3)}"
+    generation.mkdir()
+    try:
+        database = generation / "iatiportal.sqlite"
         _copy_to_sqlite(engine, database)
-        _gzip(database, workdir / SQLITE_NAME)
+        _gzip(database, generation / SQLITE_NAME)
         database.unlink()
-        rows = _csv_zip(engine, workdir / CSV_NAME)
+        rows = _csv_zip(engine, generation / CSV_NAME)
         files = []
         for name in (SQLITE_NAME, CSV_NAME):
-            path = workdir / name
+            path = generation / name
             files.append(SnapshotFile(name, path.stat().st_size, _sha256(path)))
-            path.replace(folder / name)
-    manifest = Manifest(
-        encode.timestamp(dt.datetime.now(dt.UTC).replace(microsecond=0)),
-        version,
-        __version__,
-        files,
-        rows,
-    )
-    partial = folder / f".{MANIFEST_NAME}.tmp"
-    partial.write_text(encode.dumps(asdict(manifest), indent=1))
-    partial.replace(folder / MANIFEST_NAME)
+        manifest = Manifest(
+            encode.timestamp(built_at), version, __version__, files, rows, generation.name
+        )
+        partial = generation / f".{MANIFEST_NAME}"
+        with partial.open("w") as out:
+            out.write(encode.dumps(asdict(manifest), indent=1))
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(folder / MANIFEST_NAME)  # the switch
+    except BaseException:
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
+    _remove_leftovers(folder, manifest)
     return manifest
+
+
+def _remove_leftovers(folder: Path, current: Manifest | None) -> None:
+    """Remove every snapshot's files but ``current``'s (a file being downloaded stays
+    readable to its reader until closed)."""
+    keep = current.folder if current else None
+    for entry in folder.iterdir():
+        if entry.name.startswith(LEFTOVER_PREFIXES) and entry.is_dir() and entry.name != keep:
+            shutil.rmtree(entry, ignore_errors=True)
+    if current is not None and current.folder:  # the files of a snapshot built before folders
+        for name in (SQLITE_NAME, CSV_NAME, f".{MANIFEST_NAME}.tmp"):
+            (folder / name).unlink(missing_ok=True)
 
 
 def _sha256(path: Path) -> str:
@@ -190,14 +305,18 @@ def _copy_to_sqlite(engine: Engine, target: Path) -> None:
 
 
 def _csv_zip(engine: Engine, target: Path) -> dict[str, int]:
-    """One CSV per API list with every row, and the data dictionary; rows per file."""
+    """One CSV per API list with every row, the code names and the data dictionary; rows per
+    file."""
     resources = listing.resources(engine.dialect.name)
     counts: dict[str, int] = {}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, resource in resources.items():
             keys, label = writers.columns(resource.fields), writers.Labeller(resource.fields)
             n = 0
-            with engine.connect() as conn, archive.open(f"{name}.csv", "w") as out:
+            with (
+                engine.connect() as conn,
+                archive.open(f"{name}.csv", "w", force_zip64=True) as out,
+            ):
                 rows = listing.stream(conn, resource.select(Filters()))
 
                 def counted(rows: Any = rows, label: writers.Labeller = label) -> Any:
@@ -209,8 +328,32 @@ def _csv_zip(engine: Engine, target: Path) -> dict[str, int]:
                 for chunk in writers.csv_chunks(keys, counted()):
                     out.write(chunk)
             counts[f"{name}.csv"] = n
-        archive.writestr("data-dictionary.csv", b"".join(_dictionary(resources)))
+        codelists = sorted({f.codelist for r in resources.values() for f in r.fields if f.codelist})
+        with archive.open(CODE_NAMES_NAME, "w") as out:
+            names = list(_code_names(codelists))
+            for chunk in writers.csv_chunks(_code_name_columns(), names):
+                out.write(chunk)
+        counts[CODE_NAMES_NAME] = len(names)
+        archive.writestr(DICTIONARY_NAME, b"".join(_dictionary(resources)))
     return counts
+
+
+def _code_name_columns() -> list[str]:
+    return ["codelist", "code", *(f"name_{language}" for language in NAME_LANGUAGES)]
+
+
+def _code_names(codelists: list[str]) -> Iterator[dict[str, str]]:
+    """A row per code of each codelist: its name in each language of the portal (issue 13).
+    Whole codelists, not only the codes the data uses: their size is the lists', whatever
+    the store holds."""
+    for codelist in codelists:
+        by_language = {lang: standard.code_names(codelist, lang) for lang in NAME_LANGUAGES}
+        codes = sorted({c for names in by_language.values() for c in names})
+        for code in codes:
+            row = {"codelist": codelist, "code": code}
+            for language, names in by_language.items():
+                row[f"name_{language}"] = names.get(code, "")
+            yield row
 
 
 def _dictionary(resources: dict[str, listing.Resource]) -> Iterator[bytes]:
@@ -233,8 +376,68 @@ def _dictionary(resources: dict[str, listing.Resource]) -> Iterator[bytes]:
                         "column": f"{f.name}_name",
                         "type": "string",
                         "description": f"Name of {f.name} in the IATI {f.codelist} codelist "
-                        "(English).",
+                        f"(English; {CODE_NAMES_NAME} names each code in every language of "
+                        "the portal).",
                         "codelist": f.codelist,
                     }
+        yield {
+            "file": CODE_NAMES_NAME,
+            "description": "The name of every code of the codelists the other files use, in "
+            "each language of the portal (Arabic, Chinese, English, French, Russian, Spanish): "
+            "join on codelist and code. Column keys are the same whatever the language.",
+        }
+        yield {
+            "file": CODE_NAMES_NAME,
+            "column": "codelist",
+            "type": "string",
+            "description": "The IATI codelist (the codelist column of this dictionary).",
+        }
+        yield {
+            "file": CODE_NAMES_NAME,
+            "column": "code",
+            "type": "string",
+            "description": "The code, as in the other files.",
+        }
+        english = Locale.parse("en")
+        for language in NAME_LANGUAGES:
+            yield {
+                "file": CODE_NAMES_NAME,
+                "column": f"name_{language}",
+                "type": "string",
+                "description": f"The code's name in {english.languages.get(language, language)} "
+                f"(language code {language}); the codelist's own, else the portal's "
+                "translation, else English.",
+            }
 
     return writers.csv_chunks(DICTIONARY_COLUMNS, lines())
+
+
+LOG_LIMIT = 1 << 20  # bytes of build.log kept (it is started afresh past this)
+
+
+def start_in_background(url: str, folder: Path) -> Path:
+    """Start ``iatiportal snapshot --if-stale`` for the store at ``url`` as a process of its
+    own, detached from this one (its own session, reparented to init: it outlives the ingest
+    that started it and leaves no zombie); its output goes to ``build.log`` in the folder,
+    which is returned. The URL goes through the environment, not the command line that any
+    user can list."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / LOG_NAME
+    with contextlib.suppress(FileNotFoundError):
+        if log.stat().st_size > LOG_LIMIT:
+            log.unlink()
+    command = [sys.executable, "-m", "iatiportal.cli", "snapshot", "--if-stale"]
+    command += ["--snapshot-dir", str(folder)]
+    environment = {**os.environ, "IATIPORTAL_DATABASE_URL": url}
+    with log.open("ab") as out:
+        # sh starts the builder in the background and ends at once; waiting for sh leaves no
+        # child of ours running (a Popen of the builder itself would be one).
+        subprocess.run(
+            ["/bin/sh", "-c", '"$@" </dev/null &', "sh", *command],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+            check=True,
+        )
+    return log

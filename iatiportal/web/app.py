@@ -131,6 +131,7 @@ class PageRoute:
     path: str
     build: Builder
     values: tuple[str, ...] = ()  # names of the path values, in order
+    cached: bool = True  # False: the page shows more than the store (the snapshot's state)
 
     def routes(self) -> list[Route]:
         endpoint = PageEndpoint(self)
@@ -161,7 +162,7 @@ PAGES = (
     PageRoute("/strategic-plan", strategic_plan.build),
     PageRoute("/strategic-plan/{code}", strategic_plan.area, ("code",)),
     PageRoute("/-/data-health", health.build),
-    DOWNLOAD := PageRoute("/-/download", download.build),
+    DOWNLOAD := PageRoute("/-/download", download.build, cached=False),
     PageRoute("/about", about.build),
 )
 """Every page (the activity page, with its raw XML, has its own endpoint)."""
@@ -185,7 +186,10 @@ class PageEndpoint:
             raise HTTPException(404)
         named = dict(zip(self.route.values, values, strict=True))
         response = await serve_page(
-            request, fmt, lambda conn, ctx: self.route.build(conn, ctx, **named)
+            request,
+            fmt,
+            lambda conn, ctx: self.route.build(conn, ctx, **named),
+            cached=self.route.cached,
         )
         await response(scope, receive, send)
 
@@ -278,16 +282,23 @@ def render(
 
 
 async def serve_page(
-    request: Request, fmt: str, build: Callable[[Connection, Context], Page | None]
+    request: Request,
+    fmt: str,
+    build: Callable[[Connection, Context], Page | None],
+    *,
+    cached: bool = True,
 ) -> Response:
-    """A cached rendering, else one rendered in the thread pool (database work blocks)."""
+    """A cached rendering, else one rendered in the thread pool (database work blocks).
+    Not ``cached``: rendered every time (the download page follows the snapshot's builds,
+    which do not change the data version the cache follows)."""
     cache: ResponseCache = request.app.state.cache
     key = (request.url.path, request.url.query)
-    cached = await cache.get(key)
-    if cached is not None:
-        return cached
+    found = await cache.get(key) if cached else None
+    if found is not None:
+        return found
     response, version = await run_in_threadpool(render, request, fmt, build)
-    cache.put(key, response, version)
+    if cached:
+        cache.put(key, response, version)
     return response
 
 
@@ -337,17 +348,29 @@ def snapshot_file(request: Request) -> Response:
     """One snapshot file, named for what and when; revalidated by its digest."""
     snapshots: Path = request.app.state.snapshots
     name = request.path_params["name"]
-    manifest = snapshot.read_manifest(snapshots)
-    listed = {f.name: f for f in manifest.files} if manifest else {}
-    if name not in listed or not (snapshots / name).is_file():
+    # Twice at most: a build may switch snapshots (and remove this one's files) between the
+    # reading of the manifest and the look at the file.
+    for _attempt in range(2):
+        manifest = snapshot.read_manifest(snapshots)
+        listed = {f.name: f for f in manifest.files} if manifest else {}
+        if manifest is None or name not in listed:
+            raise HTTPException(404)
+        path = snapshot.file_path(snapshots, manifest, name)
+        try:
+            stat = path.stat()
+            break
+        except FileNotFoundError:
+            continue
+    else:
         raise HTTPException(404)
     etag = f'"{listed[name].sha256[:32]}"'
-    modified = formatdate((snapshots / name).stat().st_mtime, usegmt=True)  # FileResponse's
+    modified = formatdate(stat.st_mtime, usegmt=True)  # FileResponse's
     if conditional.not_modified(request.method, request.headers, etag, modified):
         return Response(status_code=304, headers={"ETag": etag, "Last-Modified": modified})
-    day = manifest.built_at[:10] if manifest else "snapshot"
+    day = manifest.built_at[:10]
     return FileResponse(
-        snapshots / name,
+        path,
+        stat_result=stat,
         filename=names.snapshot_filename(name, day),
         headers={"ETag": etag, "Cache-Control": "no-cache"},
     )

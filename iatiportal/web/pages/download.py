@@ -1,4 +1,5 @@
-"""The bulk download page ``/-/download``: the snapshot's files and whether it is current."""
+"""The bulk download page ``/-/download``: the snapshot's files, whether it is current and
+whether a new one is being built."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def build(conn: Connection, ctx: Context) -> Page:
             "files": files,
             "built_at": manifest.built_at if manifest else None,
             "current": current,
+            "building": ctx.snapshot_dir is not None and snapshot.building(ctx.snapshot_dir),
+            "code_names": snapshot.CODE_NAMES_NAME,
             "rows": manifest.rows if manifest else {},
         },
         [table(FILES, files)],
