@@ -655,6 +655,7 @@ money_fact = Table(
     Index("ix_money_fact_country", "recipient_country_code", "measure", "year"),
     Index("ix_money_fact_region", "recipient_region_code", "measure", "year"),
     Index("ix_money_fact_provider", "provider_org_ref", "measure"),
+    Index("ix_money_fact_org", "reporting_org_ref"),
 )
 """Money per activity, measure, year and currency, split by recipient country or region."""
 
@@ -745,6 +746,30 @@ country_activities = Table(
 )
 """How many current activities of each reporting organisation name each recipient country
 (the Country selector and country list; rebuilt with the money facts)."""
+
+activity_link = Table(
+    "activity_link",
+    metadata,
+    Column("parent_id", Integer, primary_key=True),
+    Column("child_id", Integer, primary_key=True),
+    Index("ix_activity_link_child", "child_id"),
+)
+"""The money rules' parent and child links between current activities (same reporting org,
+cycles included): what an incremental refresh follows to find the activities whose figures
+depend on a changed one, as the links were before the change."""
+
+derive_pending = Table(
+    "derive_pending",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # An activity row stored or deleted since the derived tables were last brought up to date
+    # (all NULL: rebuild everything, as after migration 0013).
+    Column("activity_id", Integer),
+    Column("iati_identifier", String()),
+    _code("reporting_org_ref"),
+)
+"""What changed since the last refresh of the derived tables, written in the ingest's own
+transaction (``facts.note_file``) and emptied by the refresh that takes it into account."""
 
 reference_value = Table(
     "reference_value",
