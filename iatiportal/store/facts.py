@@ -58,8 +58,10 @@ _TEMP_TABLES = (
     "mf_sector",
     "mf_span",
     "mf_target",
-    "mf_touched",
-    "mf_touched_sector",
+    "mf_delta",
+    "mf_delta_sector",
+    "mf_delta_keys",
+    "mf_sum",
     "mf_touched_org",
 )
 
@@ -331,18 +333,11 @@ def _forget_scope(conn: Connection, d: _Dialect) -> None:
         UNION SELECT reporting_org_ref FROM activity WHERE id {in_scope}
         UNION SELECT reporting_org_ref FROM money_fact WHERE activity_id {in_scope}"""
     )
+    # The scope's facts as they were, taken away from the totals (``_totals`` adds the new).
+    sc = _Scope(scoped=True)
+    conn.exec_driver_sql(f"CREATE TEMP TABLE mf_delta AS {_fact_sums(sc, negate=True)}")
     conn.exec_driver_sql(
-        f"""CREATE TEMP TABLE mf_touched AS SELECT DISTINCT {_key_select("f.")}
-        FROM money_fact f WHERE f.activity_id {in_scope}"""
-    )
-    sector = ("sector_vocabulary", "sector_code")
-    conn.exec_driver_sql(
-        f"""CREATE TEMP TABLE mf_touched_sector AS
-        SELECT DISTINCT {_key_select("x.", sector)} FROM (
-            SELECT f.*, fs.sector_vocabulary AS sector_vocabulary,
-                   fs.sector_code AS sector_code
-            FROM money_fact_sector fs JOIN money_fact f ON f.id = fs.money_fact_id
-            WHERE f.activity_id {in_scope}) x"""
+        f"CREATE TEMP TABLE mf_delta_sector AS {_sector_fact_sums(sc, negate=True)}"
     )
     conn.exec_driver_sql(
         f"""DELETE FROM money_fact_sector WHERE money_fact_id IN (
@@ -910,52 +905,66 @@ def _split_by_sector(conn: Connection, d: _Dialect, sc: _Scope) -> None:
     )
 
 
+def _fact_sums(sc: _Scope, *, negate: bool = False) -> str:
+    """The facts summed over activities, with how many facts each sum has (of the scope's
+    activities only when scoped; ``negate``: to take them away)."""
+    sign = "-" if negate else ""
+    return f"""SELECT {_TOTAL_DIMENSIONS}, {sign}SUM(value) AS value, {sign}COUNT(*) AS n
+        FROM money_fact f WHERE 1 = 1{sc.where("f.activity_id")} GROUP BY {_TOTAL_DIMENSIONS}"""
+
+
+def _sector_fact_sums(sc: _Scope, *, negate: bool = False) -> str:
+    sign = "-" if negate else ""
+    columns = ", ".join(f"f.{c.strip()}" for c in _TOTAL_DIMENSIONS.split(","))
+    return f"""SELECT {columns}, fs.sector_vocabulary, fs.sector_code,
+               {sign}SUM(fs.value) AS value, {sign}COUNT(*) AS n
+        FROM money_fact_sector fs JOIN money_fact f ON f.id = fs.money_fact_id
+        WHERE 1 = 1{sc.where("f.activity_id")}
+        GROUP BY {columns}, fs.sector_vocabulary, fs.sector_code"""
+
+
 def _totals(conn: Connection, d: _Dialect, sc: _Scope) -> None:
-    """Sum the facts over activities (scoped: the groups the scope's facts were or are in,
-    over every activity's facts; see ``_forget_scope``)."""
-    groups, sector_groups = "", ""
-    sector = ("sector_vocabulary", "sector_code")
-    if sc.scoped:
-        conn.exec_driver_sql(
-            f"""INSERT INTO mf_touched SELECT DISTINCT {_key_select("f.")}
-            FROM money_fact f WHERE 1 = 1{sc.where("f.activity_id")}"""
-        )
-        conn.exec_driver_sql(
-            f"""INSERT INTO mf_touched_sector SELECT DISTINCT {_key_select("x.", sector)} FROM (
-                SELECT f.*, fs.sector_vocabulary AS sector_vocabulary,
-                       fs.sector_code AS sector_code
-                FROM money_fact_sector fs JOIN money_fact f ON f.id = fs.money_fact_id
-                WHERE 1 = 1{sc.where("f.activity_id")}) x"""
-        )
-        _analyze(conn, d, "mf_touched", "mf_touched_sector", "mf_touched_org")
-        conn.exec_driver_sql(
-            f"""DELETE FROM money_total WHERE {_org_touched("reporting_org_ref")}
-            AND {_key_in("", "mf_touched")}"""
-        )
-        conn.exec_driver_sql(
-            f"""DELETE FROM money_total_sector WHERE {_org_touched("reporting_org_ref")}
-            AND {_key_in("", "mf_touched_sector", sector)}"""
-        )
-        groups = f"""WHERE {_org_touched("reporting_org_ref")} AND {_key_in("", "mf_touched")}"""
-        sector_groups = f"""WHERE {_org_touched("f.reporting_org_ref")}
-            AND {_key_in("f.", "mf_touched_sector", ("fs.sector_vocabulary", "fs.sector_code"))}"""
+    """Sum the facts over activities.
+
+    Scoped: the sums of the scope's facts as they were are taken away from the totals of their
+    groups and the new ones added (``fact_count`` tells when a group has no fact left, and it
+    goes), so no fact outside the scope is read; the sums are exact (whole 1/10,000 units),
+    so the result is the full rebuild's to the last unit."""
     if not d.sqlite:
         # PostgreSQL multiplies the distinct counts of the grouping columns and expects
         # millions of groups where there are thousands, so it sorts everything on disk;
         # hashing is several times faster here (6.4 M sector facts: 26 s -> 8 s).
         conn.exec_driver_sql("SET LOCAL enable_sort = off")
-    conn.exec_driver_sql(
-        f"""INSERT INTO money_total ({_TOTAL_DIMENSIONS}, value)
-        SELECT {_TOTAL_DIMENSIONS}, SUM(value) FROM money_fact {groups}
-        GROUP BY {_TOTAL_DIMENSIONS}"""
-    )
-    columns = ", ".join(f"f.{c.strip()}" for c in _TOTAL_DIMENSIONS.split(","))
-    conn.exec_driver_sql(
-        f"""INSERT INTO money_total_sector
-            ({_TOTAL_DIMENSIONS}, sector_vocabulary, sector_code, value)
-        SELECT {columns}, fs.sector_vocabulary, fs.sector_code, SUM(fs.value)
-        FROM money_fact_sector fs JOIN money_fact f ON f.id = fs.money_fact_id {sector_groups}
-        GROUP BY {columns}, fs.sector_vocabulary, fs.sector_code"""
-    )
+    sector = ("sector_vocabulary", "sector_code")
+    for table, delta, sums, extra in (
+        ("money_total", "mf_delta", _fact_sums, ()),
+        ("money_total_sector", "mf_delta_sector", _sector_fact_sums, sector),
+    ):
+        columns = ", ".join([_TOTAL_DIMENSIONS, *extra])
+        if not sc.scoped:
+            conn.exec_driver_sql(f"INSERT INTO {table} ({columns}, value, fact_count) {sums(sc)}")
+            continue
+        conn.exec_driver_sql(f"INSERT INTO {delta} {sums(sc)}")
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE mf_delta_keys AS SELECT DISTINCT {_key_select('', extra)} "
+            f"FROM {delta}"
+        )
+        _analyze(conn, d, delta, "mf_delta_keys")
+        touched = _key_in("", "mf_delta_keys", extra)
+        conn.exec_driver_sql(
+            f"""CREATE TEMP TABLE mf_sum AS
+            SELECT {columns}, SUM(value) AS value, SUM(n) AS n FROM (
+                SELECT {columns}, value, fact_count AS n FROM {table} WHERE {touched}
+                UNION ALL
+                SELECT {columns}, value, n FROM {delta}) x
+            GROUP BY {columns}"""
+        )
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE {touched}")
+        conn.exec_driver_sql(
+            f"""INSERT INTO {table} ({columns}, value, fact_count)
+            SELECT {columns}, value, n FROM mf_sum WHERE n > 0"""
+        )
+        conn.exec_driver_sql("DROP TABLE mf_sum")
+        conn.exec_driver_sql("DROP TABLE mf_delta_keys")
     if not d.sqlite:
         conn.exec_driver_sql("SET LOCAL enable_sort = on")

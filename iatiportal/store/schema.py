@@ -655,7 +655,6 @@ money_fact = Table(
     Index("ix_money_fact_country", "recipient_country_code", "measure", "year"),
     Index("ix_money_fact_region", "recipient_region_code", "measure", "year"),
     Index("ix_money_fact_provider", "provider_org_ref", "measure"),
-    Index("ix_money_fact_org", "reporting_org_ref"),
 )
 """Money per activity, measure, year and currency, split by recipient country or region."""
 
@@ -678,6 +677,7 @@ money_total = Table(
     Column("id", Integer, primary_key=True),
     *_fact_columns(per_activity=False),
     Column("value", Exact(), nullable=False),
+    Column("fact_count", Integer),  # how many money_fact rows the sum has (0: the row goes)
     Index("ix_money_total_measure_year", "measure", "year"),
     Index("ix_money_total_country", "recipient_country_code", "measure", "year"),
     Index("ix_money_total_region", "recipient_region_code", "measure", "year"),
@@ -693,6 +693,7 @@ money_total_sector = Table(
     _code("sector_vocabulary", nullable=False),
     _code("sector_code", nullable=False),
     Column("value", Exact(), nullable=False),
+    Column("fact_count", Integer),  # how many money_fact_sector rows the sum has
     Index("ix_money_total_sector_code", "sector_vocabulary", "sector_code", "measure", "year"),
     Index("ix_money_total_sector_country", "recipient_country_code", "sector_vocabulary"),
 )

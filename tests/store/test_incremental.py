@@ -11,6 +11,7 @@ identifier's second copy wins and then goes.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import random
 from decimal import Decimal
@@ -173,7 +174,7 @@ def ingest(engine: Engine, *paths: Path) -> None:
 @pytest.fixture
 def scoped_always(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Make every refresh incremental however much changed; record each choice."""
-    monkeypatch.setattr(facts, "FULL_SHARE", 10.0)
+    monkeypatch.setattr(facts, "FULL_SHARE", math.inf)
     chosen: list[bool] = []
     real = facts.scope
 

@@ -38,7 +38,8 @@ def upgrade() -> None:
         sa.Column("reporting_org_ref", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_derive_pending")),
     )
-    op.create_index("ix_money_fact_org", "money_fact", ["reporting_org_ref"], unique=False)
+    for table in ("money_total", "money_total_sector"):
+        op.add_column(table, sa.Column("fact_count", sa.Integer(), nullable=True))
     op.execute(
         "INSERT INTO derive_pending (activity_id, iati_identifier, reporting_org_ref) "
         "SELECT NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM activity)"
@@ -46,7 +47,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_money_fact_org", table_name="money_fact")
+    for table in ("money_total", "money_total_sector"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("fact_count")
     op.drop_table("derive_pending")
     op.drop_index("ix_activity_link_child", table_name="activity_link")
     op.drop_table("activity_link")
