@@ -28,7 +28,19 @@ without an activity in question read); ``participating_funder`` lists the role-1
 participating organisations of activities without incoming funds; ``activity_year`` lists the
 years of each activity's budgets and transactions; ``country_activities`` counts the current
 activities naming each recipient country (descendants of another activity counted under it, not
-on their own); ``activity_descendant`` keeps the closure of step 4.
+on their own); ``activity_descendant`` keeps the closure of step 4, ``activity_link`` its links.
+
+Incremental: an ingest records the activity rows it stores and deletes in ``derive_pending``
+(``note_file``, in its own transaction), and the refresh that follows works on ``scope``: those
+activities, every other copy of their identifiers, and the whole hierarchies they were in
+(``activity_link``) or are in now (``related_activity``). Every step above is the same SQL with
+the scope's condition added (``_Scope``): a fact of one activity reads no other activity than
+its descendants, so the scope's facts are those of a full rebuild. The sums over activities
+are updated by difference (old sums of the scope's facts taken away, new ones added, with a
+fact count so that an emptied group goes): exact integers, no fact outside the scope read.
+Country counts are recounted for the reporting orgs the scope was or is of. A scope over
+FULL_SHARE of the store, a store never refreshed, and ``ask_full`` rebuild everything instead;
+``rates load`` rebuilds the facts in full (every conversion may change).
 """
 
 # The SQL below is assembled from constant fragments that differ by database (see _Dialect);
