@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.standard import install
 from iatiportal.store import queries
 from iatiportal.store.db import store
-from iatiportal.store.load import FileOutcome, IngestSummary, ingest
+from iatiportal.store.load import FileOutcome, IngestSummary, ingest, rebuild_derived
 from iatiportal.web import address, security
 from iatiportal.web.app import create_app
 from iatiportal.web.workers import ServeSettings
@@ -428,6 +429,20 @@ def refresh_command(
         if not no_snapshot and not snapshot.is_current(engine, folder):
             _start_snapshot(console, engine, folder)  # as after an ingest: in the background
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
+
+
+@main.command("rebuild")
+@db_option
+def rebuild_command(db: str | None) -> None:
+    """Rebuild every derived table from scratch: money facts and totals, funders, years,
+    country counts, hierarchies and search text (after an upgrade, or to check the figures;
+    an ingest updates them for what changed only). Pages keep showing the previous figures
+    until it has finished."""
+    install_sigterm_exit()
+    started = time.perf_counter()
+    with store(db) as engine:
+        rebuild_derived(engine, on_wait=_say_waiting)
+    click.echo(f"derived tables rebuilt in {time.perf_counter() - started:.1f} s", err=True)
 
 
 @main.group("reference")

@@ -283,18 +283,33 @@ def _finished(summary: IngestSummary, progress: Progress | None, outcome: FileOu
 
 
 def refresh_derived(engine: Engine, on_wait: Callable[[], None] | None = None) -> None:
-    """Rebuild what pages read (money facts, search text) when files were stored since."""
+    """Bring what pages read (money facts, search text) up to date when files were stored
+    since: for the activities that changed and their hierarchies (see ``_refresh``)."""
     with engine.connect() as conn:
-        stale = facts.is_stale(conn)
+        stale = facts.is_stale(conn) or facts.has_pending(conn)
     if stale:
         with writing(engine, on_wait) as conn:
             _refresh(conn)
             version.bump(conn)
 
 
-def _refresh(conn: Connection) -> None:
-    search.rebuild(conn)
-    facts.refresh(conn)
+def rebuild_derived(engine: Engine, on_wait: Callable[[], None] | None = None) -> None:
+    """Rebuild every derived table from scratch (``iatiportal rebuild``)."""
+    with writing(engine, on_wait) as conn:
+        _refresh(conn, full=True)
+        version.bump(conn)
+
+
+def _refresh(conn: Connection, *, full: bool = False) -> None:
+    """Update the derived tables for the changes recorded in ``derive_pending`` (each file's
+    ingest records its activity rows there, in its own transaction, so a kill between the
+    store and the refresh loses nothing), or rebuild them all when ``full`` or when
+    ``facts.scope`` says so. Both are the same statements (``facts._Scope``)."""
+    scoped = not full and facts.scope(conn)
+    search.rebuild(conn, scoped=scoped)
+    facts.refresh(conn, scoped=scoped)
+    facts.drop_scope(conn)
+    facts.clear_pending(conn)
 
 
 @dataclass
@@ -313,9 +328,9 @@ def remove(
 ) -> list[Removed]:
     """Remove files from the store, in one transaction: their activities, organisations,
     problems and the file's row; an identifier they shared with another file becomes current
-    there. The derived tables follow, unless not ``refresh`` (``facts.is_stale`` does not see
-    a removal: the caller rebuilds them). ``iatiportal refresh`` removes so a file whose
-    dataset the IATI Registry no longer lists."""
+    there. The derived tables follow (for what the removed activities touched), unless not
+    ``refresh``: the removal stays recorded for the next refresh (``derive_pending``).
+    ``iatiportal refresh`` removes so a file whose dataset the IATI Registry no longer lists."""
     removed: list[Removed] = []
     with writing(engine, on_wait) as conn:
         recorded_at = _now()
@@ -326,6 +341,7 @@ def remove(
                 continue
             activity_ids = _identifiers(conn, s.activity, "iati_identifier", row.id)
             org_ids = _identifiers(conn, s.organisation, "organisation_identifier", row.id)
+            facts.note_file(conn, row.id)  # the next refresh updates what they touched
             _delete_file_records(conn, row.id)
             conn.execute(delete(s.source_file).where(s.source_file.c.id == row.id))
             _recompute_current(conn, s.activity, "iati_identifier", activity_ids, recorded_at)
@@ -462,6 +478,8 @@ def _ingest_file(
     file_id = _ensure_file_row(conn, source)
     old_activity_ids = _identifiers(conn, s.activity, "iati_identifier", file_id)
     old_org_ids = _identifiers(conn, s.organisation, "organisation_identifier", file_id)
+    facts.note_file(conn, file_id)
+    search.forget(conn, file_id)
     _delete_file_records(conn, file_id)
     recorded_at = _now()
     job = Job(
@@ -492,6 +510,7 @@ def _ingest_file(
         old_org_ids | done.organisation_ids,
         recorded_at,
     )
+    facts.note_file(conn, file_id)
     header = done.header
     conn.execute(
         update(s.source_file)

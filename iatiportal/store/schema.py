@@ -680,6 +680,7 @@ money_total = Table(
     Column("id", Integer, primary_key=True),
     *_fact_columns(per_activity=False),
     Column("value", Exact(), nullable=False),
+    Column("fact_count", Integer),  # how many money_fact rows the sum has (0: the row goes)
     Index("ix_money_total_measure_year", "measure", "year"),
     Index("ix_money_total_country", "recipient_country_code", "measure", "year"),
     Index("ix_money_total_region", "recipient_region_code", "measure", "year"),
@@ -695,6 +696,7 @@ money_total_sector = Table(
     _code("sector_vocabulary", nullable=False),
     _code("sector_code", nullable=False),
     Column("value", Exact(), nullable=False),
+    Column("fact_count", Integer),  # how many money_fact_sector rows the sum has
     Index("ix_money_total_sector_code", "sector_vocabulary", "sector_code", "measure", "year"),
     Index("ix_money_total_sector_country", "recipient_country_code", "sector_vocabulary"),
 )
@@ -748,6 +750,30 @@ country_activities = Table(
 )
 """How many current activities of each reporting organisation name each recipient country
 (the Country selector and country list; rebuilt with the money facts)."""
+
+activity_link = Table(
+    "activity_link",
+    metadata,
+    Column("parent_id", Integer, primary_key=True),
+    Column("child_id", Integer, primary_key=True),
+    Index("ix_activity_link_child", "child_id"),
+)
+"""The money rules' parent and child links between current activities (same reporting org,
+cycles included): what an incremental refresh follows to find the activities whose figures
+depend on a changed one, as the links were before the change."""
+
+derive_pending = Table(
+    "derive_pending",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # An activity row stored or deleted since the derived tables were last brought up to date
+    # (all NULL: rebuild everything, as after migration 0013).
+    Column("activity_id", Integer),
+    Column("iati_identifier", String()),
+    _code("reporting_org_ref"),
+)
+"""What changed since the last refresh of the derived tables, written in the ingest's own
+transaction (``facts.note_file``) and emptied by the refresh that takes it into account."""
 
 reference_value = Table(
     "reference_value",

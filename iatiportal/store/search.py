@@ -59,6 +59,7 @@ from sqlalchemy import (
 )
 
 from iatiportal.store import schema as s
+from iatiportal.store.facts import SCOPE
 from iatiportal.store.filters import (
     WORD_SEPARATOR,
     Filters,
@@ -101,12 +102,16 @@ def unspaced(value: str) -> str:
     return value.replace(WORD_SEPARATOR, "")
 
 
-def make_searchable(conn: Connection) -> int:
+def make_searchable(conn: Connection, *, scoped: bool = False) -> int:
     """Make the search text rows ``searchable`` (after ``rebuild``'s insert, and in migration
-    0012): those that hold CJK characters or Arabic marks; returns how many changed."""
+    0012): those that hold CJK characters or Arabic marks; returns how many changed.
+    ``scoped``: only the rows of the activities in ``facts.SCOPE``."""
     t = s.search_text
     changed = []
-    for activity_id, title, body in conn.execute(select(t.c.activity_id, t.c.title, t.c.body)):
+    rows = select(t.c.activity_id, t.c.title, t.c.body)
+    if scoped:
+        rows = rows.where(t.c.activity_id.in_(text(f"SELECT activity_id FROM {SCOPE}")))
+    for activity_id, title, body in conn.execute(rows):
         new_title, new_body = searchable(title), searchable(body)
         if (new_title, new_body) != (title, body):
             changed.append({"row": activity_id, "new_title": new_title, "new_body": new_body})
@@ -120,11 +125,35 @@ def make_searchable(conn: Connection) -> int:
     return len(changed)
 
 
-def rebuild(conn: Connection) -> int:
-    """Refill the search text of every current activity; returns how many."""
+def forget(conn: Connection, source_file_id: int | None = None) -> None:
+    """Delete the search text of the activities of a file, before they are deleted (None:
+    of the activities in ``facts.SCOPE``): SQLite's FTS5 index must be told each row's text
+    to take it out, which the cascade from ``activity`` would not do."""
+    if source_file_id is None:
+        ids = f"SELECT activity_id FROM {SCOPE}"
+    else:
+        ids = f"SELECT id FROM activity WHERE source_file_id = {int(source_file_id)}"
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text(f"""INSERT INTO search_fts(search_fts, rowid, title, body)
+            SELECT 'delete', activity_id, title, body FROM search_text
+            WHERE activity_id IN ({ids})""")
+        )
+    conn.execute(text(f"DELETE FROM search_text WHERE activity_id IN ({ids})"))
+
+
+def rebuild(conn: Connection, *, scoped: bool = False) -> int:
+    """Refill the search text of every current activity; returns how many.
+
+    ``scoped``: of the activities in ``facts.SCOPE`` only (the same statements, each with
+    the scope's condition), and SQLite's FTS5 index told of those rows alone."""
     sqlite = conn.dialect.name == "sqlite"
     concat = "group_concat(n.text, ' ')" if sqlite else "string_agg(n.text, ' ' ORDER BY n.id)"
-    conn.execute(s.search_text.delete())
+    only = f" AND {{}} IN (SELECT activity_id FROM {SCOPE})" if scoped else ""
+    if scoped:
+        forget(conn)
+    else:
+        conn.execute(s.search_text.delete())
     elements = ", ".join(f"'{e}'" for e in SEARCHED[1:])
     # One grouped pass over the narratives (a correlated subquery per activity let SQLite
     # pick the (element, owner) index and took 19 s for the 5,300 benchmark activities).
@@ -134,16 +163,24 @@ def rebuild(conn: Connection) -> int:
         SELECT a.id, coalesce(t.words, ''), coalesce(b.words, '') || ' ' || a.iati_identifier
         FROM activity a
         LEFT JOIN (SELECT n.activity_id, {concat} AS words FROM narrative n
-                   WHERE n.element = 'title' GROUP BY n.activity_id) t
+                   WHERE n.element = 'title'{only.format("n.activity_id")}
+                   GROUP BY n.activity_id) t
                ON t.activity_id = a.id
         LEFT JOIN (SELECT n.activity_id, {concat} AS words FROM narrative n
-                   WHERE n.element IN ({elements}) GROUP BY n.activity_id) b
+                   WHERE n.element IN ({elements}){only.format("n.activity_id")}
+                   GROUP BY n.activity_id) b
                ON b.activity_id = a.id
-        WHERE a.is_current
+        WHERE a.is_current{only.format("a.id")}
     """)
     )
-    make_searchable(conn)
-    if sqlite:
+    make_searchable(conn, scoped=scoped)
+    if sqlite and scoped:
+        conn.execute(
+            text(f"""INSERT INTO search_fts(rowid, title, body)
+            SELECT activity_id, title, body FROM search_text
+            WHERE activity_id IN (SELECT activity_id FROM {SCOPE})""")
+        )
+    elif sqlite:
         conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
     return int(conn.execute(text("SELECT count(*) FROM search_text")).scalar_one())
 

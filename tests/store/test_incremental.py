@@ -1,0 +1,425 @@
+"""Incremental refresh of the derived tables equals a full rebuild, row for row.
+
+A random sequence (seeded; the seed is in every failure message, and
+IATIPORTAL_INCREMENTAL_SEED replays it) of adds, replacements and removals of small files
+written here, on both databases: after each ingest, every derived table is compared with a
+full rebuild of the same store (run in a transaction that is then rolled back). Then focused
+cases of the dependencies written by hand: a child's change alters its parent's figures, and an
+identifier's second copy wins and then goes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Connection, Engine, insert, select, text
+
+from iatiportal.cli import main
+from iatiportal.ingest.sources import expand
+from iatiportal.store import facts, load, search
+from iatiportal.store import schema as s
+from iatiportal.store.filters import Filters
+from iatiportal.store.money import by_activity, totals
+
+ORGS = ("XX-INC", "XX-ALT")
+IDENTIFIERS = [f"{org}-{n}" for org in ORGS for n in range(1, 7)]
+WORDS = ("water", "school", "health", "roads", "seeds", "clinic", "wells", "markets")
+
+# Every derived table as rows without surrogate ids (money_fact_sector with its fact's
+# dimensions instead of its id).
+_FACT_COLUMNS = [c.name for c in s.money_fact.columns if c.name != "id"]
+DERIVED: dict[str, str] = {
+    "money_fact": f"SELECT {', '.join(_FACT_COLUMNS)} FROM money_fact",
+    "money_fact_sector": (
+        f"SELECT {', '.join('f.' + c for c in _FACT_COLUMNS)}, fs.sector_vocabulary, "
+        "fs.sector_code, fs.value FROM money_fact_sector fs "
+        "JOIN money_fact f ON f.id = fs.money_fact_id"
+    ),
+    **{
+        t.name: f"SELECT {', '.join(c.name for c in t.columns if c.name != 'id')} FROM {t.name}"
+        for t in (
+            s.money_total,
+            s.money_total_sector,
+            s.participating_funder,
+            s.activity_year,
+            s.country_activities,
+            s.activity_descendant,
+            s.activity_link,
+            s.search_text,
+        )
+    },
+    "cycle_problems": (
+        "SELECT source_file_id, file_path, line, iati_identifier, severity, rule, message "
+        f"FROM problem WHERE rule = '{facts.CYCLE_RULE}'"
+    ),
+}
+
+
+def snapshot(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        name: sorted((tuple(r) for r in conn.exec_driver_sql(sql)), key=repr)
+        for name, sql in DERIVED.items()
+    }
+
+
+def full_rebuild_of(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """The derived tables a full rebuild of the store makes, leaving the store as it was."""
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        load._refresh(conn, full=True)
+        rebuilt = snapshot(conn)
+        transaction.rollback()
+    return rebuilt
+
+
+def differences(
+    got: dict[str, list[tuple[Any, ...]]], want: dict[str, list[tuple[Any, ...]]]
+) -> dict[str, Any]:
+    diff = {}
+    for name, wanted in want.items():
+        if got[name] != wanted:
+            extra = [r for r in got[name] if r not in wanted]
+            missing = [r for r in wanted if r not in got[name]]
+            diff[name] = {"extra": extra[:5], "missing": missing[:5]}
+    return diff
+
+
+# -- files written from code -------------------------------------------------------------------
+
+
+def activity_xml(ident: str, rng: random.Random, stamp: str) -> str:
+    org = ident.rsplit("-", 1)[0]
+    parts = [
+        f'<iati-activity last-updated-datetime="{stamp}" xml:lang="en" '
+        f'default-currency="{rng.choice(["USD", "EUR", "GBP"])}"'
+        f"{' humanitarian=' + chr(34) + '1' + chr(34) if rng.random() < 0.2 else ''}>",
+        f"<iati-identifier>{ident}</iati-identifier>",
+        f'<reporting-org ref="{org}" type="10"><narrative>Org {org}</narrative></reporting-org>',
+        f"<title><narrative>{' '.join(rng.sample(WORDS, 2))} {ident}</narrative></title>",
+    ]
+    if rng.random() < 0.7:
+        parts.append(
+            f"<description><narrative>{' '.join(rng.sample(WORDS, 3))}</narrative></description>"
+        )
+    if rng.random() < 0.5:
+        parts.append(
+            f'<participating-org ref="XX-FUNDER-{rng.randint(1, 3)}" role="1">'
+            "<narrative>A funder</narrative></participating-org>"
+        )
+    countries = rng.sample(["KE", "UG", "TZ", "SN"], rng.randint(0, 2))
+    for code in countries:
+        pct = f' percentage="{rng.choice([30, 50, 70, 100])}"' if rng.random() < 0.7 else ""
+        parts.append(f'<recipient-country code="{code}"{pct}/>')
+    if not countries and rng.random() < 0.5:
+        parts.append('<recipient-region code="298" vocabulary="1" percentage="100"/>')
+    for code in rng.sample(["11110", "12220", "14030", "31120"], rng.randint(0, 2)):
+        pct = f' percentage="{rng.choice([25, 50, 75, 100])}"' if rng.random() < 0.8 else ""
+        parts.append(f'<sector code="{code}" vocabulary="1"{pct}/>')
+    for _ in range(rng.randint(0, 3)):
+        year = rng.randint(2020, 2023)
+        end = f"{year + rng.randint(0, 1)}-{rng.choice(['06-30', '12-31'])}"
+        parts.append(
+            f'<budget type="{rng.choice("12")}" status="{rng.choice("12")}">'
+            f'<period-start iso-date="{year}-01-01"/><period-end iso-date="{end}"/>'
+            f'<value value-date="{year}-01-15">{rng.randint(1, 90) * 100}</value></budget>'
+        )
+    for _ in range(rng.randint(0, 3)):
+        kind = rng.choice("1234")
+        day = f"{rng.randint(2020, 2023)}-0{rng.randint(1, 9)}-15"
+        provider = (
+            f'<provider-org ref="XX-FUNDER-{rng.randint(1, 3)}"><narrative>Funder</narrative>'
+            "</provider-org>"
+            if kind == "1"
+            else ""
+        )
+        extra = ""
+        if rng.random() < 0.2:
+            extra += '<sector code="15110" vocabulary="1"/>'
+        if rng.random() < 0.2 and not countries:
+            extra += '<recipient-country code="ML"/>'
+        parts.append(
+            f'<transaction><transaction-type code="{kind}"/><transaction-date iso-date="{day}"/>'
+            f'<value value-date="{day}">{rng.randint(1, 50) * 10}</value>{provider}{extra}'
+            "</transaction>"
+        )
+    same_org = [i for i in IDENTIFIERS if i.startswith(org + "-") and i != ident]
+    for other in rng.sample(same_org, rng.choice([0, 0, 1, 2])):
+        parts.append(f'<related-activity ref="{other}" type="{rng.choice("12")}"/>')
+    parts.append("</iati-activity>")
+    return "\n".join(parts)
+
+
+def write_file(path: Path, activities: list[str]) -> None:
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<iati-activities version="2.03" generated-datetime="2024-01-01T00:00:00">\n'
+        + "\n".join(activities)
+        + "\n</iati-activities>\n",
+        encoding="utf-8",
+    )
+
+
+def ingest(engine: Engine, *paths: Path) -> None:
+    summary = load.ingest(engine, [str(p) for p in paths], validate=False)
+    assert [f.status for f in summary.files] == ["ingested"] * len(paths), summary.files
+
+
+@pytest.fixture
+def scoped_always(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Make every refresh incremental however much changed; record each choice."""
+    monkeypatch.setattr(facts, "FULL_SHARE", math.inf)
+    chosen: list[bool] = []
+    real = facts.scope
+
+    def recording(conn: Connection) -> bool:
+        chosen.append(real(conn))
+        return chosen[-1]
+
+    monkeypatch.setattr(facts, "scope", recording)
+    return chosen
+
+
+def with_rates(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(s.exchange_rate),
+            [
+                {"currency": c, "rate_date": dt.date(y, m, 1), "usd_per_unit": r, "source": "t"}
+                for c, r in (("EUR", 1.1), ("GBP", 1.3))
+                for y in range(2020, 2024)
+                for m in range(1, 13)
+            ],
+        )
+
+
+def test_random_changes_equal_a_full_rebuild(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    seed = int(os.environ.get("IATIPORTAL_INCREMENTAL_SEED", random.randrange(1_000_000)))
+    rng = random.Random(seed)
+    with_rates(engine)
+    files = [tmp_path / f"file-{n}.xml" for n in range(4)]
+    held: dict[Path, list[str]] = {}
+    history: list[str] = []
+    for step in range(24):
+        path = rng.choice(files)
+        before = held.get(path, [])
+        action = rng.choice(["add", "replace", "replace", "remove", "copy"])
+        if action == "add" or not before:
+            kept = sorted(set(before) | set(rng.sample(IDENTIFIERS, rng.randint(1, 4))))
+        elif action == "remove":
+            kept = rng.sample(before, rng.randint(0, len(before) - 1))
+        elif action == "copy":  # an identifier another file holds, later or earlier
+            others = [i for p, ids in held.items() if p != path for i in ids]
+            kept = sorted(set(before) | set(rng.sample(others, min(2, len(others)))))
+        else:
+            kept = before
+        stamp = f"202{rng.randint(2, 4)}-01-01T00:00:00"
+        held[path] = kept
+        write_file(path, [activity_xml(i, rng, stamp) for i in kept])
+        history.append(f"{step}: {action} {path.name} {kept} @{stamp}")
+        ingest(engine, path)
+        with engine.connect() as conn:
+            got = snapshot(conn)
+            if engine.dialect.name == "sqlite":  # the FTS5 index matches its content table
+                conn.exec_driver_sql(
+                    "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
+                )
+        diff = differences(got, full_rebuild_of(engine))
+        assert not diff, f"seed {seed}, after {history}: {diff}"
+    # The first ingest builds everything; every later one was incremental.
+    assert scoped_always[0] is False and all(scoped_always[1:]), f"seed {seed}"
+    assert sum(len(v) for v in got.values()) > 100, "the sequence made too few derived rows"
+
+
+# -- focused cases -----------------------------------------------------------------------------
+
+PARENT = """<iati-activity last-updated-datetime="2022-01-01T00:00:00" default-currency="USD">
+<iati-identifier>XX-INC-P</iati-identifier>
+<reporting-org ref="XX-INC" type="10"><narrative>Org</narrative></reporting-org>
+<title><narrative>Parent programme</narrative></title>
+<recipient-country code="KE"/>
+<budget type="1" status="2"><period-start iso-date="2021-01-01"/>
+<period-end iso-date="2021-12-31"/><value value-date="2021-01-01">1000</value></budget>
+<budget type="1" status="2"><period-start iso-date="2022-01-01"/>
+<period-end iso-date="2022-12-31"/><value value-date="2022-01-01">500</value></budget>
+<related-activity ref="XX-INC-C" type="2"/>
+</iati-activity>"""
+
+CHILD = """<iati-activity last-updated-datetime="{stamp}" default-currency="USD">
+<iati-identifier>XX-INC-C</iati-identifier>
+<reporting-org ref="XX-INC" type="10"><narrative>Org</narrative></reporting-org>
+<title><narrative>{title}</narrative></title>
+<recipient-country code="KE"/>
+<budget type="1" status="2"><period-start iso-date="{year}-01-01"/>
+<period-end iso-date="{year}-12-31"/><value value-date="{year}-01-01">{value}</value></budget>
+</iati-activity>"""
+
+
+def budgets(engine: Engine) -> dict[tuple[str, int | None], Decimal]:
+    with engine.connect() as conn:
+        rows = by_activity(conn, None, Filters(reporting_org=("XX-INC",)), ("budget",))
+        per_year = {}
+        for year in (2021, 2022):
+            for r in by_activity(conn, None, Filters(year=year), ("budget",)):
+                per_year[(r.iati_identifier, year)] = r.value
+    assert {r.iati_identifier for r in rows} >= {k for k, _ in per_year}
+    return per_year
+
+
+def titles(conn: Connection, q: str) -> list[str]:
+    marks = {ord(search.MARK_START): None, ord(search.MARK_END): None}
+    return [h.title.translate(marks) for h in search.search(conn, q).hits]
+
+
+def country_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(s.country_activities.c.activities).where(
+                    s.country_activities.c.recipient_country_code == "KE"
+                )
+            ).scalar_one()
+        )
+
+
+def test_a_child_change_changes_its_parents_figures(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    parent, child = tmp_path / "parent.xml", tmp_path / "child.xml"
+    write_file(parent, [PARENT])
+    write_file(
+        child, [CHILD.format(stamp="2022-01-01T00:00:00", title="Child", year=2021, value=600)]
+    )
+    ingest(engine, parent)
+    assert budgets(engine) == {("XX-INC-P", 2021): Decimal(1000), ("XX-INC-P", 2022): Decimal(500)}
+    # The child the parent names arrives (only its own file is ingested).
+    ingest(engine, child)
+    # The child's 2021 budget stands for the parent's 2021 one; the parent's 2022 counts.
+    assert budgets(engine) == {("XX-INC-C", 2021): Decimal(600), ("XX-INC-P", 2022): Decimal(500)}
+    assert country_count(engine) == 1  # the child counts under its parent
+    # The child's budget moves to 2022 (only the child's file changes).
+    write_file(
+        child, [CHILD.format(stamp="2022-01-01T00:00:00", title="Child", year=2022, value=700)]
+    )
+    ingest(engine, child)
+    assert budgets(engine) == {
+        ("XX-INC-P", 2021): Decimal(1000),
+        ("XX-INC-C", 2022): Decimal(700),
+    }
+    # The child goes: the parent's figures are all its own again, and the child no longer
+    # hides behind it.
+    write_file(child, [])
+    ingest(engine, child)
+    assert budgets(engine) == {("XX-INC-P", 2021): Decimal(1000), ("XX-INC-P", 2022): Decimal(500)}
+    assert country_count(engine) == 1
+    assert scoped_always == [False, True, True, True]
+
+
+def test_a_second_copy_wins_then_goes(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    first, second = tmp_path / "first.xml", tmp_path / "second.xml"
+    write_file(
+        first, [CHILD.format(stamp="2022-01-01T00:00:00", title="Wells", year=2021, value=100)]
+    )
+    ingest(engine, first)
+    assert budgets(engine) == {("XX-INC-C", 2021): Decimal(100)}
+    # A later copy in another file wins: its figures and its text replace the first's.
+    write_file(
+        second, [CHILD.format(stamp="2023-01-01T00:00:00", title="Seeds", year=2021, value=300)]
+    )
+    ingest(engine, second)
+    assert budgets(engine) == {("XX-INC-C", 2021): Decimal(300)}
+    with engine.connect() as conn:
+        assert titles(conn, "seeds") == ["Seeds"]
+        assert search.search(conn, "wells").total == 0
+        assert [(r.measure, r.value) for r in totals(conn, None, Filters(), ("budget",))] == [
+            ("budget", Decimal(300))
+        ]
+    # The later copy goes: the first is current again.
+    write_file(second, [])
+    ingest(engine, second)
+    assert budgets(engine) == {("XX-INC-C", 2021): Decimal(100)}
+    with engine.connect() as conn:
+        assert titles(conn, "wells") == ["Wells"]
+        assert search.search(conn, "seeds").total == 0
+    assert scoped_always == [False, True, True]
+
+
+def test_changes_stored_without_a_refresh_are_not_lost(engine: Engine, tmp_path: Path) -> None:
+    """An ingest that stops before the refresh (here: asked not to run it) leaves its
+    changes recorded; the next refresh takes them into account."""
+    first, second = tmp_path / "first.xml", tmp_path / "second.xml"
+    write_file(
+        first, [CHILD.format(stamp="2022-01-01T00:00:00", title="Wells", year=2021, value=100)]
+    )
+    ingest(engine, first)
+    write_file(second, [PARENT])
+    summary = load.ingest(engine, [str(second)], validate=False, refresh=False)
+    assert summary.files[0].status == "ingested"
+    with engine.connect() as conn:
+        assert facts.has_pending(conn)
+        assert conn.execute(select(s.search_text.c.activity_id)).all() != []
+    assert budgets(engine) == {("XX-INC-C", 2021): Decimal(100)}
+    load.refresh_derived(engine)
+    with engine.connect() as conn:
+        assert not facts.has_pending(conn)
+        assert snapshot(conn) == full_rebuild_of(engine)
+    # The parent's link to the child stored before counts: its 2021 budget gives way.
+    assert budgets(engine) == {("XX-INC-C", 2021): Decimal(100), ("XX-INC-P", 2022): Decimal(500)}
+
+
+def test_rebuild_command_makes_every_derived_table_again(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "parent.xml"
+    write_file(path, [PARENT])
+    ingest(sqlite_engine, path)
+    with sqlite_engine.connect() as conn:
+        built = snapshot(conn)
+    with sqlite_engine.begin() as conn:
+        for name in ("money_fact", "money_total", "search_text", "activity_link"):
+            conn.execute(text(f"DELETE FROM {name}"))
+    result = CliRunner().invoke(main, ["rebuild", "--db", str(sqlite_engine.url)])
+    assert result.exit_code == 0, result.output
+    assert "derived tables rebuilt" in result.output
+    with sqlite_engine.connect() as conn:
+        assert snapshot(conn) == built
+        assert built["money_total"] and built["search_text"]
+
+
+def test_a_removed_file_updates_what_it_touched(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    """``load.remove`` (a dataset the IATI Registry no longer lists, ``iatiportal refresh``):
+    the other file's copy becomes current and the derived tables equal a full rebuild."""
+    first, second = tmp_path / "first.xml", tmp_path / "second.xml"
+    write_file(
+        first, [CHILD.format(stamp="2022-01-01T00:00:00", title="Wells", year=2021, value=100)]
+    )
+    write_file(
+        second,
+        [
+            CHILD.format(stamp="2023-01-01T00:00:00", title="Seeds", year=2021, value=300),
+            PARENT,
+        ],
+    )
+    ingest(engine, first, second)
+    assert budgets(engine)[("XX-INC-C", 2021)] == Decimal(300)
+    load.remove(engine, expand([str(second)]))
+    assert budgets(engine) == {("XX-INC-C", 2021): Decimal(100)}
+    with engine.connect() as conn:
+        assert titles(conn, "wells") == ["Wells"]
+        assert search.search(conn, "parent").total == 0
+        got = snapshot(conn)
+    assert not differences(got, full_rebuild_of(engine))
+    assert scoped_always[-1] is True  # the removal was incremental
