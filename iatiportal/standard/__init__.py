@@ -43,10 +43,14 @@ class SchemaCompileError(StandardError):
         self.reason = reason
 
 
+_PACKAGE_DIR = Path(__file__).resolve().parent
+"""Resolved once: ingest asks for the schema of each activity it validates."""
+
+
 def data_dir() -> Path:
     """The folder holding ``schemas/<version>/`` and ``codelists/``."""
     env = os.environ.get("IATIPORTAL_STANDARD_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent / "data"
+    return Path(env) if env else _PACKAGE_DIR / "data"
 
 
 def schema_path(version: str, kind: str = "activities", base: Path | None = None) -> Path:
@@ -115,7 +119,7 @@ def codelist_path(name: str) -> Path:
     return codelist_dir() / f"{name}.xml"
 
 
-NAMES_DIR = Path(__file__).resolve().parent / "names"
+NAMES_DIR = _PACKAGE_DIR / "names"
 
 
 @functools.cache
