@@ -35,6 +35,7 @@ import json
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -308,16 +309,25 @@ def generate(n: int, out: Path, seed: int, tag: str) -> float:
 
 
 def cli_ingest(db: str, paths: list[Path], *options: str) -> tuple[float, int]:
-    """The whole `iatiportal ingest` command, timed from outside: wall seconds, peak memory."""
+    """The whole `iatiportal ingest` command, timed from outside: wall seconds, peak memory.
+    Its processor time (the command's and its workers', user and system) is added to CPU."""
     command = [sys.executable, "-m", "iatiportal.cli", "ingest", "-q", "--db", db, *options]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, peak, _out = measured([*command, *map(str, paths)])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return wall, peak
+
+
+CPU: list[float] = []
+"""Processor seconds of each `cli_ingest` command, in order (a shared machine stretches wall
+time; processor time much less)."""
 
 
 def bench_command(path: Path, repeat: int) -> None:
     """(a) The whole command on ``path`` into a fresh SQLite store, as a ratio to a bare
     parse taken just before each run (the machine is shared: pairs, not separate runs)."""
-    ratios, walls, no_snap, peaks = [], [], [], []
+    ratios, walls, no_snap, peaks, cpu, no_snap_cpu = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
             started = time.perf_counter()
@@ -327,7 +337,9 @@ def bench_command(path: Path, repeat: int) -> None:
                     del el.getparent()[0]
             floor = time.perf_counter() - started
             wall, peak = cli_ingest(f"sqlite:///{tmp}/whole{i}.db", [path])
+            cpu.append(CPU[-1])
             bare, _peak = cli_ingest(f"sqlite:///{tmp}/nosnap{i}.db", [path], "--no-snapshot")
+            no_snap_cpu.append(CPU[-1])
             ratios.append(wall / floor)
             walls.append(wall)
             no_snap.append(bare)
@@ -336,8 +348,9 @@ def bench_command(path: Path, repeat: int) -> None:
         f"(a) the whole `iatiportal ingest` command, fresh SQLite store (median of {repeat}): "
         f"{statistics.median(walls):.2f} s = {statistics.median(ratios):.1f}x the bare parse "
         f"taken just before each run (ratios {', '.join(f'{x:.1f}' for x in ratios)}); "
-        f"with --no-snapshot {statistics.median(no_snap):.2f} s; peak memory "
-        f"{max(peaks) / 2**20:.0f} MiB (process tree)"
+        f"with --no-snapshot {statistics.median(no_snap):.2f} s; processor time "
+        f"{statistics.median(cpu):.2f} s ({statistics.median(no_snap_cpu):.2f} s with "
+        f"--no-snapshot); peak memory {max(peaks) / 2**20:.0f} MiB (process tree)"
     )
 
 
@@ -351,14 +364,17 @@ def bench_changed(db: str, tmp: Path, label: str) -> None:
         first, _peak = cli_ingest(db, [small], "--no-snapshot")
         generate(300, small, 1002, "CHG")
         again, peak = cli_ingest(db, [small], "--no-snapshot")
+        again_cpu = CPU[-1]
         generate(300, small, 1003, "CHG")
         whole, whole_peak = cli_ingest(db, [small])
+        whole_cpu = CPU[-1]
     finally:
         small.unlink(missing_ok=True)
     print(
         f"(c) one changed 300-activity file re-ingested into {label}: {again:.2f} s with "
-        f"--no-snapshot (peak {peak / 2**20:.0f} MiB), {whole:.2f} s for the whole command "
-        f"with its bulk snapshot (peak {whole_peak / 2**20:.0f} MiB); its first ingest took "
+        f"--no-snapshot ({again_cpu:.2f} s processor time, peak {peak / 2**20:.0f} MiB), "
+        f"{whole:.2f} s for the whole command with its bulk snapshot ({whole_cpu:.2f} s "
+        f"processor time, peak {whole_peak / 2**20:.0f} MiB); its first ingest took "
         f"{first:.2f} s"
     )
 
@@ -431,16 +447,18 @@ def bench_pg_large(n: int, pages: bool, snapshot: bool) -> None:
     with tempfile.TemporaryDirectory(dir=os.environ.get("IATIPORTAL_BENCH_TMP")) as tmp_name:
         tmp = Path(tmp_name)
         with _database("postgresql", tmp) as url:
-            started = time.perf_counter()
+            started, first = time.perf_counter(), len(CPU)
             files = fill_store(url, n, tmp, *options)
             total = time.perf_counter() - started
+            cpu = sum(CPU[first:])
             ingest_seconds = sum(f[2] for f in files)
             db_bytes = _pg_size(url)
             print(
                 f"(d) {n:,} generated activities into PostgreSQL in {len(files)} files of "
                 f"300-3,000 activities, one `iatiportal ingest{' --no-snapshot' * (not snapshot)}`"
                 f" per file: {total:.0f} s in all ({ingest_seconds:.0f} s in the commands, "
-                f"the rest generating the files), {n / ingest_seconds:,.0f} activities/s; "
+                f"the rest generating the files; {cpu:.0f} s of processor time in the "
+                f"commands), {n / ingest_seconds:,.0f} activities/s; "
                 f"peak memory {max(f[3] for f in files) / 2**20:.0f} MiB (one command's process "
                 f"tree); database size {db_bytes / 1e9:.2f} GB"
             )
