@@ -366,7 +366,7 @@ def bench_changed(db: str, tmp: Path, label: str) -> None:
         again, peak = cli_ingest(db, [small], "--no-snapshot")
         again_cpu = CPU[-1]
         generate(300, small, 1003, "CHG")
-        whole, whole_peak = cli_ingest(db, [small])
+        whole, whole_peak = cli_ingest(db, [small], "--snapshot-dir", str(tmp / "snapshot"))
         whole_cpu = CPU[-1]
     finally:
         small.unlink(missing_ok=True)
@@ -443,9 +443,9 @@ def _pg_size(url: str) -> int:
 
 def bench_pg_large(n: int, pages: bool, snapshot: bool) -> None:
     """(d) n generated activities into PostgreSQL, one `iatiportal ingest` per file."""
-    options = () if snapshot else ("--no-snapshot",)
     with tempfile.TemporaryDirectory(dir=os.environ.get("IATIPORTAL_BENCH_TMP")) as tmp_name:
         tmp = Path(tmp_name)
+        options = ("--snapshot-dir", str(tmp / "snapshot")) if snapshot else ("--no-snapshot",)
         with _database("postgresql", tmp) as url:
             started, first = time.perf_counter(), len(CPU)
             files = fill_store(url, n, tmp, *options)
