@@ -10,9 +10,19 @@ Prints, for the 69 MB / 5,300-activity D-Portal benchmark file (or --file):
 - re-ingesting the unchanged file: seconds in the ingest call and for the whole command;
 - the iatiflattener peer on the same file, if it installs from PyPI (--peer-venv).
 
-With --pg-large N it instead generates N synthetic activities with shared/tools/gen_iati.py,
-ingests them into a fresh PostgreSQL database and prints time, memory and database size
-(the generated file is deleted afterwards).
+Then the whole `iatiportal ingest` command, timed from outside (issue 14):
+- (a) on the file into a fresh SQLite store, as a ratio to the floor measured in the same run,
+  with the same command under --no-snapshot beside it (what the bulk snapshot costs);
+- (b) the unchanged re-ingest (above);
+- (c) one changed 300-activity file re-ingested into a store of --changed-store N generated
+  activities (default 20,000; --changed-on sqlite or postgresql; 0 skips it).
+
+With --pg-large N it instead ingests N generated activities into a fresh PostgreSQL database
+in files of 300 to 3,000 activities (as publishers publish them), one `iatiportal ingest`
+command per file, each file generated just before its command and deleted after (the disk
+holds the database and one file): total time, per-file time as the store grows, peak memory,
+database size; then the changed 300-activity file on that store, and with --pages the pages
+and API benchmarks (bench/pages.py, bench/api.py --db) on it.
 
 Figures, not pass/fail: targets are in the ingest issue.
 """
@@ -20,14 +30,19 @@ Figures, not pass/fail: targets are in the ingest issue.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import random
+import re
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from lxml import etree
@@ -64,6 +79,7 @@ PEER = """
 # value). Its budget pass stops the whole file at the first ZeroDivisionError; here the failing
 # activities are skipped and counted instead.
 import collections, csv, json, os, sys, tempfile, time
+from collections.abc import Iterator
 from pathlib import Path
 from lxml import etree
 import exchangerates
@@ -271,37 +287,199 @@ def _peer_version(python: Path) -> str:
     return "?"
 
 
-def bench_pg_large(n: int) -> None:
+_GEN_ID = re.compile(rb"<iati-identifier>XM-DAC-41146-[A-Z]{2}-(\d{6})</iati-identifier>")
+
+
+def generate(n: int, out: Path, seed: int, tag: str) -> float:
+    """Write n generated activities to ``out``; return the seconds it took.
+
+    gen_iati.py numbers its activities from 0 in every file (with a random country in the
+    identifier), so the identifiers are renamed ``XM-DAC-41146-<tag>-<number>``: files of
+    different tags never share an identifier, and two files of one tag (other seeds: other
+    content) hold the same activities, as a publisher's file does from one day to the next.
+    """
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(GEN), str(n), str(out), str(seed)], check=True)
+    data = _GEN_ID.sub(
+        rb"<iati-identifier>XM-DAC-41146-" + tag.encode() + rb"-\1</iati-identifier>",
+        out.read_bytes(),
+    )
+    out.write_bytes(data)
+    return time.perf_counter() - started
+
+
+def cli_ingest(db: str, paths: list[Path], *options: str) -> tuple[float, int]:
+    """The whole `iatiportal ingest` command, timed from outside: wall seconds, peak memory.
+    Its processor time (the command's and its workers', user and system) is added to CPU."""
+    command = [sys.executable, "-m", "iatiportal.cli", "ingest", "-q", "--db", db, *options]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, peak, _out = measured([*command, *map(str, paths)])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return wall, peak
+
+
+CPU: list[float] = []
+"""Processor seconds of each `cli_ingest` command, in order (a shared machine stretches wall
+time; processor time much less)."""
+
+
+def bench_command(path: Path, repeat: int) -> None:
+    """(a) The whole command on ``path`` into a fresh SQLite store, as a ratio to a bare
+    parse taken just before each run (the machine is shared: pairs, not separate runs)."""
+    ratios, walls, no_snap, peaks, cpu, no_snap_cpu = [], [], [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            started = time.perf_counter()
+            for _event, el in etree.iterparse(str(path), events=("end",), tag="iati-activity"):
+                el.clear()
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
+            floor = time.perf_counter() - started
+            wall, peak = cli_ingest(f"sqlite:///{tmp}/whole{i}.db", [path])
+            cpu.append(CPU[-1])
+            bare, _peak = cli_ingest(f"sqlite:///{tmp}/nosnap{i}.db", [path], "--no-snapshot")
+            no_snap_cpu.append(CPU[-1])
+            ratios.append(wall / floor)
+            walls.append(wall)
+            no_snap.append(bare)
+            peaks.append(peak)
+    print(
+        f"(a) the whole `iatiportal ingest` command, fresh SQLite store (median of {repeat}): "
+        f"{statistics.median(walls):.2f} s = {statistics.median(ratios):.1f}x the bare parse "
+        f"taken just before each run (ratios {', '.join(f'{x:.1f}' for x in ratios)}); "
+        f"with --no-snapshot {statistics.median(no_snap):.2f} s; processor time "
+        f"{statistics.median(cpu):.2f} s ({statistics.median(no_snap_cpu):.2f} s with "
+        f"--no-snapshot); peak memory {max(peaks) / 2**20:.0f} MiB (process tree)"
+    )
+
+
+def bench_changed(db: str, tmp: Path, label: str) -> None:
+    """(c) One changed 300-activity file re-ingested into the store ``db`` (already filled):
+    the file is ingested once, then replaced by other content for the same 300 activities
+    and ingested again, with --no-snapshot and as the whole command."""
+    small = tmp / "changed-300.xml"
+    try:
+        generate(300, small, 1001, "CHG")
+        first, _peak = cli_ingest(db, [small], "--no-snapshot")
+        generate(300, small, 1002, "CHG")
+        again, peak = cli_ingest(db, [small], "--no-snapshot")
+        again_cpu = CPU[-1]
+        generate(300, small, 1003, "CHG")
+        whole, whole_peak = cli_ingest(db, [small], "--snapshot-dir", str(tmp / "snapshot"))
+        whole_cpu = CPU[-1]
+    finally:
+        small.unlink(missing_ok=True)
+    print(
+        f"(c) one changed 300-activity file re-ingested into {label}: {again:.2f} s with "
+        f"--no-snapshot ({again_cpu:.2f} s processor time, peak {peak / 2**20:.0f} MiB), "
+        f"{whole:.2f} s for the whole command with its bulk snapshot ({whole_cpu:.2f} s "
+        f"processor time, peak {whole_peak / 2**20:.0f} MiB); its first ingest took "
+        f"{first:.2f} s"
+    )
+
+
+def fill_store(db: str, n: int, tmp: Path, *options: str) -> list[tuple[int, int, float, int]]:
+    """Ingest n generated activities into ``db`` in files of 300 to 3,000 activities, one
+    command per file, each file generated just before and deleted after. Returns, per file:
+    activities in the store before it, activities in it, seconds, peak memory."""
+    sizes = random.Random(14)  # noqa: S311 - file sizes, not secrets
+    done: list[tuple[int, int, float, int]] = []
+    stored = 0
+    while stored < n:
+        size = min(sizes.randint(300, 3000), n - stored)
+        path = tmp / f"publisher-{len(done):05d}.xml"
+        try:
+            generate(size, path, len(done), f"F{len(done):05d}")
+            wall, peak = cli_ingest(db, [path], *options)
+        finally:
+            path.unlink(missing_ok=True)
+        done.append((stored, size, wall, peak))
+        stored += size
+    return done
+
+
+def bench_changed_store(n: int, on: str) -> None:
+    """(c) on a store of n generated activities, SQLite or PostgreSQL."""
+    with tempfile.TemporaryDirectory(dir=os.environ.get("IATIPORTAL_BENCH_TMP")) as tmp_name:
+        tmp = Path(tmp_name)
+        with _database(on, tmp) as db:
+            started = time.perf_counter()
+            fill_store(db, n, tmp, "--no-snapshot")
+            print(
+                f"    (a store of {n:,} generated activities on {on}, filled in "
+                f"{time.perf_counter() - started:.0f} s)"
+            )
+            bench_changed(db, tmp, f"a {on} store of {n:,} generated activities")
+
+
+@contextlib.contextmanager
+def _database(on: str, tmp: Path) -> Iterator[str]:
+    """The URL of a fresh, empty store: a SQLite file in tmp, or a PostgreSQL database that
+    is dropped afterwards."""
+    if on == "sqlite":
+        yield f"sqlite:///{tmp}/store.db"
+        return
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"iatiportal_bench_{uuid.uuid4().hex[:8]}"
-    with tempfile.TemporaryDirectory(dir=os.environ.get("IATIPORTAL_BENCH_TMP")) as tmp:
-        xml = Path(tmp) / f"gen-{n}.xml"
-        started = time.perf_counter()
-        subprocess.run([sys.executable, str(GEN), str(n), str(xml)], check=True)
-        size_gb = xml.stat().st_size / 1e9
-        print(
-            f"generated {n:,} activities, {size_gb:.2f} GB in {time.perf_counter() - started:.0f} s"
-        )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        try:
-            _wall, peak, out = measured([sys.executable, "-c", INGEST_ONCE, url, str(xml)])
-            result = json.loads(out)
-            with admin.connect() as conn:
-                db_bytes = conn.execute(text("select pg_database_size(:n)"), {"n": name}).scalar()
-            seconds = result["seconds"]
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _pg_size(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("select pg_database_size(current_database())")).scalar())
+    finally:
+        engine.dispose()
+
+
+def bench_pg_large(n: int, pages: bool, snapshot: bool) -> None:
+    """(d) n generated activities into PostgreSQL, one `iatiportal ingest` per file."""
+    with tempfile.TemporaryDirectory(dir=os.environ.get("IATIPORTAL_BENCH_TMP")) as tmp_name:
+        tmp = Path(tmp_name)
+        options = ("--snapshot-dir", str(tmp / "snapshot")) if snapshot else ("--no-snapshot",)
+        with _database("postgresql", tmp) as url:
+            started, first = time.perf_counter(), len(CPU)
+            files = fill_store(url, n, tmp, *options)
+            total = time.perf_counter() - started
+            cpu = sum(CPU[first:])
+            ingest_seconds = sum(f[2] for f in files)
+            db_bytes = _pg_size(url)
             print(
-                f"PostgreSQL ingest of {result['activities']:,} activities: {seconds:.0f} s "
-                f"({size_gb * 1000 / seconds:.1f} MB/s, {result['activities'] / seconds:,.0f} "
-                f"activities/s), then {result['refresh']:.0f} s for the money facts and search "
-                f"text; peak memory {peak / 2**20:.0f} MiB (process tree), database "
-                f"size {int(db_bytes or 0) / 1e9:.2f} GB"
+                f"(d) {n:,} generated activities into PostgreSQL in {len(files)} files of "
+                f"300-3,000 activities, one `iatiportal ingest{' --no-snapshot' * (not snapshot)}`"
+                f" per file: {total:.0f} s in all ({ingest_seconds:.0f} s in the commands, "
+                f"the rest generating the files; {cpu:.0f} s of processor time in the "
+                f"commands), {n / ingest_seconds:,.0f} activities/s; "
+                f"peak memory {max(f[3] for f in files) / 2**20:.0f} MiB (one command's process "
+                f"tree); database size {db_bytes / 1e9:.2f} GB"
             )
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            print(
+                "    per-file time as the store grows (seconds per 1,000 activities of the file):"
+            )
+            tenth = max(1, len(files) // 10)
+            for start in range(0, len(files), tenth):
+                part = files[start : start + tenth]
+                rate = sum(f[2] for f in part) / sum(f[1] for f in part) * 1000
+                print(
+                    f"      store {part[0][0]:>9,} to {part[-1][0] + part[-1][1]:>9,} activities: "
+                    f"{rate:6.2f} s (files {start + 1}-{start + len(part)}, "
+                    f"{statistics.median(f[2] for f in part):.1f} s median per file)"
+                )
+            bench_changed(url, tmp, f"this {n:,}-activity PostgreSQL store")
+            if pages:
+                here = Path(__file__).parent
+                for script in ("pages.py", "api.py"):
+                    print(f"    bench/{script} --db <this store>:", flush=True)
+                    subprocess.run([sys.executable, str(here / script), "--db", url], check=True)
 
 
 def main() -> None:
@@ -315,16 +493,37 @@ def main() -> None:
         help="virtualenv for the iatiflattener peer (created if missing)",
     )
     parser.add_argument(
+        "--changed-store",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="(c): generated activities in the store the changed file goes into (0: skip)",
+    )
+    parser.add_argument("--changed-on", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
         "--pg-large",
         type=int,
         metavar="N",
-        help="generate N activities and ingest them into PostgreSQL",
+        help="generate N activities and ingest them into PostgreSQL, file by file",
+    )
+    parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="with --pg-large: run bench/pages.py and bench/api.py on that store",
+    )
+    parser.add_argument(
+        "--with-snapshot",
+        action="store_true",
+        help="with --pg-large: let each command write the bulk snapshot (default --no-snapshot)",
     )
     args = parser.parse_args()
     if args.pg_large:
-        bench_pg_large(args.pg_large)
+        bench_pg_large(args.pg_large, args.pages, args.with_snapshot)
     else:
         bench_file(args.file, args.repeat, args.peer_venv)
+        bench_command(args.file, args.repeat)
+        if args.changed_store:
+            bench_changed_store(args.changed_store, args.changed_on)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -95,6 +96,13 @@ def schema_problems(
 
 def codelist(name: str) -> frozenset[str]:
     """The codes of an IATI codelist (2.03 edition)."""
+    return _codelist(name, os.environ.get("IATIPORTAL_STANDARD_DIR"))
+
+
+@functools.cache
+def _codelist(name: str, _standard_dir: str | None) -> frozenset[str]:
+    # Found once per installed copy: finding the path resolves the package's folder on disk,
+    # which cost more than all the rest of the validation (26 lists for each activity).
     return _codes(standard.codelist_path(name))
 
 

@@ -44,7 +44,8 @@ class SchemaCompileError(StandardError):
 
 
 _PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-"""Resolved once: pages ask for code names many times a request (issue 14)."""
+"""Resolved once: pages ask for code names many times a request, and an ingest for the
+schema and codelists of every activity it validates (issue 14)."""
 
 
 def data_dir() -> Path:
@@ -119,7 +120,7 @@ def codelist_path(name: str) -> Path:
     return codelist_dir() / f"{name}.xml"
 
 
-NAMES_DIR = Path(__file__).resolve().parent / "names"
+NAMES_DIR = _PACKAGE_DATA.parent / "names"
 
 
 @functools.cache
