@@ -61,31 +61,19 @@ def _snapshot_folder(option: Path | None, engine: Engine) -> Path:
     return option or snapshot.default_dir(engine.url.render_as_string(hide_password=False))
 
 
-def _write_snapshot(console: Console, engine: Engine, folder: Path) -> bool:
-    """Build the snapshot; False (and said on stderr, even with --quiet) when it could not be
-    written, for instance on a full disk: the previous snapshot stays and is still served."""
+def _write_snapshot(
+    console: Console, engine: Engine, folder: Path, *, if_stale: bool = False, wait: bool = False
+) -> bool:
+    """Build the snapshot (``if_stale``: only if the store changed since it was built, and not
+    while another builder runs, which builds again when done; ``wait``: wait for it, then
+    check). False (and said on stderr, even with --quiet) when it could not be written, for
+    instance on a full disk: the previous snapshot stays and is still served."""
     try:
         with console.status("Writing the bulk snapshot"):
-            manifest = snapshot.build(engine, folder)
-    except (OSError, SQLAlchemyError, sqlite3.Error) as e:
-        click.echo(
-            f"could not write the bulk snapshot in {folder}: {e}; the previous one is still "
-            "served (run `iatiportal snapshot` to try again)",
-            err=True,
-        )
-        return False
-    sizes = ", ".join(f"{f.name} {f.bytes / 1e6:.1f} MB" for f in manifest.files)
-    console.print(f"Bulk snapshot written to {folder}: {sizes}", highlight=False)
-    return True
-
-
-def _refresh_snapshot(console: Console, engine: Engine, folder: Path, *, wait: bool) -> bool:
-    """Build the snapshot if the store changed since it was built, unless another builder is
-    running (it builds again when done; ``wait``: wait for it, then check); False when it could
-    not be written."""
-    try:
-        with console.status("Writing the bulk snapshot"):
-            manifest = snapshot.build_if_stale(engine, folder, wait=wait)
+            if if_stale:
+                manifest = snapshot.build_if_stale(engine, folder, wait=wait)
+            else:
+                manifest = snapshot.build(engine, folder)
     except (OSError, SQLAlchemyError, sqlite3.Error) as e:
         click.echo(
             f"could not write the bulk snapshot in {folder}: {e}; the previous one is still "
@@ -304,7 +292,7 @@ def ingest_command(
         folder = _snapshot_folder(snapshot_dir, engine)
         if not no_snapshot and not snapshot.is_current(engine, folder):
             if wait_snapshot:
-                _refresh_snapshot(console, engine, folder, wait=True)
+                _write_snapshot(console, engine, folder, if_stale=True, wait=True)
             else:
                 _start_snapshot(console, engine, folder)
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
@@ -521,7 +509,7 @@ def snapshot_command(
     with store(db) as engine:
         folder = _snapshot_folder(snapshot_dir, engine)
         if if_stale:
-            written = _refresh_snapshot(console, engine, folder, wait=False)
+            written = _write_snapshot(console, engine, folder, if_stale=True)
         else:
             written = _write_snapshot(console, engine, folder)
     sys.exit(EXIT_OK if written else EXIT_FILE_FAILED)
