@@ -3,6 +3,8 @@ whether a new one is being built."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Connection
 
 from iatiportal.datasets import Dataset, Field
@@ -43,6 +45,7 @@ def build(conn: Connection, ctx: Context) -> Page:
         {
             "files": files,
             "built_at": manifest.built_at if manifest else None,
+            "built": _moment(manifest.built_at) if manifest else None,
             "current": current,
             "building": ctx.snapshot_dir is not None and snapshot.building(ctx.snapshot_dir),
             "code_names": snapshot.CODE_NAMES_NAME,
@@ -50,3 +53,11 @@ def build(conn: Connection, ctx: Context) -> Page:
         },
         [table(FILES, files)],
     )
+
+
+def _moment(iso: str) -> dt.datetime | None:
+    """The manifest's ``built_at`` (ISO 8601, UTC) as a moment the page formats per locale."""
+    try:
+        return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        return None
