@@ -37,29 +37,31 @@ RULES = Dataset(
         Field("guidance", "string", "The IATI Standard page the rule refers to."),
     ),
 )
-REFUSED = Dataset(
-    "reference_refused",
-    "Reference values refused at load, and why.",
-    (
-        Field("rule", "string", "The rule that refused the value."),
-        Field("country_code", "string", "The country, ISO 3166-1 alpha-2."),
-        Field("indicator", "string", "The indicator."),
-        Field("year", "integer", "The year of the value."),
-        Field("message", "string", "Why it was refused."),
-    ),
-)
 
-NOTES = Dataset(
-    "reference_notes",
-    "Reference values unusual but possible: shown on the pages, with a note.",
-    (
-        Field("rule", "string", "The rule that noted the value."),
-        Field("country_code", "string", "The country, ISO 3166-1 alpha-2."),
-        Field("indicator", "string", "The indicator."),
-        Field("year", "integer", "The year of the value."),
-        Field("message", "string", "What is unusual."),
-    ),
-)
+
+def _reference_values(name: str, description: str, verb: str, message: str) -> Dataset:
+    """Reference values that a sanity rule refused or noted at load (see ``reference``)."""
+    return Dataset(
+        name,
+        description,
+        (
+            Field("rule", "string", f"The rule that {verb} the value."),
+            Field("country_code", "string", "The country, ISO 3166-1 alpha-2."),
+            Field("indicator", "string", "The indicator."),
+            Field("year", "integer", "The year of the value."),
+            Field("message", "string", message),
+        ),
+    )
+
+
+REFUSED = _reference_values(
+    "reference_refused", "Reference values refused at load, and why.", "refused",
+    "Why it was refused.",
+)  # fmt: skip
+NOTES = _reference_values(
+    "reference_notes", "Reference values unusual but possible: shown on the pages, with a note.",
+    "noted", "What is unusual.",
+)  # fmt: skip
 
 
 def build(conn: Connection, ctx: Context) -> Page:
