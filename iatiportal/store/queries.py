@@ -537,36 +537,8 @@ def data_health(conn: Connection) -> dict[str, Any]:
         "stale": bool(files) and facts.is_stale(conn),
     }
     rv = s.reference_value
-    refused = [
-        dict(r._mapping)
-        for r in conn.execute(
-            select(
-                rv.c.refused_rule.label("rule"),
-                rv.c.country_code,
-                rv.c.indicator,
-                rv.c.year,
-                rv.c.refused_message.label("message"),
-                rv.c.source_file,
-            )
-            .where(rv.c.refused_rule.is_not(None))
-            .order_by(rv.c.refused_rule, rv.c.country_code, rv.c.indicator, rv.c.year)
-        )
-    ]
-    noted = [
-        dict(r._mapping)
-        for r in conn.execute(
-            select(
-                rv.c.note_rule.label("rule"),
-                rv.c.country_code,
-                rv.c.indicator,
-                rv.c.year,
-                rv.c.note_message.label("message"),
-                rv.c.source_file,
-            )
-            .where(rv.c.note_rule.is_not(None), rv.c.refused_rule.is_(None))
-            .order_by(rv.c.note_rule, rv.c.country_code, rv.c.indicator, rv.c.year)
-        )
-    ]
+    refused = _reference_values(conn, rv.c.refused_rule, rv.c.refused_message)
+    noted = _reference_values(conn, rv.c.note_rule, rv.c.note_message, rv.c.refused_rule.is_(None))
     publishers: dict[int, list[str]] = {}
     freshness: dict[int, Any] = {}
     for file_id, org, updated in conn.execute(
@@ -600,3 +572,25 @@ def data_version(conn: Connection) -> tuple[int, dt.datetime | None]:
     what pages, ETags and the page cache follow."""
     found = version.current(conn)
     return found.version, found.changed_at
+
+
+def _reference_values(
+    conn: Connection, rule: Any, message: Any, *also: Any
+) -> list[dict[str, Any]]:
+    """Reference values that ``rule`` marks (refused, or noted), with its message, in order."""
+    rv = s.reference_value
+    return [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(
+                rule.label("rule"),
+                rv.c.country_code,
+                rv.c.indicator,
+                rv.c.year,
+                message.label("message"),
+                rv.c.source_file,
+            )
+            .where(rule.is_not(None), *also)
+            .order_by(rule, rv.c.country_code, rv.c.indicator, rv.c.year)
+        )
+    ]
