@@ -25,7 +25,13 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import NumberPattern, format_currency, format_decimal, get_currency_symbol
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    format_decimal,
+    get_currency_symbol,
+    parse_pattern,
+)
 from babel.support import Translations
 
 # The six official languages of the United Nations, in the order the UN lists them (the
@@ -165,22 +171,41 @@ def _isolated(text: str) -> str:
     return f"{LRI}{text}{PDI}" if direction(current_language.get()) == "rtl" else text
 
 
+@functools.cache
+def _locale(language: str) -> Locale:
+    """The parsed Babel locale of a portal language, parsed once: Babel's formatters take a
+    Locale as they take its name, but parse a name anew at every call, and a page formats
+    hundreds of numbers (issue 14: the pages' CPU time)."""
+    return Locale.parse(language)
+
+
+@functools.cache
+def _number_pattern(pattern: str) -> NumberPattern:
+    """A number pattern (``#,##0.00``), parsed once (Babel parses a pattern string at every
+    call)."""
+    return parse_pattern(pattern)
+
+
 def money(value: Decimal | None, currency: str | None) -> str:
     """A money amount in the page's locale (whole units: the pages show budgets, not cents)."""
     if value is None:
         return "–"
-    if not currency:
-        return format_decimal(value, format="#,##0", locale=current_language.get())
     language = current_language.get()
+    if not currency:
+        return format_decimal(value, format=_number_pattern("#,##0"), locale=_locale(language))
     shown = format_currency(
-        value, currency, format=_whole_money(language), locale=language, currency_digits=False
+        value,
+        currency,
+        format=_whole_money(language),
+        locale=_locale(language),
+        currency_digits=False,
     )
     if direction(language) == "rtl":
         # Arabic's pattern puts the sign after the number (a right-to-left mark, then
         # "1,193,000 US$", read from the right), but the bidi algorithm splits "US$": "$"
         # takes the page's direction and shows as "$US 1,193,000". Isolated, the sign stays
         # whole and still comes after the number in reading order: "US$ 1,193,000".
-        symbol = get_currency_symbol(currency, locale=language)
+        symbol = get_currency_symbol(currency, locale=_locale(language))
         shown = shown.replace(symbol, _isolated(symbol), 1)
     return shown
 
@@ -189,7 +214,7 @@ def money(value: Decimal | None, currency: str | None) -> str:
 def _whole_money(language: str) -> NumberPattern:
     """The locale's own currency pattern (where the sign goes, its spaces and direction
     marks: "1 252 000 $US" in French, "US$1,252,000" in Chinese) without decimals."""
-    pattern: NumberPattern = copy.copy(Locale.parse(language).currency_formats["standard"])
+    pattern: NumberPattern = copy.copy(_locale(language).currency_formats["standard"])
     pattern.frac_prec = (0, 0)
     return pattern
 
@@ -198,8 +223,11 @@ def number(value: int | Decimal | float | None, digits: int | None = None) -> st
     """A number in the page's locale (``digits``: exactly that many decimals)."""
     if value is None:
         return "–"
-    pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=current_language.get())
+    locale = _locale(current_language.get())
+    if digits is None:
+        return format_decimal(value, locale=locale)
+    pattern = _number_pattern("#,##0" + ("." + "0" * digits if digits else ""))
+    return format_decimal(value, format=pattern, locale=locale)
 
 
 def percent(value: int | Decimal | float | None, digits: int | None = None) -> str:
@@ -215,7 +243,10 @@ def datetime(value: dt.datetime | None) -> str:
     if value is None:
         return "–"
     shown = babel_format_datetime(
-        value.replace(tzinfo=dt.UTC), format="medium", tzinfo=dt.UTC, locale=current_language.get()
+        value.replace(tzinfo=dt.UTC),
+        format="medium",
+        tzinfo=dt.UTC,
+        locale=_locale(current_language.get()),
     )
     return f"{shown} UTC"
 
@@ -223,7 +254,7 @@ def datetime(value: dt.datetime | None) -> str:
 def date(value: dt.date | None) -> str:
     if value is None:
         return "–"
-    return babel_format_date(value, format="medium", locale=current_language.get())
+    return babel_format_date(value, format="medium", locale=_locale(current_language.get()))
 
 
 @functools.cache
@@ -251,6 +282,8 @@ def _country_name(code: str, language: str) -> str:
     return _country_translation(language).gettext(country.name)
 
 
+@functools.cache
 def language_name(code: str) -> str:
-    """The name of a language in its own language (for the language switch)."""
+    """The name of a language in its own language (for the language switch; every page
+    names the six, hence cached)."""
     return Locale.parse(code).get_display_name(code) or code
