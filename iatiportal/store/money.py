@@ -75,7 +75,8 @@ within 1/10,000 of its exact share, and the parts add up exactly to the whole.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -87,6 +88,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -96,6 +98,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.sql.expression import BindParameter, Executable
 
 from iatiportal.profile import BudgetStatusRule, Portal, Profile
 from iatiportal.store import schema as s
@@ -275,28 +278,31 @@ def _measure_condition(portal: Portal, fact: Table, measure: Measure) -> ColumnE
     return fact.c.measure == measure
 
 
-def _scope(identifiers: Sequence[str]) -> Any:
-    """(``root_id``, ``member_id``): each named current activity with itself and with each of
-    its descendants (``activity_descendant``), whose money is counted as the named one's."""
+def _scope() -> Any:
+    """(``root_id``, ``member_id``): each named current activity (the bound parameter
+    ``money_identifiers``) with itself and with each of its descendants
+    (``activity_descendant``), whose money is counted as the named one's."""
     a, d = s.activity, s.activity_descendant
-    named = and_(a.c.iati_identifier.in_(identifiers), a.c.is_current.is_(True))
+    named = and_(
+        a.c.iati_identifier.in_(bindparam("money_identifiers", expanding=True)),
+        a.c.is_current.is_(True),
+    )
     return union_all(
         select(a.c.id.label("root_id"), a.c.id.label("member_id")).where(named),
         select(a.c.id, d.c.descendant_id).join(d, d.c.ancestor_id == a.c.id).where(named),
     ).subquery("scope")
 
 
-def _members(identifiers: Sequence[str]) -> Select[Any]:
+def _members() -> Select[Any]:
     """The ids of the named current activities and of their descendants."""
-    scope = _scope(identifiers)
-    return select(scope.c.member_id)
+    return select(_scope().c.member_id)
 
 
 def _per_activity(query: Select[Any], fact: Table, filters: _Money) -> Select[Any]:
     """``query`` joined to the activity each fact is counted for: the named one (with its
     descendants' money) when the filters name activities, else the fact's own."""
     if filters.identifiers:
-        scope = _scope(filters.identifiers)
+        scope = _scope()
         return query.join(scope, scope.c.member_id == fact.c.activity_id).join(
             s.activity, s.activity.c.id == scope.c.root_id
         )
@@ -336,41 +342,124 @@ def _source(*, per_activity: bool, by_sector: bool) -> _Source:
     return _Source(s.money_total)
 
 
+# -- statements built once per shape of question ----------------------------------------------
+#
+# A page asks a dozen money questions, and building their statements (SQLAlchemy Core objects,
+# then their cache keys) cost more CPU than the queries themselves (issue 14: profile in
+# docs/serving.md). A statement depends on which filters are set, not on their values: it is
+# built once per shape of question (``_shape``) with the values as bound parameters
+# (``_parameters``), and kept in ``_STATEMENTS``. The values of the filters that select
+# activities (``chosen``: partner, humanitarian flag, search words, further sectors) are part
+# of the statement (store.filters builds it) and of its key.
+
+
+def _shape(filters: _Money) -> _Money:
+    """``filters`` with each set value replaced by one placeholder: what a statement is built
+    from (it binds every value by name, ``_parameters``), and the key it is kept under."""
+    return replace(
+        filters,
+        reporting_org=("",) if filters.reporting_org else (),
+        country=None if filters.country is None else "",
+        region=None if filters.region is None else "",
+        region_vocabulary=None if filters.region_vocabulary is None else "",
+        year=None if filters.year is None else 0,
+        years=None if filters.years is None else (0, 0),
+        identifiers=("",) if filters.identifiers else (),
+        sector_vocabulary=None if filters.sector_vocabulary is None else "",
+        sector=None if filters.sector is None else "",
+        provider_org=None if filters.provider_org is None else "",
+        currency=None if filters.currency is None else "",
+    )
+
+
+def _parameters(filters: _Money) -> dict[str, Any]:
+    """The values the statements of ``_filter_conditions`` bind, by name."""
+    first, last = filters.years if filters.years is not None else (None, None)
+    return {
+        "money_currency": filters.currency,
+        "money_reporting_org": list(filters.reporting_org),
+        "money_country": filters.country,
+        "money_region": filters.region,
+        "money_region_vocabulary": filters.region_vocabulary,
+        "money_year": filters.year,
+        "money_first_year": first,
+        "money_last_year": last,
+        "money_identifiers": list(filters.identifiers),
+        "money_provider_org": filters.provider_org,
+        "money_sector_vocabulary": filters.sector_vocabulary,
+        "money_sector": filters.sector,
+    }
+
+
+def _rules_key(portal: Portal) -> tuple[Any, ...]:
+    """What of ``portal`` the money statements depend on (``_measure_condition``): each
+    profile's reporting orgs and money rules."""
+    return tuple(
+        (p.reporting_org_refs, p.money.budget_status, p.money.disbursements_are_expenditure)
+        for p in (portal.default, *portal.profiles)
+    )
+
+
+MAX_STATEMENTS = 1024
+"""Statements kept (``_statement``); past that the oldest are dropped. The shapes of
+question are a few hundred; searches (whose words are in the statement) come and go."""
+
+_STATEMENTS: OrderedDict[tuple[Any, ...], Executable] = OrderedDict()
+_STATEMENTS_LOCK = threading.Lock()
+
+
+def _statement(key: tuple[Any, ...], build: Callable[[], Executable]) -> Executable:
+    """The statement kept under ``key``, else ``build()`` kept (least recently used out)."""
+    with _STATEMENTS_LOCK:
+        found = _STATEMENTS.get(key)
+        if found is not None:
+            _STATEMENTS.move_to_end(key)
+            return found
+    built = build()
+    with _STATEMENTS_LOCK:
+        _STATEMENTS[key] = built
+        while len(_STATEMENTS) > MAX_STATEMENTS:
+            _STATEMENTS.popitem(last=False)
+    return built
+
+
 def _filter_conditions(src: _Source, filters: _Money) -> list[ColumnElement[bool]]:
+    """The conditions of the set filters, their values bound by name (``_parameters``)."""
     c = src.dims.c
     out: list[ColumnElement[bool]] = []
+    currency: BindParameter[Any] = bindparam("money_currency")
     if filters.currency is None:
         out.append(c.converted_to.is_(None))
     elif filters.without_rate:
-        out.append(and_(c.converted_to == filters.currency, c.rate_missing.is_(true())))
+        out.append(and_(c.converted_to == currency, c.rate_missing.is_(true())))
     else:
         out.append(
             or_(
-                and_(c.converted_to.is_(None), c.currency == filters.currency),
-                and_(c.converted_to == filters.currency, c.rate_missing.is_(false())),
+                and_(c.converted_to.is_(None), c.currency == currency),
+                and_(c.converted_to == currency, c.rate_missing.is_(false())),
             )
         )
     if filters.reporting_org:
-        out.append(c.reporting_org_ref.in_(filters.reporting_org))
+        out.append(c.reporting_org_ref.in_(bindparam("money_reporting_org", expanding=True)))
     if filters.country is not None:
-        out.append(c.recipient_country_code == filters.country)
+        out.append(c.recipient_country_code == bindparam("money_country"))
     if filters.region is not None:
-        out.append(c.recipient_region_code == filters.region)
+        out.append(c.recipient_region_code == bindparam("money_region"))
         if filters.region_vocabulary is not None:
-            out.append(c.recipient_region_vocabulary == filters.region_vocabulary)
+            out.append(c.recipient_region_vocabulary == bindparam("money_region_vocabulary"))
     if filters.year is not None:
-        out.append(c.year == filters.year)
+        out.append(c.year == bindparam("money_year"))
     if filters.years is not None:
-        out.append(c.year.between(*filters.years))
+        out.append(c.year.between(bindparam("money_first_year"), bindparam("money_last_year")))
     if filters.identifiers:
-        out.append(c.activity_id.in_(_members(filters.identifiers)))
+        out.append(c.activity_id.in_(_members()))
     if filters.chosen is not None:
         out.append(c.activity_id.in_(selected_ids(filters.chosen, filters.dialect)))
     if filters.provider_org is not None:
-        out.append(c.provider_org_ref == filters.provider_org)
+        out.append(c.provider_org_ref == bindparam("money_provider_org"))
     if filters.sector is not None:
-        out.append(src.sector_table.c.sector_vocabulary == filters.sector_vocabulary)
-        out.append(src.sector_table.c.sector_code == filters.sector)
+        out.append(src.sector_table.c.sector_vocabulary == bindparam("money_sector_vocabulary"))
+        out.append(src.sector_table.c.sector_code == bindparam("money_sector"))
     return out
 
 
@@ -417,16 +506,23 @@ def _breakdown(
     per_activity = bool(filters.identifiers) or filters.chosen is not None or "activity" in by
     unclassified = "sector" in by and filters.sector is None
     src = _source(per_activity=per_activity, by_sector="sector" in by or filters.sector is not None)
-    selects = [
-        _measure_select(portal, src, measure, by, filters, sector_vocabulary)
-        for measure in measures
-    ]
-    if unclassified and per_activity:
-        selects += [
-            _unclassified_select(portal, measure, by, filters, sector_vocabulary or "")
+    shape = _shape(filters)
+
+    def build() -> Executable:
+        selects = [
+            _measure_select(portal, src, measure, by, shape, sector_vocabulary)
             for measure in measures
         ]
-    result = [_row(row, by) for row in _run(conn, selects)]
+        if unclassified and per_activity:
+            selects += [
+                _unclassified_select(portal, measure, by, shape, sector_vocabulary or "")
+                for measure in measures
+            ]
+        return _union(selects)
+
+    key = ("breakdown", _rules_key(portal), tuple(by), shape, tuple(measures), sector_vocabulary)
+    statement = _statement(key, build)
+    result = [_row(row, by) for row in conn.execute(statement, _parameters(filters)).all()]
     if unclassified and per_activity:
         result = _without_empty_unclassified(result)
     if unclassified and not per_activity:
@@ -437,8 +533,8 @@ def _breakdown(
     return result
 
 
-def _run(conn: Connection, selects: Sequence[Select[Any]]) -> Sequence[Any]:
-    return conn.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all()
+def _union(selects: Sequence[Select[Any]]) -> Executable:
+    return union_all(*selects) if len(selects) > 1 else selects[0]
 
 
 def _group_key(row: MoneyRow) -> MoneyRow:
@@ -468,16 +564,17 @@ def _unclassified_rows(
     """Totals less classified money, per group: the money without a sector of the
     vocabulary (sums over activities keep no per-activity trace of it)."""
     others = [d for d in by if d != "sector"]
-    totals = [
-        _row(row, others)
-        for row in _run(
-            conn,
+    shape = _shape(filters)
+    statement = _statement(
+        ("unclassified", _rules_key(portal), tuple(others), shape, tuple(measures)),
+        lambda: _union(
             [
-                _measure_select(portal, _Source(s.money_total), m, others, filters, None)
+                _measure_select(portal, _Source(s.money_total), m, others, shape, None)
                 for m in measures
-            ],
-        )
-    ]
+            ]
+        ),
+    )
+    totals = [_row(row, others) for row in conn.execute(statement, _parameters(filters)).all()]
     spread: dict[MoneyRow, Decimal] = defaultdict(Decimal)
     for row in classified:
         spread[_group_key(row)] += row.value
@@ -724,18 +821,23 @@ def funding_partners(
     )
     fact = src.dims
     portal = _portal(rules)
-    rows = conn.execute(
-        select(
-            fact.c.provider_org_ref,
-            fact.c.provider_org_name,
-            fact.c.currency,
-            func.sum(src.value).label("value"),
-            func.count().label("n"),
-        )
-        .select_from(src.from_clause())
-        .where(_measure_condition(portal, fact, "incoming"), *_filter_conditions(src, money))
-        .group_by(fact.c.provider_org_ref, fact.c.provider_org_name, fact.c.currency)
-    ).all()
+    shape = _shape(money)
+    statement = _statement(
+        ("funding_partners", _rules_key(portal), shape),
+        lambda: (
+            select(
+                fact.c.provider_org_ref,
+                fact.c.provider_org_name,
+                fact.c.currency,
+                func.sum(src.value).label("value"),
+                func.count().label("n"),
+            )
+            .select_from(src.from_clause())
+            .where(_measure_condition(portal, fact, "incoming"), *_filter_conditions(src, shape))
+            .group_by(fact.c.provider_org_ref, fact.c.provider_org_name, fact.c.currency)
+        ),
+    )
+    rows = conn.execute(statement, _parameters(money)).all()
     amounts: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
     names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
     refs: dict[str, str | None] = {}
@@ -773,45 +875,10 @@ def _participating_funders(
     Activities match on their recipient countries, regions and sectors as published; in a
     year when their budgets and transactions span it.
     """
-    pf = s.participating_funder
-    query = select(pf.c.ref, pf.c.name, func.count().label("n")).group_by(pf.c.ref, pf.c.name)
-    if filters.reporting_org:
-        query = query.where(pf.c.reporting_org_ref.in_(filters.reporting_org))
-    if filters.identifiers:
-        query = query.where(pf.c.activity_id.in_(_members(filters.identifiers)))
-    if filters.chosen is not None:
-        query = query.where(pf.c.activity_id.in_(selected_ids(filters.chosen, filters.dialect)))
-    if filters.country is not None:
-        rc = s.recipient_country
-        query = query.where(
-            pf.c.activity_id.in_(
-                select(rc.c.activity_id).where(rc.c.recipient_country_code == filters.country)
-            )
-        )
-    if filters.region is not None:
-        rr = s.recipient_region
-        region = select(rr.c.activity_id).where(rr.c.recipient_region_code == filters.region)
-        if filters.region_vocabulary is not None:
-            region = region.where(rr.c.vocabulary == filters.region_vocabulary)
-        query = query.where(pf.c.activity_id.in_(region))
-    if filters.sector is not None:
-        se = s.sector
-        query = query.where(
-            pf.c.activity_id.in_(
-                select(se.c.activity_id).where(
-                    se.c.vocabulary == filters.sector_vocabulary,
-                    se.c.sector_code == filters.sector,
-                )
-            )
-        )
-    if filters.year is not None:
-        query = query.where(pf.c.first_year <= filters.year, pf.c.last_year >= filters.year)
-    if filters.years is not None:
-        first, last = filters.years
-        query = query.where(pf.c.first_year <= last, pf.c.last_year >= first)
+    query = _statement(("participating", _shape(filters)), lambda: _funders_select(filters))
     names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
     refs: dict[str, str | None] = {}
-    for row in conn.execute(query):
+    for row in conn.execute(query, _parameters(filters)):
         if row.ref is None and row.name is None:
             continue
         key = _partner_key(row.ref, row.name)
@@ -823,6 +890,56 @@ def _participating_funders(
         for key in refs
     ]
     return sorted(found, key=lambda p: (p.provider_org_name or "", p.provider_org_ref or ""))
+
+
+def _funders_select(filters: _Money) -> Select[Any]:
+    """The statement of ``_participating_funders``, its values bound (``_parameters``)."""
+    pf = s.participating_funder
+    query = select(pf.c.ref, pf.c.name, func.count().label("n")).group_by(pf.c.ref, pf.c.name)
+    if filters.reporting_org:
+        query = query.where(
+            pf.c.reporting_org_ref.in_(bindparam("money_reporting_org", expanding=True))
+        )
+    if filters.identifiers:
+        query = query.where(pf.c.activity_id.in_(_members()))
+    if filters.chosen is not None:
+        query = query.where(pf.c.activity_id.in_(selected_ids(filters.chosen, filters.dialect)))
+    if filters.country is not None:
+        rc = s.recipient_country
+        query = query.where(
+            pf.c.activity_id.in_(
+                select(rc.c.activity_id).where(
+                    rc.c.recipient_country_code == bindparam("money_country")
+                )
+            )
+        )
+    if filters.region is not None:
+        rr = s.recipient_region
+        region = select(rr.c.activity_id).where(
+            rr.c.recipient_region_code == bindparam("money_region")
+        )
+        if filters.region_vocabulary is not None:
+            region = region.where(rr.c.vocabulary == bindparam("money_region_vocabulary"))
+        query = query.where(pf.c.activity_id.in_(region))
+    if filters.sector is not None:
+        se = s.sector
+        query = query.where(
+            pf.c.activity_id.in_(
+                select(se.c.activity_id).where(
+                    se.c.vocabulary == bindparam("money_sector_vocabulary"),
+                    se.c.sector_code == bindparam("money_sector"),
+                )
+            )
+        )
+    if filters.year is not None:
+        year: BindParameter[Any] = bindparam("money_year")
+        query = query.where(pf.c.first_year <= year, pf.c.last_year >= year)
+    if filters.years is not None:
+        query = query.where(
+            pf.c.first_year <= bindparam("money_last_year"),
+            pf.c.last_year >= bindparam("money_first_year"),
+        )
+    return query
 
 
 def unconverted(
