@@ -875,7 +875,8 @@ def _participating_funders(
     Activities match on their recipient countries, regions and sectors as published; in a
     year when their budgets and transactions span it.
     """
-    query = _statement(("participating", _shape(filters)), lambda: _funders_select(filters))
+    shape = _shape(filters)
+    query = _statement(("participating", shape), lambda: _funders_select(shape))
     names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
     refs: dict[str, str | None] = {}
     for row in conn.execute(query, _parameters(filters)):
