@@ -398,7 +398,7 @@ def fill_store(db: str, n: int, tmp: Path, *options: str) -> list[tuple[int, int
         stored += size
         print(
             f"    file {len(done)}: {size:,} activities into a store of {stored - size:,}: "
-            f"{wall:.2f} s, peak {peak / 2**20:.0f} MiB",
+            f"{wall:.2f} s ({CPU[-1]:.2f} s processor time), peak {peak / 2**20:.0f} MiB",
             file=sys.stderr,
             flush=True,
         )
