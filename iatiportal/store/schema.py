@@ -749,7 +749,22 @@ country_activities = Table(
     Column("activities", Integer, nullable=False),
 )
 """How many current activities of each reporting organisation name each recipient country
-(the Country selector and country list; rebuilt with the money facts)."""
+(the Country selector and country list; rebuilt with the money facts): ``activity_country``
+summed."""
+
+activity_country = Table(
+    "activity_country",
+    metadata,
+    Column("activity_id", Integer, primary_key=True),
+    _code("recipient_country_code", primary_key=True),
+    _code("reporting_org_ref"),
+    # False: a descendant of another activity, counted under it, not on its own.
+    Column("counted", Boolean, nullable=False),
+    Index("ix_activity_country_org_country", "recipient_country_code", "reporting_org_ref"),
+)
+"""Each current activity and recipient country it names, as the last refresh of the derived
+tables counted it in ``country_activities``: what an incremental refresh takes away from the
+counts for the activities it works on (their rows as they were) before adding their new ones."""
 
 activity_link = Table(
     "activity_link",

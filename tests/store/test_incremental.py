@@ -51,6 +51,7 @@ DERIVED: dict[str, str] = {
             s.participating_funder,
             s.activity_year,
             s.country_activities,
+            s.activity_country,
             s.activity_descendant,
             s.activity_link,
             s.search_text,
@@ -423,3 +424,61 @@ def test_a_removed_file_updates_what_it_touched(
         got = snapshot(conn)
     assert not differences(got, full_rebuild_of(engine))
     assert scoped_always[-1] is True  # the removal was incremental
+
+
+def country_counts(engine: Engine) -> dict[tuple[str | None, str], int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                s.country_activities.c.reporting_org_ref,
+                s.country_activities.c.recipient_country_code,
+                s.country_activities.c.activities,
+            )
+        )
+        return {(org, code): n for org, code, n in rows}
+
+
+def test_country_counts_change_for_the_changed_activities_countries_only(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    """A changed file's refresh updates the counts of the countries its activities named
+    before and after the change, by difference, and reads no other country of the publisher
+    (here a count set by hand stays as it was: it was not recounted)."""
+    kenya, uganda = tmp_path / "kenya.xml", tmp_path / "uganda.xml"
+    write_file(
+        kenya, [CHILD.format(stamp="2022-01-01T00:00:00", title="Wells", year=2021, value=100)]
+    )
+    alone = PARENT.replace('<related-activity ref="XX-INC-C" type="2"/>', "")
+    write_file(uganda, [alone.replace("XX-INC-P", "XX-INC-U").replace('"KE"', '"UG"')])
+    ingest(engine, kenya, uganda)
+    assert country_counts(engine) == {("XX-INC", "KE"): 1, ("XX-INC", "UG"): 1}
+    with engine.begin() as conn:
+        conn.execute(
+            s.country_activities.update()
+            .where(s.country_activities.c.recipient_country_code == "UG")
+            .values(activities=99)
+        )
+    # Kenya's activity moves to Tanzania and a second one arrives in Kenya.
+    moved = CHILD.format(stamp="2022-01-01T00:00:00", title="Wells", year=2021, value=100)
+    write_file(
+        kenya,
+        [
+            moved.replace('"KE"', '"TZ"'),
+            moved.replace("XX-INC-C", "XX-INC-K"),
+            moved.replace("XX-INC-C", "XX-INC-KT").replace(
+                '<recipient-country code="KE"/>',
+                '<recipient-country code="KE"/><recipient-country code="TZ"/>',
+            ),
+        ],
+    )
+    ingest(engine, kenya)
+    assert country_counts(engine) == {
+        ("XX-INC", "KE"): 2,
+        ("XX-INC", "TZ"): 2,
+        ("XX-INC", "UG"): 99,  # not recounted
+    }
+    # The file empties: Kenya and Tanzania go, Uganda is still untouched.
+    write_file(kenya, [])
+    ingest(engine, kenya)
+    assert country_counts(engine) == {("XX-INC", "UG"): 99}
+    assert all(scoped_always[1:]) and len(scoped_always) == 3

@@ -1,0 +1,51 @@
+"""country counts by difference: each current activity's recipient countries as counted
+
+Revision ID: 0021
+Revises: 0018
+Create Date: 2026-12-01 20:40:00
+
+``country_activities`` was recounted, after each ingest, over every activity of the reporting
+organisations a changed file touched (at registry scale, a whole publisher for one changed
+file). ``activity_country`` keeps what the last refresh counted, one row per activity and
+country, so that an incremental refresh takes the changed activities' rows away and adds their
+new ones (issue 14). An existing store has none yet: the next refresh rebuilds everything (the
+row of NULLs asks for it), as ``iatiportal rebuild`` does.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0021"
+down_revision: str | None = "0018"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "activity_country",
+        sa.Column("activity_id", sa.Integer(), nullable=False),
+        sa.Column("recipient_country_code", sa.String(), nullable=False),
+        sa.Column("reporting_org_ref", sa.String(), nullable=True),
+        sa.Column("counted", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "activity_id", "recipient_country_code", name=op.f("pk_activity_country")
+        ),
+    )
+    op.create_index(
+        "ix_activity_country_org_country",
+        "activity_country",
+        ["recipient_country_code", "reporting_org_ref"],
+        unique=False,
+    )
+    op.execute(
+        "INSERT INTO derive_pending (activity_id, iati_identifier, reporting_org_ref) "
+        "SELECT NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM activity)"
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_activity_country_org_country", table_name="activity_country")
+    op.drop_table("activity_country")
