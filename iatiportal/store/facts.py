@@ -38,7 +38,9 @@ the scope's condition added (``_Scope``): a fact of one activity reads no other 
 its descendants, so the scope's facts are those of a full rebuild. The sums over activities
 are updated by difference (old sums of the scope's facts taken away, new ones added, with a
 fact count so that an emptied group goes): exact integers, no fact outside the scope read.
-Country counts are recounted for the reporting orgs the scope was or is of. A scope over
+Country counts likewise: ``activity_country`` keeps each current activity's countries as
+counted, and the scope's old rows are taken away from ``country_activities`` and its new ones
+added (``_country_counts``). A scope over
 FULL_SHARE of the store, a store never refreshed, and ``ask_full`` rebuild everything instead;
 ``rates load`` rebuilds the facts in full (every conversion may change).
 """
