@@ -385,7 +385,13 @@ indicator_reference = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     _activity_fk(),
-    Column("indicator_id", Integer, ForeignKey("indicator.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "indicator_id",
+        Integer,
+        ForeignKey("indicator.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     _code("vocabulary"),
     _code("code"),
 )
@@ -464,6 +470,7 @@ document_link_category = Table(
         Integer,
         ForeignKey("document_link.id", ondelete="CASCADE"),
         nullable=False,
+        index=True,
     ),
     _code("category_code", nullable=False),
 )
@@ -478,6 +485,7 @@ document_link_language = Table(
         Integer,
         ForeignKey("document_link.id", ondelete="CASCADE"),
         nullable=False,
+        index=True,
     ),
     _code("language_code", nullable=False),
 )

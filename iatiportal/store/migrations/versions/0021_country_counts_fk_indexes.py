@@ -1,4 +1,4 @@
-"""country counts by difference: each current activity's recipient countries as counted
+"""country counts by difference (activity_country); an index on every foreign key column
 
 Revision ID: 0021
 Revises: 0018
@@ -10,6 +10,10 @@ file). ``activity_country`` keeps what the last refresh counted, one row per act
 country, so that an incremental refresh takes the changed activities' rows away and adds their
 new ones (issue 14). An existing store has none yet: the next refresh rebuilds everything (the
 row of NULLs asks for it), as ``iatiportal rebuild`` does.
+
+Also an index on each foreign key column that had none: deleting a file's document links (or
+indicators) read the whole table of their categories and languages (or references) once per
+deleted row on PostgreSQL.
 """
 
 from collections.abc import Sequence
@@ -21,6 +25,13 @@ revision: str = "0021"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+_FOREIGN_KEYS = (
+    ("document_link_category", "document_link_id"),
+    ("document_link_language", "document_link_id"),
+    ("indicator_reference", "indicator_id"),
+)
 
 
 def upgrade() -> None:
@@ -40,6 +51,8 @@ def upgrade() -> None:
         ["recipient_country_code", "reporting_org_ref"],
         unique=False,
     )
+    for table, column in _FOREIGN_KEYS:
+        op.create_index(f"ix_{table}_{column}", table, [column], unique=False)
     op.execute(
         "INSERT INTO derive_pending (activity_id, iati_identifier, reporting_org_ref) "
         "SELECT NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM activity)"
@@ -47,5 +60,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table, column in _FOREIGN_KEYS:
+        op.drop_index(f"ix_{table}_{column}", table_name=table)
     op.drop_index("ix_activity_country_org_country", table_name="activity_country")
     op.drop_table("activity_country")
