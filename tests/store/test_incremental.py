@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from iatiportal.cli import main
 from iatiportal.ingest.sources import expand
@@ -201,6 +201,13 @@ def with_rates(engine: Engine) -> None:
         )
 
 
+def recorded_fact_counts(engine: Engine) -> tuple[int, int]:
+    """The numbers of money facts and sector facts the last refresh recorded."""
+    with engine.connect() as conn:
+        row = conn.execute(select(s.money_refresh.c.facts, s.money_refresh.c.sector_facts)).one()
+    return int(row.facts), int(row.sector_facts)
+
+
 def test_random_changes_equal_a_full_rebuild(
     engine: Engine, tmp_path: Path, scoped_always: list[bool]
 ) -> None:
@@ -236,6 +243,10 @@ def test_random_changes_equal_a_full_rebuild(
                 )
         diff = differences(got, full_rebuild_of(engine))
         assert not diff, f"seed {seed}, after {history}: {diff}"
+        assert recorded_fact_counts(engine) == (
+            len(got["money_fact"]),
+            len(got["money_fact_sector"]),
+        ), f"seed {seed}, after {history}"
     # The first ingest builds everything; every later one was incremental.
     assert scoped_always[0] is False and all(scoped_always[1:]), f"seed {seed}"
     assert sum(len(v) for v in got.values()) > 100, "the sequence made too few derived rows"
@@ -482,3 +493,31 @@ def test_country_counts_change_for_the_changed_activities_countries_only(
     ingest(engine, kenya)
     assert country_counts(engine) == {("XX-INC", "UG"): 99}
     assert all(scoped_always[1:]) and len(scoped_always) == 3
+
+
+def test_the_numbers_of_facts_go_by_difference(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    """An incremental refresh records the numbers of facts as the last ones plus those it
+    stored minus those it deleted: it does not count the whole tables (here a number set by
+    hand stays off by as much)."""
+    path = tmp_path / "parent.xml"
+    write_file(path, [PARENT])
+    ingest(engine, path)
+    with engine.begin() as conn:
+        conn.execute(
+            s.money_refresh.update().values(
+                facts=s.money_refresh.c.facts + 1000,
+                sector_facts=s.money_refresh.c.sector_facts + 100,
+            )
+        )
+    write_file(path, [PARENT.replace(">500<", ">700<")])
+    ingest(engine, path)
+    with engine.connect() as conn:
+        real = [
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (s.money_fact, s.money_fact_sector)
+        ]
+    assert real[0] > 0
+    assert recorded_fact_counts(engine) == (real[0] + 1000, real[1] + 100)
+    assert scoped_always == [False, True]
