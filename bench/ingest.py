@@ -396,6 +396,12 @@ def fill_store(db: str, n: int, tmp: Path, *options: str) -> list[tuple[int, int
             path.unlink(missing_ok=True)
         done.append((stored, size, wall, peak))
         stored += size
+        print(
+            f"    file {len(done)}: {size:,} activities into a store of {stored - size:,}: "
+            f"{wall:.2f} s ({CPU[-1]:.2f} s processor time), peak {peak / 2**20:.0f} MiB",
+            file=sys.stderr,
+            flush=True,
+        )
     return done
 
 
@@ -414,21 +420,24 @@ def bench_changed_store(n: int, on: str) -> None:
 
 
 @contextlib.contextmanager
-def _database(on: str, tmp: Path) -> Iterator[str]:
+def _database(on: str, tmp: Path, keep: str | None = None) -> Iterator[str]:
     """The URL of a fresh, empty store: a SQLite file in tmp, or a PostgreSQL database that
-    is dropped afterwards."""
+    is dropped afterwards (``keep``: created under that name and left for later runs)."""
     if on == "sqlite":
         yield f"sqlite:///{tmp}/store.db"
         return
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"iatiportal_bench_{uuid.uuid4().hex[:8]}"
+    name = keep or f"iatiportal_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep is None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            print(f"    (database {name} kept: drop it with DROP DATABASE {name})")
         admin.dispose()
 
 
@@ -441,12 +450,12 @@ def _pg_size(url: str) -> int:
         engine.dispose()
 
 
-def bench_pg_large(n: int, pages: bool, snapshot: bool) -> None:
+def bench_pg_large(n: int, pages: bool, snapshot: bool, keep: str | None = None) -> None:
     """(d) n generated activities into PostgreSQL, one `iatiportal ingest` per file."""
     with tempfile.TemporaryDirectory(dir=os.environ.get("IATIPORTAL_BENCH_TMP")) as tmp_name:
         tmp = Path(tmp_name)
         options = ("--snapshot-dir", str(tmp / "snapshot")) if snapshot else ("--no-snapshot",)
-        with _database("postgresql", tmp) as url:
+        with _database("postgresql", tmp, keep) as url:
             started, first = time.perf_counter(), len(CPU)
             files = fill_store(url, n, tmp, *options)
             total = time.perf_counter() - started
@@ -516,9 +525,14 @@ def main() -> None:
         action="store_true",
         help="with --pg-large: let each command write the bulk snapshot (default --no-snapshot)",
     )
+    parser.add_argument(
+        "--keep-db",
+        metavar="NAME",
+        help="with --pg-large: create the database under this name and keep it afterwards",
+    )
     args = parser.parse_args()
     if args.pg_large:
-        bench_pg_large(args.pg_large, args.pages, args.with_snapshot)
+        bench_pg_large(args.pg_large, args.pages, args.with_snapshot, args.keep_db)
     else:
         bench_file(args.file, args.repeat, args.peer_venv)
         bench_command(args.file, args.repeat)

@@ -286,9 +286,10 @@ def ingest_command(
             raise click.UsageError(str(e)) from e
         except standard.StandardError as e:
             raise InstallationError(str(e)) from e
-        with engine.connect() as conn:
-            totals = queries.stats(conn)
-        _print_summary(console, summary, totals)
+        if not quiet:  # (the summary's figures of the whole store: for nobody with --quiet)
+            with engine.connect() as conn:
+                totals = queries.store_counts(conn)
+            _print_summary(console, summary, totals)
         folder = _snapshot_folder(snapshot_dir, engine)
         if not no_snapshot and not snapshot.is_current(engine, folder):
             if wait_snapshot:
@@ -785,7 +786,7 @@ def demo_command(db: str, host: str, port: int, serve: bool, public_url: str | N
         loaded = load_demo(engine)
         summary = loaded.ingest
         with engine.connect() as conn:
-            totals = queries.stats(conn)
+            totals = queries.store_counts(conn)
         console = Console(stderr=True)
         _print_summary(console, summary, totals)
         console.print(

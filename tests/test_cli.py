@@ -380,3 +380,24 @@ def test_a_snapshot_that_cannot_be_written_ends_no_ingest(tmp_path: Path) -> Non
     again = runner.invoke(main, ["snapshot", "--db", db, "--snapshot-dir", str(blocker / "snap")])
     assert again.exit_code == 1
     assert "could not write the bulk snapshot" in again.stderr
+
+
+def test_a_quiet_ingest_reads_no_figures_of_the_whole_store(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary's figures of the store are read only to be printed: after each file of a
+    large store, counting every transaction, budget and result (``queries.stats``) for a
+    summary that --quiet does not print cost seconds (issue 14)."""
+
+    def refused(conn: object) -> None:
+        raise AssertionError("figures of the whole store were read")
+
+    monkeypatch.setattr(queries, "stats", refused)
+    monkeypatch.setattr(queries, "store_counts", refused, raising=False)
+    args = ["ingest", "--no-snapshot", "--db", sqlite_url, fixture("organisation-203.xml")]
+    result = CliRunner().invoke(main, [*args[:1], "-q", *args[1:]])
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    result = CliRunner().invoke(main, [*args, fixture("v201-hierarchy-parent-child.xml")])
+    assert result.exit_code == 0, result.output
+    assert "activities in the store (current) │ 2" in result.output

@@ -38,7 +38,9 @@ the scope's condition added (``_Scope``): a fact of one activity reads no other 
 its descendants, so the scope's facts are those of a full rebuild. The sums over activities
 are updated by difference (old sums of the scope's facts taken away, new ones added, with a
 fact count so that an emptied group goes): exact integers, no fact outside the scope read.
-Country counts are recounted for the reporting orgs the scope was or is of. A scope over
+Country counts likewise: ``activity_country`` keeps each current activity's countries as
+counted, and the scope's old rows are taken away from ``country_activities`` and its new ones
+added (``_country_counts``). A scope over
 FULL_SHARE of the store, a store never refreshed, and ``ask_full`` rebuild everything instead;
 ``rates load`` rebuilds the facts in full (every conversion may change).
 """
@@ -74,7 +76,9 @@ _TEMP_TABLES = (
     "mf_delta_sector",
     "mf_delta_keys",
     "mf_sum",
-    "mf_touched_org",
+    "mf_country_delta",
+    "mf_country_keys",
+    "mf_country_sum",
 )
 
 SCOPE = "mf_scope"
@@ -101,6 +105,7 @@ _FACT_TABLES = (
     s.participating_funder,
     s.activity_year,
     s.country_activities,
+    s.activity_country,
     s.activity_descendant,
     s.activity_link,
 )
@@ -229,13 +234,6 @@ def _key_in(prefix: str, table: str, extra: Sequence[str] = ()) -> str:
     return f"({', '.join(key)}) IN (SELECT {names} FROM {table})"
 
 
-def _org_touched(column: str) -> str:
-    return (
-        f"({column} IN (SELECT ref FROM mf_touched_org WHERE ref IS NOT NULL) OR ({column} IS NULL"
-        " AND EXISTS (SELECT 1 FROM mf_touched_org WHERE ref IS NULL)))"
-    )
-
-
 def note_file(conn: Connection, file_id: int) -> None:
     """Record the file's activity rows as changed (before they are deleted, and once the new
     ones are stored), in the ingest's transaction: the next refresh takes them into account
@@ -335,27 +333,23 @@ def drop_scope(conn: Connection) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SCOPE}")
 
 
-def _forget_scope(conn: Connection, d: _Dialect) -> None:
+def _forget_scope(conn: Connection, d: _Dialect) -> tuple[int, int]:
     """Delete the derived rows of the scope's activities, first noting the groups of the
-    tables summed over activities that they were in (``_totals`` recomputes those)."""
+    tables summed over activities that they were in (``_totals`` recomputes those). Returns
+    how many money facts and sector facts went."""
     in_scope = f"IN (SELECT activity_id FROM {SCOPE})"
-    conn.exec_driver_sql(
-        f"""CREATE TEMP TABLE mf_touched_org AS
-        SELECT reporting_org_ref AS ref FROM derive_pending
-        UNION SELECT reporting_org_ref FROM activity WHERE id {in_scope}
-        UNION SELECT reporting_org_ref FROM money_fact WHERE activity_id {in_scope}"""
-    )
     # The scope's facts as they were, taken away from the totals (``_totals`` adds the new).
     sc = _Scope(scoped=True)
     conn.exec_driver_sql(f"CREATE TEMP TABLE mf_delta AS {_fact_sums(sc, negate=True)}")
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE mf_delta_sector AS {_sector_fact_sums(sc, negate=True)}"
     )
-    conn.exec_driver_sql(
+    sector_facts = conn.exec_driver_sql(
         f"""DELETE FROM money_fact_sector WHERE money_fact_id IN (
             SELECT id FROM money_fact WHERE activity_id {in_scope})"""
-    )
-    for name in ("money_fact", "participating_funder", "activity_year"):
+    ).rowcount
+    facts = conn.exec_driver_sql(f"DELETE FROM money_fact WHERE activity_id {in_scope}").rowcount
+    for name in ("participating_funder", "activity_year"):
         conn.exec_driver_sql(f"DELETE FROM {name} WHERE activity_id {in_scope}")
     conn.exec_driver_sql(
         f"DELETE FROM activity_descendant WHERE ancestor_id {in_scope} OR descendant_id {in_scope}"
@@ -368,9 +362,11 @@ def _forget_scope(conn: Connection, d: _Dialect) -> None:
             SELECT iati_identifier FROM activity WHERE id {in_scope}
             UNION SELECT iati_identifier FROM derive_pending)"""
     )
-    conn.exec_driver_sql(
-        f"DELETE FROM country_activities WHERE {_org_touched('reporting_org_ref')}"
-    )
+    # The scope's activities as the country counts had them, taken away (``_country_counts``
+    # adds them as they are now).
+    conn.exec_driver_sql(f"CREATE TEMP TABLE mf_country_delta AS {_country_sums(sc, negate=True)}")
+    conn.exec_driver_sql(f"DELETE FROM activity_country WHERE activity_id {in_scope}")
+    return facts, sector_facts
 
 
 def refresh(conn: Connection, *, scoped: bool = False) -> RefreshSummary:
@@ -399,8 +395,13 @@ def refresh(conn: Connection, *, scoped: bool = False) -> RefreshSummary:
         for table in _FACT_TABLES:
             for index in table.indexes:
                 index.drop(conn)
+    before, gone = (0, 0), (0, 0)
     if scoped:
-        _forget_scope(conn, d)
+        # The numbers of facts go by difference too (counting the 1.5 M sector facts of a
+        # 47,000-activity store after each file takes seconds, and grows with the store).
+        counted = conn.execute(select(s.money_refresh.c.facts, s.money_refresh.c.sector_facts))
+        before = tuple(counted.first() or (0, 0))
+        gone = _forget_scope(conn, d)
     else:
         for table in _FACT_TABLES:
             conn.execute(delete(table))
@@ -412,15 +413,11 @@ def refresh(conn: Connection, *, scoped: bool = False) -> RefreshSummary:
     _transactions(conn, d, sc)
     _participating_funders(conn, sc)
     _hierarchy(conn, d, sc)
-    _split_by_geography(conn, d, sc)
-    _split_by_sector(conn, d, sc)
+    added = (_split_by_geography(conn, d, sc), _split_by_sector(conn, d, sc))
     if not scoped:
         _analyze(conn, d, "money_fact", "money_fact_sector")
     _totals(conn, d, sc)
-    facts = int(conn.execute(select(func.count()).select_from(s.money_fact)).scalar_one())
-    sector_facts = int(
-        conn.execute(select(func.count()).select_from(s.money_fact_sector)).scalar_one()
-    )
+    facts, sector_facts = (int(before[i]) - gone[i] + added[i] for i in (0, 1))
 
     for name in _TEMP_TABLES:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
@@ -768,22 +765,7 @@ def _hierarchy(conn: Connection, d: _Dialect, sc: _Scope) -> None:
         """INSERT INTO activity_descendant (ancestor_id, descendant_id)
         SELECT DISTINCT ancestor_id, descendant_id FROM mf_closure"""
     )
-    # A descendant is counted under its ancestor, not as an activity of its own (a country
-    # whose activities are all descendants keeps its row, with 0).
-    # Scoped: the counts of the reporting orgs the scope's activities were or are of, over
-    # all their activities (those outside the scope keep their rows of activity_descendant).
-    closure, orgs = "mf_closure", ""
-    if sc.scoped:
-        closure, orgs = "activity_descendant", f" AND {_org_touched('a.reporting_org_ref')}"
-    conn.exec_driver_sql(
-        f"""INSERT INTO country_activities (reporting_org_ref, recipient_country_code, activities)
-        SELECT a.reporting_org_ref, rc.recipient_country_code,
-               COUNT(DISTINCT CASE WHEN NOT EXISTS (
-                   SELECT 1 FROM {closure} c WHERE c.descendant_id = a.id) THEN a.id END)
-        FROM recipient_country rc JOIN activity a ON a.id = rc.activity_id
-        WHERE a.is_current = TRUE{orgs}
-        GROUP BY a.reporting_org_ref, rc.recipient_country_code"""
-    )
+    _country_counts(conn, d, sc, "activity_descendant" if sc.scoped else "mf_closure")
     conn.exec_driver_sql("CREATE INDEX mf_src_activity ON mf_src (activity_id, measure)")
     _analyze(conn, d, "mf_src")
     reported = f"""SELECT 1 FROM mf_closure c JOIN mf_src x ON x.activity_id = c.descendant_id
@@ -807,6 +789,70 @@ def _hierarchy(conn: Connection, d: _Dialect, sc: _Scope) -> None:
     conn.exec_driver_sql(
         f"""DELETE FROM mf_src WHERE measure <> 'budget' AND {ancestor}
         AND EXISTS ({reported})"""
+    )
+
+
+def _country_sums(sc: _Scope, *, negate: bool = False) -> str:
+    """``activity_country`` summed by reporting org and country (the scope's rows only when
+    scoped; ``negate``: to take them away)."""
+    sign = "-" if negate else ""
+    return f"""SELECT reporting_org_ref, recipient_country_code,
+               {sign}SUM(CASE WHEN counted THEN 1 ELSE 0 END) AS activities
+        FROM activity_country WHERE 1 = 1{sc.where("activity_id")}
+        GROUP BY reporting_org_ref, recipient_country_code"""
+
+
+def _country_counts(conn: Connection, d: _Dialect, sc: _Scope, closure: str) -> None:
+    """``activity_country`` for the current activities (of the scope), then
+    ``country_activities``: a descendant is counted under its ancestor, not as an activity of
+    its own (a country whose activities are all descendants keeps its row, with 0).
+
+    Scoped: the counts of the (reporting org, country) pairs the scope's activities were or
+    are in are updated by difference (``mf_country_delta``: their rows as they were, taken
+    away in ``_forget_scope``, and as they are now, added); a pair goes when no activity names
+    it any more. No activity outside the scope is read: their rows of ``activity_country``
+    stand (their currency, countries and hierarchies did not change, or they would be in the
+    scope)."""
+    conn.exec_driver_sql(
+        f"""INSERT INTO activity_country (activity_id, recipient_country_code,
+                                          reporting_org_ref, counted)
+        SELECT DISTINCT a.id, rc.recipient_country_code, a.reporting_org_ref,
+               NOT EXISTS (SELECT 1 FROM {closure} c WHERE c.descendant_id = a.id)
+        FROM recipient_country rc JOIN activity a ON a.id = rc.activity_id
+        WHERE a.is_current = TRUE{sc.where("a.id")}"""
+    )
+    columns = "reporting_org_ref, recipient_country_code, activities"
+    if not sc.scoped:
+        conn.exec_driver_sql(f"INSERT INTO country_activities ({columns}) {_country_sums(sc)}")
+        return
+    conn.exec_driver_sql(f"INSERT INTO mf_country_delta {_country_sums(sc)}")
+    # The pair as columns that compare with = (NULL apart from every org), as in _group_key.
+    key = (
+        "CASE WHEN reporting_org_ref IS NULL THEN 1 ELSE 0 END",
+        "COALESCE(reporting_org_ref, '')",
+        "recipient_country_code",
+    )
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE mf_country_keys AS SELECT DISTINCT "
+        + ", ".join(f"{k} AS k{i}" for i, k in enumerate(key))
+        + " FROM mf_country_delta"
+    )
+    touched = f"({', '.join(key)}) IN (SELECT k0, k1, k2 FROM mf_country_keys)"
+    conn.exec_driver_sql(
+        f"""CREATE TEMP TABLE mf_country_sum AS
+        SELECT reporting_org_ref, recipient_country_code, SUM(activities) AS activities FROM (
+            SELECT {columns} FROM country_activities WHERE {touched}
+            UNION ALL
+            SELECT {columns} FROM mf_country_delta) x
+        GROUP BY reporting_org_ref, recipient_country_code"""
+    )
+    conn.exec_driver_sql(f"DELETE FROM country_activities WHERE {touched}")
+    conn.exec_driver_sql(
+        f"""INSERT INTO country_activities ({columns})
+        SELECT {columns} FROM mf_country_sum t WHERE EXISTS (
+            SELECT 1 FROM activity_country m
+            WHERE m.recipient_country_code = t.recipient_country_code
+              AND {d.same("m.reporting_org_ref", "t.reporting_org_ref")})"""
     )
 
 
@@ -848,7 +894,8 @@ def _weights(d: _Dialect, parts: str, group: str, order: str) -> str:
         )"""
 
 
-def _split_by_geography(conn: Connection, d: _Dialect, sc: _Scope) -> None:
+def _split_by_geography(conn: Connection, d: _Dialect, sc: _Scope) -> int:
+    """Fill money_fact (of the scope); returns how many facts it stored."""
     parts = f"""
         SELECT rc.activity_id, 0 AS kind, rc.id AS part_id, rc.recipient_country_code AS country,
                CAST(NULL AS VARCHAR) AS region, CAST(NULL AS VARCHAR) AS region_vocabulary,
@@ -872,7 +919,7 @@ def _split_by_geography(conn: Connection, d: _Dialect, sc: _Scope) -> None:
     conn.exec_driver_sql("CREATE INDEX mf_geo_activity ON mf_geo (activity_id)")
     _analyze(conn, d, "mf_geo")
     part = _share_between(d, "s.value", "g.cum_before", "g.cum_through", "g.total")
-    conn.exec_driver_sql(
+    stored = conn.exec_driver_sql(
         f"""INSERT INTO money_fact ({_FACT_DIMENSIONS}, transaction_sector_vocabulary,
                                     transaction_sector_code, value)
         SELECT s.activity_id, s.reporting_org_ref, s.measure, s.year, s.currency,
@@ -886,9 +933,11 @@ def _split_by_geography(conn: Connection, d: _Dialect, sc: _Scope) -> None:
         FROM mf_src s LEFT JOIN mf_geo g
           ON g.activity_id = s.activity_id AND s.tx_country IS NULL AND s.tx_region IS NULL"""
     )
+    return int(stored.rowcount)
 
 
-def _split_by_sector(conn: Connection, d: _Dialect, sc: _Scope) -> None:
+def _split_by_sector(conn: Connection, d: _Dialect, sc: _Scope) -> int:
+    """Fill money_fact_sector (of the scope); returns how many sector facts it stored."""
     parts = f"""
         SELECT se.activity_id, se.id AS part_id, se.vocabulary, se.sector_code AS code,
                {d.units("se.percentage")} AS pct
@@ -904,7 +953,7 @@ def _split_by_sector(conn: Connection, d: _Dialect, sc: _Scope) -> None:
     conn.exec_driver_sql("CREATE INDEX mf_sector_activity ON mf_sector (activity_id)")
     _analyze(conn, d, "mf_sector")
     part = _share_between(d, d.units("f.value"), "g.cum_before", "g.cum_through", "g.total")
-    conn.exec_driver_sql(
+    stored = conn.exec_driver_sql(
         f"""INSERT INTO money_fact_sector (money_fact_id, sector_vocabulary, sector_code, value)
         SELECT f.id, g.vocabulary, g.code, {d.from_units(part)}
         FROM money_fact f JOIN mf_sector g
@@ -915,6 +964,7 @@ def _split_by_sector(conn: Connection, d: _Dialect, sc: _Scope) -> None:
         SELECT f.id, f.transaction_sector_vocabulary, f.transaction_sector_code, f.value
         FROM money_fact f WHERE f.transaction_sector_code IS NOT NULL{sc.where("f.activity_id")}"""
     )
+    return int(stored.rowcount)
 
 
 def _fact_sums(sc: _Scope, *, negate: bool = False) -> str:

@@ -54,6 +54,23 @@ def transaction_sums(conn: Connection) -> list[dict[str, Any]]:
     ]
 
 
+def store_counts(conn: Connection) -> dict[str, Any]:
+    """Current activities and problems by severity: what an ingest's summary says of the
+    store (``stats`` also reads every transaction, budget and result: too much to do after
+    each file of a large store)."""
+    problems: dict[str, int] = dict(
+        conn.execute(
+            select(s.problem.c.severity, func.count()).group_by(s.problem.c.severity)
+        ).all()
+    )
+    return {
+        "activities": int(
+            conn.execute(select(func.count()).select_from(s.activity).where(_current)).scalar_one()
+        ),
+        "problems": {sev: int(problems.get(sev, 0)) for sev in ("error", "warning", "info")},
+    }
+
+
 def stats(conn: Connection) -> dict[str, Any]:
     """Counts and sums of what the store holds (current activities only)."""
     files: dict[str, int] = dict(
@@ -61,17 +78,11 @@ def stats(conn: Connection) -> dict[str, Any]:
             select(s.source_file.c.status, func.count()).group_by(s.source_file.c.status)
         ).all()
     )
-    problems: dict[str, int] = dict(
-        conn.execute(
-            select(s.problem.c.severity, func.count()).group_by(s.problem.c.severity)
-        ).all()
-    )
+    counts = store_counts(conn)
     return {
         "files": int(files.get("ok", 0)),
         "files_failed": int(files.get("failed", 0)),
-        "activities": int(
-            conn.execute(select(func.count()).select_from(s.activity).where(_current)).scalar_one()
-        ),
+        "activities": counts["activities"],
         "activities_stored": int(
             conn.execute(select(func.count()).select_from(s.activity)).scalar_one()
         ),
@@ -86,7 +97,7 @@ def stats(conn: Connection) -> dict[str, Any]:
         "budgets": _count_children(conn, s.budget),
         "results": _count_children(conn, s.result),
         "indicators": _count_children(conn, s.indicator),
-        "problems": {sev: int(problems.get(sev, 0)) for sev in ("error", "warning", "info")},
+        "problems": counts["problems"],
         "transaction_sums": transaction_sums(conn),
     }
 

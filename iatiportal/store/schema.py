@@ -385,7 +385,13 @@ indicator_reference = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     _activity_fk(),
-    Column("indicator_id", Integer, ForeignKey("indicator.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "indicator_id",
+        Integer,
+        ForeignKey("indicator.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     _code("vocabulary"),
     _code("code"),
 )
@@ -464,6 +470,7 @@ document_link_category = Table(
         Integer,
         ForeignKey("document_link.id", ondelete="CASCADE"),
         nullable=False,
+        index=True,
     ),
     _code("category_code", nullable=False),
 )
@@ -478,6 +485,7 @@ document_link_language = Table(
         Integer,
         ForeignKey("document_link.id", ondelete="CASCADE"),
         nullable=False,
+        index=True,
     ),
     _code("language_code", nullable=False),
 )
@@ -749,7 +757,22 @@ country_activities = Table(
     Column("activities", Integer, nullable=False),
 )
 """How many current activities of each reporting organisation name each recipient country
-(the Country selector and country list; rebuilt with the money facts)."""
+(the Country selector and country list; rebuilt with the money facts): ``activity_country``
+summed."""
+
+activity_country = Table(
+    "activity_country",
+    metadata,
+    Column("activity_id", Integer, primary_key=True),
+    _code("recipient_country_code", primary_key=True),
+    _code("reporting_org_ref"),
+    # False: a descendant of another activity, counted under it, not on its own.
+    Column("counted", Boolean, nullable=False),
+    Index("ix_activity_country_org_country", "recipient_country_code", "reporting_org_ref"),
+)
+"""Each current activity and recipient country it names, as the last refresh of the derived
+tables counted it in ``country_activities``: what an incremental refresh takes away from the
+counts for the activities it works on (their rows as they were) before adding their new ones."""
 
 activity_link = Table(
     "activity_link",

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from iatiportal.cli import main
 from iatiportal.ingest.sources import expand
@@ -51,6 +51,7 @@ DERIVED: dict[str, str] = {
             s.participating_funder,
             s.activity_year,
             s.country_activities,
+            s.activity_country,
             s.activity_descendant,
             s.activity_link,
             s.search_text,
@@ -200,6 +201,13 @@ def with_rates(engine: Engine) -> None:
         )
 
 
+def recorded_fact_counts(engine: Engine) -> tuple[int, int]:
+    """The numbers of money facts and sector facts the last refresh recorded."""
+    with engine.connect() as conn:
+        row = conn.execute(select(s.money_refresh.c.facts, s.money_refresh.c.sector_facts)).one()
+    return int(row.facts), int(row.sector_facts)
+
+
 def test_random_changes_equal_a_full_rebuild(
     engine: Engine, tmp_path: Path, scoped_always: list[bool]
 ) -> None:
@@ -235,6 +243,10 @@ def test_random_changes_equal_a_full_rebuild(
                 )
         diff = differences(got, full_rebuild_of(engine))
         assert not diff, f"seed {seed}, after {history}: {diff}"
+        assert recorded_fact_counts(engine) == (
+            len(got["money_fact"]),
+            len(got["money_fact_sector"]),
+        ), f"seed {seed}, after {history}"
     # The first ingest builds everything; every later one was incremental.
     assert scoped_always[0] is False and all(scoped_always[1:]), f"seed {seed}"
     assert sum(len(v) for v in got.values()) > 100, "the sequence made too few derived rows"
@@ -423,3 +435,89 @@ def test_a_removed_file_updates_what_it_touched(
         got = snapshot(conn)
     assert not differences(got, full_rebuild_of(engine))
     assert scoped_always[-1] is True  # the removal was incremental
+
+
+def country_counts(engine: Engine) -> dict[tuple[str | None, str], int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                s.country_activities.c.reporting_org_ref,
+                s.country_activities.c.recipient_country_code,
+                s.country_activities.c.activities,
+            )
+        )
+        return {(org, code): n for org, code, n in rows}
+
+
+def test_country_counts_change_for_the_changed_activities_countries_only(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    """A changed file's refresh updates the counts of the countries its activities named
+    before and after the change, by difference, and reads no other country of the publisher
+    (here a count set by hand stays as it was: it was not recounted)."""
+    kenya, uganda = tmp_path / "kenya.xml", tmp_path / "uganda.xml"
+    write_file(
+        kenya, [CHILD.format(stamp="2022-01-01T00:00:00", title="Wells", year=2021, value=100)]
+    )
+    alone = PARENT.replace('<related-activity ref="XX-INC-C" type="2"/>', "")
+    write_file(uganda, [alone.replace("XX-INC-P", "XX-INC-U").replace('"KE"', '"UG"')])
+    ingest(engine, kenya, uganda)
+    assert country_counts(engine) == {("XX-INC", "KE"): 1, ("XX-INC", "UG"): 1}
+    with engine.begin() as conn:
+        conn.execute(
+            s.country_activities.update()
+            .where(s.country_activities.c.recipient_country_code == "UG")
+            .values(activities=99)
+        )
+    # Kenya's activity moves to Tanzania and a second one arrives in Kenya.
+    moved = CHILD.format(stamp="2022-01-01T00:00:00", title="Wells", year=2021, value=100)
+    write_file(
+        kenya,
+        [
+            moved.replace('"KE"', '"TZ"'),
+            moved.replace("XX-INC-C", "XX-INC-K"),
+            moved.replace("XX-INC-C", "XX-INC-KT").replace(
+                '<recipient-country code="KE"/>',
+                '<recipient-country code="KE"/><recipient-country code="TZ"/>',
+            ),
+        ],
+    )
+    ingest(engine, kenya)
+    assert country_counts(engine) == {
+        ("XX-INC", "KE"): 2,
+        ("XX-INC", "TZ"): 2,
+        ("XX-INC", "UG"): 99,  # not recounted
+    }
+    # The file empties: Kenya and Tanzania go, Uganda is still untouched.
+    write_file(kenya, [])
+    ingest(engine, kenya)
+    assert country_counts(engine) == {("XX-INC", "UG"): 99}
+    assert all(scoped_always[1:]) and len(scoped_always) == 3
+
+
+def test_the_numbers_of_facts_go_by_difference(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    """An incremental refresh records the numbers of facts as the last ones plus those it
+    stored minus those it deleted: it does not count the whole tables (here a number set by
+    hand stays off by as much)."""
+    path = tmp_path / "parent.xml"
+    write_file(path, [PARENT])
+    ingest(engine, path)
+    with engine.begin() as conn:
+        conn.execute(
+            s.money_refresh.update().values(
+                facts=s.money_refresh.c.facts + 1000,
+                sector_facts=s.money_refresh.c.sector_facts + 100,
+            )
+        )
+    write_file(path, [PARENT.replace(">500<", ">700<")])
+    ingest(engine, path)
+    with engine.connect() as conn:
+        real = [
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (s.money_fact, s.money_fact_sector)
+        ]
+    assert real[0] > 0
+    assert recorded_fact_counts(engine) == (real[0] + 1000, real[1] + 100)
+    assert scoped_always == [False, True]
