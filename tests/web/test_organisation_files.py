@@ -380,3 +380,14 @@ def test_no_section_without_an_organisation_file(engine: Engine) -> None:
         assert soup(client, "/").select_one("section.organisation-budgets") is None
         assert client.get(f"/partners/{ORG}").status_code == 404
         assert items(client) == []
+
+
+def test_the_country_page_shows_the_home_budget_for_the_country(client: TestClient) -> None:
+    rows = section_rows(soup(client, "/countries/ML"))
+    assert [r["data-recipient"] for r in rows] == ["ML"]
+    cells = [rows[0].select_one(f"td.{c}").get_text() for c in ("published", "activities")]
+    assert cells == ["€1,100", "€1,000"]  # the file's Mali budget; XX-ORGB-1's 2023 budget
+    tables = client.get("/countries/ML.json").json()["tables"]
+    assert [r["recipient_ref"] for r in tables["organisation_budgets"]["rows"]] == ["ML"]
+    senegal = section_rows(soup(client, "/countries/SN"))
+    assert [r["data-recipient"] for r in senegal] == ["SN"]
