@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,6 +25,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from iatiportal import rates
+from iatiportal.exports import snapshot
 from iatiportal.profile import MoneyRules, Portal, Profile
 from iatiportal.store.load import ingest, refresh_derived
 from iatiportal.web.app import create_app
@@ -391,3 +393,22 @@ def test_the_country_page_shows_the_home_budget_for_the_country(client: TestClie
     assert [r["recipient_ref"] for r in tables["organisation_budgets"]["rows"]] == ["ML"]
     senegal = section_rows(soup(client, "/countries/SN"))
     assert [r["data-recipient"] for r in senegal] == ["SN"]
+
+
+def test_the_bulk_snapshot_holds_the_lines(sqlite_engine: Engine, tmp_path: Path) -> None:
+    assert not ingest(sqlite_engine, [str(ORG_FILE), str(ACTIVITIES)]).failed
+    refresh_derived(sqlite_engine)
+    manifest = snapshot.build(sqlite_engine, tmp_path / "snapshot")
+    path = snapshot.file_path(tmp_path / "snapshot", manifest, snapshot.CSV_NAME)
+    with zipfile.ZipFile(path) as archive:
+        member = archive.open("organisation-budgets.csv")
+        rows = list(csv.DictReader(io.TextIOWrapper(member, encoding="utf-8")))
+    assert manifest.rows["organisation-budgets.csv"] == len(rows) == 8
+    assert {
+        (r["element"], r["period_start"], r["recipient_ref"] or None): (
+            number(r["value"]), r["currency"], number(r["activities_value"]),
+            number(r["difference"]), r["comparison"],
+        )
+        for r in rows
+    } == expected_as_published()  # fmt: skip
+    assert {r["budget_status_name"] for r in rows if r["budget_status"] == "2"} == {"Committed"}
