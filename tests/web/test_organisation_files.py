@@ -328,6 +328,9 @@ def test_the_partner_page_of_an_organisation_with_a_file(client: TestClient) -> 
     page = soup(client, f"/partners/{ORG}")
     rows = section_rows(page)
     assert len(rows) == 8
+    # The totals first; the recipients' lines folded under them.
+    folded = page.select("section.organisation-budgets details tbody tr")
+    assert [r["data-recipient"] for r in folded] == ["ML", "SN", "298", "XX-PARTNER"]
     assert page.select_one("#organisation-budgets-heading").get_text() == (
         "What the organisation says it will spend"
     )
