@@ -57,6 +57,8 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from iatiportal import __version__, i18n, standard
+from iatiportal.datasets import organisation as org_files
+from iatiportal.datasets.context import Context
 from iatiportal.exports import encode, writers
 from iatiportal.store import listing
 from iatiportal.store import schema as s
@@ -69,6 +71,7 @@ CSV_NAME = "iatiportal-csv.zip"
 MANIFEST_NAME = "manifest.json"
 CODE_NAMES_NAME = "code-names.csv"
 DICTIONARY_NAME = "data-dictionary.csv"
+ORGANISATION_BUDGETS_NAME = "organisation-budgets.csv"
 LOCK_NAME = ".lock"
 LOG_NAME = "build.log"
 GENERATION_PREFIX = "files-"
@@ -328,6 +331,7 @@ def _csv_zip(engine: Engine, target: Path) -> dict[str, int]:
                 for chunk in writers.csv_chunks(keys, counted()):
                     out.write(chunk)
             counts[f"{name}.csv"] = n
+        counts[ORGANISATION_BUDGETS_NAME] = _organisation_budgets(engine, archive)
         codelists = sorted({f.codelist for r in resources.values() for f in r.fields if f.codelist})
         with archive.open(CODE_NAMES_NAME, "w") as out:
             names = list(_code_names(codelists))
@@ -336,6 +340,20 @@ def _csv_zip(engine: Engine, target: Path) -> dict[str, int]:
         counts[CODE_NAMES_NAME] = len(names)
         archive.writestr(DICTIONARY_NAME, b"".join(_dictionary(resources)))
     return counts
+
+
+def _organisation_budgets(engine: Engine, archive: zipfile.ZipFile) -> int:
+    """organisation-budgets.csv: every organisation file's lines beside its activities' money
+    (datasets.organisation), as published, by the default money rules (a snapshot knows no
+    profile); rows written."""
+    dataset = org_files.ORGANISATION_BUDGETS
+    keys, label = writers.columns(dataset.fields), writers.Labeller(dataset.fields)
+    with engine.connect() as conn:
+        rows = [label(r) for r in org_files.organisation_budgets(conn, Context(), Filters())]
+    with archive.open(ORGANISATION_BUDGETS_NAME, "w") as out:
+        for chunk in writers.csv_chunks(keys, iter(rows)):
+            out.write(chunk)
+    return len(rows)
 
 
 def _code_name_columns() -> list[str]:
@@ -359,12 +377,19 @@ def _code_names(codelists: list[str]) -> Iterator[dict[str, str]]:
 def _dictionary(resources: dict[str, listing.Resource]) -> Iterator[bytes]:
     """The data dictionary: a line per file, then one per column."""
 
+    described = [
+        (f"{name}.csv", resource.description, resource.fields)
+        for name, resource in resources.items()
+    ]
+    dataset = org_files.ORGANISATION_BUDGETS
+    described.append((ORGANISATION_BUDGETS_NAME, dataset.description, dataset.fields))
+
     def lines() -> Iterator[dict[str, str]]:
-        for name, resource in resources.items():
-            yield {"file": f"{name}.csv", "description": resource.description}
-            for f in resource.fields:
+        for file, description, fields in described:
+            yield {"file": file, "description": description}
+            for f in fields:
                 yield {
-                    "file": f"{name}.csv",
+                    "file": file,
                     "column": f.name,
                     "type": f.type,
                     "description": f.description,
@@ -372,7 +397,7 @@ def _dictionary(resources: dict[str, listing.Resource]) -> Iterator[bytes]:
                 }
                 if f.codelist:
                     yield {
-                        "file": f"{name}.csv",
+                        "file": file,
                         "column": f"{f.name}_name",
                         "type": "string",
                         "description": f"Name of {f.name} in the IATI {f.codelist} codelist "

@@ -67,6 +67,23 @@ The converted amounts are then split and summed by the same rules as above, and 
 1/10,000. An amount with no such rate is not converted: it is left out of the converted totals
 and shown beside them, per currency, as not converted; it is never dropped silently.
 
+**Organisation files.** What an organisation says in its organisation file (``total-budget``,
+``recipient-org-budget``, ``recipient-country-budget``, ``recipient-region-budget``,
+``total-expenditure``) is shown beside the money of its own activities (those it reports), never
+added to it. A budget line is compared with the budgets of its activities, an expenditure line
+with their expenditure, both by the rules above, for the same period and, for a country or
+region line, for that recipient. Of the lines of one period and recipient, a committed budget
+replaces an indicative one, as for activities. Lines are converted by the same rates as
+activities, at their value date (else their period's start).
+
+**Comparing with the activities.** The activities' money is kept per calendar year, so a line is
+compared only when its period is whole calendar years (1 January to 31 December, one year or
+several); other periods (a fiscal year from April to March) are shown as "not comparable", as
+are budgets for a recipient organisation (activity budgets do not say who receives them), lines
+whose activity money is in other currencies (choose a currency) or has amounts without a rate,
+and organisations none of whose activities are held. The difference is the published amount
+less the activities' sum.
+
 **Rounding.** Amounts are exact to 1/10,000 of the currency unit. The parts of a split (a
 budget over years, money over countries or sectors) are differences of cumulative shares
 truncated to that precision, taken in the order the elements are published: every part is

@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from iatiportal import __version__, i18n, rates
 from iatiportal.datasets import Dataset, of_resource
 from iatiportal.datasets import figures as f
+from iatiportal.datasets import organisation as org_files
 from iatiportal.datasets.context import Context
 from iatiportal.exports import encode, names, writers
 from iatiportal.store import activity as stored_activity
@@ -306,6 +307,14 @@ def _plan(conn: Connection, ctx: Context) -> tuple[list[dict[str, Any]], int | N
     return f.flat(areas), year
 
 
+def _organisation_budgets(
+    conn: Connection, ctx: Context
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Every period of the organisation files (the year's only when one is asked for)."""
+    filters = ctx.money(year=ctx.filters.year)
+    return org_files.organisation_budgets(conn, ctx, filters), ctx.filters.year
+
+
 @dataclass(frozen=True)
 class Aggregate:
     """``/api/v1/{path}``: one page of a dataset's rows for the year asked for (else the
@@ -337,6 +346,13 @@ AGGREGATES = (
     Aggregate("regions", "Recipient regions with money in a year.", f.REGIONS, _regions),
     Aggregate(
         "partners", "Funding partners and their incoming funds in a year.", f.PARTNERS, _partners
+    ),
+    Aggregate(
+        "organisation-budgets",
+        "What the home publisher (or the reporting_org asked for) says in its organisation "
+        "file, each line beside the sum of its activities for the same period and recipient.",
+        org_files.ORGANISATION_BUDGETS,
+        _organisation_budgets,
     ),
     Aggregate(
         "strategic-plan",

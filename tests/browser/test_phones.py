@@ -153,8 +153,9 @@ TABLE_PAGES = {
 # Lists of things (a row is a country, an outcome, an activity): each row a card on a phone.
 STACKED = {
     "countries": ["countries"],
-    "country-overview": ["impact-areas", "places", "sdgs"],  # places: the map summary's, at
-    # every tab's foot
+    # places: the map summary's, at every tab's foot; organisation-budgets: the demo's
+    # organisation file has a budget for the country
+    "country-overview": ["impact-areas", "organisation-budgets", "places", "sdgs"],
     "country-results": ["outcomes", "places"],
     "country-strategic-plan": ["outcomes", "places"],
     "activities": ["activities"],

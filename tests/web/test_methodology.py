@@ -42,6 +42,11 @@ CODES = {
     "hierarchy-cycle",
     "percentage",
     "iatiportal rates load",
+    "total-budget",
+    "recipient-org-budget",
+    "recipient-country-budget",
+    "recipient-region-budget",
+    "total-expenditure",
 }
 
 
@@ -93,6 +98,8 @@ def test_the_methodology_is_the_docstring_of_the_money_module() -> None:
         "**Parent and child activities",
         "**Countries, regions and sectors",
         "**One currency",
+        "**Organisation files",
+        "**Comparing with the activities",
         "**Rounding",
     ]
     assert all("\n" not in p and "  " not in p for p in shown)

@@ -9,11 +9,13 @@ from sqlalchemy import Connection
 
 from iatiportal import i18n, reference
 from iatiportal.datasets import figures as f
+from iatiportal.datasets import organisation as org_files
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import country_name
 from iatiportal.i18n import gettext as _
 from iatiportal.profile import PlanPeriod, Profile, StrategicPlan
 from iatiportal.store import progress, queries
+from iatiportal.store.filters import Filters
 from iatiportal.web import charts
 from iatiportal.web.pages import Pager, pick, plan_indicator, requested_page, table, titled
 from iatiportal.web.render import DataTable, Page
@@ -292,7 +294,16 @@ def _overview(
         found["sdgs"],
     )
     partner_years = found["funding_partners_by_year"]
+    # The home publisher's own budgets for this country, from its organisation file.
+    said = (
+        org_files.organisation_budgets(
+            conn, ctx, Filters(reporting_org=ctx.home, country=code, currency=ctx.currency)
+        )
+        if ctx.home
+        else []
+    )
     context = {
+        "said": org_files.for_page(said),
         "by_year": by_year,
         "partners": found["funding_partners"],
         "areas": areas,
@@ -310,7 +321,8 @@ def _overview(
             "sdgs": charts.budget_by_name("sdgs", _("Sustainable Development Goals"), sdgs),
         },
     }
-    return context, [table(d, found[d.name]) for d in f.COUNTRY_TABLES]
+    tables = [table(d, found[d.name]) for d in f.COUNTRY_TABLES]
+    return context, [*tables, table(org_files.ORGANISATION_BUDGETS, said)]
 
 
 def _outcomes(

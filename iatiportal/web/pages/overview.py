@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from iatiportal.datasets import figures as f
+from iatiportal.datasets import organisation as org_files
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import country_name
 from iatiportal.i18n import gettext as _
@@ -28,6 +29,7 @@ def build(conn: Connection, ctx: Context) -> Page:
     by_year = f.by_year(conn, ctx, ctx.money())
     sdgs = f.sdgs(conn, ctx, in_year)
     country_money = f.country_money(conn, ctx, in_year)
+    said = org_files.of_organisation(conn, ctx, ctx.home)
     return Page(
         "overview.html",
         _("Overview"),
@@ -42,6 +44,7 @@ def build(conn: Connection, ctx: Context) -> Page:
             "by_year": by_year,
             "sdgs": sdgs,
             "country_money": country_money,
+            "said": org_files.for_page(said),
             "map": charts.world_map("world-map", country_money, country_name, year),
             "charts": {
                 "by_year": charts.budget_by_year("by-year", by_year),
@@ -58,5 +61,6 @@ def build(conn: Connection, ctx: Context) -> Page:
             table(f.IMPACT_AREAS, areas),
             table(f.REGIONS, regions),
             table(f.PARTNERS, top),
+            table(org_files.ORGANISATION_BUDGETS, said),
         ],
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from iatiportal.datasets import figures as f
+from iatiportal.datasets import organisation as org_files
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import country_name
 from iatiportal.i18n import gettext as _
 from iatiportal.store import money
+from iatiportal.store import organisation as stored_orgs
 from iatiportal.web import charts
-from iatiportal.web.pages import requested_page, table
+from iatiportal.web.pages import pick, requested_page, table, text_of
 from iatiportal.web.render import Page
 
 
@@ -34,9 +36,15 @@ def build(conn: Connection, ctx: Context) -> Page:
 def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
     base = ctx.money(provider_org=ref)
     by_year = money.by_provider(conn, ctx.portal, base, per_year=True)
-    if not by_year:
+    # An organisation that published an organisation file has a page even without incoming
+    # funds: what its file says it will spend (issue 15).
+    said = org_files.of_organisation(conn, ctx, [ref])
+    if not by_year and not said:
         return None
-    name = next((r.provider_org_name for r in by_year if r.provider_org_name), ref)
+    own_name = pick(ctx, stored_orgs.names(conn, (ref,)).get(ref))
+    name = next((r.provider_org_name for r in by_year if r.provider_org_name), None) or (
+        text_of(own_name) or ref
+    )
     years = sorted({r.year for r in by_year if r.year is not None})
     year = f.choose_year(ctx.filters.year, years)
     in_year = ctx.money(provider_org=ref, year=year)
@@ -68,6 +76,7 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
             "funded": funded,
             "years": years,
             "year": year,
+            "said": org_files.for_page(said),
             "charts": {
                 "yearly": charts.contributions(
                     "contributions-by-year", _("Contributions by year"), yearly, stacked=False
@@ -78,5 +87,6 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
             table(f.CONTRIBUTIONS, yearly),
             table(f.PARTNER_COUNTRIES, where),
             table(f.PARTNER_ACTIVITIES, funded),
+            table(org_files.ORGANISATION_BUDGETS, said),
         ],
     )
