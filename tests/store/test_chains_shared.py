@@ -93,7 +93,7 @@ def test_links_equal_an_independent_count(store: Engine, shared: Path) -> None:
         for r in rows
         if r.funder_activity_id is not None and r.funded_activity_id is not None
     }
-    print(
+    print(  # noqa: T201  (the figures for the issue's note, with -s)
         f"\nshared files: {providers} provider-activity-id and {receivers} receiver-activity-id "
         f"attributes; {len(pairs)} links by transactions, {len(resolved)} resolve; "
         f"{len(rows)} in the store ({len(got_resolved)} resolve); {warnings} link warnings"
