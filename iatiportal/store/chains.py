@@ -66,20 +66,11 @@ AFFECTED = "cl_affected"
 _UNIT = Decimal("0.0001")
 
 _LINKED_PLACES = (
-    # (where, SQL of (activity_id, ref) for current activities)
-    (
-        "transaction/provider-org/@provider-activity-id",
-        'SELECT t.activity_id, t.provider_org_activity_id AS ref FROM "transaction" t',
-    ),
-    (
-        "transaction/receiver-org/@receiver-activity-id",
-        'SELECT t.activity_id, t.receiver_org_activity_id AS ref FROM "transaction" t',
-    ),
-    (
-        "participating-org/@activity-id",
-        "SELECT p.activity_id, p.org_activity_id AS ref FROM participating_org p",
-    ),
-    ("related-activity/@ref", "SELECT r.activity_id, r.ref FROM related_activity r"),
+    # (where, table, column of the linked identifier)
+    ("transaction/provider-org/@provider-activity-id", '"transaction"', "provider_org_activity_id"),
+    ("transaction/receiver-org/@receiver-activity-id", '"transaction"', "receiver_org_activity_id"),
+    ("participating-org/@activity-id", "participating_org", "org_activity_id"),
+    ("related-activity/@ref", "related_activity", "ref"),
 )
 
 
@@ -314,9 +305,9 @@ def _link_check(conn: Connection, *, scoped: bool) -> None:
     if scoped:
         # The activities that have an affected identifier or name one.
         named = " UNION ".join(
-            f"SELECT x.activity_id FROM ({sql}) x WHERE x.ref IN "
+            f"SELECT activity_id FROM {table} WHERE {column} IN "
             f"(SELECT iati_identifier FROM {AFFECTED})"
-            for _, sql in _LINKED_PLACES
+            for _, table, column in _LINKED_PLACES
         )
         conn.exec_driver_sql("DROP TABLE IF EXISTS cl_checked")
         conn.exec_driver_sql(
@@ -326,16 +317,17 @@ def _link_check(conn: Connection, *, scoped: bool) -> None:
                 a.iati_identifier IN (SELECT iati_identifier FROM {AFFECTED})
                 OR a.id IN ({named}))"""
         )
+        conn.exec_driver_sql("CREATE INDEX cl_checked_activity ON cl_checked (activity_id)")
         conn.exec_driver_sql(
             f"""DELETE FROM problem WHERE rule = '{LINK_RULE}' AND (
                 iati_identifier IN (SELECT iati_identifier FROM cl_checked)
                 OR iati_identifier IN (SELECT iati_identifier FROM {AFFECTED}))"""
         )
-        checked = " AND a.id IN (SELECT activity_id FROM cl_checked)"
+        checked = " AND activity_id IN (SELECT activity_id FROM cl_checked)"
     else:
         conn.exec_driver_sql(f"DELETE FROM problem WHERE rule = '{LINK_RULE}'")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    for place, sql in _LINKED_PLACES:
+    for place, table, column in _LINKED_PLACES:
         conn.execute(
             text(
                 f"""INSERT INTO problem (source_file_id, file_path, line, iati_identifier,
@@ -343,11 +335,11 @@ def _link_check(conn: Connection, *, scoped: bool) -> None:
                 SELECT a.source_file_id, f.path, a.source_line, a.iati_identifier, 'warning',
                        :rule, :place || ' names ' || m.ref
                        || ', an activity that no file we hold defines', :now
-                FROM (SELECT DISTINCT x.activity_id, x.ref FROM ({sql}) x) m
+                FROM (SELECT DISTINCT activity_id, {column} AS ref FROM {table}
+                      WHERE {column} IS NOT NULL{checked}) m
                 JOIN activity a ON a.id = m.activity_id
                 JOIN source_file f ON f.id = a.source_file_id
-                WHERE a.is_current = TRUE AND m.ref IS NOT NULL
-                  AND m.ref <> a.iati_identifier{checked}
+                WHERE a.is_current = TRUE AND m.ref <> a.iati_identifier
                   AND NOT EXISTS (SELECT 1 FROM activity o WHERE o.iati_identifier = m.ref)"""
             ),
             {"rule": LINK_RULE, "place": place, "now": now},
