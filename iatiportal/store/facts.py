@@ -28,7 +28,8 @@ without an activity in question read); ``participating_funder`` lists the role-1
 participating organisations of activities without incoming funds; ``activity_year`` lists the
 years of each activity's budgets and transactions; ``country_activities`` counts the current
 activities naming each recipient country (descendants of another activity counted under it, not
-on their own); ``activity_descendant`` keeps the closure of step 4, ``activity_link`` its links.
+on their own); ``activity_descendant`` keeps the closure of step 4, ``activity_link`` its links;
+``funding_link`` and the link check's problems are made by :mod:`iatiportal.store.chains`.
 
 Incremental: an ingest records the activity rows it stores and deletes in ``derive_pending``
 (``note_file``, in its own transaction), and the refresh that follows works on ``scope``: those
@@ -58,8 +59,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
+from iatiportal.store import chains, version
 from iatiportal.store import schema as s
-from iatiportal.store import version
 from iatiportal.store.db import writing
 
 _TEMP_TABLES = (
@@ -108,6 +109,7 @@ _FACT_TABLES = (
     s.activity_country,
     s.activity_descendant,
     s.activity_link,
+    s.funding_link,
 )
 
 CYCLE_RULE = "hierarchy-cycle"
@@ -417,6 +419,10 @@ def refresh(conn: Connection, *, scoped: bool = False) -> RefreshSummary:
     if not scoped:
         _analyze(conn, d, "money_fact", "money_fact_sector")
     _totals(conn, d, sc)
+    has_rates = _has_rates(conn)
+    chains.derive(
+        conn, d, lambda src, columns: _conversions(d, src, columns, has_rates), scoped=scoped
+    )
     facts, sector_facts = (int(before[i]) - gone[i] + added[i] for i in (0, 1))
 
     for name in _TEMP_TABLES:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from sqlalchemy import (
     Connection,
     func,
+    or_,
     select,
 )
 from sqlalchemy.sql import Select
@@ -416,6 +417,92 @@ def _problems(dialect: str) -> Resource:
     )
 
 
+LINK_FILTERS = ("activity", "reporting_org")
+"""The filters the funding links take: an activity on either side, a publisher of either."""
+
+
+def links_resource() -> Resource:
+    """The funding links (the same on every database)."""
+    fl = s.funding_link
+
+    def build(filters: Filters) -> Select[Any]:
+        query = select(
+            *(c for c in fl.c if c.name not in ("id", "funder_activity_id", "funded_activity_id"))
+        )
+        query = query.add_columns(
+            fl.c.funder_activity_id.is_not(None).label("funder_held"),
+            fl.c.funded_activity_id.is_not(None).label("funded_held"),
+        )
+        if filters.identifiers:
+            query = query.where(
+                or_(
+                    fl.c.funder_identifier.in_(filters.identifiers),
+                    fl.c.funded_identifier.in_(filters.identifiers),
+                )
+            )
+        if filters.reporting_org:
+            query = query.where(
+                or_(
+                    fl.c.funder_reporting_org_ref.in_(filters.reporting_org),
+                    fl.c.funded_reporting_org_ref.in_(filters.reporting_org),
+                )
+            )
+        return query
+
+    return Resource(
+        "links",
+        "Funding links between activities across publishers (issue 15): the funder activity, "
+        "the funded activity, and what each side published about the money between them.",
+        (
+            Field("funder_identifier", "string", "The funder activity (A)."),
+            Field("funded_identifier", "string", "The funded activity (B)."),
+            Field("funder_reporting_org_ref", "string", "A's reporting organisation, when held."),
+            Field("funded_reporting_org_ref", "string", "B's reporting organisation, when held."),
+            Field(
+                "evidence",
+                "string",
+                "both (A's commitments or disbursements to B and B's incoming funds from A), "
+                "funder (A's only), funded (B's only), declared (only a participating-org "
+                "activity-id or a related-activity).",
+            ),
+            Field(
+                "funder_measure",
+                "string",
+                "A's side: disbursement (type 3), else commitment (type 2) when A published no "
+                "disbursement to B.",
+            ),
+            Field(
+                "funder_value",
+                "number",
+                "A's side: the sum, in funder_currency (empty: no amount, or several currencies).",
+            ),
+            Field("funder_currency", "string", "The currency of funder_value."),
+            Field("funder_value_usd", "number", "A's side in US dollars at each value date."),
+            Field("funder_transactions", "integer", "How many transactions A's side has."),
+            Field("funded_value", "number", "B's side: its incoming funds from A."),
+            Field("funded_currency", "string", "The currency of funded_value."),
+            Field("funded_value_usd", "number", "B's side in US dollars at each value date."),
+            Field("funded_transactions", "integer", "How many transactions B's side has."),
+            Field(
+                "amounts_agree",
+                "boolean",
+                "Both sides published money in the same currency, within 1 % of the larger "
+                "amount (empty: one side has no amount).",
+            ),
+            Field("funder_held", "boolean", "Whether a file we hold defines A."),
+            Field("funded_held", "boolean", "Whether a file we hold defines B."),
+        ),
+        {
+            "funder_identifier": fl.c.funder_identifier,
+            "funded_identifier": fl.c.funded_identifier,
+            "evidence": fl.c.evidence,
+            "id": fl.c.id,
+        },
+        ("funder_identifier", "funded_identifier", "id"),
+        build,
+    )
+
+
 def activity_xml(filters: Filters, dialect: str) -> Select[Any]:
     """The stored raw XML of the activities the filters select, by identifier."""
     a, x = s.activity, s.activity_xml
@@ -446,6 +533,7 @@ def resources(dialect: str) -> dict[str, Resource]:
         _budgets(dialect),
         _results(dialect),
         _problems(dialect),
+        links_resource(),
     ]
     return {r.name: r for r in made}
 

@@ -48,6 +48,13 @@ counted, the children's are counted once, so an outcome whose outputs are child 
 shows what its outputs carry. A child activity is listed under its parent, not as an outcome of
 its own.
 
+**Money passed between activities.** When activity A disburses (or commits) money to activity B
+and B publishes the same money as incoming funds from A (a funding link, see the activity
+page's Funding chain), that is one flow seen from both sides: A's disbursements and B's incoming
+funds are different measures, and no total adds them together, so a total over both activities
+counts the flow once under each measure. The links, with both sides' amounts and whether they
+agree, are listed by the API and never added to these totals.
+
 **Countries, regions and sectors.** Money broken down by recipient country or region is split
 by the activity's ``percentage`` attributes; a transaction that names its own recipient country
 or region goes wholly to it. Regions of one vocabulary are used per activity (the lowest

@@ -785,6 +785,39 @@ activity_link = Table(
 cycles included): what an incremental refresh follows to find the activities whose figures
 depend on a changed one, as the links were before the change."""
 
+funding_link = Table(
+    "funding_link",
+    metadata,
+    # One row per funder activity (A) and funded activity (B) that IATI links (rebuilt with
+    # the money facts by iatiportal.store.chains): A's commitments or disbursements with
+    # receiver-activity-id B, B's incoming funds with provider-activity-id A, or only a
+    # participating-org/@activity-id or related-activity between them.
+    Column("id", Integer, primary_key=True),
+    Column("funder_identifier", String(), nullable=False, index=True),
+    Column("funded_identifier", String(), nullable=False, index=True),
+    # The current activity of each identifier (NULL: no file we hold defines it).
+    Column("funder_activity_id", Integer),
+    Column("funded_activity_id", Integer),
+    _code("funder_reporting_org_ref", index=True),
+    _code("funded_reporting_org_ref", index=True),
+    _code("evidence", nullable=False),  # both | funder | funded | declared
+    # A's side: its disbursements to B (type 3), else its commitments (type 2).
+    _code("funder_measure"),  # disbursement | commitment | NULL (A published no such money)
+    Column("funder_value", Exact()),  # NULL: no amount, or amounts in several currencies
+    _code("funder_currency"),
+    Column("funder_value_usd", Exact()),  # NULL: an amount without a rate (or no amount)
+    Column("funder_transactions", Integer, nullable=False, default=0),
+    # B's side: its incoming funds (type 1) from A.
+    Column("funded_value", Exact()),
+    _code("funded_currency"),
+    Column("funded_value_usd", Exact()),
+    Column("funded_transactions", Integer, nullable=False, default=0),
+    # Both sides published money: same currency and amounts within 1 % of the larger one.
+    Column("amounts_agree", Boolean),
+)
+"""Funding links between activities across publishers (issue 15): the evidence of each
+side, and links to activities we do not hold."""
+
 derive_pending = Table(
     "derive_pending",
     metadata,

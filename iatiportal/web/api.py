@@ -1,7 +1,7 @@
 """The public JSON API under ``/api/v1/``: no key, the pages' filters, documented by OpenAPI.
 
 Lists answer ``{"total": N, "page": p, "per_page": k, "items": [...]}``. Row lists
-(activities, transactions, budgets, results, problems) come from ``store.listing``; the
+(activities, transactions, budgets, results, problems, links) come from ``store.listing``; the
 aggregate lists (countries, regions, partners, the strategic plan) and the country and
 activity items are the same datasets the pages show (``iatiportal.datasets``), under the same
 keys. Every parameter is read once into the request's Context (``web.params``); a value that
@@ -174,6 +174,8 @@ def _sort(params: Any, resource: listing.Resource) -> list[str]:
 def _list_filters(resource: listing.Resource, ctx: Context) -> Filters:
     if resource.name == "problems":
         return Filters(activity=ctx.filters.activity)
+    if resource.name == "links":
+        return Filters(activity=ctx.filters.activity, reporting_org=ctx.filters.reporting_org)
     return replace(ctx.filters, currency=_wanted_currency(ctx))
 
 
@@ -260,8 +262,8 @@ class RowList:
 
             body = writers.file_chunks(await run_in_threadpool(workbook))
         else:
-            if resource.name == "problems":
-                raise ApiError(400, "format=xml gives activities: problems have none")
+            if resource.name in ("problems", "links"):
+                raise ApiError(400, f"format=xml gives activities: {resource.name} have none")
 
             def versions() -> list[str]:
                 with engine.connect() as conn:
@@ -451,7 +453,7 @@ async def preflight(request: Request) -> Response:
     return Response(status_code=204, headers=PREFLIGHT)
 
 
-ROW_LISTS = ("activities", "transactions", "budgets", "results", "problems")
+ROW_LISTS = ("activities", "transactions", "budgets", "results", "problems", "links")
 
 
 def routes() -> list[BaseRoute]:
@@ -582,11 +584,12 @@ def openapi(request: Request) -> dict[str, Any]:
             "(descending): " + ", ".join(sorted(resource.sorts)) + ".",
             "schema": {"type": "string", "pattern": f"^(-?({keys}))(,-?({keys}))*$"},
         }
-        chosen = (
-            [f for f in filters if f["name"] == "activity"]
-            if name == "problems"
-            else [*filters, currency]
-        )
+        if name == "problems":
+            chosen = [f for f in filters if f["name"] == "activity"]
+        elif name == "links":
+            chosen = [f for f in filters if f["name"] in listing.LINK_FILTERS]
+        else:
+            chosen = [*filters, currency]
         paths[f"/{name}"] = _operation(
             resource.description,
             [*chosen, *pages, sort],

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from iatiportal.cli import main
 from iatiportal.ingest.sources import expand
-from iatiportal.store import facts, load, search
+from iatiportal.store import chains, facts, load, search
 from iatiportal.store import schema as s
 from iatiportal.store.filters import Filters
 from iatiportal.store.money import by_activity, totals
@@ -55,8 +55,13 @@ DERIVED: dict[str, str] = {
             s.activity_descendant,
             s.activity_link,
             s.search_text,
+            s.funding_link,
         )
     },
+    "link_problems": (
+        "SELECT source_file_id, file_path, line, iati_identifier, severity, rule, message "
+        f"FROM problem WHERE rule = '{chains.LINK_RULE}'"
+    ),
     "cycle_problems": (
         "SELECT source_file_id, file_path, line, iati_identifier, severity, rule, message "
         f"FROM problem WHERE rule = '{facts.CYCLE_RULE}'"
@@ -142,6 +147,18 @@ def activity_xml(ident: str, rng: random.Random, stamp: str) -> str:
             else ""
         )
         extra = ""
+        # Funding links across both orgs (and to identifiers no file holds): incoming funds
+        # name their provider's activity, commitments and disbursements their receiver's.
+        linked = rng.choice([*IDENTIFIERS, "XX-GONE-1", None, None])
+        if linked is not None and kind == "1":
+            provider = provider.replace(
+                "<provider-org", f'<provider-org provider-activity-id="{linked}"'
+            )
+        elif linked is not None and kind in "23":
+            extra += (
+                f'<receiver-org receiver-activity-id="{linked}"><narrative>R</narrative>'
+                "</receiver-org>"
+            )
         if rng.random() < 0.2:
             extra += '<sector code="15110" vocabulary="1"/>'
         if rng.random() < 0.2 and not countries:
@@ -151,8 +168,17 @@ def activity_xml(ident: str, rng: random.Random, stamp: str) -> str:
             f'<value value-date="{day}">{rng.randint(1, 50) * 10}</value>{provider}{extra}'
             "</transaction>"
         )
+    if rng.random() < 0.3:
+        other = rng.choice([*IDENTIFIERS, "XX-GONE-2"])
+        parts.append(
+            f'<participating-org ref="XX-OTHER" role="{rng.choice("134")}" activity-id="{other}">'
+            "<narrative>Linked</narrative></participating-org>"
+        )
     same_org = [i for i in IDENTIFIERS if i.startswith(org + "-") and i != ident]
     for other in rng.sample(same_org, rng.choice([0, 0, 1, 2])):
+        parts.append(f'<related-activity ref="{other}" type="{rng.choice("12")}"/>')
+    if rng.random() < 0.2:  # across orgs: a funding link, not a hierarchy
+        other = rng.choice([i for i in IDENTIFIERS if not i.startswith(org + "-")])
         parts.append(f'<related-activity ref="{other}" type="{rng.choice("12")}"/>')
     parts.append("</iati-activity>")
     return "\n".join(parts)

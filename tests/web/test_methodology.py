@@ -96,6 +96,7 @@ def test_the_methodology_is_the_docstring_of_the_money_module() -> None:
         "**Development and humanitarian",
         "**Funding partners",
         "**Parent and child activities",
+        "**Money passed between activities",
         "**Countries, regions and sectors",
         "**One currency",
         "**Organisation files",

@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from iatiportal import rates, standard
-from iatiportal.datasets import Dataset, Field
+from iatiportal.datasets import Dataset, Field, of_resource
 from iatiportal.datasets import figures as f
 from iatiportal.datasets.context import Context
 from iatiportal.i18n import gettext as _
 from iatiportal.profile import PlanPeriod, StrategicPlan
 from iatiportal.store import activity as stored
+from iatiportal.store import listing
 from iatiportal.store import schema as s
 from iatiportal.store.filters import Filters
 from iatiportal.web import charts
@@ -428,7 +429,48 @@ def build(conn: Connection, ctx: Context, identifier: str) -> Page | None:
         },
         indicator_charts=progress,
     )
+    context["funding_chain"] = funding_chain(conn, identifier)
     return Page("activity.html", title[1] if title else identifier, context, tables)
+
+
+def _rows_of(conn: Connection, query: Any) -> Generator[dict[str, Any], None, None]:
+    """Every row of ``query`` from a server-side cursor, closed when the reader stops."""
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=1000))
+    try:
+        for row in result:
+            yield dict(row._mapping)
+    finally:
+        result.close()
+
+
+def funding_chain(conn: Connection, identifier: str) -> dict[str, Any]:
+    """The activity's links, as the Funding chain section shows them: ``upstream`` (who
+    funded it, from which activity) and ``downstream`` (whom it funded), each at most
+    CHAIN_SHOWN, with how many there are; each link names the other activity, whether we hold
+    it, and both sides' amounts (store.chains)."""
+    resource = listing.links_resource()
+    out: dict[str, Any] = {}
+    for direction, mine, other in (
+        ("upstream", "funded", "funder"),
+        ("downstream", "funder", "funded"),
+    ):
+        query = resource.select(Filters()).where(
+            s.funding_link.c[f"{mine}_identifier"] == identifier
+        )
+        rows = listing.fetch(conn, query, 0, CHAIN_SHOWN)
+        out[direction] = {
+            "total": listing.count(conn, query) if len(rows) == CHAIN_SHOWN else len(rows),
+            "rows": [
+                {
+                    **r,
+                    "other": r[f"{other}_identifier"],
+                    "other_held": r[f"{other}_held"],
+                    "other_org": r[f"{other}_reporting_org_ref"],
+                }
+                for r in rows
+            ],
+        }
+    return out
 
 
 def publisher_plan(ctx: Context, act: dict[str, Any]) -> StrategicPlan | None:
@@ -599,9 +641,13 @@ TRANSACTION_TOTALS = Dataset(
     "The activity's transactions summed per type and currency.",
     _fields("transaction_type", "transaction_type_name", "currency", "transactions", "value"),
 )
+LINKS = of_resource(listing.links_resource())
+"""The activity's funding links, upstream and downstream: the API's ``links`` list."""
+CHAIN_SHOWN = 100
+"""Links shown per direction in the page's Funding chain section (every one in its data)."""
 TABLES = (
     f.BY_YEAR, BUDGETS, TRANSACTIONS, INDICATOR_PERIODS, TRANSACTION_TOTALS, f.CORE, f.SDGS,
-    f.PARTNERS_BY_YEAR, RESULT_MONEY,
+    f.PARTNERS_BY_YEAR, RESULT_MONEY, LINKS,
 )  # fmt: skip
 """The activity's data tables, in order (its page renderings and its API item)."""
 
@@ -646,6 +692,8 @@ def data_tables(
     period_rows = _stream(
         lambda: stored.indicator_period_stream(conn, aid, language), with_plan_indicator
     )
+    links_query = listing.links_resource().select(Filters(activity=identifier))
+    link_rows = _stream(lambda: _rows_of(conn, links_query), dict)
     return [
         table(f.BY_YEAR, by_year),
         table(BUDGETS, stream=budget_rows, total=totals["budgets"]),
@@ -656,6 +704,7 @@ def data_tables(
         table(f.SDGS, f.sdgs(conn, ctx, own)),
         table(f.PARTNERS_BY_YEAR, f.partners_by_year(conn, ctx, own)),
         table(RESULT_MONEY, result_rows(conn, ctx, act, linked)),
+        table(LINKS, stream=link_rows, total=listing.count(conn, links_query)),
     ]
 
 
