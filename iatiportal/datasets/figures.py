@@ -195,6 +195,32 @@ PARTNER_ACTIVITIES = Dataset(
 )
 
 
+FLOWS = Dataset(
+    "flows",
+    "The money of the year from the funding partners to the home publisher (incoming funds) "
+    "and what it spent (expenditure), with the implementing partners named by its activities.",
+    (
+        Field("stage", "string", "funding: a funding partner's incoming funds to the home "
+              "publisher; spending: the home publisher's expenditure, or an implementing "
+              "partner it names."),
+        Field("source", "string", "Where the money comes from: an organisation identifier, "
+              "else its name; home: the home publisher."),
+        Field("source_name", "string", "Its name."),
+        Field("target", "string", "Where the money goes: home (the home publisher), "
+              "expenditure, or an implementing partner's identifier, else its name."),
+        Field("target_name", "string", "Its name."),
+        Field("currency", "string", "Currency of the amount (ISO 4217)."),
+        Field("amount", "number", "The amount (incoming funds or expenditure). Empty: an "
+              "organisation named as funder or implementing partner without an amount."),
+    ),
+)  # fmt: skip
+"""One dataset for the flow diagram, the table beside it and the page's data renderings."""
+HOME = "home"
+"""The key of the home publisher in FLOWS."""
+EXPENDITURE = "expenditure"
+"""The key of the home publisher's expenditure in FLOWS."""
+
+
 OTHER = "other"
 """The key of the line that sums the smaller partners."""
 MOST_SERIES = 6
@@ -566,7 +592,7 @@ def largest_and_other(
     return out + sorted(other.values(), key=lambda r: (r["currency"] or "", r["year"] or 0))
 
 
-COUNTRY_TABLES = (BY_YEAR, PARTNERS, IMPACT_AREAS, PARTNERS_BY_YEAR, SDGS)
+COUNTRY_TABLES = (BY_YEAR, PARTNERS, IMPACT_AREAS, PARTNERS_BY_YEAR, SDGS, FLOWS)
 """What a country's overview shows (and the API's country item holds), in order."""
 
 
@@ -581,6 +607,7 @@ def country_overview(
         IMPACT_AREAS.name: impact_areas(conn, ctx, in_year),
         PARTNERS_BY_YEAR.name: largest_and_other(partners_by_year(conn, ctx, base)),
         SDGS.name: sdgs(conn, ctx, in_year),
+        FLOWS.name: flows(conn, ctx, in_year, in_year),
     }
 
 
@@ -651,3 +678,53 @@ def core_and_non_core(conn: Connection, ctx: Context, filters: Filters) -> list[
     for line in lines.values():
         line["incoming_funds"] = line["core"] + line["non_core"]
     return sorted(lines.values(), key=lambda line: str(line["currency"] or ""))
+
+
+def flows(
+    conn: Connection, ctx: Context, funding: Filters, spending: Filters
+) -> list[Row]:
+    """FLOWS rows: the funding partners of ``funding`` (``funding_partners``: the same figures
+    as the page's funding partners table, partners named without amounts last) to the home
+    publisher, then its expenditure of ``spending`` per currency (``totals``: the page's
+    expenditure), then the implementing partners of the activities ``spending`` selects
+    (``queries.implementing_partners``), without amounts: the money facts do not say how much
+    of the expenditure went to each."""
+    home_name = ctx.portal.home.name.get(ctx.language) or _("Home publisher")
+    rows: list[Row] = [
+        {
+            "stage": "funding",
+            "source": p["provider_org_ref"] or p["provider_org_name"],
+            "source_name": p["provider_org_name"] or p["provider_org_ref"] or _("Not named"),
+            "target": HOME,
+            "target_name": home_name,
+            "currency": p["currency"],
+            "amount": p["incoming_funds"],
+        }
+        for p in funding_partners(conn, ctx, funding)
+    ]
+    rows += [
+        {
+            "stage": "spending",
+            "source": HOME,
+            "source_name": home_name,
+            "target": EXPENDITURE,
+            "target_name": _("Expenditure"),
+            "currency": line["currency"],
+            "amount": line["expenditure"],
+        }
+        for line in totals(conn, ctx, spending)
+        if line["expenditure"] is not None
+    ]
+    rows += [
+        {
+            "stage": "spending",
+            "source": HOME,
+            "source_name": home_name,
+            "target": p["ref"] or p["name"],
+            "target_name": p["name"] or p["ref"],
+            "currency": None,
+            "amount": None,
+        }
+        for p in queries.implementing_partners(conn, spending, exclude=ctx.home)
+    ]
+    return rows

@@ -292,12 +292,15 @@ def _overview(
         found["sdgs"],
     )
     partner_years = found["funding_partners_by_year"]
+    flows = found["flows"]
     context = {
         "by_year": by_year,
         "partners": found["funding_partners"],
         "areas": areas,
         "sdgs": sdgs,
         "partner_years": charts.pivot_by_year(partner_years),
+        "flows": flows,
+        "home_name": ctx.portal.home.name.get(ctx.language),
         "charts": {
             "by_year": charts.budget_by_year("by-year", by_year),
             "partners": charts.contributions(
@@ -308,6 +311,7 @@ def _overview(
             ),
             "areas": charts.budget_by_name("impact-areas", _("Impact areas"), areas),
             "sdgs": charts.budget_by_name("sdgs", _("Sustainable Development Goals"), sdgs),
+            "flows": charts.flow_diagram("flows", _("Flow of funds"), flows),
         },
     }
     return context, [table(d, found[d.name]) for d in f.COUNTRY_TABLES]

@@ -52,6 +52,7 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
         }
         for r in money.by_country(conn, ctx.portal, in_year, ("incoming",))
     ]
+    flows = f.flows(conn, ctx, in_year, ctx.money(partner=ref, year=year))
     funded = [
         {"iati_identifier": r.iati_identifier, "currency": r.currency, "incoming_funds": r.value}
         for r in money.by_activity(conn, ctx.portal, in_year, ("incoming",))
@@ -66,17 +67,21 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
             "kinds_stated": f.stated_kinds(yearly),
             "where": where,
             "funded": funded,
+            "flows": flows,
+            "home_name": ctx.portal.home.name.get(ctx.language),
             "years": years,
             "year": year,
             "charts": {
                 "yearly": charts.contributions(
                     "contributions-by-year", _("Contributions by year"), yearly, stacked=False
-                )
+                ),
+                "flows": charts.flow_diagram("flows", _("Flow of funds"), flows),
             },
         },
         [
             table(f.CONTRIBUTIONS, yearly),
             table(f.PARTNER_COUNTRIES, where),
             table(f.PARTNER_ACTIVITIES, funded),
+            table(f.FLOWS, flows),
         ],
     )
