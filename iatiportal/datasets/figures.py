@@ -680,9 +680,7 @@ def core_and_non_core(conn: Connection, ctx: Context, filters: Filters) -> list[
     return sorted(lines.values(), key=lambda line: str(line["currency"] or ""))
 
 
-def flows(
-    conn: Connection, ctx: Context, funding: Filters, spending: Filters
-) -> list[Row]:
+def flows(conn: Connection, ctx: Context, funding: Filters, spending: Filters) -> list[Row]:
     """FLOWS rows: the funding partners of ``funding`` (``funding_partners``: the same figures
     as the page's funding partners table, partners named without amounts last) to the home
     publisher, then its expenditure of ``spending`` per currency (``totals``: the page's

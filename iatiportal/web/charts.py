@@ -285,12 +285,10 @@ def flow_diagram(chart_id: str, title: str, rows: Sequence[dict[str, Any]]) -> d
     for r in rows:
         if r["amount"] is not None and r["amount"] > 0:
             by_currency.setdefault(r["currency"], []).append(r)
-    panels = []
+    panels: list[dict[str, Any]] = []
     for currency in sorted(by_currency, key=lambda c: c or ""):
         drawn = by_currency[currency]
-        funding = sorted(
-            (r for r in drawn if r["stage"] == "funding"), key=lambda r: -r["amount"]
-        )
+        funding = sorted((r for r in drawn if r["stage"] == "funding"), key=lambda r: -r["amount"])
         if len(funding) > MOST_FLOWS:
             kept, rest = funding[: MOST_FLOWS - 1], funding[MOST_FLOWS - 1 :]
             other = {
