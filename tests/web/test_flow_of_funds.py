@@ -13,10 +13,10 @@ import pytest
 from bs4 import BeautifulSoup
 from lxml import etree
 from starlette.testclient import TestClient
+from stores import KINDS, migrated_store
 
 from iatiportal.demo import demo_files
 from iatiportal.profile import bundled, load_portal
-from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.load import ingest
 from iatiportal.web.app import create_app
 from iatiportal.web.charts import MOST_FLOWS, flow_diagram
@@ -26,14 +26,14 @@ YEAR = 2023
 COUNTRY = "KE"  # outcomes without child activities, each wholly in Kenya
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('flows') / 'demo.db'}")
-    migrate(engine)
-    assert not ingest(engine, [str(p) for p in demo_files()]).failed
-    with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as test_client:
-        yield test_client
-    engine.dispose()
+@pytest.fixture(scope="module", params=KINDS)
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    with migrated_store(request.param, tmp_path_factory.mktemp("flows")) as engine:
+        assert not ingest(engine, [str(p) for p in demo_files()]).failed
+        with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as test_client:
+            yield test_client
 
 
 def _activities(country: str | None = None, funder: str | None = None) -> list[etree._Element]:
