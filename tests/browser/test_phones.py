@@ -153,13 +153,14 @@ TABLE_PAGES = {
 # Lists of things (a row is a country, an outcome, an activity): each row a card on a phone.
 STACKED = {
     "countries": ["countries"],
-    "country-overview": ["impact-areas", "places", "sdgs"],  # places: the map summary's, at
-    # every tab's foot
+    # flows: the flow of funds, a flow a row; places: the map summary's, at every tab's foot
+    "country-overview": ["flows", "impact-areas", "places", "sdgs"],
     "country-results": ["outcomes", "places"],
     "country-strategic-plan": ["outcomes", "places"],
     "activities": ["activities"],
     "strategic-plan": ["impact-areas"],
     "outcome-results": ["indicator", "results-overview"],
+    "partner": ["flows"],
 }
 
 
