@@ -141,6 +141,17 @@ def activity_xml(ident: str, rng: random.Random, stamp: str) -> str:
             else ""
         )
         extra = ""
+        if kind != "1":  # a receiver: with a ref and a name, a name only, a ref only, or none
+            n = rng.randint(1, 3)
+            extra += rng.choice(
+                [
+                    f'<receiver-org ref="XX-PARTNER-{n}"><narrative>Partner {n}</narrative>'
+                    "</receiver-org>",
+                    f"<receiver-org><narrative>Group {n}</narrative></receiver-org>",
+                    f'<receiver-org ref="XX-PARTNER-{n}"/>',
+                    "",
+                ]
+            )
         if rng.random() < 0.2:
             extra += '<sector code="15110" vocabulary="1"/>'
         if rng.random() < 0.2 and not countries:
