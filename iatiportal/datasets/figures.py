@@ -198,27 +198,30 @@ PARTNER_ACTIVITIES = Dataset(
 FLOWS = Dataset(
     "flows",
     "The money of the year from the funding partners to the home publisher (incoming funds) "
-    "and what it spent (expenditure), with the implementing partners named by its activities.",
+    "and what it spent (expenditure) with each implementing partner (the transactions' "
+    "receiver organisation).",
     (
         Field("stage", "string", "funding: a funding partner's incoming funds to the home "
-              "publisher; spending: the home publisher's expenditure, or an implementing "
-              "partner it names."),
+              "publisher; spending: the home publisher's expenditure with an implementing "
+              "partner."),
         Field("source", "string", "Where the money comes from: an organisation identifier, "
               "else its name; home: the home publisher."),
         Field("source_name", "string", "Its name."),
-        Field("target", "string", "Where the money goes: home (the home publisher), "
-              "expenditure, or an implementing partner's identifier, else its name."),
+        Field("target", "string", "Where the money goes: home (the home publisher), an "
+              "implementing partner's identifier, else its name; not-named: expenditure "
+              "whose transactions name no receiver."),
         Field("target_name", "string", "Its name."),
         Field("currency", "string", "Currency of the amount (ISO 4217)."),
         Field("amount", "number", "The amount (incoming funds or expenditure). Empty: an "
-              "organisation named as funder or implementing partner without an amount."),
+              "organisation named as funder or implementing partner (participating-org) "
+              "without an amount."),
     ),
 )  # fmt: skip
 """One dataset for the flow diagram, the table beside it and the page's data renderings."""
 HOME = "home"
 """The key of the home publisher in FLOWS."""
-EXPENDITURE = "expenditure"
-"""The key of the home publisher's expenditure in FLOWS."""
+NOT_NAMED = "not-named"
+"""The key, in FLOWS, of the home publisher's expenditure whose transactions name no receiver."""
 
 
 OTHER = "other"
@@ -683,10 +686,11 @@ def core_and_non_core(conn: Connection, ctx: Context, filters: Filters) -> list[
 def flows(conn: Connection, ctx: Context, funding: Filters, spending: Filters) -> list[Row]:
     """FLOWS rows: the funding partners of ``funding`` (``funding_partners``: the same figures
     as the page's funding partners table, partners named without amounts last) to the home
-    publisher, then its expenditure of ``spending`` per currency (``totals``: the page's
-    expenditure), then the implementing partners of the activities ``spending`` selects
-    (``queries.implementing_partners``), without amounts: the money facts do not say how much
-    of the expenditure went to each."""
+    publisher, then its expenditure of ``spending`` per receiver and currency
+    (``money.receivers``: largest first, the expenditure that names no receiver as one
+    NOT_NAMED flow, so that per currency they add up to the page's expenditure), then the
+    implementing partners the activities name (participating-org role 4) that received none of
+    it, without amounts."""
     home_name = ctx.portal.home.name.get(ctx.language) or _("Home publisher")
     rows: list[Row] = [
         {
@@ -700,19 +704,20 @@ def flows(conn: Connection, ctx: Context, funding: Filters, spending: Filters) -
         }
         for p in funding_partners(conn, ctx, funding)
     ]
+    paid = money.receivers(conn, ctx.portal, spending, "expenditure")
     rows += [
         {
             "stage": "spending",
             "source": HOME,
             "source_name": home_name,
-            "target": EXPENDITURE,
-            "target_name": _("Expenditure"),
-            "currency": line["currency"],
-            "amount": line["expenditure"],
+            "target": r.receiver_org_ref or r.receiver_org_name or NOT_NAMED,
+            "target_name": r.receiver_org_name or r.receiver_org_ref or _("Not named"),
+            "currency": r.currency,
+            "amount": r.value,
         }
-        for line in totals(conn, ctx, spending)
-        if line["expenditure"] is not None
+        for r in paid
     ]
+    known = {r.receiver_org_ref or r.receiver_org_name for r in paid}
     rows += [
         {
             "stage": "spending",
@@ -724,5 +729,6 @@ def flows(conn: Connection, ctx: Context, funding: Filters, spending: Filters) -
             "amount": None,
         }
         for p in queries.implementing_partners(conn, spending, exclude=ctx.home)
+        if (p["ref"] or p["name"]) not in known
     ]
     return rows

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import pycountry
 
+from iatiportal.datasets.figures import NOT_NAMED
 from iatiportal.i18n import gettext as _
 from iatiportal.i18n import money as format_money
 from iatiportal.i18n import percent as format_percent
@@ -270,17 +271,33 @@ def location_map(
 
 
 MOST_FLOWS = 8
-"""Funding partners a flow diagram draws apart, per currency: with more, the largest
-``MOST_FLOWS - 1`` are drawn and the others summed into one "Other funding partners"."""
+"""Funding partners, and implementing partners, a flow diagram draws apart per currency: with
+more, the largest ``MOST_FLOWS - 1`` are drawn and the others summed into one "Other" flow
+(the expenditure that names no receiver is always drawn apart, never summed with them)."""
+
+
+def _largest(rows: list[dict[str, Any]], side: str, other_name: str) -> list[dict[str, Any]]:
+    """The flows of one stage, largest first, with those beyond the largest ``MOST_FLOWS - 1``
+    summed into one whose ``side`` ("source" or "target") is ``other`` (``other_name`` with
+    ``%(count)s``); the NOT_NAMED flow stays apart, last."""
+    apart = [r for r in rows if r[side] == NOT_NAMED]
+    rows = sorted((r for r in rows if r[side] != NOT_NAMED), key=lambda r: -r["amount"])
+    if len(rows) > MOST_FLOWS:
+        kept, rest = rows[: MOST_FLOWS - 1], rows[MOST_FLOWS - 1 :]
+        other = {**rest[0], side: "other", f"{side}_name": other_name % {"count": len(rest)}}
+        other["amount"] = sum((r["amount"] for r in rest), Decimal(0))
+        rows = [*kept, other]
+    return [*rows, *apart]
 
 
 def flow_diagram(chart_id: str, title: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The flow diagram (Sankey) of FLOWS rows (datasets.figures.flows): one panel per
     currency, whose ``links`` are the rows with an amount above 0 (``source``, ``target``,
     ``value``, ``text``: the figure as the table shows it), funding partners beyond the
-    largest ``MOST_FLOWS - 1`` summed into "Other funding partners" (the table keeps every
-    row); ``nodes`` are the links' ends, each with its name and the total that the diagram
-    shows on it (the larger of what comes in and what goes out)."""
+    largest ``MOST_FLOWS - 1`` summed into "Other funding partners", implementing partners
+    likewise into "Other implementing partners" (the table keeps every row); ``nodes`` are
+    the links' ends, each with its name and the total that the diagram shows on it (the
+    larger of what comes in and what goes out)."""
     by_currency: dict[str | None, list[dict[str, Any]]] = {}
     for r in rows:
         if r["amount"] is not None and r["amount"] > 0:
@@ -288,26 +305,23 @@ def flow_diagram(chart_id: str, title: str, rows: Sequence[dict[str, Any]]) -> d
     panels: list[dict[str, Any]] = []
     for currency in sorted(by_currency, key=lambda c: c or ""):
         drawn = by_currency[currency]
-        funding = sorted((r for r in drawn if r["stage"] == "funding"), key=lambda r: -r["amount"])
-        if len(funding) > MOST_FLOWS:
-            kept, rest = funding[: MOST_FLOWS - 1], funding[MOST_FLOWS - 1 :]
-            other = {
-                "stage": "funding",
-                "source": "other",
-                "source_name": _("Other funding partners (%(count)s)") % {"count": len(rest)},
-                "target": rest[0]["target"],
-                "target_name": rest[0]["target_name"],
-                "currency": currency,
-                "amount": sum((r["amount"] for r in rest), Decimal(0)),
-            }
-            funding = [*kept, other]
+        funding = _largest(
+            [r for r in drawn if r["stage"] == "funding"],
+            "source",
+            _("Other funding partners (%(count)s)"),
+        )
+        spending = _largest(
+            [r for r in drawn if r["stage"] != "funding"],
+            "target",
+            _("Other implementing partners (%(count)s)"),
+        )
         links = [
             # Node ids by side: a funder and an implementing partner of the same name are
             # two nodes, and no link can close a cycle (which the layout refuses).
             {**r, "from": f"funder:{r['source']}", "to": "home"}
             if r["stage"] == "funding"
             else {**r, "from": "home", "to": f"spent:{r['target']}"}
-            for r in [*funding, *(r for r in drawn if r["stage"] != "funding")]
+            for r in [*funding, *spending]
         ]
         names: dict[str, str] = {}
         into: dict[str, Decimal] = {}

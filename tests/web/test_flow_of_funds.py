@@ -100,7 +100,8 @@ def test_country_flows_are_the_sums_of_the_xml(client: TestClient) -> None:
     assert funding == _incoming(kenya, YEAR)
     assert {r["target"] for r in rows if r["stage"] == "funding"} == {"home"}
     spent = [r for r in rows if r["stage"] == "spending" and r["amount"] is not None]
-    assert [(r["target"], r["currency"]) for r in spent] == [("expenditure", "USD")]
+    # The demo's expenditure names no receiver: one "not named" flow of all of it.
+    assert [(r["target"], r["currency"]) for r in spent] == [("not-named", "USD")]
     assert Decimal(str(spent[0]["amount"])) == _expenditure(kenya, YEAR)
     named = {r["target_name"] for r in rows if r["stage"] == "spending" and r["amount"] is None}
     assert named == _implementing(kenya) and named
@@ -118,8 +119,8 @@ def test_country_flows_add_up_to_the_page_totals(client: TestClient) -> None:
         (r["source"], r["currency"], r["amount"]) for r in rows if r["stage"] == "funding"
     } == partners
     html = BeautifulSoup(client.get(f"/countries/{COUNTRY}?year={YEAR}").text, "html.parser")
-    spent = next(r for r in rows if r["target"] == "expenditure")
-    shown = html.select_one("table.flows tr[data-target='expenditure'] td.num")
+    spent = next(r for r in rows if r["target"] == "not-named")
+    shown = html.select_one("table.flows tr[data-target='not-named'] td.num")
     assert shown is not None
     total = html.select_one("dd.total-expenditure")
     assert total is not None and shown.get_text(strip=True) == total.get_text(strip=True)
@@ -136,7 +137,7 @@ def test_partner_flows_are_its_incoming_funds_and_what_its_activities_spent(
     assert [(r["source"], Decimal(str(r["amount"]))) for r in funding] == [
         (ref, _incoming(funded, YEAR)[ref])
     ]
-    spent = next(r for r in rows if r["target"] == "expenditure")
+    spent = next(r for r in rows if r["target"] == "not-named")
     assert Decimal(str(spent["amount"])) == _expenditure(funded, YEAR)
 
 
@@ -188,3 +189,30 @@ def test_small_funders_are_one_other_link_in_the_diagram_only() -> None:
     assert sources[MOST_FLOWS - 1 :] == ["funder:other"]
     other = sum(100 - i for i in range(MOST_FLOWS - 1, MOST_FLOWS + 3))
     assert panel["links"][-1]["value"] == other
+
+
+def test_small_implementing_partners_are_one_other_link_and_not_named_stays_apart() -> None:
+    rows = [
+        {
+            "stage": "spending",
+            "source": "home",
+            "source_name": "Home",
+            "target": f"N{i}",
+            "target_name": f"NGO {i}",
+            "currency": "EUR",
+            "amount": Decimal(100 - i),
+        }
+        for i in range(MOST_FLOWS + 2)
+    ]
+    rows.append({**rows[0], "target": "not-named", "target_name": "Not named", "amount": 1})
+    [panel] = flow_diagram("f", "Flows", rows)["panels"]
+    targets = [link["target"] for link in panel["links"]]
+    assert targets == [
+        *(f"spent:N{i}" for i in range(MOST_FLOWS - 1)),
+        "spent:other",
+        "spent:not-named",
+    ]
+    assert panel["links"][-2]["value"] == sum(
+        100 - i for i in range(MOST_FLOWS - 1, MOST_FLOWS + 2)
+    )
+    assert panel["links"][-2]["target_name"] == "Other implementing partners (3)"
