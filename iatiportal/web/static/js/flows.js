@@ -41,7 +41,9 @@
 
   function panel(spec, data, width, details) {
     const columns = new Map();
-    // The tallest column sets the height: 46 px a node (its two lines of label) at least.
+    // The tallest column sets the height: 56 px a node at least. The padding between nodes
+    // holds a label's two lines, so that small flows' labels (a partner paid little beside
+    // one paid much) do not overlap.
     for (const link of data.links) {
       columns.set(link.source, 0);
       columns.set(link.target, 2);
@@ -49,13 +51,13 @@
     columns.set("home", 1);
     const counts = [0, 0, 0];
     for (const column of columns.values()) counts[column] += 1;
-    const height = Math.max(180, Math.max(...counts) * 46 + 20);
+    const height = Math.max(200, Math.max(...counts) * 56 + 20);
     const label = Math.min(200, width * 0.28); // room for the labels on each side
     const layout = d3.sankey()
       .nodeId((d) => d.id)
       .nodeAlign(d3.sankeyJustify)
       .nodeWidth(16)
-      .nodePadding(18)
+      .nodePadding(32)
       .nodeSort(null)
       .extent([[label, 10], [width - label, height - 10]]);
     const graph = layout({
@@ -74,6 +76,7 @@
     // Its own size (a stylesheet rule of the page would fit it to the box: it scrolls instead).
     svg.style.width = `${width}px`;
     svg.style.height = `${height}px`;
+    svg.style.overflow = "visible"; // the focus outline of a node at the edge is not cut
     const colours = new Map();
     graph.nodes.forEach((node, i) => colours.set(node.id, PALETTE[i % PALETTE.length]));
     const say = (text) => { details.textContent = text; };
