@@ -195,6 +195,35 @@ PARTNER_ACTIVITIES = Dataset(
 )
 
 
+FLOWS = Dataset(
+    "flows",
+    "The money of the year from the funding partners to the home publisher (incoming funds) "
+    "and what it spent (expenditure) with each implementing partner (the transactions' "
+    "receiver organisation).",
+    (
+        Field("stage", "string", "funding: a funding partner's incoming funds to the home "
+              "publisher; spending: the home publisher's expenditure with an implementing "
+              "partner."),
+        Field("source", "string", "Where the money comes from: an organisation identifier, "
+              "else its name; home: the home publisher."),
+        Field("source_name", "string", "Its name."),
+        Field("target", "string", "Where the money goes: home (the home publisher), an "
+              "implementing partner's identifier, else its name; not-named: expenditure "
+              "whose transactions name no receiver."),
+        Field("target_name", "string", "Its name."),
+        Field("currency", "string", "Currency of the amount (ISO 4217)."),
+        Field("amount", "number", "The amount (incoming funds or expenditure). Empty: an "
+              "organisation named as funder or implementing partner (participating-org) "
+              "without an amount."),
+    ),
+)  # fmt: skip
+"""One dataset for the flow diagram, the table beside it and the page's data renderings."""
+HOME = "home"
+"""The key of the home publisher in FLOWS."""
+NOT_NAMED = "not-named"
+"""The key, in FLOWS, of the home publisher's expenditure whose transactions name no receiver."""
+
+
 OTHER = "other"
 """The key of the line that sums the smaller partners."""
 MOST_SERIES = 6
@@ -566,7 +595,7 @@ def largest_and_other(
     return out + sorted(other.values(), key=lambda r: (r["currency"] or "", r["year"] or 0))
 
 
-COUNTRY_TABLES = (BY_YEAR, PARTNERS, IMPACT_AREAS, PARTNERS_BY_YEAR, SDGS)
+COUNTRY_TABLES = (BY_YEAR, PARTNERS, IMPACT_AREAS, PARTNERS_BY_YEAR, SDGS, FLOWS)
 """What a country's overview shows (and the API's country item holds), in order."""
 
 
@@ -581,6 +610,7 @@ def country_overview(
         IMPACT_AREAS.name: impact_areas(conn, ctx, in_year),
         PARTNERS_BY_YEAR.name: largest_and_other(partners_by_year(conn, ctx, base)),
         SDGS.name: sdgs(conn, ctx, in_year),
+        FLOWS.name: flows(conn, ctx, in_year, in_year),
     }
 
 
@@ -651,3 +681,54 @@ def core_and_non_core(conn: Connection, ctx: Context, filters: Filters) -> list[
     for line in lines.values():
         line["incoming_funds"] = line["core"] + line["non_core"]
     return sorted(lines.values(), key=lambda line: str(line["currency"] or ""))
+
+
+def flows(conn: Connection, ctx: Context, funding: Filters, spending: Filters) -> list[Row]:
+    """FLOWS rows: the funding partners of ``funding`` (``funding_partners``: the same figures
+    as the page's funding partners table, partners named without amounts last) to the home
+    publisher, then its expenditure of ``spending`` per receiver and currency
+    (``money.receivers``: largest first, the expenditure that names no receiver as one
+    NOT_NAMED flow, so that per currency they add up to the page's expenditure), then the
+    implementing partners the activities name (participating-org role 4) that received none of
+    it, without amounts."""
+    home_name = ctx.portal.home.name.get(ctx.language) or _("Home publisher")
+    rows: list[Row] = [
+        {
+            "stage": "funding",
+            "source": p["provider_org_ref"] or p["provider_org_name"],
+            "source_name": p["provider_org_name"] or p["provider_org_ref"] or _("Not named"),
+            "target": HOME,
+            "target_name": home_name,
+            "currency": p["currency"],
+            "amount": p["incoming_funds"],
+        }
+        for p in funding_partners(conn, ctx, funding)
+    ]
+    paid = money.receivers(conn, ctx.portal, spending, "expenditure")
+    rows += [
+        {
+            "stage": "spending",
+            "source": HOME,
+            "source_name": home_name,
+            "target": r.receiver_org_ref or r.receiver_org_name or NOT_NAMED,
+            "target_name": r.receiver_org_name or r.receiver_org_ref or _("Not named"),
+            "currency": r.currency,
+            "amount": r.value,
+        }
+        for r in paid
+    ]
+    known = {r.receiver_org_ref or r.receiver_org_name for r in paid}
+    rows += [
+        {
+            "stage": "spending",
+            "source": HOME,
+            "source_name": home_name,
+            "target": p["ref"] or p["name"],
+            "target_name": p["name"] or p["ref"],
+            "currency": None,
+            "amount": None,
+        }
+        for p in queries.implementing_partners(conn, spending, exclude=ctx.home)
+        if (p["ref"] or p["name"]) not in known
+    ]
+    return rows

@@ -12,7 +12,7 @@ precomputed rows. Steps (temporary tables ``mf_*``):
 2. Transactions of types 1-4 of current activities with a value, by year of their date (else
    of their value date); ``humanitarian``: the transaction's flag, else its activity's.
 3. Both summed per activity, measure, year, currency, humanitarian flag (and provider for
-   incoming funds).
+   incoming funds, receiver for commitments, disbursements and expenditure).
 4. Parent and child: an ancestor's sums of a measure and year are dropped when one of its
    descendants (same reporting org) has sums of that measure and year.
 5. Split by recipient country / region percentages into ``money_fact``; then each fact split by
@@ -92,7 +92,8 @@ RATE_VALID_DAYS = 45
 
 _FACT_DIMENSIONS = (
     "activity_id, reporting_org_ref, measure, year, currency, budget_status, budget_superseded, "
-    "provider_org_ref, provider_org_name, recipient_country_code, recipient_region_code, "
+    "provider_org_ref, provider_org_name, receiver_org_ref, receiver_org_name, "
+    "recipient_country_code, recipient_region_code, "
     "recipient_region_vocabulary, converted_to, rate_missing, humanitarian"
 )
 
@@ -186,6 +187,34 @@ class _Dialect:
 
     def temp(self, name: str) -> str:
         return f"CREATE TEMP TABLE {name} AS"
+
+    def bytewise(self, expr: str) -> str:
+        """Text ordered by its bytes on both databases (SQLite's default; PostgreSQL's "C")."""
+        return expr if self.sqlite else f'({expr}) COLLATE "C"'
+
+
+def _receiver_order(d: _Dialect, prefix: str) -> str:
+    """The receivers of one group in one order on both databases (none first)."""
+    ref, name = f"{prefix}receiver_org_ref", f"{prefix}receiver_org_name"
+    empty = "''"
+    return (
+        f"CASE WHEN {ref} IS NULL THEN 0 ELSE 1 END, {d.bytewise(f'COALESCE({ref}, {empty})')}, "
+        f"CASE WHEN {name} IS NULL THEN 0 ELSE 1 END, {d.bytewise(f'COALESCE({name}, {empty})')}"
+    )
+
+
+def _receivers_share(
+    d: _Dialect, upto: str, value: str, before: str, through: str, total: str
+) -> str:
+    """The part between two cumulative weights of one receiver's ``value``, the last of a
+    group's receivers counted ``upto`` it: the part of ``upto`` less that of ``upto - value``.
+    Over a group's receivers the parts add up to the part of the group's whole (they
+    telescope), so that splitting money by receiver changes no split of the money itself by
+    even 1/10,000 (issue 15)."""
+    return (
+        f"({_share_between(d, upto, before, through, total)} - "
+        f"{_share_between(d, f'({upto} - {value})', before, through, total)})"
+    )
 
 
 class _Scope:
@@ -551,6 +580,8 @@ def _budgets(conn: Connection, d: _Dialect, sc: _Scope) -> None:
                humanitarian,
                CAST(NULL AS VARCHAR) AS provider_org_ref,
                CAST(NULL AS TEXT) AS provider_org_name,
+               CAST(NULL AS VARCHAR) AS receiver_org_ref,
+               CAST(NULL AS TEXT) AS receiver_org_name,
                CAST(NULL AS VARCHAR) AS tx_country, CAST(NULL AS VARCHAR) AS tx_region,
                CAST(NULL AS VARCHAR) AS tx_region_vocabulary,
                CAST(NULL AS VARCHAR) AS tx_sector_vocabulary,
@@ -630,6 +661,12 @@ def _transactions(conn: Connection, d: _Dialect, sc: _Scope) -> None:
                    SELECT n.text FROM narrative n
                    WHERE n.element = 'transaction/provider-org' AND n.owner_id = t.id
                    ORDER BY n.id LIMIT 1) END AS provider_org_name,
+               CASE WHEN t.transaction_type <> '1' THEN t.receiver_org_ref END
+                   AS receiver_org_ref,
+               CASE WHEN t.transaction_type <> '1' THEN (
+                   SELECT n.text FROM narrative n
+                   WHERE n.element = 'transaction/receiver-org' AND n.owner_id = t.id
+                   ORDER BY n.id LIMIT 1) END AS receiver_org_name,
                t.recipient_country_code AS tx_country,
                CASE WHEN t.recipient_country_code IS NULL
                     THEN t.recipient_region_code END AS tx_region,
@@ -648,22 +685,23 @@ def _transactions(conn: Connection, d: _Dialect, sc: _Scope) -> None:
           AND t.transaction_type IN ('1', '2', '3', '4'){sc.where("t.activity_id")}"""
     columns = (
         "activity_id", "reporting_org_ref", "measure", "year", "provider_org_ref",
-        "provider_org_name", "tx_country", "tx_region", "tx_region_vocabulary",
-        "tx_sector_vocabulary", "tx_sector_code", "humanitarian",
+        "provider_org_name", "receiver_org_ref", "receiver_org_name", "tx_country", "tx_region",
+        "tx_region_vocabulary", "tx_sector_vocabulary", "tx_sector_code", "humanitarian",
     )  # fmt: skip
     conn.exec_driver_sql(
         f"""INSERT INTO mf_src (activity_id, reporting_org_ref, measure, year, currency,
                             budget_status, budget_superseded, converted_to, rate_missing,
-                            humanitarian, provider_org_ref, provider_org_name, tx_country,
-                            tx_region, tx_region_vocabulary, tx_sector_vocabulary,
-                            tx_sector_code, value)
+                            humanitarian, provider_org_ref, provider_org_name,
+                            receiver_org_ref, receiver_org_name, tx_country, tx_region,
+                            tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code, value)
         SELECT activity_id, reporting_org_ref, measure, year, currency,
                NULL, 0, converted_to, rate_missing, humanitarian, provider_org_ref,
-               provider_org_name, tx_country, tx_region, tx_region_vocabulary,
-               tx_sector_vocabulary, tx_sector_code, SUM(value)
+               provider_org_name, receiver_org_ref, receiver_org_name, tx_country, tx_region,
+               tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code, SUM(value)
         FROM ({_conversions(d, source, columns, _has_rates(conn))}) tx
         GROUP BY activity_id, reporting_org_ref, measure, year, currency, converted_to,
-                 rate_missing, humanitarian, provider_org_ref, provider_org_name, tx_country,
+                 rate_missing, humanitarian, provider_org_ref, provider_org_name,
+                 receiver_org_ref, receiver_org_name, tx_country,
                  tx_region, tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code"""
     )
 
@@ -924,19 +962,31 @@ def _split_by_geography(conn: Connection, d: _Dialect, sc: _Scope) -> int:
     )
     conn.exec_driver_sql("CREATE INDEX mf_geo_activity ON mf_geo (activity_id)")
     _analyze(conn, d, "mf_geo")
-    part = _share_between(d, "s.value", "g.cum_before", "g.cum_through", "g.total")
+    part = _receivers_share(d, "s.upto", "s.value", "g.cum_before", "g.cum_through", "g.total")
+    same_money = (
+        "activity_id, reporting_org_ref, measure, year, currency, budget_status, "
+        "budget_superseded, provider_org_ref, provider_org_name, tx_country, tx_region, "
+        "tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code, converted_to, "
+        "rate_missing, humanitarian"
+    )
     stored = conn.exec_driver_sql(
         f"""INSERT INTO money_fact ({_FACT_DIMENSIONS}, transaction_sector_vocabulary,
                                     transaction_sector_code, value)
         SELECT s.activity_id, s.reporting_org_ref, s.measure, s.year, s.currency,
                s.budget_status, s.budget_superseded = 1, s.provider_org_ref,
-               s.provider_org_name, COALESCE(s.tx_country, g.country),
+               s.provider_org_name, s.receiver_org_ref, s.receiver_org_name,
+               COALESCE(s.tx_country, g.country),
                COALESCE(s.tx_region, g.region),
                COALESCE(s.tx_region_vocabulary, g.region_vocabulary),
                s.converted_to, s.rate_missing = 1, s.humanitarian,
                s.tx_sector_vocabulary, s.tx_sector_code,
                {d.from_units(f"CASE WHEN g.activity_id IS NULL THEN s.value ELSE {part} END")}
-        FROM mf_src s LEFT JOIN mf_geo g
+        FROM (
+            SELECT m.*, SUM(m.value) OVER (
+                PARTITION BY {same_money} ORDER BY {_receiver_order(d, "m.")}
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
+            FROM mf_src m
+        ) s LEFT JOIN mf_geo g
           ON g.activity_id = s.activity_id AND s.tx_country IS NULL AND s.tx_region IS NULL"""
     )
     return int(stored.rowcount)
@@ -958,11 +1008,32 @@ def _split_by_sector(conn: Connection, d: _Dialect, sc: _Scope) -> int:
     )
     conn.exec_driver_sql("CREATE INDEX mf_sector_activity ON mf_sector (activity_id)")
     _analyze(conn, d, "mf_sector")
-    part = _share_between(d, d.units("f.value"), "g.cum_before", "g.cum_through", "g.total")
+    part = _receivers_share(
+        d, "f.upto", d.units("f.value"), "g.cum_before", "g.cum_through", "g.total"
+    )
+    same_money = ", ".join(
+        c.strip()
+        for c in [*_FACT_DIMENSIONS.split(","), "transaction_sector_vocabulary"]
+        if c.strip() not in ("receiver_org_ref", "receiver_org_name")
+    )
     stored = conn.exec_driver_sql(
         f"""INSERT INTO money_fact_sector (money_fact_id, sector_vocabulary, sector_code, value)
         SELECT f.id, g.vocabulary, g.code, {d.from_units(part)}
-        FROM money_fact f JOIN mf_sector g
+        FROM (
+            SELECT m.*, SUM({d.units("m.value")}) OVER (
+                PARTITION BY {same_money}, transaction_sector_code, copy_k
+                ORDER BY {_receiver_order(d, "m.")}
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
+            FROM (
+                -- Facts alike in every dimension (an activity naming one country twice) are
+                -- split each on its own, as they were before the receiver dimension.
+                SELECT x.*, ROW_NUMBER() OVER (
+                    PARTITION BY {same_money}, transaction_sector_code, receiver_org_ref,
+                                 receiver_org_name
+                    ORDER BY x.value, x.id) AS copy_k
+                FROM money_fact x WHERE 1 = 1{sc.where("x.activity_id")}
+            ) m
+        ) f JOIN mf_sector g
           ON g.activity_id = f.activity_id
          AND (f.transaction_sector_vocabulary IS NULL
               OR g.vocabulary <> f.transaction_sector_vocabulary)

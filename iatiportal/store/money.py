@@ -33,6 +33,12 @@ name their funding partners as participating organisations of role 1 (funding): 
 listed without amounts (for a year, those of activities whose budgets and transactions span
 it; for a country, region or sector, those of activities that name it).
 
+**Implementing partners.** The receiver organisation of commitments (type 2), disbursements
+(type 3) and expenditure (type 4), by its reference (or by its name when it has no reference;
+a receiver of one reference published under several names is shown with its most frequent
+name). The name is the receiver's first published narrative. Spending whose transaction names
+no receiver is "not named", so that the receivers' amounts add up to the expenditure.
+
 **Parent and child activities.** Where activities are linked as parent and child (a
 ``related-activity`` of type 1 or 2, between activities of the same reporting organisation,
 followed through any depth of hierarchy), a parent's figures of one measure and year are left
@@ -131,7 +137,15 @@ from iatiportal.store.filters import Filters, selected_ids
 Measure = Literal["budget", "expenditure", "incoming", "commitment", "disbursement"]
 MEASURES: tuple[Measure, ...] = ("budget", "expenditure", "incoming", "commitment", "disbursement")
 Dimension = Literal[
-    "year", "country", "region", "sector", "provider", "activity", "reporting_org", "humanitarian"
+    "year",
+    "country",
+    "region",
+    "sector",
+    "provider",
+    "receiver",
+    "activity",
+    "reporting_org",
+    "humanitarian",
 ]
 
 T = TypeVar("T")
@@ -209,6 +223,8 @@ class MoneyRow:
     sector_code: str | None = None
     provider_org_ref: str | None = None
     provider_org_name: str | None = None
+    receiver_org_ref: str | None = None
+    receiver_org_name: str | None = None
     iati_identifier: str | None = None
     reporting_org_ref: str | None = None
     humanitarian: bool | None = None  # asked for: None is "not stated"
@@ -232,6 +248,7 @@ _DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "region": ("recipient_region_vocabulary", "recipient_region_code"),
     "sector": ("sector_vocabulary", "sector_code"),
     "provider": ("provider_org_ref", "provider_org_name"),
+    "receiver": ("receiver_org_ref", "receiver_org_name"),
     "reporting_org": ("reporting_org_ref",),
     "humanitarian": ("humanitarian",),
 }
@@ -878,6 +895,70 @@ def funding_partners(
     if money.provider_org is None:
         partners += _participating_funders(conn, money, set(refs))
     return partners
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """An implementing partner's share of ``measure`` in one currency: the receiver-org of the
+    transactions (``ref`` and ``name`` None: spending that names no receiver)."""
+
+    receiver_org_ref: str | None
+    receiver_org_name: str | None
+    currency: str | None
+    value: Decimal
+
+
+def receivers(
+    conn: Connection,
+    rules: Portal | Profile | None,
+    filters: Filters | None = None,
+    measure: Measure = "expenditure",
+) -> list[Receiver]:
+    """``measure`` (the page's expenditure by default) per receiver organisation and currency,
+    largest first, the money that names no receiver included (one per currency): per
+    currency the values add up to ``totals`` of the same filters. One ref published under
+    several names is one receiver, with its most frequent name (counted in facts: one per
+    activity, year and country), ties in text order."""
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}")
+    money = _money(filters, conn.dialect.name)
+    src = _source(
+        per_activity=bool(money.identifiers) or money.chosen is not None,
+        by_sector=money.sector is not None,
+    )
+    fact = src.dims
+    rows = conn.execute(
+        select(
+            fact.c.receiver_org_ref,
+            fact.c.receiver_org_name,
+            fact.c.currency,
+            func.sum(src.value).label("value"),
+            # How many facts (an activity's money of a year) name it so: on the sums over
+            # activities, the facts each sum holds.
+            func.count().label("n")
+            if "fact_count" not in fact.c
+            else func.sum(fact.c.fact_count).label("n"),
+        )
+        .select_from(src.from_clause())
+        .where(_measure_condition(_portal(rules), fact, measure), *_filter_conditions(src, money))
+        .group_by(fact.c.receiver_org_ref, fact.c.receiver_org_name, fact.c.currency)
+    ).all()
+    amounts: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
+    names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
+    refs: dict[str, str | None] = {}
+    for row in rows:
+        ref, name = row.receiver_org_ref, row.receiver_org_name
+        # No ref and no name (or an empty one): the money that names no receiver.
+        key = "" if ref is None and not name else _partner_key(ref, name)
+        refs[key] = ref
+        amounts[(key, row.currency)] += row.value if row.value is not None else Decimal(0)
+        names[key][name or None] += int(row.n or 0)
+    found = [
+        Receiver(refs[key], _most_frequent(names[key]) if key else None, currency, value)
+        for (key, currency), value in amounts.items()
+    ]
+    found.sort(key=lambda r: (-r.value, r.receiver_org_name or "", r.currency or ""))
+    return found
 
 
 def _partner_key(ref: str | None, name: str | None) -> str:

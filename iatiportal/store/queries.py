@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, literal, or_, select, union_all
 
 from iatiportal.store import facts, listing, version
 from iatiportal.store import schema as s
+from iatiportal.store.filters import Filters, selected_ids
 
 _current = s.activity.c.is_current.is_(True)
 
@@ -605,3 +606,61 @@ def _reference_values(
             .order_by(rule, rv.c.country_code, rv.c.indicator, rv.c.year)
         )
     ]
+
+
+def _first_name(element: str, owner: Any) -> Any:
+    """The first published narrative of an organisation element (its name as published)."""
+    n = s.narrative
+    return (
+        select(n.c.text)
+        .where(n.c.element == element, n.c.owner_id == owner)
+        .order_by(n.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def implementing_partners(
+    conn: Connection, filters: Filters, exclude: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The implementing partners of the activities ``filters`` select, by name only: the
+    participating organisations of role 4 (implementing), and the receivers of their
+    disbursements and expenditure (in ``filters.year`` when set, by transaction date, else
+    value date). Refs in ``exclude`` (the home publisher, implementing its own activities)
+    are left out. One row per partner (``ref``, else its name), ``ref`` and ``name`` (the
+    most frequent name), by name; ``roles`` lists where it was named: "participating-org",
+    "receiver-org"."""
+    po, t = s.participating_org, s.transaction
+    chosen = selected_ids(filters, conn.dialect.name)
+    named = select(
+        po.c.ref.label("ref"),
+        _first_name("participating-org", po.c.id).label("name"),
+        literal("participating-org").label("role"),
+    ).where(po.c.role == "4", po.c.activity_id.in_(chosen))
+    receivers = select(
+        t.c.receiver_org_ref.label("ref"),
+        _first_name("transaction/receiver-org", t.c.id).label("name"),
+        literal("receiver-org").label("role"),
+    ).where(t.c.transaction_type.in_(("3", "4")), t.c.activity_id.in_(chosen))
+    if filters.year is not None:
+        when = func.coalesce(t.c.transaction_date, t.c.value_date)
+        receivers = receivers.where(
+            when >= dt.date(filters.year, 1, 1), when < dt.date(filters.year + 1, 1, 1)
+        )
+    found: dict[str, dict[str, Any]] = {}
+    names: dict[str, dict[str, int]] = {}
+    for row in conn.execute(union_all(named, receivers)):
+        if (row.ref is None and not row.name) or (row.ref is not None and row.ref in exclude):
+            continue
+        key = f"ref:{row.ref}" if row.ref is not None else f"name:{row.name}"
+        partner = found.setdefault(key, {"ref": row.ref, "name": None, "roles": []})
+        if row.role not in partner["roles"]:
+            partner["roles"].append(row.role)
+        if row.name:
+            counts = names.setdefault(key, {})
+            counts[row.name] = counts.get(row.name, 0) + 1
+    for key, partner in found.items():
+        counts = names.get(key, {})
+        partner["name"] = min(counts, key=lambda n: (-counts[n], n)) if counts else None
+        partner["roles"].sort()
+    return sorted(found.values(), key=lambda p: (p["name"] or p["ref"] or "").casefold())

@@ -638,6 +638,10 @@ def _fact_columns(*, per_activity: bool) -> list[Column[Any]]:
         Column("budget_superseded", Boolean, nullable=False, default=False),
         _code("provider_org_ref"),  # incoming funds
         Column("provider_org_name", Text),
+        # commitments, disbursements, expenditure: the transaction's receiver-org @ref and its
+        # first narrative (NULL: not published; see the money rules in store/money.py)
+        _code("receiver_org_ref"),
+        Column("receiver_org_name", Text),
         _code("recipient_country_code"),
         _code("recipient_region_code"),
         _code("recipient_region_vocabulary"),

@@ -19,11 +19,12 @@ from typing import Any, Literal
 
 import pycountry
 
+from iatiportal.datasets.figures import NOT_NAMED
 from iatiportal.i18n import gettext as _
 from iatiportal.i18n import money as format_money
 from iatiportal.i18n import percent as format_percent
 
-Kind = Literal["bars", "hbars", "stack", "progress"]
+Kind = Literal["bars", "hbars", "stack", "progress", "flows"]
 
 
 def _float(value: Decimal | float | int | None) -> float | None:
@@ -267,3 +268,106 @@ def location_map(
         "country_numeric": found.numeric if found is not None else None,
         "points": list(places.values()),
     }
+
+
+MOST_FLOWS = 8
+"""Funding partners, and implementing partners, a flow diagram draws apart per currency: with
+more, the largest ``MOST_FLOWS - 1`` are drawn and the others summed into one "Other" flow
+(the expenditure that names no receiver is always drawn apart, never summed with them)."""
+
+
+def _largest(rows: list[dict[str, Any]], side: str, other_name: str) -> list[dict[str, Any]]:
+    """The flows of one stage, largest first, with those beyond the largest ``MOST_FLOWS - 1``
+    summed into one whose ``side`` ("source" or "target") is ``other`` (``other_name`` with
+    ``%(count)s``); the NOT_NAMED flow stays apart, last."""
+    apart = [r for r in rows if r[side] == NOT_NAMED]
+    rows = sorted((r for r in rows if r[side] != NOT_NAMED), key=lambda r: -r["amount"])
+    if len(rows) > MOST_FLOWS:
+        kept, rest = rows[: MOST_FLOWS - 1], rows[MOST_FLOWS - 1 :]
+        other = {**rest[0], side: "other", f"{side}_name": other_name % {"count": len(rest)}}
+        other["amount"] = sum((r["amount"] for r in rest), Decimal(0))
+        rows = [*kept, other]
+    return [*rows, *apart]
+
+
+def flow_diagram(chart_id: str, title: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The flow diagram (Sankey) of FLOWS rows (datasets.figures.flows): one panel per
+    currency, whose ``links`` are the rows with an amount above 0 (``source``, ``target``,
+    ``value``, ``text``: the figure as the table shows it), funding partners beyond the
+    largest ``MOST_FLOWS - 1`` summed into "Other funding partners", implementing partners
+    likewise into "Other implementing partners" (the table keeps every row); ``nodes`` are
+    the links' ends, each with its name and the total that the diagram shows on it (the
+    larger of what comes in and what goes out)."""
+    by_currency: dict[str | None, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["amount"] is not None and r["amount"] > 0:
+            by_currency.setdefault(r["currency"], []).append(r)
+    panels: list[dict[str, Any]] = []
+    for currency in sorted(by_currency, key=lambda c: c or ""):
+        drawn = by_currency[currency]
+        funding = _largest(
+            [r for r in drawn if r["stage"] == "funding"],
+            "source",
+            _("Other funding partners (%(count)s)"),
+        )
+        spending = _largest(
+            [r for r in drawn if r["stage"] != "funding"],
+            "target",
+            _("Other implementing partners (%(count)s)"),
+        )
+        links = [
+            # Node ids by side: a funder and an implementing partner of the same name are
+            # two nodes, and no link can close a cycle (which the layout refuses).
+            {**r, "from": f"funder:{r['source']}", "to": "home"}
+            if r["stage"] == "funding"
+            else {**r, "from": "home", "to": f"spent:{r['target']}"}
+            for r in [*funding, *spending]
+        ]
+        names: dict[str, str] = {}
+        into: dict[str, Decimal] = {}
+        out_of: dict[str, Decimal] = {}
+        for link in links:
+            names.setdefault(link["from"], link["source_name"])
+            names.setdefault(link["to"], link["target_name"])
+            out_of[link["from"]] = out_of.get(link["from"], Decimal(0)) + link["amount"]
+            into[link["to"]] = into.get(link["to"], Decimal(0)) + link["amount"]
+        nodes = [
+            {
+                "id": key,
+                "name": name,
+                "text": format_money(
+                    max(into.get(key, Decimal(0)), out_of.get(key, Decimal(0))), currency
+                ),
+            }
+            for key, name in names.items()
+        ]
+        panels.append(
+            {
+                "currency": currency,
+                "nodes": nodes,
+                "links": [
+                    {
+                        "source": link["from"],
+                        "target": link["to"],
+                        "source_name": link["source_name"],
+                        "target_name": link["target_name"],
+                        "value": _float(link["amount"]),
+                        "text": format_money(link["amount"], currency),
+                    }
+                    for link in links
+                ],
+            }
+        )
+    spec = chart(chart_id, "flows", title, [], x_label="", value_label=_("Amount"))
+    currencies = ", ".join(p["currency"] for p in panels if p["currency"])
+    spec["summary"] = (
+        _("Flow diagram: %(title)s, in %(unit)s. The same figures are in the table.")
+        % {"title": title, "unit": currencies}
+        if currencies
+        else _("Flow diagram: %(title)s. The same figures are in the table.") % {"title": title}
+    )
+    spec["panels"] = panels
+    spec["most"] = MOST_FLOWS
+    spec["link_label"] = _("%(source)s to %(target)s: %(amount)s")
+    spec["node_label"] = _("%(name)s: %(amount)s")
+    return spec

@@ -41,10 +41,12 @@ FILES = {
     "noto-sans-sc/index.css": "@fontsource-variable/noto-sans-sc/index.css",
     "d3.min.js": "d3/dist/d3.min.js",
     "plot.min.js": "@observablehq/plot/dist/plot.umd.min.js",
+    "d3-sankey.min.js": "d3-sankey/dist/d3-sankey.min.js",
     "topojson-client.min.js": "topojson-client/dist/topojson-client.min.js",
     "countries-110m.json": "world-atlas/countries-110m.json",
 }
 """Served name -> path under node_modules: d3 (and Observable Plot on it) draw the charts,
+d3-sankey (a d3 module: it lays out on the page's d3) the flow diagrams of money,
 topojson-client turns world-atlas (Natural Earth, 1:110m) into country shapes for the maps;
 Pico CSS is the design system site.css builds on; Fontsource's Noto Sans (Latin, Cyrillic,
 Greek), Noto Sans Arabic and Noto Sans SC (Chinese in Simplified characters) are the type, their
@@ -61,6 +63,7 @@ _FONT_FILE = re.compile(r"[a-z0-9-]+\.woff2")
 
 CHARTS = ("d3.min.js", "plot.min.js")
 MAPS = ("d3.min.js", "topojson-client.min.js")
+FLOWS = ("d3.min.js", "d3-sankey.min.js")
 
 
 def path(name: str) -> Path | None:

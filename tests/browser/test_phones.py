@@ -153,14 +153,15 @@ TABLE_PAGES = {
 # Lists of things (a row is a country, an outcome, an activity): each row a card on a phone.
 STACKED = {
     "countries": ["countries"],
-    # places: the map summary's, at every tab's foot; organisation-budgets: the demo's
-    # organisation file has a budget for the country
-    "country-overview": ["impact-areas", "organisation-budgets", "places", "sdgs"],
+    # flows: the flow of funds, a flow a row; places: the map summary's, at every tab's foot;
+    # organisation-budgets: the demo's organisation file has a budget for the country
+    "country-overview": ["flows", "impact-areas", "organisation-budgets", "places", "sdgs"],
     "country-results": ["outcomes", "places"],
     "country-strategic-plan": ["outcomes", "places"],
     "activities": ["activities"],
     "strategic-plan": ["impact-areas"],
     "outcome-results": ["indicator", "results-overview"],
+    "partner": ["flows"],
 }
 
 

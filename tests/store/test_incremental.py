@@ -154,11 +154,27 @@ def activity_xml(ident: str, rng: random.Random, stamp: str) -> str:
             provider = provider.replace(
                 "<provider-org", f'<provider-org provider-activity-id="{linked}"'
             )
-        elif linked is not None and kind in "23":
-            extra += (
-                f'<receiver-org receiver-activity-id="{linked}"><narrative>R</narrative>'
-                "</receiver-org>"
+        if kind != "1":  # a receiver: with a ref and a name, a name only, a ref only, or none
+            n = rng.randint(1, 3)
+            receiver = rng.choice(
+                [
+                    f'<receiver-org ref="XX-PARTNER-{n}"><narrative>Partner {n}</narrative>'
+                    "</receiver-org>",
+                    f"<receiver-org><narrative>Group {n}</narrative></receiver-org>",
+                    f'<receiver-org ref="XX-PARTNER-{n}"/>',
+                    "",
+                ]
             )
+            if linked is not None and kind in "23":
+                receiver = (
+                    receiver.replace(
+                        "<receiver-org", f'<receiver-org receiver-activity-id="{linked}"'
+                    )
+                    if receiver
+                    else f'<receiver-org receiver-activity-id="{linked}"><narrative>R</narrative>'
+                    "</receiver-org>"
+                )
+            extra += receiver
         if rng.random() < 0.2:
             extra += '<sector code="15110" vocabulary="1"/>'
         if rng.random() < 0.2 and not countries:

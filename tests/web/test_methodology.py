@@ -95,6 +95,7 @@ def test_the_methodology_is_the_docstring_of_the_money_module() -> None:
         "**Expenditure",
         "**Development and humanitarian",
         "**Funding partners",
+        "**Implementing partners",
         "**Parent and child activities",
         "**Money passed between activities",
         "**Countries, regions and sectors",
@@ -168,7 +169,7 @@ def test_the_arabic_page_reads_right_to_left_with_its_codes(client: TestClient) 
     methodology = page.select_one(".methodology")
     headings = [h.get_text() for h in methodology.select("h3")]
     assert headings[1] == "الميزانية"
-    assert headings[5] == "الأنشطة الأم والأنشطة الفرعية"
+    assert headings[5:7] == ["الشركاء المنفذون", "الأنشطة الأم والأنشطة الفرعية"]
     assert methodology.select("[lang]") == []  # all in Arabic
     codes = methodology.select("code")
     assert {c.get_text() for c in codes} == CODES
@@ -182,7 +183,10 @@ def test_the_french_page(client: TestClient) -> None:
     page = about(client, "fr")
     methodology = page.select_one(".methodology")
     paragraphs_fr = methodology.select("p")
-    assert methodology.select("h3")[5].get_text() == "Activités parentes et enfants"
+    assert [h.get_text() for h in methodology.select("h3")[5:7]] == [
+        "Partenaires de mise en œuvre",
+        "Activités parentes et enfants",
+    ]
     assert paragraphs_fr[1].get_text().startswith("D'après les éléments budget. ")
     assert "un budget engagé (statut 2) remplace un budget indicatif" in paragraphs_fr[1].get_text()
     assert methodology.select("[lang]") == []

@@ -302,6 +302,7 @@ def _overview(
         if ctx.home
         else []
     )
+    flows = found["flows"]
     context = {
         "said": org_files.for_page(said),
         "by_year": by_year,
@@ -309,6 +310,8 @@ def _overview(
         "areas": areas,
         "sdgs": sdgs,
         "partner_years": charts.pivot_by_year(partner_years),
+        "flows": flows,
+        "home_name": ctx.portal.home.name.get(ctx.language),
         "charts": {
             "by_year": charts.budget_by_year("by-year", by_year),
             "partners": charts.contributions(
@@ -319,6 +322,7 @@ def _overview(
             ),
             "areas": charts.budget_by_name("impact-areas", _("Impact areas"), areas),
             "sdgs": charts.budget_by_name("sdgs", _("Sustainable Development Goals"), sdgs),
+            "flows": charts.flow_diagram("flows", _("Flow of funds"), flows),
         },
     }
     tables = [table(d, found[d.name]) for d in f.COUNTRY_TABLES]

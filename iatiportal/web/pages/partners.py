@@ -60,6 +60,7 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
         }
         for r in money.by_country(conn, ctx.portal, in_year, ("incoming",))
     ]
+    flows = f.flows(conn, ctx, in_year, ctx.money(partner=ref, year=year))
     funded = [
         {"iati_identifier": r.iati_identifier, "currency": r.currency, "incoming_funds": r.value}
         for r in money.by_activity(conn, ctx.portal, in_year, ("incoming",))
@@ -74,13 +75,16 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
             "kinds_stated": f.stated_kinds(yearly),
             "where": where,
             "funded": funded,
+            "flows": flows,
+            "home_name": ctx.portal.home.name.get(ctx.language),
             "years": years,
             "year": year,
             "said": org_files.for_page(said),
             "charts": {
                 "yearly": charts.contributions(
                     "contributions-by-year", _("Contributions by year"), yearly, stacked=False
-                )
+                ),
+                "flows": charts.flow_diagram("flows", _("Flow of funds"), flows),
             },
         },
         [
@@ -88,5 +92,6 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
             table(f.PARTNER_COUNTRIES, where),
             table(f.PARTNER_ACTIVITIES, funded),
             table(org_files.ORGANISATION_BUDGETS, said),
+            table(f.FLOWS, flows),
         ],
     )
