@@ -243,27 +243,30 @@ def search(
     # humanitarian flag as one materialised CTE that the total, every facet and the page of
     # results read in ONE statement; then the marked title and snippet of that page only.
     flag = case((func.coalesce(a.c.humanitarian, false()), "1"), else_="0")
-    # The text index alone first, then the activities: joined in one select, SQLite walked
-    # the publisher's activities and probed FTS5 for each (10 s instead of 1 s here).
-    hit = (
-        select(text_id.label("id"), rank.label("rank"))
-        .select_from(index)
-        .where(match)
-        .cte("hit")
-        .prefix_with("MATERIALIZED")
-    )
-    m = (
-        select(
-            a.c.id.label("id"),
-            a.c.iati_identifier.label("ident"),
-            hit.c.rank.label("rank"),
-            flag.label("flag"),
+    # SQLite: the text index alone first, then the activities (joined in one select, it
+    # walked the publisher's activities and probed FTS5 for each: 10 s instead of 1 s on
+    # 20,000). PostgreSQL: one select, so that ts_rank is computed after the filters only.
+    columns = (a.c.id.label("id"), a.c.iati_identifier.label("ident"))
+    if conn.dialect.name == "sqlite":
+        hit = (
+            select(text_id.label("id"), rank.label("rank"))
+            .select_from(index)
+            .where(match)
+            .cte("hit")
+            .prefix_with("MATERIALIZED")
         )
-        .select_from(hit.join(a, a.c.id == hit.c.id))
-        .where(chosen)
-        .cte("matched")
-        .prefix_with("MATERIALIZED")
-    )
+        chosen_rows = (
+            select(*columns, hit.c.rank.label("rank"), flag.label("flag"))
+            .select_from(hit.join(a, a.c.id == hit.c.id))
+            .where(chosen)
+        )
+    else:
+        chosen_rows = (
+            select(*columns, rank.label("rank"), flag.label("flag"))
+            .select_from(source)
+            .where(match, chosen)
+        )
+    m = chosen_rows.cte("matched").prefix_with("MATERIALIZED")
     ids = select(m.c.id)
     rc, rr, ay, se = s.recipient_country, s.recipient_region, s.activity_year, s.sector
     po, tx = s.participating_org, s.transaction
