@@ -157,3 +157,31 @@ def test_year_facet_counts_activities_with_money_in_the_year(
     assert int(total) == expected[year]
     selected = filtered.select_one('section[data-facet="year"] a[aria-current]')
     assert selected is not None and selected["data-value"] == str(year)
+
+
+def test_every_facet_count_and_the_total_equal_a_count_of_the_xml(
+    client: tuple[TestClient, list[Path]],
+) -> None:
+    """Counted from the files, not by the store: the total, the country facet and the
+    humanitarian facet of a common word (the one statement that counts them all)."""
+    c, files = client
+    found = matching(files, "women")
+    countries: dict[str, int] = {}
+    flags: dict[str, int] = {}
+    seen: set[str] = set()
+    for path in files:
+        for act in etree.parse(str(path)).getroot().iterfind("iati-activity"):
+            ident = (act.findtext("iati-identifier") or "").strip()
+            if ident not in found or ident in seen:
+                continue
+            seen.add(ident)
+            for code in {rc.get("code") for rc in act.iterfind("recipient-country")}:
+                if code:
+                    countries[code] = countries.get(code, 0) + 1
+            flag = "1" if act.get("humanitarian") in {"1", "true"} else "0"
+            flags[flag] = flags.get(flag, 0) + 1
+    body = c.get("/api/v1/search?q=women&per_page=5").json()
+    assert body["total"] == len(found)
+    assert {f["value"]: f["count"] for f in body["facets"]["country"]} == countries
+    assert {f["value"]: f["count"] for f in body["facets"]["humanitarian"]} == flags
+    assert len(body["items"]) == 5
