@@ -3,17 +3,19 @@ by Playwright.
 
 Playwright never downloads a browser here: it launches ``/usr/bin/chromium`` (``make test``
 installs Debian's package where it is missing), with flags that keep Chromium off the network.
-Screenshots and PDFs go to ``test-artifacts/screenshots/`` (gitignored); the run's summary names
-the folder.
+Screenshots and PDFs go to ``test-artifacts/screenshots/`` (gitignored, tests/artifacts.py); the
+run's summary (tests/conftest.py) names the folder.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from artifacts import ARTIFACTS
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -34,16 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-_written: list[Path] = []
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say where the screenshots and PDFs of this run are."""
-    if _written:
-        terminalreporter.write_sep("-", "browser screenshots and PDFs")
-        terminalreporter.write_line(f"{len(_written)} files in {ARTIFACTS}")
 
 
 @pytest.fixture(scope="session")
@@ -94,15 +87,36 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+@pytest.fixture(scope="session")
+def artifact_names(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of the run holding a file per artifact name taken, shared by every worker of
+    ``pytest -n`` (their tmp folders are in the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "artifact-names"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture
-def artifact(record_property: Callable[[str, object], None]) -> Callable[[str], Path]:
-    """A function naming a file of the artifacts folder (created; files overwritten) that the
-    test then writes; the path is printed, recorded as a property and listed in the summary."""
+def artifact(
+    record_property: Callable[[str, object], None],
+    artifact_names: Path,
+    request: pytest.FixtureRequest,
+) -> Callable[[str], Path]:
+    """A function naming a file of the artifacts folder (created; a previous run's file is
+    overwritten) that the test then writes; the path is printed, recorded as a property and
+    listed in the summary. A name is taken once per run: a second test, in any worker, that
+    asks for it fails instead of overwriting the first one's file."""
 
     def path(name: str) -> Path:
+        try:
+            with (artifact_names / name).open("x") as taken:
+                taken.write(request.node.nodeid)
+        except FileExistsError:
+            owner = (artifact_names / name).read_text()
+            pytest.fail(f"artifact {name} is already written by {owner} in this run")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         target = ARTIFACTS / name
-        _written.append(target)
         record_property("artifact", str(target))
         print(f"browser artifact: {target}")  # noqa: T201
         return target
