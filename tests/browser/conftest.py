@@ -13,6 +13,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from artifacts import ARTIFACTS
@@ -22,6 +23,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     ViewportSize,
+    expect,
     sync_playwright,
 )
 from serving import IATIPORTAL, served, without_proxies
@@ -37,6 +39,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+WAIT_MS = 90_000
+EXPECT_MS = 20_000
+"""How long a page load or an action (Playwright's default: 30 s), and an expectation (5 s),
+may take before the test fails: what only a busy machine needs (two workers of ``pytest -n``
+on two cores, each with its Chromium and portal, next to PostgreSQL), which a test that
+passes never waits for. A run on a loaded machine timed out a page's network idle at 30 s."""
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +78,15 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
             pytrace=False,
         )
     chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    new_context = chromium.new_context
+
+    def patient_context(**options: Any) -> BrowserContext:
+        ctx = new_context(**options)
+        ctx.set_default_timeout(WAIT_MS)
+        return ctx
+
+    chromium.new_context = patient_context  # type: ignore[method-assign]
+    expect.set_options(timeout=EXPECT_MS)
     yield chromium
     chromium.close()
 
