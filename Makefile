@@ -49,8 +49,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# One worker per core (pytest-xdist), each test file on one worker so that a file's stores
+# are built once; pytest's own exit status is make's (5, no test collected, fails too).
+PYTEST_WORKERS ?= auto
 pytest: setup postgres chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import itertools
 import os
 import socket
 import subprocess
@@ -22,11 +23,36 @@ IATIPORTAL = Path(sys.executable).with_name("iatiportal")
 PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
+PORTS = range(20000, 32768)
+"""Where the servers tests start listen: below Linux's ephemeral ports (32768-60999), which
+the kernel hands to every client socket and to ``bind(0)``."""
+_next_port = itertools.count()
+
+
+def _worker_ports() -> range:
+    """This process's share of PORTS: each worker of ``pytest -n`` has its own, so a port
+    found free here is never found free by another worker before our server binds it (a
+    server that lost the race would leave the test talking to the other worker's)."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    share = len(PORTS) // count
+    return PORTS[index * share : (index + 1) * share]
+
+
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port of 127.0.0.1 that nothing listens on, from this worker's share (starting at a
+    place that depends on the process, for two runs on one machine)."""
+    ports = _worker_ports()
+    start = os.getpid() % len(ports)
+    for _ in range(len(ports)):
+        port = ports[(start + next(_next_port)) % len(ports)]
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port of 127.0.0.1 in {ports}")
 
 
 def _answers(url: str) -> bool:

@@ -3,23 +3,27 @@ by Playwright.
 
 Playwright never downloads a browser here: it launches ``/usr/bin/chromium`` (``make test``
 installs Debian's package where it is missing), with flags that keep Chromium off the network.
-Screenshots and PDFs go to ``test-artifacts/screenshots/`` (gitignored); the run's summary names
-the folder.
+Screenshots and PDFs go to ``test-artifacts/screenshots/`` (gitignored, tests/artifacts.py); the
+run's summary (tests/conftest.py) names the folder.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from artifacts import ARTIFACTS
 from playwright.sync_api import (
     Browser,
     BrowserContext,
     Page,
     Playwright,
     ViewportSize,
+    expect,
     sync_playwright,
 )
 from serving import IATIPORTAL, served, without_proxies
@@ -34,16 +38,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-_written: list[Path] = []
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say where the screenshots and PDFs of this run are."""
-    if _written:
-        terminalreporter.write_sep("-", "browser screenshots and PDFs")
-        terminalreporter.write_line(f"{len(_written)} files in {ARTIFACTS}")
+WAIT_MS = 90_000
+EXPECT_MS = 20_000
+"""How long a page load or an action (Playwright's default: 30 s), and an expectation (5 s),
+may take before the test fails: what only a busy machine needs (two workers of ``pytest -n``
+on two cores, each with its Chromium and portal, next to PostgreSQL), which a test that
+passes never waits for. A run on a loaded machine timed out a page's network idle at 30 s."""
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +78,15 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
             pytrace=False,
         )
     chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    new_context = chromium.new_context
+
+    def patient_context(**options: Any) -> BrowserContext:
+        ctx = new_context(**options)
+        ctx.set_default_timeout(WAIT_MS)
+        return ctx
+
+    chromium.new_context = patient_context  # type: ignore[method-assign]
+    expect.set_options(timeout=EXPECT_MS)
     yield chromium
     chromium.close()
 
@@ -94,15 +104,36 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+@pytest.fixture(scope="session")
+def artifact_names(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of the run holding a file per artifact name taken, shared by every worker of
+    ``pytest -n`` (their tmp folders are in the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "artifact-names"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture
-def artifact(record_property: Callable[[str, object], None]) -> Callable[[str], Path]:
-    """A function naming a file of the artifacts folder (created; files overwritten) that the
-    test then writes; the path is printed, recorded as a property and listed in the summary."""
+def artifact(
+    record_property: Callable[[str, object], None],
+    artifact_names: Path,
+    request: pytest.FixtureRequest,
+) -> Callable[[str], Path]:
+    """A function naming a file of the artifacts folder (created; a previous run's file is
+    overwritten) that the test then writes; the path is printed, recorded as a property and
+    listed in the summary. A name is taken once per run: a second test, in any worker, that
+    asks for it fails instead of overwriting the first one's file."""
 
     def path(name: str) -> Path:
+        try:
+            with (artifact_names / name).open("x") as taken:
+                taken.write(request.node.nodeid)
+        except FileExistsError:
+            owner = (artifact_names / name).read_text()
+            pytest.fail(f"artifact {name} is already written by {owner} in this run")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         target = ARTIFACTS / name
-        _written.append(target)
         record_property("artifact", str(target))
         print(f"browser artifact: {target}")  # noqa: T201
         return target

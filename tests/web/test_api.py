@@ -18,8 +18,8 @@ import pytest
 from bs4 import BeautifulSoup
 from lxml import etree
 from openpyxl import load_workbook
-from sqlalchemy import Engine
 from starlette.testclient import TestClient
+from stores import KINDS, migrated_store
 
 from iatiportal import standard
 from iatiportal.demo import demo_files
@@ -30,15 +30,19 @@ from iatiportal.web.app import create_app
 UNWOMEN = "iati/unwomen/XM-DAC-41146_unwomen_dportal-covid19-extract_2021-06-15.xml"
 
 
-@pytest.fixture
-def api(engine: Engine, shared: Path) -> Iterator[tuple[TestClient, list[Any]]]:
+@pytest.fixture(scope="module", params=KINDS)
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared: Path
+) -> Iterator[tuple[TestClient, list[Any]]]:
+    """The API over one store per database for the whole module (the tests only read it)."""
     files = [*demo_files(), shared / UNWOMEN]
-    assert not ingest(engine, [str(p) for p in files]).failed
     activities = [
         act for path in files for act in etree.parse(str(path)).getroot().iterfind("iati-activity")
     ]
-    with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as client:
-        yield client, activities
+    with migrated_store(request.param, tmp_path_factory.mktemp("api")) as engine:
+        assert not ingest(engine, [str(p) for p in files]).failed
+        with TestClient(create_app(engine, load_portal([bundled("unwomen")]))) as client:
+            yield client, activities
 
 
 def get(client: TestClient, url: str, status: int = 200) -> Any:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from lxml import etree
-from sqlalchemy import Engine
 from starlette.testclient import TestClient
+from stores import KINDS, migrated_store
 
 from iatiportal.demo import demo_files
 from iatiportal.store.load import ingest
@@ -48,12 +48,16 @@ def matching(files: list[Path], *words: str, country: str | None = None) -> set[
     return found
 
 
-@pytest.fixture
-def client(engine: Engine, shared: Path) -> Iterator[tuple[TestClient, list[Path]]]:
+@pytest.fixture(scope="module", params=KINDS)
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared: Path
+) -> Iterator[tuple[TestClient, list[Path]]]:
+    """Search over one store per database for the whole module (the tests only read it)."""
     files = [*demo_files(), shared / UNWOMEN]
-    assert not ingest(engine, [str(p) for p in files]).failed
-    with TestClient(create_app(engine)) as c:
-        yield c, files
+    with migrated_store(request.param, tmp_path_factory.mktemp("search")) as engine:
+        assert not ingest(engine, [str(p) for p in files]).failed
+        with TestClient(create_app(engine)) as c:
+            yield c, files
 
 
 def results(c: TestClient, url: str) -> BeautifulSoup:
