@@ -21,9 +21,10 @@ from iatiportal.store.db import make_engine, migrate
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(os.environ.get("IATIPORTAL_SHARED_DATA", "../shared/data")).resolve()
-RUN_FOLDER_MAY_GAIN = frozenset({".pytest_cache", "test-artifacts"})
-"""What a run may add to the folder it is started from: pytest's cache and the browser
-tests' screenshots (tests/browser/conftest.py), both gitignored."""
+RUN_FOLDER_MAY_GAIN = frozenset({".pytest_cache", ".hypothesis", "test-artifacts"})
+"""What a run may add to the folder it is started from: pytest's and Hypothesis's caches
+(Hypothesis makes its folder in the working folder when it is imported) and the browser
+tests' screenshots (tests/browser/conftest.py), all gitignored."""
 _run_folder_before = pytest.StashKey[frozenset[str]]()
 _started = pytest.StashKey[float]()
 
