@@ -79,7 +79,8 @@ def first_period_value(table: Any) -> Any:
     )
 
 
-def _first_narrative(element: str, owner: Any) -> Any:
+def first_narrative(element: str, owner: Any) -> Any:
+    """The first published narrative of an element (a name or title as published)."""
     n = s.narrative
     return (
         select(n.c.text)
@@ -193,9 +194,9 @@ def _transactions(dialect: str) -> Resource:
                 func.coalesce(t.c.currency, a.c.default_currency).label("currency"),
                 t.c.value_date,
                 t.c.provider_org_ref,
-                _first_narrative("transaction/provider-org", t.c.id).label("provider_org_name"),
+                first_narrative("transaction/provider-org", t.c.id).label("provider_org_name"),
                 t.c.receiver_org_ref,
-                _first_narrative("transaction/receiver-org", t.c.id).label("receiver_org_name"),
+                first_narrative("transaction/receiver-org", t.c.id).label("receiver_org_name"),
                 t.c.recipient_country_code,
                 t.c.recipient_region_code,
                 t.c.sector_vocabulary,
@@ -203,7 +204,7 @@ def _transactions(dialect: str) -> Resource:
                 t.c.finance_type,
                 t.c.aid_type,
                 t.c.humanitarian,
-                _first_narrative("transaction/description", t.c.id).label("description"),
+                first_narrative("transaction/description", t.c.id).label("description"),
             )
             .select_from(t.join(a, a.c.id == t.c.activity_id))
             .where(activity_condition(filters, dialect))
@@ -323,9 +324,9 @@ def _results(dialect: str) -> Resource:
                 a.c.reporting_org_ref,
                 r.c.id.label("result_id"),
                 r.c.result_type,
-                _first_narrative("result/title", r.c.id).label("result_title"),
+                first_narrative("result/title", r.c.id).label("result_title"),
                 i.c.id.label("indicator_id"),
-                _first_narrative("indicator/title", i.c.id).label("indicator_title"),
+                first_narrative("indicator/title", i.c.id).label("indicator_title"),
                 i.c.measure,
                 i.c.ascending,
                 first_baseline(baseline.c.year).label("baseline_year"),

@@ -941,7 +941,8 @@ def receivers(
         )
         .select_from(src.from_clause())
         .where(_measure_condition(_portal(rules), fact, measure), *_filter_conditions(src, money))
-        .group_by(fact.c.receiver_org_ref, fact.c.receiver_org_name, fact.c.currency)
+        .group_by(fact.c.receiver_org_ref, fact.c.receiver_org_name, fact.c.currency),
+        _parameters(money),
     ).all()
     amounts: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
     names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))

@@ -608,18 +608,6 @@ def _reference_values(
     ]
 
 
-def _first_name(element: str, owner: Any) -> Any:
-    """The first published narrative of an organisation element (its name as published)."""
-    n = s.narrative
-    return (
-        select(n.c.text)
-        .where(n.c.element == element, n.c.owner_id == owner)
-        .order_by(n.c.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 def implementing_partners(
     conn: Connection, filters: Filters, exclude: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
@@ -634,12 +622,12 @@ def implementing_partners(
     chosen = selected_ids(filters, conn.dialect.name)
     named = select(
         po.c.ref.label("ref"),
-        _first_name("participating-org", po.c.id).label("name"),
+        listing.first_narrative("participating-org", po.c.id).label("name"),
         literal("participating-org").label("role"),
     ).where(po.c.role == "4", po.c.activity_id.in_(chosen))
     receivers = select(
         t.c.receiver_org_ref.label("ref"),
-        _first_name("transaction/receiver-org", t.c.id).label("name"),
+        listing.first_narrative("transaction/receiver-org", t.c.id).label("name"),
         literal("receiver-org").label("role"),
     ).where(t.c.transaction_type.in_(("3", "4")), t.c.activity_id.in_(chosen))
     if filters.year is not None:
