@@ -27,6 +27,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from serving import IATIPORTAL, served, without_proxies
+from viewing import sized_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -150,12 +151,5 @@ def width(request: pytest.FixtureRequest) -> int:
 @pytest.fixture
 def sized(browser: Browser, portal: str, width: int) -> Iterator[Page]:
     """A page of the portal at ``width`` (a phone, with touch, below 600 px)."""
-    phone = width < 600
-    ctx = browser.new_context(
-        base_url=portal,
-        viewport={"width": width, "height": 844 if phone else 900},
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    yield ctx.new_page()
-    ctx.close()
+    with sized_page(browser, portal, width) as page:
+        yield page

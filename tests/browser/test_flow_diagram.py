@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from serving import IATIPORTAL, served, without_proxies
-from viewing import axe_violations, open_page
+from viewing import axe_violations, open_page, sized_page
 
 pytestmark = pytest.mark.browser
 
@@ -55,15 +55,8 @@ def receivers_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def on_receivers(browser: Browser, receivers_portal: str, width: int) -> Iterator[Page]:
-    phone = width < 600
-    ctx = browser.new_context(
-        base_url=receivers_portal,
-        viewport={"width": width, "height": 844 if phone else 900},
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    yield ctx.new_page()
-    ctx.close()
+    with sized_page(browser, receivers_portal, width) as page:
+        yield page
 
 
 def _rows(page: Page, path: str, query: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 from serving import served
-from viewing import axe_violations, open_page
+from viewing import axe_violations, open_page, sized_page
 
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.load import ingest, refresh_derived
@@ -52,15 +52,8 @@ def org_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def org_page(browser: Browser, org_portal: str, width: int) -> Iterator[Page]:
-    phone = width < 600
-    ctx = browser.new_context(
-        base_url=org_portal,
-        viewport={"width": width, "height": 844 if phone else 900},
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    yield ctx.new_page()
-    ctx.close()
+    with sized_page(browser, org_portal, width) as page:
+        yield page
 
 
 def test_the_section_at_phone_and_laptop_widths(

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 """Every WCAG 2.0 and 2.1 rule of levels A and AA that axe has."""
+
+
+@contextmanager
+def sized_page(browser: Browser, base_url: str, width: int) -> Iterator[Page]:
+    """A page of the portal at ``base_url``, ``width`` wide (a phone, with touch, below
+    600 px); its context is closed after."""
+    phone = width < 600
+    ctx = browser.new_context(
+        base_url=base_url,
+        viewport={"width": width, "height": 844 if phone else 900},
+        is_mobile=phone,
+        has_touch=phone,
+    )
+    try:
+        yield ctx.new_page()
+    finally:
+        ctx.close()
 
 
 def open_page(page: Page, path: str) -> None:
