@@ -259,6 +259,7 @@ def test_random_changes_equal_a_full_rebuild(
     files = [tmp_path / f"file-{n}.xml" for n in range(4)]
     held: dict[Path, list[str]] = {}
     history: list[str] = []
+    most = 0  # the most derived rows any step held: the sequence exercised them
     for step in range(24):
         path = rng.choice(files)
         before = held.get(path, [])
@@ -283,6 +284,7 @@ def test_random_changes_equal_a_full_rebuild(
                 conn.exec_driver_sql(
                     "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
                 )
+        most = max(most, sum(len(v) for v in got.values()))
         diff = differences(got, full_rebuild_of(engine))
         assert not diff, f"seed {seed}, after {history}: {diff}"
         assert recorded_fact_counts(engine) == (
@@ -291,7 +293,8 @@ def test_random_changes_equal_a_full_rebuild(
         ), f"seed {seed}, after {history}"
     # The first ingest builds everything; every later one was incremental.
     assert scoped_always[0] is False and all(scoped_always[1:]), f"seed {seed}"
-    assert sum(len(v) for v in got.values()) > 100, "the sequence made too few derived rows"
+    # The last step may leave few rows (a removal); what counts is what the sequence held.
+    assert most > 100, f"seed {seed}: the sequence made too few derived rows ({most})"
 
 
 # -- focused cases -----------------------------------------------------------------------------
