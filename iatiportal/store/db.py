@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///iatiportal.db"
 ENV_VAR = "IATIPORTAL_DATABASE_URL"
@@ -178,16 +178,30 @@ def writing(engine: Engine, on_wait: Callable[[], None] | None = None) -> Iterat
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config  # noqa: PLC0415 - only when migrating (0.2 s to import)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
     return cfg
 
 
+def head_revision() -> str:
+    """The latest migration: migrations are named by their revision, ``NNNN_what.py``, in
+    the order they apply (a test checks that this is Alembic's head)."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The store's migration, read from Alembic's table without loading Alembic (a command
+    that only finds an unchanged file should not spend most of its time importing it)."""
     with engine.connect() as conn:
-        rev: str | None = MigrationContext.configure(conn).get_current_revision()
-        return rev
+        try:
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        except SQLAlchemyError:  # a new store: no table yet
+            conn.rollback()
+            return None
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 def migrate(engine: Engine) -> None:
@@ -196,9 +210,10 @@ def migrate(engine: Engine) -> None:
     Under the write lock, so two commands starting on a new store do not both create it; a
     store already at the latest migration is not locked (``serve`` starts during an ingest).
     """
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if current_revision(engine) == head:
+    if current_revision(engine) == head_revision():
         return
+    from alembic import command  # noqa: PLC0415 - only when migrating
+
     if engine.dialect.name != "sqlite":
         with writing(engine) as conn:
             command.upgrade(alembic_config(conn), "head")

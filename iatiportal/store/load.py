@@ -121,11 +121,13 @@ def ingest(
     committed when it took ``batch_seconds`` (default: see BATCH_REFRESH_FACTOR). With
     ``refresh`` False the derived tables are left stale (``refresh_derived`` later).
     ``on_wait`` is called when another writer holds the store (see ``db.writing``).
-    With ``validate``, raises standard.StandardError before reading anything when a schema
-    is missing or does not compile.
+    With ``validate``, raises standard.StandardError when a schema is missing (at once) or
+    does not compile (before the first file that changed is read: files found unchanged need
+    no schema, and compiling them all is most of what an unchanged re-ingest costs); nothing
+    of the batch is then stored.
     """
     if validate:
-        standard.check()
+        standard.present()
     summary = IngestSummary()
     queue = expand(sources)
     retried: set[Source] = set()
@@ -471,6 +473,8 @@ def _ingest_file(
             activities=row.activity_count,
             organisations=row.organisation_count,
         )
+    if validate:
+        standard.check()  # once per process (see ingest)
     if progress is not None:
         progress.file_started(source.name, size)
 
