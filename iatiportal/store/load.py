@@ -452,20 +452,24 @@ def _ingest_file(
     force: bool,
     progress: Progress | None,
 ) -> FileOutcome:
-    size = path.stat().st_size
-    digest = sha256_of(path)
+    found = path.stat()
+    size = found.st_size
+    # A local file (not a URL's download) as it was when last read, by size and modification
+    # time, is not hashed again (as make and rsync decide; --force reads it).
+    mtime_ns = found.st_mtime_ns if str(path) == source.location else None
     row = _file_row(conn, source)
-    if (
-        row is not None
-        and not force
-        and row.sha256 == digest
-        and row.ingested_at is not None
-        and row.error_rule is None
-    ):
+    stored = (
+        row is not None and not force and row.ingested_at is not None and row.error_rule is None
+    )
+    if stored and mtime_ns is not None and (row.size_bytes, row.mtime_ns) == (size, mtime_ns):
+        digest = row.sha256
+    else:
+        digest = sha256_of(path)
+    if stored and row.sha256 == digest:
         conn.execute(
             update(s.source_file)
             .where(s.source_file.c.id == row.id)
-            .values(checked_at=_now(), path=source.name)
+            .values(checked_at=_now(), path=source.name, size_bytes=size, mtime_ns=mtime_ns)
         )
         return FileOutcome(
             source.name,
@@ -522,6 +526,7 @@ def _ingest_file(
         .values(
             sha256=digest,
             size_bytes=size,
+            mtime_ns=mtime_ns,
             status="ok",
             kind=header.kind if header else None,
             iati_version=header.iati_version if header else None,

@@ -118,6 +118,9 @@ source_file = Table(
     Column("location_key", String(), nullable=False, unique=True),
     Column("sha256", String()),
     Column("size_bytes", BigInteger),
+    # The local file's modification time when it was last read (NULL for a URL): with the same
+    # size, the file is taken as unchanged without hashing it (migration 0025; --force reads).
+    Column("mtime_ns", BigInteger),
     _code("kind"),  # activities | organisations
     _code("iati_version"),
     _code("generated_datetime"),

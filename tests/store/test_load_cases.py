@@ -8,6 +8,7 @@ fixture), never computed by the code under test. Where a case needs the same pat
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from own_rules import own
 from sqlalchemy import Connection, Engine, select
 
+from iatiportal.store import load as load_module
 from iatiportal.store import queries
 from iatiportal.store import schema as s
 from iatiportal.store.load import IngestSummary, ingest
@@ -501,6 +503,42 @@ def test_unchanged_file_is_skipped(engine: Engine) -> None:
     assert [(f.status, f.activities) for f in second.files] == [("unchanged", 2)]
     with engine.connect() as conn:
         assert snapshot(conn) == before
+
+
+def test_a_file_as_it_was_read_is_not_hashed_again(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same size and modification time as when last read: unchanged without reading it (an
+    unchanged re-ingest spent most of its time hashing); a touch, or new content of the same
+    size, is hashed and decided by its digest."""
+    path = copy_to("duplicates-a.xml", tmp_path / "publisher.xml")
+    assert [f.status for f in ingest(engine, [path]).files] == ["ingested"]
+    hashed: list[Path] = []
+    real = load_module.sha256_of
+
+    def counting(p: Path) -> str:
+        hashed.append(p)
+        return real(p)
+
+    monkeypatch.setattr(load_module, "sha256_of", counting)
+    assert [f.status for f in ingest(engine, [path]).files] == ["unchanged"]
+    assert hashed == []
+    stat = Path(path).stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched: same content
+    assert [f.status for f in ingest(engine, [path]).files] == ["unchanged"]
+    assert len(hashed) == 1
+    assert [f.status for f in ingest(engine, [path]).files] == ["unchanged"]  # its new time kept
+    assert len(hashed) == 1
+    # Other content of the same size, written later: read again.
+    text = Path(path).read_text(encoding="utf-8")
+    changed = text.replace("Test Ministry", "Test Minister")
+    assert len(changed) == len(text) != 0 and changed != text
+    Path(path).write_text(changed, encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2 * 10**9))
+    assert [f.status for f in ingest(engine, [path]).files] == ["ingested"]
+    assert len(hashed) == 2
+    # --force reads it whatever its time says.
+    assert [f.status for f in ingest(engine, [path], force=True).files] == ["ingested"]
 
 
 def test_modified_file_replaces_its_previous_activities(engine: Engine, tmp_path: Path) -> None:
