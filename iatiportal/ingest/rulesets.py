@@ -577,6 +577,15 @@ class _Found:
         line = _line(node) if node is not None else None
         self.hits[rule] = [1, line + self.offset if line is not None else self.line, detail]
 
+    def hit(self, rule: str, line: int | None, detail: str = "", n: int = 1) -> None:
+        """``n`` hits of ``rule`` found elsewhere (the first at ``line`` of the element,
+        without the line offset)."""
+        hit = self.hits.get(rule)
+        if hit is not None:
+            hit[0] += n
+            return
+        self.hits[rule] = [n, line + self.offset if line is not None else self.line, detail]
+
     def problems(self) -> list[r.Problem]:
         out = []
         for ident, (n, line, detail) in self.hits.items():
@@ -686,21 +695,130 @@ def _narratives(found: _Found, el: etree._Element) -> None:
             found.fail(rule, node)
 
 
-def _org_refs(found: _Found, el: etree._Element, path: X, rules: tuple[str, ...]) -> None:
+def _org_refs(found: _Found, orgs: Iterable[etree._Element], rules: tuple[str, ...]) -> None:
     """atleast_one (@ref or narrative), no symbols, no spaces in @ref, no spaces in the
     activity id attribute: the rules of provider-org, receiver-org, participating-org."""
     some, symbols, spaces, activity_spaces, attribute = rules
-    for org in path(el):
+    for org in orgs:
         ref = org.get("ref")
         if ref is None and next(org.iterchildren("narrative"), None) is None:
             found.fail(some, org)
         if ref is not None:
-            _symbols(found, symbols, [ref] if not SYMBOLS.fullmatch(ref) else [])
+            _symbols_at(found, symbols, org, ref)
             if ref != ref.strip():
                 found.fail(spaces, org, repr(ref))
         activity_id = org.get(attribute)
         if activity_id is not None and activity_id != activity_id.strip():
             found.fail(activity_spaces, org, repr(activity_id))
+
+
+PROVIDER_RULES = ("6.9.1", "1.10.13", "1.10.1", "1.4.1", "provider-activity-id")
+RECEIVER_RULES = ("6.9.2", "1.15.13", "1.15.1", "1.5.1", "receiver-activity-id")
+_ORG_RULES = frozenset(PROVIDER_RULES[:4] + RECEIVER_RULES[:4])
+
+
+def _count(seen: list[Any], el: etree._Element) -> None:
+    """One more in ``seen`` (how many, the line of the first)."""
+    if not seen[0]:
+        seen[1] = _line(el)
+    seen[0] += 1
+
+
+class TransactionRules:
+    """The rules about transactions, fed one ``transaction`` element at a time.
+
+    Every activity's transactions go through here: those of a small activity from its
+    element, those of a long one (ingest.long_activity) as they are parsed, most of them
+    never in the element at once. What is kept does not grow with their number: per rule,
+    the count, the first line and what was found; for the rules that compare transactions
+    with the activity (sectors, countries and regions, aid types), how many transactions
+    have or lack one and the first line of each. Lines are the element's own (the
+    activity's line offset is added when merged).
+    """
+
+    def __init__(self, today: dt.date) -> None:
+        self.today = today
+        self.found = _Found(None, None, 0)
+        self.count = 0
+        # (how many, the line of the first): transactions with a sector and without one, with
+        # a recipient country or region and without, aid-type elements.
+        self.with_sector: list[Any] = [0, None]
+        self.no_sector: list[Any] = [0, None]
+        self.located: list[Any] = [0, None]
+        self.unlocated: list[Any] = [0, None]
+        self.aid_types: list[Any] = [0, None]
+        self.dac_aid_type = False
+
+    @classmethod
+    def of(cls, el: etree._Element, today: dt.date) -> TransactionRules:
+        """The transactions of an activity element, all in it."""
+        rules = cls(today)
+        for transaction in el.iterchildren("transaction"):
+            rules.add(transaction)
+        return rules
+
+    def add(self, t: etree._Element) -> None:
+        """One transaction of the activity, in the order of the file."""
+        self.count += 1
+        found = self.found
+        sector = t.find("sector")
+        if sector is None:
+            _count(self.no_sector, t)
+        else:
+            _count(self.with_sector, sector)
+        located = t.find("recipient-country") is not None or t.find("recipient-region") is not None
+        _count(self.located if located else self.unlocated, t)
+        for rule, tag, attribute in (
+            ("11.2.1", "transaction-date", "iso-date"),
+            ("11.2.2", "value", "value-date"),
+        ):
+            for child in t.iterchildren(tag):
+                value = child.get(attribute)
+                d = _date(value) if value is not None else None
+                if d is not None and d > self.today:
+                    found.fail(rule, child, str(d))
+        vocabularies: set[str] = set()
+        for aid_type in t.iterchildren("aid-type"):
+            _count(self.aid_types, aid_type)
+            vocabulary = aid_type.get("vocabulary") or "1"
+            if vocabulary == "1":  # DAC_VOCABULARY: "1", "" or none
+                self.dac_aid_type = True
+            if vocabulary in vocabularies:
+                found.fail("107.2.2", aid_type)
+            vocabularies.add(vocabulary)
+        _org_refs(found, t.iterchildren("provider-org"), PROVIDER_RULES)
+        _org_refs(found, t.iterchildren("receiver-org"), RECEIVER_RULES)
+
+    def sectors(self, found: _Found, el: etree._Element, declared: bool) -> None:
+        """6.2.2, 6.6.2, 6.7.2: sectors on the activity or on every transaction."""
+        if not declared and not self.with_sector[0]:
+            found.fail("6.2.2", el)
+        if declared and self.with_sector[0]:
+            found.hit("6.6.2", self.with_sector[1])
+        n, line = self.no_sector
+        if not declared and n:
+            found.hit("6.7.2", line, f"{n} transaction(s) without a sector")
+
+    def geography(self, found: _Found, el: etree._Element, declared: bool) -> None:
+        """3.6.2, 3.7.1, 3.7.2: countries or regions on the activity or on every transaction."""
+        if declared:
+            if self.located[0]:
+                found.hit("3.6.2", self.located[1])
+            return
+        if not self.located[0]:
+            found.fail("3.7.1", el)
+        n, line = self.unlocated
+        if n:
+            found.hit("3.7.2", line, f"{n} transaction(s) without one")
+
+    def merge(self, found: _Found, *, orgs: bool) -> None:
+        """What the transactions broke, into the activity's: the rules on their provider-org
+        and receiver-org (``orgs``), else the others."""
+        if not orgs and self.aid_types[0] and not self.dac_aid_type:
+            found.hit("107.2.1", self.aid_types[1])
+        for rule, (n, line, detail) in self.found.hits.items():
+            if (rule in _ORG_RULES) == orgs:
+                found.hit(rule, line, detail, n)
 
 
 def _symbols_at(found: _Found, rule: str, org: etree._Element, value: str) -> None:
@@ -720,11 +838,7 @@ ACTUAL_START = X("activity-date[@type='2']/@iso-date")
 PLANNED_END = X("activity-date[@type='3']/@iso-date")
 ACTUAL_END = X("activity-date[@type='4']/@iso-date")
 LAST_UPDATED = X("@last-updated-datetime")
-TRANSACTIONS = X("transaction")
-TRANSACTION_DATES = X("transaction/transaction-date/@iso-date")
-VALUE_DATES = X("transaction/value/@value-date")
 SECTORS = X("sector")
-TRANSACTION_SECTORS = X("transaction/sector")
 DAC_SECTORS = X(f"sector{DAC_VOCABULARY}")
 DAC_SECTOR_PERCENTAGES = X(f"sector{DAC_VOCABULARY}/@percentage")
 SECTOR_VOCABULARIES = X("sector/@vocabulary")
@@ -739,7 +853,6 @@ REGION_PERCENTAGES = X("recipient-region/@percentage")
 REGION_VOCABULARIES = X("recipient-region/@vocabulary")
 REGIONS_OF = X("recipient-region[@vocabulary = $v]")
 REGION_PERCENTAGES_OF = X("recipient-region[@vocabulary = $v]/@percentage")
-TRANSACTION_GEOGRAPHY = X("transaction[recipient-country or recipient-region]")
 CAPITAL_SPEND = X("capital-spend/@percentage")
 BUDGET_ITEM_PERCENTAGES = X("country-budget-items/budget-item/@percentage")
 BUDGET_ITEM_VOCABULARIES = X("country-budget-items/@vocabulary")
@@ -749,13 +862,9 @@ AID_TYPES = X("default-aid-type")
 DAC_AID_TYPES = X(f"default-aid-type{DAC_VOCABULARY}")
 AID_TYPE_VOCABULARIES = X("default-aid-type/@vocabulary")
 AID_TYPES_OF = X("default-aid-type[@vocabulary = $v]")
-TRANSACTION_AID_TYPES = X("transaction/aid-type")
-TRANSACTION_DAC_AID_TYPES = X(f"transaction/aid-type{DAC_VOCABULARY}")
 NARRATIVES = X("descendant::narrative")
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 VALUES = X("descendant::value | descendant::forecast | descendant::loan-status")
-TRANSACTION_ORGS = X("transaction/provider-org")
-TRANSACTION_RECEIVERS = X("transaction/receiver-org")
 PLANNED_ORGS = X("planned-disbursement/provider-org")
 PLANNED_RECEIVERS = X("planned-disbursement/receiver-org")
 PARTICIPATING = X("participating-org")
@@ -801,6 +910,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def today() -> dt.date:
+    """Today (UTC): a date after it is in the future."""
+    return _now().date()
+
+
 def _last_updated(found: _Found, rule: str, el: etree._Element, now: dt.datetime) -> None:
     for value in LAST_UPDATED(el):
         try:
@@ -840,18 +954,9 @@ def _identifiers(found: _Found, el: etree._Element) -> None:
             _symbols_at(found, "1.11.13", owner, ref)
 
 
-def _sectors(found: _Found, el: etree._Element, all_transactions: bool) -> None:
+def _sectors(found: _Found, el: etree._Element, transactions: TransactionRules) -> None:
     sectors = SECTORS(el)
-    if all_transactions:
-        in_transactions = TRANSACTION_SECTORS(el)
-        if not sectors and not in_transactions:
-            found.fail("6.2.2", el)
-        if sectors and in_transactions:
-            found.fail("6.6.2", in_transactions[0])
-        if not sectors:
-            lacking = [t for t in TRANSACTIONS(el) if not SECTORS(t)]
-            if lacking:
-                found.fail("6.7.2", lacking[0], f"{len(lacking)} transaction(s) without a sector")
+    transactions.sectors(found, el, bool(sectors))
     dac = DAC_SECTORS(el)
     if len(dac) > 1:
         _each_has_percentage(found, "2.1.1", dac)
@@ -875,19 +980,9 @@ def _sectors(found: _Found, el: etree._Element, all_transactions: bool) -> None:
     _range(found, "12.3.1", SECTOR_PERCENTAGES(el))
 
 
-def _geography(found: _Found, el: etree._Element, all_transactions: bool) -> None:
+def _geography(found: _Found, el: etree._Element, transactions: TransactionRules) -> None:
     countries, regions = COUNTRIES(el), REGIONS(el)
-    if all_transactions:
-        in_transactions = TRANSACTION_GEOGRAPHY(el)
-        if countries or regions:
-            if in_transactions:
-                found.fail("3.6.2", in_transactions[0])
-        else:
-            if not in_transactions:
-                found.fail("3.7.1", el)
-            lacking = [t for t in TRANSACTIONS(el) if t not in in_transactions]
-            if lacking:
-                found.fail("3.7.2", lacking[0], f"{len(lacking)} transaction(s) without one")
+    transactions.geography(found, el, bool(countries or regions))
     if not regions:
         if len(countries) > 1:
             _each_has_percentage(found, "3.1.1", countries)
@@ -960,13 +1055,13 @@ def activity_problems(
     ident: str | None,
     line_offset: int = 0,
     *,
-    all_transactions: bool = True,
+    transactions: TransactionRules | None = None,
     now: dt.datetime | None = None,
 ) -> list[r.Problem]:
     """The rules of the rule set that an activity element (of a 2.0x file) breaks.
 
-    ``all_transactions`` false: some of its transactions are not in the element (a long
-    activity), so the rules about transactions are not run.
+    ``transactions``: its transactions, already read one by one (a long activity, whose
+    element keeps only some of them: ingest.long_activity); by default those of ``el``.
     """
     now = now or _now()
     today = now.date()
@@ -988,8 +1083,10 @@ def activity_problems(
     _order(found, "11.1.3", el, ACTUAL_START, ACTUAL_END)
     _not_future(found, "11.1.4", ACTUAL_START(el)[:1], today)
     _not_future(found, "11.1.5", ACTUAL_END(el)[:1], today)
-    _sectors(found, el, all_transactions)
-    _geography(found, el, all_transactions)
+    if transactions is None:
+        transactions = TransactionRules.of(el, today)
+    _sectors(found, el, transactions)
+    _geography(found, el, transactions)
     _budget_items(found, el)
     _aid_types(
         found,
@@ -997,33 +1094,11 @@ def activity_problems(
         (AID_TYPES, DAC_AID_TYPES, AID_TYPE_VOCABULARIES, AID_TYPES_OF),
         ("107.1.1", "107.1.2"),
     )
-    orgs = [(PLANNED_ORGS, "provider-activity-id"), (PLANNED_RECEIVERS, "receiver-activity-id")]
-    if all_transactions:
-        _not_future(found, "11.2.1", TRANSACTION_DATES(el), today)
-        _not_future(found, "11.2.2", VALUE_DATES(el), today)
-        if TRANSACTION_AID_TYPES(el) and not TRANSACTION_DAC_AID_TYPES(el):
-            found.fail("107.2.1", TRANSACTION_AID_TYPES(el)[0])
-        seen: set[tuple[etree._Element, str]] = set()
-        for aid_type in TRANSACTION_AID_TYPES(el):  # one per vocabulary in each transaction
-            vocabulary = aid_type.get("vocabulary") or "1"
-            # The transaction itself (kept alive in the set), never id() of a proxy lxml may
-            # free and reuse for the next transaction.
-            key = (aid_type.getparent(), vocabulary)
-            if key in seen:
-                found.fail("107.2.2", aid_type)
-            seen.add(key)
-        orgs += [
-            (TRANSACTION_ORGS, "provider-activity-id"),
-            (TRANSACTION_RECEIVERS, "receiver-activity-id"),
-        ]
-    for path, attribute in orgs:
-        rules = (
-            ("6.9.1", "1.10.13", "1.10.1", "1.4.1", attribute)
-            if attribute == "provider-activity-id"
-            else ("6.9.2", "1.15.13", "1.15.1", "1.5.1", attribute)
-        )
-        _org_refs(found, el, path, rules)
-    _org_refs(found, el, PARTICIPATING, ("6.10.1", "1.8.13", "1.8.1", "1.9.1", "activity-id"))
+    transactions.merge(found, orgs=False)
+    _org_refs(found, PLANNED_ORGS(el), PROVIDER_RULES)
+    _org_refs(found, PLANNED_RECEIVERS(el), RECEIVER_RULES)
+    transactions.merge(found, orgs=True)
+    _org_refs(found, PARTICIPATING(el), ("6.10.1", "1.8.13", "1.8.1", "1.9.1", "activity-id"))
     for marker in POLICY_MARKERS(el):
         vocabulary = marker.get("vocabulary") or "1"
         if vocabulary == "1" and marker.get("significance") is None:
