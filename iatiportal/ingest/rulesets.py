@@ -761,33 +761,41 @@ class TransactionRules:
         """One transaction of the activity, in the order of the file."""
         self.count += 1
         found = self.found
-        sector = t.find("sector")
+        sector: etree._Element | None = None
+        located = False
+        vocabularies: set[str] = set()
+        for child in t:  # one pass over the children (comments too: their tag is no name)
+            tag = child.tag
+            if tag == "transaction-date":
+                self._not_future("11.2.1", child, child.get("iso-date"))
+            elif tag == "value":
+                self._not_future("11.2.2", child, child.get("value-date"))
+            elif tag == "provider-org":
+                _org_refs(found, (child,), PROVIDER_RULES)
+            elif tag == "receiver-org":
+                _org_refs(found, (child,), RECEIVER_RULES)
+            elif tag == "sector":
+                sector = child if sector is None else sector
+            elif tag in ("recipient-country", "recipient-region"):
+                located = True
+            elif tag == "aid-type":
+                _count(self.aid_types, child)
+                vocabulary = child.get("vocabulary") or "1"
+                if vocabulary == "1":  # DAC_VOCABULARY: "1", "" or none
+                    self.dac_aid_type = True
+                if vocabulary in vocabularies:
+                    found.fail("107.2.2", child)
+                vocabularies.add(vocabulary)
         if sector is None:
             _count(self.no_sector, t)
         else:
             _count(self.with_sector, sector)
-        located = t.find("recipient-country") is not None or t.find("recipient-region") is not None
         _count(self.located if located else self.unlocated, t)
-        for rule, tag, attribute in (
-            ("11.2.1", "transaction-date", "iso-date"),
-            ("11.2.2", "value", "value-date"),
-        ):
-            for child in t.iterchildren(tag):
-                value = child.get(attribute)
-                d = _date(value) if value is not None else None
-                if d is not None and d > self.today:
-                    found.fail(rule, child, str(d))
-        vocabularies: set[str] = set()
-        for aid_type in t.iterchildren("aid-type"):
-            _count(self.aid_types, aid_type)
-            vocabulary = aid_type.get("vocabulary") or "1"
-            if vocabulary == "1":  # DAC_VOCABULARY: "1", "" or none
-                self.dac_aid_type = True
-            if vocabulary in vocabularies:
-                found.fail("107.2.2", aid_type)
-            vocabularies.add(vocabulary)
-        _org_refs(found, t.iterchildren("provider-org"), PROVIDER_RULES)
-        _org_refs(found, t.iterchildren("receiver-org"), RECEIVER_RULES)
+
+    def _not_future(self, rule: str, el: etree._Element, value: str | None) -> None:
+        d = _date(value) if value is not None else None
+        if d is not None and d > self.today:
+            self.found.fail(rule, el, str(d))
 
     def sectors(self, found: _Found, el: etree._Element, declared: bool) -> None:
         """6.2.2, 6.6.2, 6.7.2: sectors on the activity or on every transaction."""
