@@ -49,6 +49,7 @@ from typing import Any
 from lxml import etree
 
 from iatiportal.ingest import records as r
+from iatiportal.ingest.validate import codelist
 
 GUIDANCE = "https://iatistandard.org/en/guidance/standard-guidance/"
 REFERENCE = "https://iatistandard.org/en/iati-standard/203/"
@@ -85,6 +86,10 @@ _ACT = "activity-standard/iati-activities/iati-activity/"
 _ORG = "organisation-standard/iati-organisations/iati-organisation/"
 _SYMBOLS = "must not contain any of the symbols /, &, | or ?."
 _SPACES = "should not start or end with spaces or newlines."
+_PREFIX = (
+    "must start with the prefix of a registration agency on the OrganisationRegistrationAgency "
+    "codelist (e.g. GB-COH-), unless it is that of a publisher registered with the IATI Registry."
+)
 _NON_QUALITATIVE = "non-qualitative (e.g. 1 = unit, 2 = percentage, 3 = nominal, 4 = ordinal)."
 
 RULES: dict[str, Rule] = _rules(
@@ -157,6 +162,7 @@ RULES: dict[str, Rule] = _rules(
     ("1.12.13", "warning", f"The organisation-identifier {_SYMBOLS}", _ORG_ID),
     ("1.14.1", "warning", f"The reporting-org identifier {_SPACES}", _ORG_ID),
     ("1.14.13", "warning", f"The reporting-org identifier {_SYMBOLS}", _ORG_ID),
+    ("1.14.8", "error", f"The reporting-org identifier {_PREFIX}", _ORG_ID),
     (
         "1.15.1",
         "warning",
@@ -183,6 +189,7 @@ RULES: dict[str, Rule] = _rules(
     ),
     ("1.18.1", "warning", f"The reporting-org identifier {_SPACES}", _ORG_ID),
     ("1.18.13", "warning", f"The reporting-org identifier {_SYMBOLS}", _ORG_ID),
+    ("1.18.8", "error", f"The reporting-org identifier {_PREFIX}", _ORG_ID),
     (
         "2.1.1",
         "error",
@@ -829,6 +836,19 @@ class TransactionRules:
                 found.hit(rule, line, detail, n)
 
 
+def _agency_prefix(found: _Found, rule: str, refs: Iterable[Any]) -> None:
+    """The identifier's first two parts (``GB-COH`` of ``GB-COH-123``) are a code of the
+    OrganisationRegistrationAgency codelist, as the Validator reads a prefix (an identifier
+    without a hyphen has none). Registered publishers are spared when the problems are stored
+    (iatiportal.store.registry)."""
+    agencies = codelist("OrganisationRegistrationAgency")
+    for node in refs:
+        value = _text(node)
+        parts = value.split("-", 2)
+        if len(parts) < 2 or f"{parts[0]}-{parts[1]}" not in agencies:
+            found.fail(rule, node, repr(value))
+
+
 def _symbols_at(found: _Found, rule: str, org: etree._Element, value: str) -> None:
     if not SYMBOLS.fullmatch(value):
         found.fail(rule, org, repr(value))
@@ -942,6 +962,7 @@ def _identifiers(found: _Found, el: etree._Element) -> None:
     _symbols(found, "1.3.13", idents)
     _no_spaces(found, "1.14.1", REPORTING_REF(el))
     _symbols(found, "1.14.13", REPORTING_REF(el))
+    _agency_prefix(found, "1.14.8", REPORTING_REF(el))
     _no_spaces(found, "1.16.1", PREVIOUS_REPORTING_REF(el))
     _no_spaces(found, "1.6.1", PREVIOUS_ACTIVITY_REF(el))
     _no_spaces(found, "1.7.1", RELATED_REF(el))
@@ -1141,6 +1162,7 @@ def organisation_problems(
     _no_spaces(found, "1.12.1", ORG_IDENTIFIER(el))
     _symbols(found, "1.18.13", REPORTING_REF(el))
     _no_spaces(found, "1.18.1", REPORTING_REF(el))
+    _agency_prefix(found, "1.18.8", REPORTING_REF(el))
     _no_spaces(found, "1.17.1", RECIPIENT_ORG_REF(el))
     _last_updated(found, "11.4.1", el, now)
     if el.get(LANG) is None:
