@@ -9,31 +9,41 @@ the lxml element, compiled once; nothing is parsed again. Dates are compared as 
 dates; "the future" is after today (UTC).
 
 Implemented (activities): 1.1.3, 1.1.21, 1.3.1, 1.3.13, 1.4.1, 1.5.1, 1.6.1, 1.7.1, 1.8.1,
-1.8.13, 1.9.1, 1.10.1, 1.10.13, 1.11.1, 1.11.13, 1.14.1, 1.14.13, 1.15.1, 1.15.13, 1.16.1,
-2.1.1, 2.1.2, 2.1.4, 2.2.1, 3.1.1, 3.1.2, 3.1.4, 3.4.1, 3.4.2, 3.4.4, 3.6.2, 3.7.1, 3.7.2,
-4.1.1, 4.3.1, 4.4.1, 6.2.2, 6.6.2, 6.7.2, 6.8.1, 6.9.1, 6.9.2, 6.10.1, 6.11.1, 6.13.1, 6.14.1,
-7.5.3, 7.8.1, 7.9.1, 7.9.2, 7.9.4, 8.6.1, 8.6.3, 8.8.1, 8.8.2, 8.8.3, 8.9.1, 8.9.2, 8.9.3,
-8.10.1, 8.10.2, 8.10.3, 8.11.1, 11.1.1, 11.1.2, 11.1.3, 11.1.4, 11.1.5, 11.2.1, 11.2.2,
+1.8.13, 1.9.1, 1.10.1, 1.10.13, 1.11.1, 1.11.13, 1.14.1, 1.14.8, 1.14.13, 1.15.1, 1.15.13,
+1.16.1, 2.1.1, 2.1.2, 2.1.4, 2.2.1, 3.1.1, 3.1.2, 3.1.4, 3.4.1, 3.4.2, 3.4.4, 3.6.2, 3.7.1,
+3.7.2, 4.1.1, 4.3.1, 4.4.1, 6.2.2, 6.6.2, 6.7.2, 6.8.1, 6.9.1, 6.9.2, 6.10.1, 6.11.1, 6.13.1,
+6.14.1, 7.5.3, 7.8.1, 7.9.1, 7.9.2, 7.9.4, 8.6.1, 8.6.3, 8.8.1, 8.8.2, 8.8.3, 8.9.1, 8.9.2,
+8.9.3, 8.10.1, 8.10.2, 8.10.3, 8.11.1, 11.1.1, 11.1.2, 11.1.3, 11.1.4, 11.1.5, 11.2.1, 11.2.2,
 12.1.1, 12.2.1, 12.3.1, 102.1.1, 107.1.1, 107.1.2, 107.2.1, 107.2.2.
-Implemented (organisations): 1.12.1, 1.12.13, 1.17.1, 1.18.1, 1.18.13, 4.3.1, 4.4.1, 4.5.1,
-7.5.3, 7.8.2, 8.6.3, 11.3.1, 11.4.1.
+Implemented (organisations): 1.12.1, 1.12.13, 1.17.1, 1.18.1, 1.18.8, 1.18.13, 4.3.1, 4.4.1,
+4.5.1, 7.5.3, 7.8.2, 8.6.3, 11.3.1, 11.4.1.
+
+The rules about transactions (6.2.2, 6.6.2, 6.7.2, 3.6.2, 3.7.1, 3.7.2, 107.2.1, 107.2.2,
+11.2.1, 11.2.2 and those on provider-org and receiver-org of transactions) read each
+transaction once, in ``TransactionRules``: those of a small activity from its element, those
+of an activity with very many transactions (ingest.long_activity) as each is parsed, most of
+them never in the element together. Both give the same problems (rule, count, first line); what
+is kept does not grow with the number of transactions.
+
+1.14.8 and 1.18.8 (the reporting organisation's identifier starts with a registration agency
+prefix): the prefix is the identifier's first two hyphen-separated parts, as the Validator reads
+it, and must be a code of the OrganisationRegistrationAgency codelist we ship (withdrawn codes
+included: identifiers made with them stay valid). The Validator spares identifiers of
+publishers registered with the IATI Registry (``NOT_EXISTING_ORG_ID``): the ingest finds the
+problem on every identifier, and iatiportal.store.registry removes those of registered
+publishers from the store (``iatiportal registry publishers`` loads their list); without a list
+each such problem says so. The severity (error) and the message are written here: the rule
+set's own wording for these two was not at hand.
 
 Left out, and why:
 
-- 1.14.8 and 1.18.8 (the reporting organisation's identifier starts with an approved agency
-  code): the Validator skips identifiers of publishers registered with the IATI Registry
-  (``NOT_EXISTING_ORG_ID``), and we hold no copy of the Registry; without it the rule would
-  warn about registered publishers that the Validator leaves alone.
-- The same condition on the ``/ & | ?`` rules (1.x.13) only spares a registered identifier that
-  holds one of these symbols: we apply those rules to every identifier (a known difference).
+- The same registry condition on the ``/ & | ?`` rules (1.x.13) only spares a registered
+  identifier that holds one of these symbols: we apply those rules to every identifier (a known
+  difference).
 - The link check (a linked activity that no file defines) needs every file: not a per-activity
   rule, so not here.
 - Activity files of versions 1.0x are checked by the Validator against other rule sets (other
   identifiers, no ``narrative``): no rule of this module runs on them.
-- An activity with very many transactions (ingest.long_activity) keeps only some transactions
-  in its element: the rules about transactions (6.2.2, 6.6.2, 6.7.2, 3.6.2, 3.7.1, 3.7.2,
-  107.2.1, 107.2.2, 11.2.1, 11.2.2 and those on provider-org and receiver-org of transactions)
-  are not run on such an activity rather than run on part of it.
 """
 
 # ruff: noqa: E501  (the rule set's messages, kept whole)
