@@ -35,7 +35,7 @@ from iatiportal import __version__, refresh, standard
 from iatiportal.ingest.sources import DownloadLimits, SourceError, install_sigterm_exit, is_url
 from iatiportal.profile import Portal, ProfileError, bundled, load_portal
 from iatiportal.standard import install
-from iatiportal.store import queries
+from iatiportal.store import queries, registry
 from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest, rebuild_derived
 from iatiportal.web import address, security
@@ -434,6 +434,44 @@ def refresh_command(
         if not no_snapshot and not snapshot.is_current(engine, folder):
             _start_snapshot(console, engine, folder)  # as after an ingest: in the background
     sys.exit(EXIT_FILE_FAILED if summary.failed else EXIT_OK)
+
+
+@main.group("registry")
+def registry_group() -> None:
+    """What the IATI Registry says beside its datasets (the publishers' identifiers)."""
+
+
+@registry_group.command("publishers")
+@click.option(
+    "--from",
+    "source",
+    metavar="FILE|URL",
+    envvar=refresh.REGISTRY_ENV,
+    default=refresh.REGISTRY_URL,
+    show_default=True,
+    help="The IATI Registry (its CKAN API), or a file: a saved organization_list answer "
+    f"(JSON) or one identifier a line; or ${refresh.REGISTRY_ENV}.",
+)
+@db_option
+def registry_publishers(source: str, db: str | None) -> None:
+    """Load the IATI organisation identifiers of the publishers registered with the IATI
+    Registry, replacing those loaded before. Rules 1.14.8 and 1.18.8 (a reporting-org
+    identifier starts with a registration agency prefix) spare them, as the IATI Validator
+    does: their problems are removed from the store now and at each ingest. Until a list is
+    loaded those problems say that registered publishers could not be spared."""
+    try:
+        if is_url(source):
+            ids = refresh.registry_publishers(source)
+        elif Path(source).is_file():
+            ids = refresh.publishers_in_file(Path(source))
+        else:
+            raise click.BadParameter("neither an http(s) URL nor a file", param_hint="--from")
+    except refresh.RegistryError as e:
+        click.echo(f"not loaded: {e}", err=True)
+        sys.exit(EXIT_FILE_FAILED)
+    with store(db) as engine:
+        stored, spared = registry.load(engine, ids)
+    click.echo(f"{stored} registered publishers stored; {spared} problems of theirs removed")
 
 
 @main.command("rebuild")

@@ -58,6 +58,7 @@ from iatiportal.ingest.sources import (
     redact,
     sha256_of,
 )
+from iatiportal.store import registry as registry_store
 from iatiportal.store import schema as s
 from iatiportal.store import version
 from iatiportal.store.db import writing
@@ -212,6 +213,76 @@ def publisher_datasets(registry: str, publisher: str) -> list[Dataset]:
         if not results or start >= count:
             return list(found.values())
     raise RegistryError(f"the IATI Registry lists more than {_MAX_PAGES} pages for {publisher}")
+
+
+def _publisher_iati_id(item: Any) -> Any:
+    """A CKAN organisation's ``publisher_iati_id``: a field of its own, or among its extras."""
+    if not isinstance(item, dict):
+        return item  # a list of identifiers (a file)
+    if "publisher_iati_id" in item:
+        return item["publisher_iati_id"]
+    extras = item.get("extras")
+    for extra in extras if isinstance(extras, list) else []:
+        if isinstance(extra, dict) and extra.get("key") == "publisher_iati_id":
+            return extra.get("value")
+    return None
+
+
+def registry_publishers(registry: str) -> list[str]:
+    """The IATI organisation identifiers of every publisher the registry lists (CKAN's
+    ``organization_list`` with all fields and extras, page by page until an empty one).
+    Raises RegistryError
+    when an answer is missing or not the API's, or none has an identifier."""
+    found: list[Any] = []
+    offset = 0
+    for _page in range(_MAX_PAGES):
+        try:
+            result = _api(
+                registry,
+                "organization_list",
+                {
+                    "all_fields": "true",
+                    "include_extras": "true",
+                    "limit": PAGE_ROWS,
+                    "offset": offset,
+                },
+            )
+        except RegistryError as e:
+            raise RegistryError(f"the IATI Registry did not list its publishers: {e}") from None
+        if not isinstance(result, list):
+            raise RegistryError(
+                "the IATI Registry's list of publishers is not CKAN's organization_list answer"
+            )
+        found += [_publisher_iati_id(item) for item in result]
+        offset += len(result)
+        if not result:  # pages may be shorter than asked (CKAN caps those with all fields)
+            ids = registry_store.clean_ids(found)
+            if not ids:
+                raise RegistryError("the IATI Registry listed no publisher with an identifier")
+            return ids
+    raise RegistryError(f"the IATI Registry lists more than {_MAX_PAGES} pages of publishers")
+
+
+def publishers_in_file(path: Path) -> list[str]:
+    """The identifiers in a file: a saved ``organization_list`` answer (or its result, a list
+    of organisations or of identifiers), as JSON; else one identifier a line."""
+    if path.stat().st_size > REGISTRY_LIMITS.max_bytes:
+        raise RegistryError(f"{path.name} is larger than {REGISTRY_LIMITS.max_bytes} bytes")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        items: list[Any] = [line.split("#", 1)[0] for line in text.splitlines()]
+    else:
+        if isinstance(doc, dict):
+            doc = doc.get("result")
+        if not isinstance(doc, list):
+            raise RegistryError(f"{path.name} is JSON but not a list of publishers")
+        items = [_publisher_iati_id(item) for item in doc]
+    ids = registry_store.clean_ids(items)
+    if not ids:
+        raise RegistryError(f"{path.name} holds no publisher identifier")
+    return ids
 
 
 # -- one run -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 
 from iatiportal import cli, refresh
 from iatiportal.cli import main
+from iatiportal.store import registry
 from iatiportal.store import schema as s
 from iatiportal.store.db import make_engine, migrate
 
@@ -46,6 +47,7 @@ class World:
     publishers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # id -> (dataset,
     # path)
     registry_status: int = 200  # for package_search
+    organisations: list[dict[str, Any]] = field(default_factory=list)  # organization_list
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     base: str = ""
@@ -78,6 +80,11 @@ def _handler(world: World) -> type[http.server.BaseHTTPRequestHandler]:
                 if query.get("id") in world.publishers:
                     return self.api(200, {"success": True, "result": {"name": query["id"]}})
                 return self.api(404, {"success": False, "error": {"__type": "Not Found Error"}})
+            if parts.path == "/api/3/action/organization_list":
+                offset = int(query.get("offset", 0))
+                limit = min(int(query.get("limit", 10)), PAGE_LIMIT)
+                page = world.organisations[offset : offset + limit]
+                return self.api(200, {"success": True, "result": page})
             if parts.path == "/api/3/action/package_search":
                 if world.registry_status != 200:
                     return self.reply(world.registry_status)
@@ -522,3 +529,79 @@ def test_a_file_the_registry_lists_at_a_private_address_is_refused(
     )
     assert [path for path, _ in world.requests if not path.startswith("/api/")] == ["/own.xml"]
     assert stored(sqlite_url)["current"] == ["XX-CUR-EUR", "XX-CUR-NONE"]
+
+
+def test_registry_publishers_are_loaded_page_by_page_and_spare_rules_1_14_8_and_1_18_8(
+    db_url: str, world: World, tmp_path: Path
+) -> None:
+    # An activity file and an organisation file whose reporting-org identifiers have no
+    # registration agency prefix; ingested before the list is loaded, the problems say that
+    # registered publishers could not be spared.
+    activities = FIXTURES / "rules-prefix.xml"
+    organisations = FIXTURES / "rules-prefix-org.xml"
+    result = CliRunner().invoke(
+        main, ["ingest", "--db", db_url, str(activities), str(organisations)]
+    )
+    assert result.exit_code == 0, result.output
+
+    def prefix_problems() -> dict[str, str]:
+        engine = make_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(s.problem.c.iati_identifier, s.problem.c.message).where(
+                        s.problem.c.rule.in_(["1.14.8", "1.18.8"])
+                    )
+                )
+                return {r.iati_identifier: r.message for r in rows}
+        finally:
+            engine.dispose()
+
+    before = prefix_problems()
+    assert set(before) == {"XX-PREFIX-UNREGISTERED-1", "XX-PREFIX-REGISTERED-1", "XX-PREFIX-ORG"}
+    assert all(m.endswith(registry.NOT_SPARED) for m in before.values())
+    # The registry: five organisations on pages of two; the identifier as CKAN gives it (a
+    # field, or one of the extras), one without any.
+    world.organisations = [
+        {"name": "registered", "publisher_iati_id": "XX-PREFIX-REGISTERED"},
+        {"name": "org", "extras": [{"key": "publisher_iati_id", "value": " XX-PREFIX-ORG "}]},
+        {"name": "none", "extras": []},
+        {"name": "other", "publisher_iati_id": "GB-COH-123"},
+        {"name": "last", "publisher_iati_id": "XM-DAC-41146"},
+    ]
+    result = CliRunner().invoke(
+        main, ["registry", "publishers", "--db", db_url, "--from", world.base]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "4 registered publishers stored; 2 problems of theirs removed\n"
+    offsets = [
+        parse_qs(urlsplit(p).query)["offset"][0]
+        for p, _ in world.requests
+        if "organization_list" in p
+    ]
+    assert offsets == ["0", "2", "4", "5"]
+    after = prefix_problems()
+    assert list(after) == ["XX-PREFIX-UNREGISTERED-1"]
+    assert registry.NOT_SPARED not in after["XX-PREFIX-UNREGISTERED-1"]
+    # Ingested again with the list loaded: spared at once.
+    (tmp_path / "again.xml").write_bytes(activities.read_bytes())
+    result = CliRunner().invoke(main, ["ingest", "--db", db_url, str(tmp_path / "again.xml")])
+    assert result.exit_code == 0, result.output
+    assert prefix_problems() == after
+    # From a file, one identifier a line: the unregistered one is spared too.
+    listed = tmp_path / "publishers.txt"
+    listed.write_text("XX-PREFIX-UNREGISTERED  # a comment\nXX-PREFIX-REGISTERED\n")
+    result = CliRunner().invoke(
+        main, ["registry", "publishers", "--db", db_url, "--from", str(listed)]
+    )
+    assert result.exit_code == 0, result.output
+    assert prefix_problems() == {}
+
+
+def test_a_registry_that_lists_no_publisher_changes_nothing(sqlite_url: str, world: World) -> None:
+    world.organisations = [{"name": "none"}]
+    result = CliRunner().invoke(
+        main, ["registry", "publishers", "--db", sqlite_url, "--from", world.base]
+    )
+    assert result.exit_code == 1
+    assert "not loaded: the IATI Registry listed no publisher with an identifier" in result.stderr

@@ -4,7 +4,8 @@ The parser reads whole ``iati-activity`` elements; lxml holds about 4 KB per tra
 such a tree, so one valid activity with 100,000 transactions took 400 MB before a line of it was
 read. Past ``LONG`` transactions the parser hands each further one to a ``LongActivity`` as its
 end tag is parsed: it is read into a record (kept in a ``SpillList``), checked against the
-schema on its own (``transaction`` is declared globally in every IATI version), written to a
+schema on its own (``transaction`` is declared globally in every IATI version), checked against
+the rule set's rules about transactions (ingest.rulesets.TransactionRules), written to a
 temporary file as XML and taken out of the tree. What the activity's element keeps is small.
 
 So that nothing changes for the activity: the first transaction of each run of transactions
@@ -25,6 +26,7 @@ import weakref
 from lxml import etree
 
 from iatiportal.ingest import records as r
+from iatiportal.ingest import rulesets
 from iatiportal.ingest.extract import read_transaction, reader_for
 from iatiportal.ingest.spill import SpillList
 from iatiportal.ingest.validate import SchemaCheck
@@ -40,6 +42,12 @@ class LongActivity:
         self.reader = reader_for(activity)
         self.transactions: SpillList[r.Transaction] = SpillList()
         self.schema = SchemaCheck(version) if validate else None
+        # The rule set's rules about transactions, run on each as it is read.
+        self.rules = (
+            rulesets.TransactionRules(rulesets.today())
+            if validate and rulesets.applies(version)
+            else None
+        )
         self._token = f"iatiportal-{uuid.uuid4().hex}"
         self._xml = tempfile.TemporaryFile()  # noqa: SIM115 - closed by xml()
         weakref.finalize(self, self._xml.close)  # an activity skipped before its xml() is read
@@ -51,6 +59,8 @@ class LongActivity:
         """Read a complete ``transaction`` child of the activity; take it out of the tree
         unless it starts a run of transactions."""
         self.transactions.append(read_transaction(self.reader, transaction))
+        if self.rules is not None:
+            self.rules.add(transaction)
         before = transaction.getprevious()
         if self._marker is not None and before is self._marker:
             # Text between the previous transaction taken out and this one (its tail in the

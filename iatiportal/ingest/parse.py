@@ -197,7 +197,7 @@ def read_activity_element(
         act.problems.extend(sanity_problems(act))
         if rulesets.applies(version):
             act.problems += rulesets.activity_problems(
-                el, ident, line_offset, all_transactions=long is None
+                el, ident, line_offset, transactions=long.rules if long is not None else None
             )
     return act
 

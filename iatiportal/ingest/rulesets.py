@@ -9,31 +9,41 @@ the lxml element, compiled once; nothing is parsed again. Dates are compared as 
 dates; "the future" is after today (UTC).
 
 Implemented (activities): 1.1.3, 1.1.21, 1.3.1, 1.3.13, 1.4.1, 1.5.1, 1.6.1, 1.7.1, 1.8.1,
-1.8.13, 1.9.1, 1.10.1, 1.10.13, 1.11.1, 1.11.13, 1.14.1, 1.14.13, 1.15.1, 1.15.13, 1.16.1,
-2.1.1, 2.1.2, 2.1.4, 2.2.1, 3.1.1, 3.1.2, 3.1.4, 3.4.1, 3.4.2, 3.4.4, 3.6.2, 3.7.1, 3.7.2,
-4.1.1, 4.3.1, 4.4.1, 6.2.2, 6.6.2, 6.7.2, 6.8.1, 6.9.1, 6.9.2, 6.10.1, 6.11.1, 6.13.1, 6.14.1,
-7.5.3, 7.8.1, 7.9.1, 7.9.2, 7.9.4, 8.6.1, 8.6.3, 8.8.1, 8.8.2, 8.8.3, 8.9.1, 8.9.2, 8.9.3,
-8.10.1, 8.10.2, 8.10.3, 8.11.1, 11.1.1, 11.1.2, 11.1.3, 11.1.4, 11.1.5, 11.2.1, 11.2.2,
+1.8.13, 1.9.1, 1.10.1, 1.10.13, 1.11.1, 1.11.13, 1.14.1, 1.14.8, 1.14.13, 1.15.1, 1.15.13,
+1.16.1, 2.1.1, 2.1.2, 2.1.4, 2.2.1, 3.1.1, 3.1.2, 3.1.4, 3.4.1, 3.4.2, 3.4.4, 3.6.2, 3.7.1,
+3.7.2, 4.1.1, 4.3.1, 4.4.1, 6.2.2, 6.6.2, 6.7.2, 6.8.1, 6.9.1, 6.9.2, 6.10.1, 6.11.1, 6.13.1,
+6.14.1, 7.5.3, 7.8.1, 7.9.1, 7.9.2, 7.9.4, 8.6.1, 8.6.3, 8.8.1, 8.8.2, 8.8.3, 8.9.1, 8.9.2,
+8.9.3, 8.10.1, 8.10.2, 8.10.3, 8.11.1, 11.1.1, 11.1.2, 11.1.3, 11.1.4, 11.1.5, 11.2.1, 11.2.2,
 12.1.1, 12.2.1, 12.3.1, 102.1.1, 107.1.1, 107.1.2, 107.2.1, 107.2.2.
-Implemented (organisations): 1.12.1, 1.12.13, 1.17.1, 1.18.1, 1.18.13, 4.3.1, 4.4.1, 4.5.1,
-7.5.3, 7.8.2, 8.6.3, 11.3.1, 11.4.1.
+Implemented (organisations): 1.12.1, 1.12.13, 1.17.1, 1.18.1, 1.18.8, 1.18.13, 4.3.1, 4.4.1,
+4.5.1, 7.5.3, 7.8.2, 8.6.3, 11.3.1, 11.4.1.
+
+The rules about transactions (6.2.2, 6.6.2, 6.7.2, 3.6.2, 3.7.1, 3.7.2, 107.2.1, 107.2.2,
+11.2.1, 11.2.2 and those on provider-org and receiver-org of transactions) read each
+transaction once, in ``TransactionRules``: those of a small activity from its element, those
+of an activity with very many transactions (ingest.long_activity) as each is parsed, most of
+them never in the element together. Both give the same problems (rule, count, first line); what
+is kept does not grow with the number of transactions.
+
+1.14.8 and 1.18.8 (the reporting organisation's identifier starts with a registration agency
+prefix): the prefix is the identifier's first two hyphen-separated parts, as the Validator reads
+it, and must be a code of the OrganisationRegistrationAgency codelist we ship (withdrawn codes
+included: identifiers made with them stay valid). The Validator spares identifiers of
+publishers registered with the IATI Registry (``NOT_EXISTING_ORG_ID``): the ingest finds the
+problem on every identifier, and iatiportal.store.registry removes those of registered
+publishers from the store (``iatiportal registry publishers`` loads their list); without a list
+each such problem says so. The severity (error) and the message are written here: the rule
+set's own wording for these two was not at hand.
 
 Left out, and why:
 
-- 1.14.8 and 1.18.8 (the reporting organisation's identifier starts with an approved agency
-  code): the Validator skips identifiers of publishers registered with the IATI Registry
-  (``NOT_EXISTING_ORG_ID``), and we hold no copy of the Registry; without it the rule would
-  warn about registered publishers that the Validator leaves alone.
-- The same condition on the ``/ & | ?`` rules (1.x.13) only spares a registered identifier that
-  holds one of these symbols: we apply those rules to every identifier (a known difference).
+- The same registry condition on the ``/ & | ?`` rules (1.x.13) only spares a registered
+  identifier that holds one of these symbols: we apply those rules to every identifier (a known
+  difference).
 - The link check (a linked activity that no file defines) needs every file: not a per-activity
   rule, so not here.
 - Activity files of versions 1.0x are checked by the Validator against other rule sets (other
   identifiers, no ``narrative``): no rule of this module runs on them.
-- An activity with very many transactions (ingest.long_activity) keeps only some transactions
-  in its element: the rules about transactions (6.2.2, 6.6.2, 6.7.2, 3.6.2, 3.7.1, 3.7.2,
-  107.2.1, 107.2.2, 11.2.1, 11.2.2 and those on provider-org and receiver-org of transactions)
-  are not run on such an activity rather than run on part of it.
 """
 
 # ruff: noqa: E501  (the rule set's messages, kept whole)
@@ -49,6 +59,7 @@ from typing import Any
 from lxml import etree
 
 from iatiportal.ingest import records as r
+from iatiportal.ingest.validate import codelist
 
 GUIDANCE = "https://iatistandard.org/en/guidance/standard-guidance/"
 REFERENCE = "https://iatistandard.org/en/iati-standard/203/"
@@ -85,6 +96,10 @@ _ACT = "activity-standard/iati-activities/iati-activity/"
 _ORG = "organisation-standard/iati-organisations/iati-organisation/"
 _SYMBOLS = "must not contain any of the symbols /, &, | or ?."
 _SPACES = "should not start or end with spaces or newlines."
+_PREFIX = (
+    "must start with the prefix of a registration agency on the OrganisationRegistrationAgency "
+    "codelist (e.g. GB-COH-), unless it is that of a publisher registered with the IATI Registry."
+)
 _NON_QUALITATIVE = "non-qualitative (e.g. 1 = unit, 2 = percentage, 3 = nominal, 4 = ordinal)."
 
 RULES: dict[str, Rule] = _rules(
@@ -157,6 +172,7 @@ RULES: dict[str, Rule] = _rules(
     ("1.12.13", "warning", f"The organisation-identifier {_SYMBOLS}", _ORG_ID),
     ("1.14.1", "warning", f"The reporting-org identifier {_SPACES}", _ORG_ID),
     ("1.14.13", "warning", f"The reporting-org identifier {_SYMBOLS}", _ORG_ID),
+    ("1.14.8", "error", f"The reporting-org identifier {_PREFIX}", _ORG_ID),
     (
         "1.15.1",
         "warning",
@@ -183,6 +199,7 @@ RULES: dict[str, Rule] = _rules(
     ),
     ("1.18.1", "warning", f"The reporting-org identifier {_SPACES}", _ORG_ID),
     ("1.18.13", "warning", f"The reporting-org identifier {_SYMBOLS}", _ORG_ID),
+    ("1.18.8", "error", f"The reporting-org identifier {_PREFIX}", _ORG_ID),
     (
         "2.1.1",
         "error",
@@ -577,6 +594,15 @@ class _Found:
         line = _line(node) if node is not None else None
         self.hits[rule] = [1, line + self.offset if line is not None else self.line, detail]
 
+    def hit(self, rule: str, line: int | None, detail: str = "", n: int = 1) -> None:
+        """``n`` hits of ``rule`` found elsewhere (the first at ``line`` of the element,
+        without the line offset)."""
+        hit = self.hits.get(rule)
+        if hit is not None:
+            hit[0] += n
+            return
+        self.hits[rule] = [n, line + self.offset if line is not None else self.line, detail]
+
     def problems(self) -> list[r.Problem]:
         out = []
         for ident, (n, line, detail) in self.hits.items():
@@ -686,21 +712,151 @@ def _narratives(found: _Found, el: etree._Element) -> None:
             found.fail(rule, node)
 
 
-def _org_refs(found: _Found, el: etree._Element, path: X, rules: tuple[str, ...]) -> None:
+def _org_refs(found: _Found, orgs: Iterable[etree._Element], rules: tuple[str, ...]) -> None:
     """atleast_one (@ref or narrative), no symbols, no spaces in @ref, no spaces in the
     activity id attribute: the rules of provider-org, receiver-org, participating-org."""
     some, symbols, spaces, activity_spaces, attribute = rules
-    for org in path(el):
+    for org in orgs:
         ref = org.get("ref")
         if ref is None and next(org.iterchildren("narrative"), None) is None:
             found.fail(some, org)
         if ref is not None:
-            _symbols(found, symbols, [ref] if not SYMBOLS.fullmatch(ref) else [])
+            _symbols_at(found, symbols, org, ref)
             if ref != ref.strip():
                 found.fail(spaces, org, repr(ref))
         activity_id = org.get(attribute)
         if activity_id is not None and activity_id != activity_id.strip():
             found.fail(activity_spaces, org, repr(activity_id))
+
+
+PROVIDER_RULES = ("6.9.1", "1.10.13", "1.10.1", "1.4.1", "provider-activity-id")
+RECEIVER_RULES = ("6.9.2", "1.15.13", "1.15.1", "1.5.1", "receiver-activity-id")
+_ORG_RULES = frozenset(PROVIDER_RULES[:4] + RECEIVER_RULES[:4])
+
+
+def _count(seen: list[Any], el: etree._Element) -> None:
+    """One more in ``seen`` (how many, the line of the first)."""
+    if not seen[0]:
+        seen[1] = _line(el)
+    seen[0] += 1
+
+
+class TransactionRules:
+    """The rules about transactions, fed one ``transaction`` element at a time.
+
+    Every activity's transactions go through here: those of a small activity from its
+    element, those of a long one (ingest.long_activity) as they are parsed, most of them
+    never in the element at once. What is kept does not grow with their number: per rule,
+    the count, the first line and what was found; for the rules that compare transactions
+    with the activity (sectors, countries and regions, aid types), how many transactions
+    have or lack one and the first line of each. Lines are the element's own (the
+    activity's line offset is added when merged).
+    """
+
+    def __init__(self, today: dt.date) -> None:
+        self.today = today
+        self.found = _Found(None, None, 0)
+        self.count = 0
+        # (how many, the line of the first): transactions with a sector and without one, with
+        # a recipient country or region and without, aid-type elements.
+        self.with_sector: list[Any] = [0, None]
+        self.no_sector: list[Any] = [0, None]
+        self.located: list[Any] = [0, None]
+        self.unlocated: list[Any] = [0, None]
+        self.aid_types: list[Any] = [0, None]
+        self.dac_aid_type = False
+
+    @classmethod
+    def of(cls, el: etree._Element, today: dt.date) -> TransactionRules:
+        """The transactions of an activity element, all in it."""
+        rules = cls(today)
+        for transaction in el.iterchildren("transaction"):
+            rules.add(transaction)
+        return rules
+
+    def add(self, t: etree._Element) -> None:
+        """One transaction of the activity, in the order of the file."""
+        self.count += 1
+        found = self.found
+        sector: etree._Element | None = None
+        located = False
+        vocabularies: set[str] = set()
+        for child in t:  # one pass over the children (comments too: their tag is no name)
+            tag = child.tag
+            if tag == "transaction-date":
+                self._not_future("11.2.1", child, child.get("iso-date"))
+            elif tag == "value":
+                self._not_future("11.2.2", child, child.get("value-date"))
+            elif tag == "provider-org":
+                _org_refs(found, (child,), PROVIDER_RULES)
+            elif tag == "receiver-org":
+                _org_refs(found, (child,), RECEIVER_RULES)
+            elif tag == "sector":
+                sector = child if sector is None else sector
+            elif tag in ("recipient-country", "recipient-region"):
+                located = True
+            elif tag == "aid-type":
+                _count(self.aid_types, child)
+                vocabulary = child.get("vocabulary") or "1"
+                if vocabulary == "1":  # DAC_VOCABULARY: "1", "" or none
+                    self.dac_aid_type = True
+                if vocabulary in vocabularies:
+                    found.fail("107.2.2", child)
+                vocabularies.add(vocabulary)
+        if sector is None:
+            _count(self.no_sector, t)
+        else:
+            _count(self.with_sector, sector)
+        _count(self.located if located else self.unlocated, t)
+
+    def _not_future(self, rule: str, el: etree._Element, value: str | None) -> None:
+        d = _date(value) if value is not None else None
+        if d is not None and d > self.today:
+            self.found.fail(rule, el, str(d))
+
+    def sectors(self, found: _Found, el: etree._Element, declared: bool) -> None:
+        """6.2.2, 6.6.2, 6.7.2: sectors on the activity or on every transaction."""
+        if not declared and not self.with_sector[0]:
+            found.fail("6.2.2", el)
+        if declared and self.with_sector[0]:
+            found.hit("6.6.2", self.with_sector[1])
+        n, line = self.no_sector
+        if not declared and n:
+            found.hit("6.7.2", line, f"{n} transaction(s) without a sector")
+
+    def geography(self, found: _Found, el: etree._Element, declared: bool) -> None:
+        """3.6.2, 3.7.1, 3.7.2: countries or regions on the activity or on every transaction."""
+        if declared:
+            if self.located[0]:
+                found.hit("3.6.2", self.located[1])
+            return
+        if not self.located[0]:
+            found.fail("3.7.1", el)
+        n, line = self.unlocated
+        if n:
+            found.hit("3.7.2", line, f"{n} transaction(s) without one")
+
+    def merge(self, found: _Found, *, orgs: bool) -> None:
+        """What the transactions broke, into the activity's: the rules on their provider-org
+        and receiver-org (``orgs``), else the others."""
+        if not orgs and self.aid_types[0] and not self.dac_aid_type:
+            found.hit("107.2.1", self.aid_types[1])
+        for rule, (n, line, detail) in self.found.hits.items():
+            if (rule in _ORG_RULES) == orgs:
+                found.hit(rule, line, detail, n)
+
+
+def _agency_prefix(found: _Found, rule: str, refs: Iterable[Any]) -> None:
+    """The identifier's first two parts (``GB-COH`` of ``GB-COH-123``) are a code of the
+    OrganisationRegistrationAgency codelist, as the Validator reads a prefix (an identifier
+    without a hyphen has none). Registered publishers are spared when the problems are stored
+    (iatiportal.store.registry)."""
+    agencies = codelist("OrganisationRegistrationAgency")
+    for node in refs:
+        value = _text(node)
+        parts = value.split("-", 2)
+        if len(parts) < 2 or f"{parts[0]}-{parts[1]}" not in agencies:
+            found.fail(rule, node, repr(value))
 
 
 def _symbols_at(found: _Found, rule: str, org: etree._Element, value: str) -> None:
@@ -720,11 +876,7 @@ ACTUAL_START = X("activity-date[@type='2']/@iso-date")
 PLANNED_END = X("activity-date[@type='3']/@iso-date")
 ACTUAL_END = X("activity-date[@type='4']/@iso-date")
 LAST_UPDATED = X("@last-updated-datetime")
-TRANSACTIONS = X("transaction")
-TRANSACTION_DATES = X("transaction/transaction-date/@iso-date")
-VALUE_DATES = X("transaction/value/@value-date")
 SECTORS = X("sector")
-TRANSACTION_SECTORS = X("transaction/sector")
 DAC_SECTORS = X(f"sector{DAC_VOCABULARY}")
 DAC_SECTOR_PERCENTAGES = X(f"sector{DAC_VOCABULARY}/@percentage")
 SECTOR_VOCABULARIES = X("sector/@vocabulary")
@@ -739,7 +891,6 @@ REGION_PERCENTAGES = X("recipient-region/@percentage")
 REGION_VOCABULARIES = X("recipient-region/@vocabulary")
 REGIONS_OF = X("recipient-region[@vocabulary = $v]")
 REGION_PERCENTAGES_OF = X("recipient-region[@vocabulary = $v]/@percentage")
-TRANSACTION_GEOGRAPHY = X("transaction[recipient-country or recipient-region]")
 CAPITAL_SPEND = X("capital-spend/@percentage")
 BUDGET_ITEM_PERCENTAGES = X("country-budget-items/budget-item/@percentage")
 BUDGET_ITEM_VOCABULARIES = X("country-budget-items/@vocabulary")
@@ -749,13 +900,9 @@ AID_TYPES = X("default-aid-type")
 DAC_AID_TYPES = X(f"default-aid-type{DAC_VOCABULARY}")
 AID_TYPE_VOCABULARIES = X("default-aid-type/@vocabulary")
 AID_TYPES_OF = X("default-aid-type[@vocabulary = $v]")
-TRANSACTION_AID_TYPES = X("transaction/aid-type")
-TRANSACTION_DAC_AID_TYPES = X(f"transaction/aid-type{DAC_VOCABULARY}")
 NARRATIVES = X("descendant::narrative")
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 VALUES = X("descendant::value | descendant::forecast | descendant::loan-status")
-TRANSACTION_ORGS = X("transaction/provider-org")
-TRANSACTION_RECEIVERS = X("transaction/receiver-org")
 PLANNED_ORGS = X("planned-disbursement/provider-org")
 PLANNED_RECEIVERS = X("planned-disbursement/receiver-org")
 PARTICIPATING = X("participating-org")
@@ -801,6 +948,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def today() -> dt.date:
+    """Today (UTC): a date after it is in the future."""
+    return _now().date()
+
+
 def _last_updated(found: _Found, rule: str, el: etree._Element, now: dt.datetime) -> None:
     for value in LAST_UPDATED(el):
         try:
@@ -820,6 +972,7 @@ def _identifiers(found: _Found, el: etree._Element) -> None:
     _symbols(found, "1.3.13", idents)
     _no_spaces(found, "1.14.1", REPORTING_REF(el))
     _symbols(found, "1.14.13", REPORTING_REF(el))
+    _agency_prefix(found, "1.14.8", REPORTING_REF(el))
     _no_spaces(found, "1.16.1", PREVIOUS_REPORTING_REF(el))
     _no_spaces(found, "1.6.1", PREVIOUS_ACTIVITY_REF(el))
     _no_spaces(found, "1.7.1", RELATED_REF(el))
@@ -840,18 +993,9 @@ def _identifiers(found: _Found, el: etree._Element) -> None:
             _symbols_at(found, "1.11.13", owner, ref)
 
 
-def _sectors(found: _Found, el: etree._Element, all_transactions: bool) -> None:
+def _sectors(found: _Found, el: etree._Element, transactions: TransactionRules) -> None:
     sectors = SECTORS(el)
-    if all_transactions:
-        in_transactions = TRANSACTION_SECTORS(el)
-        if not sectors and not in_transactions:
-            found.fail("6.2.2", el)
-        if sectors and in_transactions:
-            found.fail("6.6.2", in_transactions[0])
-        if not sectors:
-            lacking = [t for t in TRANSACTIONS(el) if not SECTORS(t)]
-            if lacking:
-                found.fail("6.7.2", lacking[0], f"{len(lacking)} transaction(s) without a sector")
+    transactions.sectors(found, el, bool(sectors))
     dac = DAC_SECTORS(el)
     if len(dac) > 1:
         _each_has_percentage(found, "2.1.1", dac)
@@ -875,19 +1019,9 @@ def _sectors(found: _Found, el: etree._Element, all_transactions: bool) -> None:
     _range(found, "12.3.1", SECTOR_PERCENTAGES(el))
 
 
-def _geography(found: _Found, el: etree._Element, all_transactions: bool) -> None:
+def _geography(found: _Found, el: etree._Element, transactions: TransactionRules) -> None:
     countries, regions = COUNTRIES(el), REGIONS(el)
-    if all_transactions:
-        in_transactions = TRANSACTION_GEOGRAPHY(el)
-        if countries or regions:
-            if in_transactions:
-                found.fail("3.6.2", in_transactions[0])
-        else:
-            if not in_transactions:
-                found.fail("3.7.1", el)
-            lacking = [t for t in TRANSACTIONS(el) if t not in in_transactions]
-            if lacking:
-                found.fail("3.7.2", lacking[0], f"{len(lacking)} transaction(s) without one")
+    transactions.geography(found, el, bool(countries or regions))
     if not regions:
         if len(countries) > 1:
             _each_has_percentage(found, "3.1.1", countries)
@@ -960,13 +1094,13 @@ def activity_problems(
     ident: str | None,
     line_offset: int = 0,
     *,
-    all_transactions: bool = True,
+    transactions: TransactionRules | None = None,
     now: dt.datetime | None = None,
 ) -> list[r.Problem]:
     """The rules of the rule set that an activity element (of a 2.0x file) breaks.
 
-    ``all_transactions`` false: some of its transactions are not in the element (a long
-    activity), so the rules about transactions are not run.
+    ``transactions``: its transactions, already read one by one (a long activity, whose
+    element keeps only some of them: ingest.long_activity); by default those of ``el``.
     """
     now = now or _now()
     today = now.date()
@@ -988,8 +1122,10 @@ def activity_problems(
     _order(found, "11.1.3", el, ACTUAL_START, ACTUAL_END)
     _not_future(found, "11.1.4", ACTUAL_START(el)[:1], today)
     _not_future(found, "11.1.5", ACTUAL_END(el)[:1], today)
-    _sectors(found, el, all_transactions)
-    _geography(found, el, all_transactions)
+    if transactions is None:
+        transactions = TransactionRules.of(el, today)
+    _sectors(found, el, transactions)
+    _geography(found, el, transactions)
     _budget_items(found, el)
     _aid_types(
         found,
@@ -997,33 +1133,11 @@ def activity_problems(
         (AID_TYPES, DAC_AID_TYPES, AID_TYPE_VOCABULARIES, AID_TYPES_OF),
         ("107.1.1", "107.1.2"),
     )
-    orgs = [(PLANNED_ORGS, "provider-activity-id"), (PLANNED_RECEIVERS, "receiver-activity-id")]
-    if all_transactions:
-        _not_future(found, "11.2.1", TRANSACTION_DATES(el), today)
-        _not_future(found, "11.2.2", VALUE_DATES(el), today)
-        if TRANSACTION_AID_TYPES(el) and not TRANSACTION_DAC_AID_TYPES(el):
-            found.fail("107.2.1", TRANSACTION_AID_TYPES(el)[0])
-        seen: set[tuple[etree._Element, str]] = set()
-        for aid_type in TRANSACTION_AID_TYPES(el):  # one per vocabulary in each transaction
-            vocabulary = aid_type.get("vocabulary") or "1"
-            # The transaction itself (kept alive in the set), never id() of a proxy lxml may
-            # free and reuse for the next transaction.
-            key = (aid_type.getparent(), vocabulary)
-            if key in seen:
-                found.fail("107.2.2", aid_type)
-            seen.add(key)
-        orgs += [
-            (TRANSACTION_ORGS, "provider-activity-id"),
-            (TRANSACTION_RECEIVERS, "receiver-activity-id"),
-        ]
-    for path, attribute in orgs:
-        rules = (
-            ("6.9.1", "1.10.13", "1.10.1", "1.4.1", attribute)
-            if attribute == "provider-activity-id"
-            else ("6.9.2", "1.15.13", "1.15.1", "1.5.1", attribute)
-        )
-        _org_refs(found, el, path, rules)
-    _org_refs(found, el, PARTICIPATING, ("6.10.1", "1.8.13", "1.8.1", "1.9.1", "activity-id"))
+    transactions.merge(found, orgs=False)
+    _org_refs(found, PLANNED_ORGS(el), PROVIDER_RULES)
+    _org_refs(found, PLANNED_RECEIVERS(el), RECEIVER_RULES)
+    transactions.merge(found, orgs=True)
+    _org_refs(found, PARTICIPATING(el), ("6.10.1", "1.8.13", "1.8.1", "1.9.1", "activity-id"))
     for marker in POLICY_MARKERS(el):
         vocabulary = marker.get("vocabulary") or "1"
         if vocabulary == "1" and marker.get("significance") is None:
@@ -1058,6 +1172,7 @@ def organisation_problems(
     _no_spaces(found, "1.12.1", ORG_IDENTIFIER(el))
     _symbols(found, "1.18.13", REPORTING_REF(el))
     _no_spaces(found, "1.18.1", REPORTING_REF(el))
+    _agency_prefix(found, "1.18.8", REPORTING_REF(el))
     _no_spaces(found, "1.17.1", RECIPIENT_ORG_REF(el))
     _last_updated(found, "11.4.1", el, now)
     if el.get(LANG) is None:

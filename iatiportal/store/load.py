@@ -22,8 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal import standard
 from iatiportal.ingest.parse import FileError
+from iatiportal.ingest.rulesets import RULES
 from iatiportal.ingest.sources import Source, expand, is_url, local_copy, sha256_of
-from iatiportal.store import facts, search, version
+from iatiportal.store import facts, registry, search, version
 from iatiportal.store import schema as s
 from iatiportal.store.db import writing
 from iatiportal.store.produce import Job, Produced, messages
@@ -508,6 +509,9 @@ def _ingest_file(
             progress.advanced(*payload)
         elif kind == "done":
             done = payload
+    for rule, n in registry.spare(conn, file_id).items():  # registered publishers (1.14.8)
+        done.rules[rule] -= n
+        done.problems[RULES[rule].severity] -= n
     _recompute_current(
         conn, s.activity, "iati_identifier", old_activity_ids | done.activity_ids, recorded_at
     )

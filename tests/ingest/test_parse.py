@@ -332,7 +332,7 @@ def test_organisation_file() -> None:
          Decimal("4100000.25"), "USD", None),
     ]  # fmt: skip
     assert org.schema_valid is True
-    assert org.problems == []
+    assert own(org.problems) == []
 
 
 # -- files that cannot be read -------------------------------------------------------------

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from lxml import etree
@@ -20,9 +22,9 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from iatiportal.cli import main
-from iatiportal.ingest import parse
+from iatiportal.ingest import parse, rulesets
 from iatiportal.ingest import records as r
-from iatiportal.ingest.rulesets import activity_problems
+from iatiportal.ingest.rulesets import TransactionRules, activity_problems
 from iatiportal.store import schema as s
 from iatiportal.store.load import ingest
 from iatiportal.web.app import create_app
@@ -124,7 +126,15 @@ EXPECTED: dict[str, set[str]] = {
     "XX-RULES-ORG-8.6.3": {"8.6.3"},
     "XX-RULES-ORG-7.5.3": {"7.5.3"},
     "XX-RULES-ORG-11.3.1": {"11.3.1"},
+    # rules-prefix.xml, rules-prefix-org.xml
+    "GB-COH-123-PREFIX-OK": set(),
+    "XX-PREFIX-UNREGISTERED-1": {"1.14.8"},
+    "XX-PREFIX-REGISTERED-1": {"1.14.8"},
+    "XM-DAC-41146": set(),
+    "XX-PREFIX-ORG": {"1.18.8"},
 }
+PREFIX_RULES = {"1.14.8", "1.18.8"}
+"""Broken by the XX- identifiers of every other fixture: counted on the prefix fixtures only."""
 
 
 def _records(path: Path) -> list[r.Activity | r.Organisation]:
@@ -142,9 +152,25 @@ def test_each_rule_fires_on_the_elements_that_break_it_and_only_there() -> None:
     for path in FILES:
         for record in _records(path):
             found[_ident(record)] = {
-                p.rule for p in record.problems if STANDARD_ID.fullmatch(p.rule)
+                p.rule
+                for p in record.problems
+                if STANDARD_ID.fullmatch(p.rule)
+                and (p.rule not in PREFIX_RULES or "prefix" in path.name)
             }
     assert found == EXPECTED
+
+
+def test_an_identifier_without_an_agency_prefix_breaks_1_14_8_whatever_its_form() -> None:
+    def rules(ref: str) -> set[str]:
+        el = etree.fromstring(
+            f'<iati-activity><iati-identifier>{ref}-1</iati-identifier><reporting-org ref="{ref}"/>'
+            "</iati-activity>".encode()
+        )
+        return {p.rule for p in activity_problems(el, f"{ref}-1")} & PREFIX_RULES
+
+    assert rules("GB-COH-123") == rules("XM-DAC-41146") == rules("XI-IATI-EC") == set()
+    for ref in ("XX-COH-123", "GB", "GBCOH123", "gb-coh-123", "GB-COHX-1", "-GB-COH"):
+        assert rules(ref) == {"1.14.8"}, ref
 
 
 def test_fixtures_are_schema_valid() -> None:
@@ -178,7 +204,9 @@ def test_older_versions_are_not_checked_by_the_203_rule_set() -> None:
             assert not [p for p in record.problems if STANDARD_ID.fullmatch(p.rule)]
 
 
-def test_rules_about_transactions_are_not_run_on_part_of_them() -> None:
+def test_rules_about_transactions_read_them_as_given_not_from_the_element() -> None:
+    # A long activity's element keeps only some of its transactions: the rules about
+    # transactions run on those read one by one (ingest.long_activity), not on the element's.
     el = etree.fromstring(
         b'<iati-activity xml:lang="en" default-currency="EUR"><iati-identifier>XX-A-1'
         b'</iati-identifier><reporting-org ref="XX-A"/>'
@@ -187,8 +215,121 @@ def test_rules_about_transactions_are_not_run_on_part_of_them() -> None:
         b'iso-date="2099-01-01"/><value>1</value></transaction></iati-activity>'
     )
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    def activity_problems(el: etree._Element, ident: str, **kw: Any) -> list[r.Problem]:
+        return [p for p in rulesets.activity_problems(el, ident, **kw) if p.rule != "1.14.8"]
+
     assert [p.rule for p in activity_problems(el, "XX-A-1", now=now)] == ["11.2.1"]
-    assert activity_problems(el, "XX-A-1", all_transactions=False, now=now) == []
+    given = TransactionRules(now.date())
+    assert activity_problems(el, "XX-A-1", transactions=given, now=now) == []
+    for _ in range(2):
+        given.add(etree.fromstring(b'<transaction><value value-date="2099-01-02"/></transaction>'))
+    [p] = activity_problems(el, "XX-A-1", transactions=given, now=now)
+    assert p.rule == "11.2.2" and "(2 times in all)" in p.message
+
+
+LONG_OK = (
+    '<transaction><transaction-type code="3"/><transaction-date iso-date="2020-01-01"/>'
+    '<value value-date="2020-01-01">1</value><provider-org ref="XX-LONG-P"/>'
+    '<receiver-org ref="XX-LONG-R"/>{where}</transaction>'
+)
+LONG_LATE = {
+    # each of the rules about transactions, broken by one late transaction only
+    "A": (
+        '<transaction><transaction-type code="3"/><transaction-date iso-date="2999-01-01"/>'
+        '<value value-date="2999-01-01">1</value><provider-org provider-activity-id=" XX-P-1"/>'
+        '<receiver-org ref="XX/R " receiver-activity-id=" XX-R-1"/><sector code="11110"/>'
+        '<recipient-country code="KE"/><aid-type code="1" vocabulary="2"/>'
+        '<aid-type code="2" vocabulary="2"/></transaction>'
+    ),
+    "A2": (
+        '<transaction><transaction-type code="3"/><transaction-date iso-date="2020-01-01"/>'
+        '<value value-date="2020-01-01">1</value><provider-org ref="XX/P "/><receiver-org/>'
+        "</transaction>"
+    ),
+    "B": (
+        '<transaction><transaction-type code="3"/><transaction-date iso-date="2020-01-01"/>'
+        '<value value-date="2020-01-01">1</value></transaction>'
+    ),
+}
+LONG_TRANSACTIONS = 1500
+
+
+def _long_activities(path: Path) -> dict[str, int]:
+    """Activities of 1,500 transactions each (past ingest.long_activity.LONG): A declares
+    sectors and a country and transaction 1,400 breaks a rule of each kind on transactions
+    (1,450 the others); B declares neither and transaction 1,400 lacks both; C has none
+    anywhere; OK breaks nothing. Returns the line of each late transaction."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<iati-activities version="2.03">',
+    ]
+    late: dict[str, int] = {}
+    for name in ("A", "B", "C", "OK"):
+        activity_level = '<sector code="11110"/><recipient-country code="KE"/>'
+        lines += [
+            '<iati-activity xml:lang="en" default-currency="EUR">',
+            f"<iati-identifier>XX-LONG-{name}</iati-identifier>",
+            '<reporting-org ref="XX-LONG" type="10"><narrative>Long</narrative></reporting-org>',
+            f"<title><narrative>Long {name}</narrative></title>",
+            '<activity-date type="1" iso-date="2020-01-01"/>',
+        ]
+        if name in ("A", "OK"):
+            lines.append(activity_level)
+        where = '<sector code="11110"/><recipient-country code="KE"/>' if name == "B" else ""
+        for n in range(1, LONG_TRANSACTIONS + 1):
+            if name == "A" and n in (1400, 1450):
+                key = "A" if n == 1400 else "A2"
+                late[key] = len(lines) + 1
+                lines.append(LONG_LATE[key])
+            elif name == "B" and n == 1400:
+                late["B"] = len(lines) + 1
+                lines.append(LONG_LATE["B"])
+            else:
+                lines.append(LONG_OK.format(where=where))
+        lines.append("</iati-activity>")
+    lines.append("</iati-activities>")
+    path.write_text("\n".join(lines) + "\n")
+    return late
+
+
+def _standard_problems(path: Path) -> dict[str, list[tuple[str, str, str, int | None]]]:
+    return {
+        a.iati_identifier: sorted(
+            (p.rule, p.severity, p.message, p.line)
+            for p in a.problems
+            if STANDARD_ID.fullmatch(p.rule) and p.rule not in PREFIX_RULES
+        )
+        for a in _records(path)
+        if isinstance(a, r.Activity)
+    }
+
+
+def test_rules_about_transactions_run_on_every_transaction_of_a_long_activity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "long.xml"
+    late = _long_activities(path)
+    streamed = _standard_problems(path)
+    with monkeypatch.context() as m:  # every transaction in the element: a small activity
+        m.setattr("iatiportal.ingest.parse.LONG", 10**9)
+        whole = _standard_problems(path)
+    assert streamed == whole  # same rule, message (count), first line
+    first = {rule: (line, message) for rule, _, message, line in streamed["XX-LONG-A"]}
+    at_1400 = {"6.6.2", "3.6.2", "11.2.1", "11.2.2", "107.2.1", "107.2.2", "6.9.1", "1.4.1"}
+    at_1400 |= {"1.15.13", "1.15.1", "1.5.1"}
+    at_1450 = {"1.10.13", "1.10.1", "6.9.2"}
+    assert set(first) == at_1400 | at_1450
+    assert {rule for rule, (line, _) in first.items() if line == late["A"]} == at_1400
+    assert {rule for rule, (line, _) in first.items() if line == late["A2"]} == at_1450
+    assert not [m for _, m in first.values() if "times in all" in m]
+    b = {rule: (line, message) for rule, _, message, line in streamed["XX-LONG-B"]}
+    assert set(b) == {"6.7.2", "3.7.2"}
+    assert all(line == late["B"] and "Found: 1 transaction(s)" in m for line, m in b.values())
+    c = {rule: message for rule, _, message, _line in streamed["XX-LONG-C"]}
+    assert set(c) == {"6.2.2", "6.7.2", "3.7.1", "3.7.2"}
+    assert f"Found: {LONG_TRANSACTIONS} transaction(s) without a sector" in c["6.7.2"]
+    assert streamed["XX-LONG-OK"] == []
 
 
 def test_stored_shown_and_listed(engine: Engine, tmp_path: Path) -> None:
@@ -230,7 +371,7 @@ def test_stored_shown_and_listed(engine: Engine, tmp_path: Path) -> None:
         act = BeautifulSoup(client.get("/activities/XX-RULES-DATES-11.1.2").text, "html.parser")
         assert "11.1.2" in [li["data-rule"] for li in act.select("ul.problems li")]
         clean = BeautifulSoup(client.get("/activities/XX-RULES-DATES-OK").text, "html.parser")
-        assert clean.select("ul.problems li") == []
+        assert [li for li in clean.select("ul.problems li") if li["data-rule"] != "1.14.8"] == []
     url = engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(main, ["problems", "--db", url, "--rule", "7.9.2"])
     assert result.exit_code == 0, result.output

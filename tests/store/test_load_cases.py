@@ -725,9 +725,10 @@ def test_missing_identifier_skips_the_activity_and_keeps_the_others(engine: Engi
     summary = load(engine, "missing-identifier.xml")
 
     # Two identifiers missing, and on each of the two activities stored the rule set's 6.2.2
-    # (no sector) and 3.7.1 (no recipient country or region): 2 + 2 * 2 errors.
+    # (no sector), 3.7.1 (no recipient country or region) and 1.14.8 (XX-TEST has no agency
+    # prefix): 2 + 2 * 3 errors.
     assert [(f.status, f.activities, f.problems["error"]) for f in summary.files] == [
-        ("ingested", 2, 6),
+        ("ingested", 2, 8),
     ]
     with engine.connect() as conn:
         assert stored_identifiers(conn) == ["XX-TEST-MI-1", "XX-TEST-MI-4"]
