@@ -198,21 +198,23 @@ PARTNER_ACTIVITIES = Dataset(
 FLOWS = Dataset(
     "flows",
     "The money of the year from the funding partners to the home publisher (incoming funds) "
-    "and what it spent (expenditure) with each implementing partner (the transactions' "
-    "receiver organisation).",
+    "and what it passed on (disbursements and expenditure) to each implementing partner (the "
+    "transactions' receiver organisation).",
     (
         Field("stage", "string", "funding: a funding partner's incoming funds to the home "
-              "publisher; spending: the home publisher's expenditure with an implementing "
-              "partner."),
+              "publisher; spending: the home publisher's disbursements and expenditure to an "
+              "implementing partner."),
         Field("source", "string", "Where the money comes from: an organisation identifier, "
               "else its name; home: the home publisher."),
         Field("source_name", "string", "Its name."),
         Field("target", "string", "Where the money goes: home (the home publisher), an "
-              "implementing partner's identifier, else its name; not-named: expenditure "
-              "whose transactions name no receiver."),
+              "implementing partner's identifier, else its name; not-named: disbursements "
+              "and expenditure whose transactions name no receiver."),
         Field("target_name", "string", "Its name."),
         Field("currency", "string", "Currency of the amount (ISO 4217)."),
-        Field("amount", "number", "The amount (incoming funds or expenditure). Empty: an "
+        Field("amount", "number", "The amount (incoming funds, or disbursements and "
+              "expenditure: each transaction once, whatever the profile counts as "
+              "expenditure). Empty: an "
               "organisation named as funder or implementing partner (participating-org) "
               "without an amount."),
     ),
@@ -221,7 +223,8 @@ FLOWS = Dataset(
 HOME = "home"
 """The key of the home publisher in FLOWS."""
 NOT_NAMED = "not-named"
-"""The key, in FLOWS, of the home publisher's expenditure whose transactions name no receiver."""
+"""The key, in FLOWS, of the home publisher's disbursements and expenditure whose transactions
+name no receiver."""
 
 
 OTHER = "other"
@@ -686,11 +689,12 @@ def core_and_non_core(conn: Connection, ctx: Context, filters: Filters) -> list[
 def flows(conn: Connection, ctx: Context, funding: Filters, spending: Filters) -> list[Row]:
     """FLOWS rows: the funding partners of ``funding`` (``funding_partners``: the same figures
     as the page's funding partners table, partners named without amounts last) to the home
-    publisher, then its expenditure of ``spending`` per receiver and currency
-    (``money.receivers``: largest first, the expenditure that names no receiver as one
-    NOT_NAMED flow, so that per currency they add up to the page's expenditure), then the
-    implementing partners the activities name (participating-org role 4) that received none of
-    it, without amounts."""
+    publisher, then what it passed on of ``spending`` per receiver and currency: its
+    disbursements and expenditure, each transaction once whatever the profile counts as
+    expenditure (``money.receivers`` of the measure "outgoing": largest first, the money that
+    names no receiver as one NOT_NAMED flow, so that per currency they add up to the page's
+    disbursements and expenditure), then the implementing partners the activities name
+    (participating-org role 4) that received none of it, without amounts."""
     home_name = ctx.portal.home.name.get(ctx.language) or _("Home publisher")
     rows: list[Row] = [
         {
@@ -704,7 +708,7 @@ def flows(conn: Connection, ctx: Context, funding: Filters, spending: Filters) -
         }
         for p in funding_partners(conn, ctx, funding)
     ]
-    paid = money.receivers(conn, ctx.portal, spending, "expenditure")
+    paid = money.receivers(conn, ctx.portal, spending, "outgoing")
     rows += [
         {
             "stage": "spending",

@@ -10,7 +10,9 @@ precomputed rows. Steps (temporary tables ``mf_*``):
    over the calendar years of its period by days. A budget's ``humanitarian`` flag is its
    activity's.
 2. Transactions of types 1-4 of current activities with a value, by year of their date (else
-   of their value date); ``humanitarian``: the transaction's flag, else its activity's.
+   of their value date); ``humanitarian``: the transaction's flag, else its activity's;
+   ``passed_on``: a disbursement to another activity we hold that reports its own
+   disbursements or expenditure (``_PASSED_ON``).
 3. Both summed per activity, measure, year, currency, humanitarian flag (and provider for
    incoming funds, receiver for commitments, disbursements and expenditure).
 4. Parent and child: an ancestor's sums of a measure and year are dropped when one of its
@@ -34,9 +36,11 @@ on their own); ``activity_descendant`` keeps the closure of step 4, ``activity_l
 Incremental: an ingest records the activity rows it stores and deletes in ``derive_pending``
 (``note_file``, in its own transaction), and the refresh that follows works on ``scope``: those
 activities, every other copy of their identifiers, and the whole hierarchies they were in
-(``activity_link``) or are in now (``related_activity``). Every step above is the same SQL with
-the scope's condition added (``_Scope``): a fact of one activity reads no other activity than
-its descendants, so the scope's facts are those of a full rebuild. The sums over activities
+(``activity_link``) or are in now (``related_activity``), and the activities that disburse to
+one of the changed identifiers (their ``passed_on`` follows what it reports). Every step above
+is the same SQL with the scope's condition added (``_Scope``): a fact of one activity reads no
+other activity than its descendants (and, for ``passed_on``, whether the activity it disburses
+to is held and spends), so the scope's facts are those of a full rebuild. The sums over activities
 are updated by difference (old sums of the scope's facts taken away, new ones added, with a
 fact count so that an emptied group goes): exact integers, no fact outside the scope read.
 Country counts likewise: ``activity_country`` keeps each current activity's countries as
@@ -92,7 +96,7 @@ RATE_VALID_DAYS = 45
 
 _FACT_DIMENSIONS = (
     "activity_id, reporting_org_ref, measure, year, currency, budget_status, budget_superseded, "
-    "provider_org_ref, provider_org_name, receiver_org_ref, receiver_org_name, "
+    "provider_org_ref, provider_org_name, receiver_org_ref, receiver_org_name, passed_on, "
     "recipient_country_code, recipient_region_code, "
     "recipient_region_vocabulary, converted_to, rate_missing, humanitarian"
 )
@@ -194,12 +198,14 @@ class _Dialect:
 
 
 def _receiver_order(d: _Dialect, prefix: str) -> str:
-    """The receivers of one group in one order on both databases (none first)."""
+    """The receivers of one group in one order on both databases (none first; of one receiver,
+    the money it keeps before the money it passes on to an activity we hold)."""
     ref, name = f"{prefix}receiver_org_ref", f"{prefix}receiver_org_name"
     empty = "''"
     return (
         f"CASE WHEN {ref} IS NULL THEN 0 ELSE 1 END, {d.bytewise(f'COALESCE({ref}, {empty})')}, "
-        f"CASE WHEN {name} IS NULL THEN 0 ELSE 1 END, {d.bytewise(f'COALESCE({name}, {empty})')}"
+        f"CASE WHEN {name} IS NULL THEN 0 ELSE 1 END, {d.bytewise(f'COALESCE({name}, {empty})')}, "
+        f"CAST({prefix}passed_on AS INTEGER)"
     )
 
 
@@ -237,6 +243,7 @@ _DIMENSION_KINDS = {
     "budget_superseded": _FLAG,
     "rate_missing": _FLAG,
     "humanitarian": _FLAG,
+    "passed_on": _FLAG,
 }
 
 
@@ -292,7 +299,9 @@ def has_pending(conn: Connection) -> bool:
 def scope(conn: Connection) -> bool:
     """Fill the temporary table ``mf_scope`` with the activities whose derived rows the
     pending changes may alter: each changed activity row (stored or deleted), every other
-    copy of its identifier (one of them may have become current or stopped being it), and,
+    copy of its identifier (one of them may have become current or stopped being it), every
+    activity that disburses to one of those identifiers (whether its disbursement is passed on
+    depends on what the receiving activity reports: ``_PASSED_ON``), and,
     repeatedly, whatever a parent or child link joins to those, as the links were before the
     change (``activity_link``) and as they are now (``related_activity``): whole hierarchies,
     so that every step of ``refresh`` can work on the scope alone.
@@ -317,6 +326,10 @@ def scope(conn: Connection) -> bool:
         SELECT activity_id FROM derive_pending WHERE activity_id IS NOT NULL
         UNION
         SELECT a.id FROM activity a WHERE a.iati_identifier IN (
+            SELECT iati_identifier FROM derive_pending WHERE iati_identifier IS NOT NULL)
+        UNION
+        SELECT t.activity_id FROM "transaction" t
+        WHERE t.transaction_type = '3' AND t.receiver_org_activity_id IN (
             SELECT iati_identifier FROM derive_pending WHERE iati_identifier IS NOT NULL)"""
     )
     linked = """
@@ -582,6 +595,7 @@ def _budgets(conn: Connection, d: _Dialect, sc: _Scope) -> None:
                CAST(NULL AS TEXT) AS provider_org_name,
                CAST(NULL AS VARCHAR) AS receiver_org_ref,
                CAST(NULL AS TEXT) AS receiver_org_name,
+               0 AS passed_on,
                CAST(NULL AS VARCHAR) AS tx_country, CAST(NULL AS VARCHAR) AS tx_region,
                CAST(NULL AS VARCHAR) AS tx_region_vocabulary,
                CAST(NULL AS VARCHAR) AS tx_sector_vocabulary,
@@ -648,6 +662,20 @@ def _has_rates(conn: Connection) -> bool:
     return conn.execute(select(s.exchange_rate.c.id).limit(1)).first() is not None
 
 
+_SPENDS = """SELECT 1 FROM activity b JOIN "transaction" bt ON bt.activity_id = b.id
+    WHERE b.iati_identifier = {identifier} AND b.is_current = TRUE
+      AND bt.transaction_type IN ('3', '4') AND bt.value IS NOT NULL"""
+"""An activity we hold, of the identifier ``{identifier}``, that reports its own disbursements
+or expenditure (the money passed on to it is counted where it spends it: store/money.py)."""
+
+_PASSED_ON = f"""CASE WHEN t.transaction_type = '3' AND t.receiver_org_activity_id IS NOT NULL
+           AND t.receiver_org_activity_id <> a.iati_identifier
+           AND EXISTS ({_SPENDS.format(identifier="t.receiver_org_activity_id")})
+         THEN 1 ELSE 0 END"""
+"""1 for a disbursement (of transaction ``t`` of activity ``a``) passed on to another activity
+we hold that spends it (``_SPENDS``), else 0."""
+
+
 def _transactions(conn: Connection, d: _Dialect, sc: _Scope) -> None:
     source = f"""
         SELECT t.activity_id, a.reporting_org_ref,
@@ -667,6 +695,7 @@ def _transactions(conn: Connection, d: _Dialect, sc: _Scope) -> None:
                    SELECT n.text FROM narrative n
                    WHERE n.element = 'transaction/receiver-org' AND n.owner_id = t.id
                    ORDER BY n.id LIMIT 1) END AS receiver_org_name,
+               {_PASSED_ON} AS passed_on,
                t.recipient_country_code AS tx_country,
                CASE WHEN t.recipient_country_code IS NULL
                     THEN t.recipient_region_code END AS tx_region,
@@ -685,23 +714,25 @@ def _transactions(conn: Connection, d: _Dialect, sc: _Scope) -> None:
           AND t.transaction_type IN ('1', '2', '3', '4'){sc.where("t.activity_id")}"""
     columns = (
         "activity_id", "reporting_org_ref", "measure", "year", "provider_org_ref",
-        "provider_org_name", "receiver_org_ref", "receiver_org_name", "tx_country", "tx_region",
-        "tx_region_vocabulary", "tx_sector_vocabulary", "tx_sector_code", "humanitarian",
+        "provider_org_name", "receiver_org_ref", "receiver_org_name", "passed_on", "tx_country",
+        "tx_region", "tx_region_vocabulary", "tx_sector_vocabulary", "tx_sector_code",
+        "humanitarian",
     )  # fmt: skip
     conn.exec_driver_sql(
         f"""INSERT INTO mf_src (activity_id, reporting_org_ref, measure, year, currency,
                             budget_status, budget_superseded, converted_to, rate_missing,
                             humanitarian, provider_org_ref, provider_org_name,
-                            receiver_org_ref, receiver_org_name, tx_country, tx_region,
-                            tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code, value)
+                            receiver_org_ref, receiver_org_name, passed_on, tx_country,
+                            tx_region, tx_region_vocabulary, tx_sector_vocabulary,
+                            tx_sector_code, value)
         SELECT activity_id, reporting_org_ref, measure, year, currency,
                NULL, 0, converted_to, rate_missing, humanitarian, provider_org_ref,
-               provider_org_name, receiver_org_ref, receiver_org_name, tx_country, tx_region,
-               tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code, SUM(value)
+               provider_org_name, receiver_org_ref, receiver_org_name, passed_on, tx_country,
+               tx_region, tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code, SUM(value)
         FROM ({_conversions(d, source, columns, _has_rates(conn))}) tx
         GROUP BY activity_id, reporting_org_ref, measure, year, currency, converted_to,
                  rate_missing, humanitarian, provider_org_ref, provider_org_name,
-                 receiver_org_ref, receiver_org_name, tx_country,
+                 receiver_org_ref, receiver_org_name, passed_on, tx_country,
                  tx_region, tx_region_vocabulary, tx_sector_vocabulary, tx_sector_code"""
     )
 
@@ -975,6 +1006,7 @@ def _split_by_geography(conn: Connection, d: _Dialect, sc: _Scope) -> int:
         SELECT s.activity_id, s.reporting_org_ref, s.measure, s.year, s.currency,
                s.budget_status, s.budget_superseded = 1, s.provider_org_ref,
                s.provider_org_name, s.receiver_org_ref, s.receiver_org_name,
+               s.passed_on = 1,
                COALESCE(s.tx_country, g.country),
                COALESCE(s.tx_region, g.region),
                COALESCE(s.tx_region_vocabulary, g.region_vocabulary),
@@ -1014,7 +1046,7 @@ def _split_by_sector(conn: Connection, d: _Dialect, sc: _Scope) -> int:
     same_money = ", ".join(
         c.strip()
         for c in [*_FACT_DIMENSIONS.split(","), "transaction_sector_vocabulary"]
-        if c.strip() not in ("receiver_org_ref", "receiver_org_name")
+        if c.strip() not in ("receiver_org_ref", "receiver_org_name", "passed_on")
     )
     stored = conn.exec_driver_sql(
         f"""INSERT INTO money_fact_sector (money_fact_id, sector_vocabulary, sector_code, value)
@@ -1029,7 +1061,7 @@ def _split_by_sector(conn: Connection, d: _Dialect, sc: _Scope) -> int:
                 -- split each on its own, as they were before the receiver dimension.
                 SELECT x.*, ROW_NUMBER() OVER (
                     PARTITION BY {same_money}, transaction_sector_code, receiver_org_ref,
-                                 receiver_org_name
+                                 receiver_org_name, passed_on
                     ORDER BY x.value, x.id) AS copy_k
                 FROM money_fact x WHERE 1 = 1{sc.where("x.activity_id")}
             ) m

@@ -17,9 +17,12 @@ between them in proportion to its days in each. A budget without period dates is
 the all-years totals only; one whose end is before its start counts in the year of its start.
 
 **Expenditure.** Transactions of type 4 (expenditure), plus type 3 (disbursement) for
-publishers whose profile says so, in the calendar year of the transaction date (or of the
-value date when the transaction has no date; with neither, in the all-years totals only).
-**Incoming funds** are transactions of type 1, **commitments** type 2, **disbursements** type 3.
+publishers whose profile says so (but not the money they pass on to an activity we hold that
+spends it: see "Money passed between activities"), in the calendar year of the transaction
+date (or of the value date when the transaction has no date; with neither, in the all-years
+totals only). **Incoming funds** are transactions of type 1, **commitments** type 2,
+**disbursements** type 3. What a publisher **passed on** (the flow of funds) is its
+disbursements and expenditure, each transaction once, whatever its profile says.
 
 **Development and humanitarian.** A transaction is humanitarian or development money as its
 own ``humanitarian`` attribute says (1 or true: humanitarian; 0 or false: development), else as
@@ -58,8 +61,15 @@ its own.
 and B publishes the same money as incoming funds from A (a funding link, see the activity
 page's Funding chain), that is one flow seen from both sides: A's disbursements and B's incoming
 funds are different measures, and no total adds them together, so a total over both activities
-counts the flow once under each measure. The links, with both sides' amounts and whether they
-agree, are listed by the API and never added to these totals.
+counts the flow once under each measure. Where A's profile counts disbursements as
+expenditure, a disbursement whose receiver names an activity we hold
+(``receiver-activity-id``) that reports disbursements or expenditure of its own is not counted
+as A's expenditure: it stays A's disbursement, shown in its Funding chain, and the money is
+counted as expenditure where it is spent, by B. A disbursement to an activity we do not hold,
+or to one that reports no spending, is A's expenditure as before. The rule holds in every
+total, also in one over A alone, so that the money is never counted twice and the totals of
+the publishers, countries or sectors still add up to the whole. The links, with both sides'
+amounts and whether they agree, are listed by the API and never added to these totals.
 
 **Countries, regions and sectors.** Money broken down by recipient country or region is split
 by the activity's ``percentage`` attributes; a transaction that names its own recipient country
@@ -134,8 +144,12 @@ from iatiportal.profile import BudgetStatusRule, Portal, Profile
 from iatiportal.store import schema as s
 from iatiportal.store.filters import Filters, selected_ids
 
-Measure = Literal["budget", "expenditure", "incoming", "commitment", "disbursement"]
-MEASURES: tuple[Measure, ...] = ("budget", "expenditure", "incoming", "commitment", "disbursement")
+Measure = Literal["budget", "expenditure", "incoming", "commitment", "disbursement", "outgoing"]
+MEASURES: tuple[Measure, ...] = (
+    "budget", "expenditure", "incoming", "commitment", "disbursement", "outgoing"
+)  # fmt: skip
+"""``outgoing``: disbursements and expenditure, each transaction once whatever the profiles
+say (what left the publishers: the flow of funds)."""
 Dimension = Literal[
     "year",
     "country",
@@ -308,6 +322,9 @@ def _measure_condition(portal: Portal, fact: Table, measure: Measure) -> ColumnE
             fact.c.measure == "expenditure",
             and_(
                 fact.c.measure == "disbursement",
+                # Passed on to an activity we hold that spends it: counted there (the module
+                # docstring, "Money passed between activities").
+                fact.c.passed_on.is_(false()),
                 _per_publisher(
                     portal,
                     fact,
@@ -316,6 +333,8 @@ def _measure_condition(portal: Portal, fact: Table, measure: Measure) -> ColumnE
                 ),
             ),
         )
+    if measure == "outgoing":
+        return fact.c.measure.in_(("disbursement", "expenditure"))
     return fact.c.measure == measure
 
 

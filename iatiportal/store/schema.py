@@ -645,6 +645,10 @@ def _fact_columns(*, per_activity: bool) -> list[Column[Any]]:
         # first narrative (NULL: not published; see the money rules in store/money.py)
         _code("receiver_org_ref"),
         Column("receiver_org_name", Text),
+        # disbursements: passed on to an activity we hold that reports its own disbursements
+        # or expenditure (its receiver-org @receiver-activity-id), so never counted as
+        # expenditure (the money rules in store/money.py, "Money passed between activities")
+        Column("passed_on", Boolean, nullable=False, default=False),
         _code("recipient_country_code"),
         _code("recipient_region_code"),
         _code("recipient_region_vocabulary"),

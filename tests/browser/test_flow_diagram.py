@@ -4,17 +4,20 @@ the same figures, the keyboard reaches every node and flow and reads its figure,
 scroll sideways (the diagram's own box does), axe finds nothing, no console errors; without
 JavaScript the table is there and no empty diagram shows. The demo's expenditure names no
 receiver (one "not named" flow); a second portal over tests/fixtures/flows-receivers.xml draws
-the home publisher's expenditure with each implementing partner. Screenshots go to
+what the home publisher passed on (its disbursements and expenditure) to each implementing
+partner, the figures checked against sums of the XML. Screenshots go to
 test-artifacts/screenshots/flows-*.png."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 from playwright.sync_api import Browser, Page, expect
 from serving import IATIPORTAL, served, without_proxies
 from viewing import axe_violations, open_page, sized_page
@@ -32,6 +35,33 @@ RECEIVER_PAGES = {
     "receivers-country": ("/countries/ML", "?year=2023"),
     "receivers-partner": ("/partners/XX-DONOR", "?year=2023"),
 }
+RECEIVER_SCOPES = {"receivers-country": ("ML", None), "receivers-partner": (None, "XX-DONOR")}
+
+
+def _passed_on(country: str | None, funder: str | None) -> dict[str, Decimal]:
+    """From the receivers fixture: disbursements and expenditure (types 3 and 4) of 2023 per
+    receiver ref (else name; "not-named": none) of the activities in ``country`` (its share)
+    or funded by ``funder``."""
+    sums: dict[str, Decimal] = {}
+    for a in etree.parse(str(RECEIVERS)).getroot().iterfind("iati-activity"):
+        share = Decimal(1)
+        if country is not None:
+            found = a.find(f"recipient-country[@code='{country}']")
+            if found is None:
+                continue
+            share = Decimal(found.get("percentage", "100")) / 100
+        if funder is not None and a.find(f"participating-org[@role='1'][@ref='{funder}']") is None:
+            continue
+        for tx in a.iterfind("transaction"):
+            dated = tx.find("transaction-date").get("iso-date").startswith("2023")
+            if tx.find("transaction-type").get("code") not in ("3", "4") or not dated:
+                continue
+            receiver = tx.find("receiver-org")
+            key = "not-named"
+            if receiver is not None:
+                key = receiver.get("ref") or receiver.findtext("narrative") or "not-named"
+            sums[key] = sums.get(key, Decimal(0)) + Decimal(tx.findtext("value")) * share
+    return sums
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +114,16 @@ def test_the_diagram_draws_each_implementing_partner(
     rows = _check_diagram(on_receivers, which, *RECEIVER_PAGES[which], lang, artifact)
     partners = [r for r in rows if r["stage"] == "spending" and r["amount"]]
     assert len(partners) >= 3  # partners with amounts, and the money that names none
+    # Disbursements and expenditure, each transaction once: the XX-NGO-2 that was paid only by
+    # disbursement is drawn too.
+    assert {r["target"]: Decimal(str(r["amount"])) for r in partners} == _passed_on(
+        *RECEIVER_SCOPES[which]
+    )
+    assert "XX-NGO-2" in {r["target"] for r in partners}
+    labels = on_receivers.locator("figure[data-flows] path.flow-link").evaluate_all(
+        "els => els.map(e => e.getAttribute('aria-label'))"
+    )
+    assert any("NGO Two" in label for label in labels), labels
     assert dialogs == []  # the receiver named with markup is text, never run
 
 

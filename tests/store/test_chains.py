@@ -197,17 +197,8 @@ def test_agreement_tolerance(funder: Decimal, funded: Decimal | None, agreed: bo
 BOTH = ("XX-DONOR-1", "XX-IMPL-1")
 
 
-@pytest.mark.parametrize("disbursements_are_expenditure", [False, True])
-def test_a_flow_from_a_to_b_is_counted_once_in_every_total_holding_both(
-    engine: Engine, disbursements_are_expenditure: bool
-) -> None:
-    """XX-DONOR-1 disburses 100,000 to XX-IMPL-1, which publishes the same money as incoming
-    funds. By hand (chains-*.xml): incoming 150,000 (from the government, to A) + 100,000 (A's
-    money, to B); disbursements 100,000 + 20,000 (to XX-NOWHERE-9); expenditure 5,000 (A) +
-    70,000 (B), plus A's disbursements when the profile counts them. No total adds A's
-    disbursement and B's incoming funds: the 100,000 is in each total at most once."""
-    load(engine, "chains-donor.xml", "chains-implementer.xml")
-    rules = Portal(
+def _donor_rules(disbursements_are_expenditure: bool) -> Portal:
+    return Portal(
         (
             Profile(
                 key="xx-donor",
@@ -216,17 +207,61 @@ def test_a_flow_from_a_to_b_is_counted_once_in_every_total_holding_both(
             ),
         )
     )
-    expenditure = D(75000) + (D(120000) if disbursements_are_expenditure else 0)
+
+
+@pytest.mark.parametrize("disbursements_are_expenditure", [False, True])
+def test_a_flow_from_a_to_b_is_counted_once_in_every_total_holding_both(
+    engine: Engine, disbursements_are_expenditure: bool
+) -> None:
+    """XX-DONOR-1 disburses 100,000 to XX-IMPL-1, which publishes the same money as incoming
+    funds and spends 70,000 of it. By hand (chains-*.xml): incoming 150,000 (from the
+    government, to A) + 100,000 (A's money, to B); disbursements 100,000 + 20,000 (to
+    XX-NOWHERE-9, which we do not hold); expenditure 5,000 (A) + 70,000 (B), plus, when the
+    profile counts A's disbursements as expenditure, only the 20,000 that no activity we hold
+    spends: the 100,000 is counted where it is spent (B), never as A's expenditure too. No
+    total adds A's disbursement and B's incoming funds: the 100,000 is in each total at most
+    once under each measure."""
+    load(engine, "chains-donor.xml", "chains-implementer.xml")
+    rules = _donor_rules(disbursements_are_expenditure)
+    expenditure = D(75000) + (D(20000) if disbursements_are_expenditure else 0)
     want = {
         ("incoming", "USD"): D(250000),
         ("disbursement", "USD"): D(120000),
         ("expenditure", "USD"): expenditure,
+        # What left the publishers: each transaction once whatever the profile says.
+        ("outgoing", "USD"): D(120000) + D(75000),
     }
+    measures: tuple[money.Measure, ...] = ("incoming", "disbursement", "expenditure", "outgoing")
     for filters in (
         Filters(activities=BOTH),
         Filters(activities=BOTH, year=2022),
         Filters(activities=BOTH, country="KE"),
+        Filters(reporting_org=("XX-DONOR", "XX-IMPL"), currency="USD"),
+        Filters(country="KE", currency="USD"),
+        Filters(currency="USD"),
     ):
         with engine.connect() as conn:
-            rows = money.totals(conn, rules, filters, ("incoming", "disbursement", "expenditure"))
-        assert {(r.measure, r.currency): r.value for r in rows} == want, filters
+            rows = money.totals(conn, rules, filters, measures)
+        got = {(r.measure, r.currency): r.value for r in rows}
+        if filters.activities:
+            assert got == want, filters
+        else:  # every activity: XX-IMPL-4's incoming funds too; the same money spent
+            assert got[("expenditure", "USD")] == expenditure, filters
+            assert got[("outgoing", "USD")] == D(195000), filters
+
+
+def test_a_disbursement_passed_on_stays_the_funders_disbursement(engine: Engine) -> None:
+    """Over A alone, the 100,000 it passed on to XX-IMPL-1 (which spends it) is A's
+    disbursement, not its expenditure; the 20,000 to an activity we do not hold is both."""
+    load(engine, "chains-donor.xml", "chains-implementer.xml")
+    with engine.connect() as conn:
+        rows = money.totals(
+            conn,
+            _donor_rules(True),
+            Filters(activities=("XX-DONOR-1",)),
+            ("disbursement", "expenditure"),
+        )
+    assert {(r.measure, r.currency): r.value for r in rows} == {
+        ("disbursement", "USD"): D(120000),
+        ("expenditure", "USD"): D(5000) + D(20000),
+    }

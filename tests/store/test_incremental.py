@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from iatiportal.cli import main
 from iatiportal.ingest.sources import expand
+from iatiportal.profile import MoneyRules, Portal, Profile
 from iatiportal.store import chains, facts, load, search
 from iatiportal.store import schema as s
 from iatiportal.store.filters import Filters
@@ -566,3 +567,83 @@ def test_the_numbers_of_facts_go_by_difference(
     assert real[0] > 0
     assert recorded_fact_counts(engine) == (real[0] + 1000, real[1] + 100)
     assert scoped_always == [False, True]
+
+
+FUNDER = """<iati-activity last-updated-datetime="2022-01-01T00:00:00" default-currency="USD">
+<iati-identifier>XX-INC-A</iati-identifier>
+<reporting-org ref="XX-INC" type="10"><narrative>Org</narrative></reporting-org>
+<title><narrative>Funder</narrative></title>
+<transaction><transaction-type code="3"/><transaction-date iso-date="2022-03-01"/>
+<value value-date="2022-03-01">900</value>
+<receiver-org ref="XX-ALT" receiver-activity-id="XX-ALT-B"><narrative>B</narrative></receiver-org>
+</transaction>
+<transaction><transaction-type code="3"/><transaction-date iso-date="2022-04-01"/>
+<value value-date="2022-04-01">100</value><receiver-org ref="XX-ALT"><narrative>B</narrative>
+</receiver-org></transaction>
+</iati-activity>"""
+"""XX-INC-A disburses 900 to XX-ALT-B (by its activity id) and 100 to XX-ALT (no activity)."""
+
+FUNDED = """<iati-activity last-updated-datetime="2022-01-01T00:00:00" default-currency="USD">
+<iati-identifier>XX-ALT-B</iati-identifier>
+<reporting-org ref="XX-ALT" type="10"><narrative>Alt</narrative></reporting-org>
+<title><narrative>Funded</narrative></title>
+<transaction><transaction-type code="1"/><transaction-date iso-date="2022-03-05"/>
+<value value-date="2022-03-05">900</value>
+<provider-org ref="XX-INC" provider-activity-id="XX-INC-A"><narrative>A</narrative>
+</provider-org></transaction>
+{spending}
+</iati-activity>"""
+"""XX-ALT-B: the 900 as incoming funds from XX-INC-A, and ``spending``."""
+
+SPENDS = """<transaction><transaction-type code="4"/><transaction-date iso-date="2022-05-01"/>
+<value value-date="2022-05-01">{value}</value></transaction>"""
+
+
+def funder_expenditure(engine: Engine) -> Decimal:
+    """XX-INC-A's expenditure, its publisher's disbursements counting as expenditure."""
+    rules = Portal(
+        (
+            Profile(
+                key="xx-inc",
+                reporting_org_refs=("XX-INC",),
+                money=MoneyRules(disbursements_are_expenditure=True),
+            ),
+        )
+    )
+    with engine.connect() as conn:
+        rows = totals(conn, rules, Filters(activity="XX-INC-A"), ("expenditure",))
+    return sum((r.value for r in rows), Decimal(0))
+
+
+def test_the_funded_activity_arriving_and_going_flips_its_funders_figures(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    """Whether A's disbursement to B is passed on (not A's expenditure) follows what B reports:
+    only B's file changes, A's facts are made again, and equal a full rebuild's."""
+    funder, funded = tmp_path / "funder.xml", tmp_path / "funded.xml"
+    write_file(funder, [FUNDER])
+    ingest(engine, funder)
+    assert funder_expenditure(engine) == Decimal(1000)  # B is not held: all A's expenditure
+    steps = [
+        # B arrives and spends: the 900 is counted where it is spent.
+        ([FUNDED.format(spending=SPENDS.format(value=800))], Decimal(100)),
+        # B's new version reports no spending: the 900 is A's expenditure again.
+        ([FUNDED.format(spending="").replace("2022-01-01T00:00:00", "2022-06-01T00:00:00")],
+         Decimal(1000)),
+        # B spends again, then goes.
+        ([FUNDED.format(spending=SPENDS.format(value=50)).replace("2022-01", "2022-07")],
+         Decimal(100)),
+        ([], Decimal(1000)),
+    ]  # fmt: skip
+    for activities, expected in steps:
+        write_file(funded, activities)
+        ingest(engine, funded)
+        assert funder_expenditure(engine) == expected, activities
+        with engine.connect() as conn:
+            got = snapshot(conn)
+            passed = conn.execute(
+                select(func.count()).select_from(s.money_fact).where(s.money_fact.c.passed_on)
+            ).scalar_one()
+        assert passed == (1 if expected == Decimal(100) else 0)
+        assert not differences(got, full_rebuild_of(engine))
+    assert scoped_always == [False, True, True, True, True]

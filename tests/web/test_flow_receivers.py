@@ -1,7 +1,8 @@
 """The flow of funds with amounts to each implementing partner (issue 15), on both databases:
-the home publisher's expenditure per receiver-org of its transactions, for the page's year and
-country or funding partner. Every expected amount is summed here from
-tests/fixtures/flows-receivers.xml (which says what each case is), not by the portal."""
+what the home publisher passed on (its disbursements and expenditure, each transaction once)
+per receiver-org of its transactions, for the page's year and country or funding partner.
+Every expected amount is summed here from tests/fixtures/flows-receivers.xml (which says what
+each case is), not by the portal."""
 
 from __future__ import annotations
 
@@ -64,16 +65,20 @@ def _share(activity: etree._Element, country: str | None) -> Decimal:
     return Decimal(c.get("percentage", "100")) / 100
 
 
+PASSED_ON = ("3", "4")
+"""Disbursements and expenditure: what the flow of funds draws leaving the home publisher."""
+
+
 def _spent(
-    country: str | None = None, funder: str | None = None, kind: str = "4"
+    country: str | None = None, funder: str | None = None, kinds: tuple[str, ...] = PASSED_ON
 ) -> tuple[dict[str, Decimal], dict[str, str]]:
-    """Money of transactions of ``kind`` in YEAR per receiver (ref, else name; "not-named":
+    """Money of transactions of ``kinds`` in YEAR per receiver (ref, else name; "not-named":
     none), the country's share only, and each receiver's most frequent name."""
     amounts: dict[str, Decimal] = defaultdict(Decimal)
     names: dict[str, Counter[str]] = defaultdict(Counter)
     for a in _activities(country, funder):
         for tx in a.iterfind("transaction"):
-            if tx.find("transaction-type").get("code") != kind:
+            if tx.find("transaction-type").get("code") not in kinds:
                 continue
             if not tx.find("transaction-date").get("iso-date").startswith(str(YEAR)):
                 continue
@@ -115,20 +120,27 @@ def test_country_flows_to_each_receiver_are_the_xml_sums(client: TestClient, cou
                 assert r["target_name"] == names.get(str(r["target"]), r["target"])
 
 
-def test_receiver_flows_add_up_to_the_page_expenditure(client: TestClient) -> None:
-    """Money counted once: the spending flows add up to the page's expenditure, which is the
-    XML's expenditure of the year in the country (receivers or not)."""
+def test_receiver_flows_add_up_to_the_page_expenditure_and_disbursements(
+    client: TestClient,
+) -> None:
+    """Money counted once: the spending flows add up to the XML's disbursements and
+    expenditure of the year in the country (receivers or not); the page's expenditure is the
+    expenditure alone (this publisher's disbursements are not expenditure)."""
     page = client.get(f"/countries/ML.json?year={YEAR}").json()
     rows = page["tables"]["flows"]["rows"]
     expected, _ = _spent("ML")
+    spent_only, _ = _spent("ML", kinds=("4",))
+    disbursed, _ = _spent("ML", kinds=("3",))
     html = BeautifulSoup(client.get(f"/countries/ML?year={YEAR}").text, "html.parser")
     total = html.select_one("dd.total-expenditure")
     assert total is not None
     spent = sum(_spending(rows).values(), Decimal(0))
     assert spent == sum(expected.values(), Decimal(0))
+    assert spent == sum(spent_only.values(), Decimal(0)) + sum(disbursed.values(), Decimal(0))
     # 1,161.25 as the page writes it: no figure of this page is computed by the test's sum.
     assert total.get_text(strip=True).replace("\u00a0", " ").endswith("1,161")
-    assert spent == Decimal("1161.25")
+    assert sum(spent_only.values(), Decimal(0)) == Decimal("1161.25")
+    assert spent == Decimal("1161.25") + Decimal(200)  # XX-HOME-1's disbursement to XX-NGO-2
 
 
 def test_partner_named_without_money_is_listed_without_amount(client: TestClient) -> None:
@@ -138,8 +150,10 @@ def test_partner_named_without_money_is_listed_without_amount(client: TestClient
         for r in rows
         if r["stage"] == "spending" and r["amount"] is None
     ]
-    # A role-4 participating org, and a receiver of disbursements only (not expenditure here).
-    assert unpaid == [("XX-NGO-9", "Named Only"), ("XX-NGO-2", "NGO Two")]
+    # A role-4 participating org (XX-NGO-2, a receiver of disbursements only, is drawn: the
+    # flow of funds draws disbursements too).
+    assert unpaid == [("XX-NGO-9", "Named Only")]
+    assert _spending(rows)["XX-NGO-2"] == Decimal(200)
 
 
 def test_partner_page_flows_are_what_its_activities_spent(client: TestClient) -> None:
@@ -172,6 +186,6 @@ def test_commitments_and_disbursements_keep_their_receiver(
     engine = store[1]
     with engine.connect() as conn:  # type: ignore[attr-defined]
         for kind, measure in (("2", "commitment"), ("3", "disbursement")):
-            expected, _ = _spent(kind=kind)
+            expected, _ = _spent(kinds=(kind,))
             found = money.receivers(conn, PORTAL, Filters(year=YEAR), measure)
             assert {r.receiver_org_ref: r.value for r in found} == expected

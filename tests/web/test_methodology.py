@@ -40,6 +40,7 @@ CODES = {
     "humanitarian",
     "related-activity",
     "hierarchy-cycle",
+    "receiver-activity-id",
     "percentage",
     "iatiportal rates load",
     "total-budget",
@@ -159,6 +160,7 @@ def test_the_english_page(client: TestClient) -> None:
         "Incoming funds",
         "commitments",
         "disbursements",
+        "passed on",
     ]
     assert "**" not in page.select_one(".methodology").get_text()
 
