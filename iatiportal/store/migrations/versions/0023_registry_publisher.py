@@ -1,7 +1,7 @@
 """the IATI Registry's publishers: their organisation identifiers, for rules 1.14.8 and 1.18.8
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-02 02:45:00
 
 The rule set's rules 1.14.8 and 1.18.8 (a reporting-org identifier starts with a registration
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0021"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
