@@ -22,10 +22,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("source_file") as batch:
-        batch.add_column(sa.Column("mtime_ns", sa.BigInteger(), nullable=True))
+    # ADD COLUMN in place on both databases (a batch would copy the table, which the foreign
+    # keys into source_file forbid on SQLite).
+    op.add_column("source_file", sa.Column("mtime_ns", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("source_file") as batch:
-        batch.drop_column("mtime_ns")
+    # In place too (SQLite 3.35 and later drop a column without copying the table).
+    op.execute("ALTER TABLE source_file DROP COLUMN mtime_ns")
