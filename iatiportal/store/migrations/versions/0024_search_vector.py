@@ -5,10 +5,10 @@ Revises: 0021
 Create Date: 2026-12-02 02:30:00
 
 PostgreSQL computed the tsvector of every matching row from its text at query time, to match
-(the GIN index on that expression went unused) and again to rank: a common word took 4.3 s on
-20,000 activities. The vector is now written with the row (``store.search.VECTOR``); the
-index ix_search_text_tsv is made again on the column instead of the expression. SQLite gets
-the column too, left NULL (its FTS5 table is the index there).
+and again to rank: a common word, which the GIN index on that expression cannot narrow (it is
+in nearly every row), took 4.3 s on 20,000 activities. The vector is now written with the row
+(``store.search.VECTOR``); the index ix_search_text_tsv is made again on the column instead of
+the expression. SQLite gets the column too, left NULL (its FTS5 table is the index there).
 """
 
 from collections.abc import Sequence
