@@ -6,7 +6,10 @@ the total, every facet, the page's titles and snippets) and what the activities 
 API runs for ``q`` (its count and its first 100 rows), for a common word, a rare word, two
 words, a quoted phrase (searched as its words), and words in Arabic, Chinese and Russian.
 Each call is repeated (--repeat) after one unmeasured warm-up call, and printed as p50 and
-p99 in milliseconds. Figures, not pass/fail. For example:
+p99 of the wall time in milliseconds, and the CPU milliseconds a call took on average (this
+process and, on PostgreSQL, the server process of its connection, from /proc): on a machine
+that others share, the CPU time moves less than the wall time. Figures, not pass/fail.
+For example:
 
     python /work/shared/tools/gen_iati.py 20000 /tmp/ps/g.xml
     python bench/search.py --db /tmp/ps/g.db --ingest /tmp/ps/g.xml \\
@@ -20,8 +23,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from pages import p99
-from sqlalchemy import Connection
+from pages import cpu_seconds, p99
+from sqlalchemy import Connection, text
 
 from iatiportal.store import listing, search
 from iatiportal.store.db import open_store
@@ -41,14 +44,25 @@ QUERIES = {
 FACETS = (("sdg", "7"),)
 
 
-def timed(call: Callable[[], object], repeat: int) -> list[float]:
+def timed(conn: Connection, call: Callable[[], object], repeat: int) -> tuple[list[float], float]:
+    """The wall times of ``repeat`` calls (ms) and their mean CPU time (ms)."""
     call()  # warm-up: the database's caches, SQLAlchemy's statement cache
+    server = (
+        int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        if conn.dialect.name == "postgresql"
+        else None
+    )
+
+    def cpu() -> float:
+        return time.process_time() + (cpu_seconds(server) if server else 0.0)
+
     times = []
+    cpu_started = cpu()
     for _ in range(repeat):
         started = time.perf_counter()
         call()
         times.append((time.perf_counter() - started) * 1000)
-    return times
+    return times, (cpu() - cpu_started) * 1000 / repeat
 
 
 def search_page(conn: Connection, q: str) -> Callable[[], object]:
@@ -73,15 +87,19 @@ def main() -> None:
         ingest(engine, args.ingest, validate=False)
         print(f"ingested {len(args.ingest)} files in {time.perf_counter() - started:.0f} s")
     print(f"{engine.dialect.name}, {args.repeat} calls each (ms)")
-    print(f"{'query':<13} {'hits':>6} {'search p50':>10} {'p99':>8} {'api?q p50':>10} {'p99':>8}")
+    print(
+        f"{'query':<13} {'hits':>6} {'search p50':>10} {'p99':>8} {'cpu':>8} "
+        f"{'api?q p50':>10} {'p99':>8} {'cpu':>8}"
+    )
     with engine.connect() as conn:
         for name, q in QUERIES.items():
             total = search.search(conn, q).total
-            page = timed(search_page(conn, q), args.repeat)
-            api = timed(api_list(conn, q), args.repeat)
+            page, page_cpu = timed(conn, search_page(conn, q), args.repeat)
+            api, api_cpu = timed(conn, api_list(conn, q), args.repeat)
             print(
                 f"{name:<13} {total:>6} {statistics.median(page):>10.1f} {p99(page):>8.1f} "
-                f"{statistics.median(api):>10.1f} {p99(api):>8.1f}"
+                f"{page_cpu:>8.1f} {statistics.median(api):>10.1f} {p99(api):>8.1f} "
+                f"{api_cpu:>8.1f}"
             )
     engine.dispose()
 

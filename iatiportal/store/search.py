@@ -291,18 +291,18 @@ def search(
             .where(match, chosen)
         )
     m = chosen_rows.cte("matched").prefix_with("MATERIALIZED")
-    ids = select(m.c.id)
     rc, rr, ay, se = s.recipient_country, s.recipient_region, s.activity_year, s.sector
     po, tx = s.participating_org, s.transaction
+    # Joined to the matches (their ids are unique), not ``IN`` them: PostgreSQL guessed 200
+    # matches for ``IN`` and probed the index once per match: with the join the search for
+    # "women" takes a third less CPU on 20,000 activities (bench/search.py), the same on SQLite.
     funders = union(
-        select(po.c.activity_id, po.c.ref.label("ref")).where(
-            po.c.role == "1", po.c.ref.is_not(None), po.c.activity_id.in_(ids)
-        ),
-        select(tx.c.activity_id, tx.c.provider_org_ref.label("ref")).where(
-            tx.c.transaction_type == "1",
-            tx.c.provider_org_ref.is_not(None),
-            tx.c.activity_id.in_(ids),
-        ),
+        select(po.c.activity_id, po.c.ref.label("ref"))
+        .select_from(po.join(m, m.c.id == po.c.activity_id))
+        .where(po.c.role == "1", po.c.ref.is_not(None)),
+        select(tx.c.activity_id, tx.c.provider_org_ref.label("ref"))
+        .select_from(tx.join(m, m.c.id == tx.c.activity_id))
+        .where(tx.c.transaction_type == "1", tx.c.provider_org_ref.is_not(None)),
     ).subquery()
 
     def counted(name: str, key: Any, n: Any, *rest: Any) -> Any:
