@@ -111,7 +111,7 @@ def _search_ids(q: str, dialect: str) -> Select[tuple[int]] | None:
         match = " & ".join(words)
         sql = text(
             "SELECT activity_id AS id FROM search_text t WHERE "
-            "to_tsvector('simple', t.title || ' ' || t.body) @@ to_tsquery('simple', :match)"
+            "t.vector @@ to_tsquery('simple', :match)"
         )
     ids = sql.bindparams(match=match).columns(id=Integer).subquery()
     return select(ids.c.id)

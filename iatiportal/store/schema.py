@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
@@ -74,6 +75,24 @@ class Exact(TypeDecorator[Decimal]):
             # Same scale as PostgreSQL's NUMERIC(24, 4), so both print alike.
             return int_to_exact(int(value))
         return Decimal(value)
+
+
+class SearchVector(TypeDecorator[str]):
+    """PostgreSQL's ``tsvector`` of a search text row (``search_text.vector``); on SQLite a
+    TEXT column left NULL, as FTS5's ``search_fts`` is the index there (``store.search``)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(TSVECTOR())
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        # SQLite holds none: the snapshot's SQLite copy of a PostgreSQL store, written row by
+        # row through this table, would otherwise take every vector along as text.
+        return value if dialect.name == "postgresql" else None
 
 
 def _code(name: str, **kw: Any) -> Column[Any]:
@@ -937,9 +956,14 @@ search_text = Table(
     "search_text",
     metadata,
     # One row per current activity: what full-text search reads. SQLite indexes it with the
-    # FTS5 table search_fts, PostgreSQL with a GIN index on its tsvector (migration 0003);
-    # both are outside this metadata (alembic check skips them, see migrations/env.py).
+    # FTS5 table search_fts, PostgreSQL with the GIN index ix_search_text_tsv on ``vector``
+    # (migrations 0003 and 0024); both are outside this metadata (alembic check skips them,
+    # see migrations/env.py).
     Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True),
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False),
+    # PostgreSQL: to_tsvector('simple', title || ' ' || body), stored when the row is written
+    # (store.search.VECTOR) so that a search neither parses the text again to match and rank
+    # nor misses the index; NULL on SQLite.
+    Column("vector", SearchVector()),
 )

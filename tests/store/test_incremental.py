@@ -413,6 +413,46 @@ def test_a_second_copy_wins_then_goes(
     assert scoped_always == [False, True, True]
 
 
+def stale_vectors(conn: Connection) -> list[tuple[Any, ...]]:
+    """Search text rows whose stored tsvector is not that of their text (PostgreSQL)."""
+    expression = search.VECTOR.format("title", "body")
+    return conn.exec_driver_sql(
+        f"SELECT activity_id, title, body, vector FROM search_text "
+        f"WHERE vector IS NULL OR vector <> {expression}"
+    ).all()
+
+
+def test_the_search_index_follows_an_incremental_change(
+    engine: Engine, tmp_path: Path, scoped_always: list[bool]
+) -> None:
+    """What search matches is the text as the last refresh wrote it: on PostgreSQL each row's
+    stored ``vector`` is the tsvector of its text, Chinese rows (rewritten by
+    ``make_searchable`` after the insert) too; on SQLite the FTS5 index agrees with its
+    content table."""
+    path = tmp_path / "file.xml"
+    for stamp, title in (("2022-01-01T00:00:00", "Wells"), ("2023-01-01T00:00:00", "Seeds")):
+        write_file(
+            path,
+            [
+                CHILD.format(stamp=stamp, title=title, year=2021, value=100),
+                PARENT.replace("Parent programme", f"{title} 妇女经济"),
+            ],
+        )
+        ingest(engine, path)
+        with engine.connect() as conn:
+            assert sorted(titles(conn, title)) == [title, f"{title} 妇女经济"]
+            assert len(search.search(conn, "妇女").hits) == 1
+            if engine.dialect.name == "postgresql":
+                assert stale_vectors(conn) == []
+            else:
+                conn.exec_driver_sql(
+                    "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
+                )
+    with engine.connect() as conn:
+        assert search.search(conn, "wells").total == 0
+    assert scoped_always == [False, True]
+
+
 def test_changes_stored_without_a_refresh_are_not_lost(engine: Engine, tmp_path: Path) -> None:
     """An ingest that stops before the refresh (here: asked not to run it) leaves its
     changes recorded; the next refresh takes them into account."""

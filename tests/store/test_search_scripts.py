@@ -73,6 +73,22 @@ def test_chinese_matches_are_marked_and_the_text_is_as_published(store: Engine) 
     assert "支持农村" in hit.snippet and search.WORD_SEPARATOR not in hit.snippet
 
 
+def found_at_0011(engine: Engine, q: str) -> list[str]:
+    """What a search matched in a store at revision 0011, which has no ``vector`` (migration
+    0024) for today's search to read: its match statements."""
+    if engine.dialect.name == "sqlite":
+        match = " ".join(f'"{w}"' for w in filters.terms(q))
+        sql = "SELECT rowid FROM search_fts WHERE search_fts MATCH :match"
+    else:
+        match = " & ".join(filters.terms(q))
+        sql = (
+            "SELECT activity_id FROM search_text WHERE "
+            "to_tsvector('simple', title || ' ' || body) @@ to_tsquery('simple', :match)"
+        )
+    with engine.connect() as conn:
+        return [str(i) for (i,) in conn.execute(text(sql), {"match": match})]
+
+
 def test_a_store_indexed_before_0012_finds_chinese_and_vowelled_arabic_after_it(
     db_url: str,
 ) -> None:
@@ -101,8 +117,8 @@ def test_a_store_indexed_before_0012_finds_chinese_and_vowelled_arabic_after_it(
             )
             if conn.dialect.name == "sqlite":
                 conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
-        assert found(engine, "妇女") == []
-        assert found(engine, "تمكين") == []
+        assert found_at_0011(engine, "妇女") == []
+        assert found_at_0011(engine, "تمكين") == []
         migrate(engine)
         assert found(engine, "妇女") == ["XX-TEST-ZH"]
         assert found(engine, "تمكين") == ["XX-TEST-AR"]

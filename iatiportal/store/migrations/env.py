@@ -5,7 +5,7 @@ from alembic import context
 from iatiportal.store.schema import metadata
 
 # Full-text indexes that SQLAlchemy cannot describe: SQLite's FTS5 table (and its shadow
-# tables) and PostgreSQL's GIN expression index, both made by migration 0003.
+# tables), made by migration 0003, and PostgreSQL's GIN index (migration 0024).
 FULL_TEXT = ("search_fts", "ix_search_text_tsv")
 
 

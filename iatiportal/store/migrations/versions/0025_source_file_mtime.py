@@ -2,7 +2,7 @@
 last read is unchanged without reading it again
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-02 03:00:00
 
 An unchanged re-ingest hashed the whole file to find it unchanged: 0.15-0.3 s of the 69 MB
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0023"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
