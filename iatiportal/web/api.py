@@ -270,7 +270,9 @@ class RowList:
                         yield row["raw_xml"]
 
                 body = writers.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
-            return hold(Stream(body, media_type=media_type, headers=headers))
+            response = Stream(body, media_type=media_type, headers=headers)
+            # A workbook is written whole before it is sent: its file needs no connection.
+            return response if fmt == "xlsx" else hold(response)
 
 
 # -- aggregate lists, items, search -----------------------------------------------------------
