@@ -73,17 +73,21 @@ def _address(base: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def abandon(base: str, path: str, *, method: str = "GET", first_chunk: bool = False) -> bytes:
-    """Ask for ``path`` and close the socket once the headers (or, ``first_chunk``, some of the
-    body too) have come; what came. The client's receive buffer is small, so the server is
-    still writing when it goes; after the first chunk it resets the connection (as a killed
-    process does), after the headers it closes it (as a browser's cancel does)."""
+def abandon(
+    base: str, path: str, *, method: str = "GET", first_chunk: bool = False, gzip: bool = False
+) -> bytes:
+    """Ask for ``path`` (``gzip``: accepting it, as browsers do) and close the socket once the
+    headers (or, ``first_chunk``, some of the body too) have come; what came. The client's
+    receive buffer is small, so the server is still writing when it goes; after the first
+    chunk it resets the connection (as a killed process does), after the headers it closes it
+    (as a browser's cancel does)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.settimeout(WAIT)
         sock.connect(_address(base))
-        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: portal.test\r\n\r\n".encode())
+        accept = "Accept-Encoding: gzip, deflate\r\n" if gzip else ""
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: portal.test\r\n{accept}\r\n".encode())
         got = b""
         while b"\r\n\r\n" not in got:
             chunk = sock.recv(4096)
@@ -123,15 +127,24 @@ def abandon_many(base: str, path: str, **how: object) -> None:
         except TimeoutError:
             pytest.fail(f"download {n + 1} of {path} had no answer in {WAIT} s after {n} abandoned")
         assert head.startswith(b"HTTP/1.1 200 "), (n, head[:200])
+        if how.get("gzip"):
+            assert b"\r\ncontent-encoding: gzip\r\n" in head.lower() + b"\r\n", head
+
+
+HOW = {
+    "after-headers": {},
+    "after-first-chunk": {"first_chunk": True},
+    "gzip-after-first-chunk": {"first_chunk": True, "gzip": True},
+}
 
 
 @pytest.mark.parametrize("path", DOWNLOAD_PATHS)
-@pytest.mark.parametrize("first_chunk", [False, True], ids=["after-headers", "after-first-chunk"])
+@pytest.mark.parametrize("how", HOW)
 def test_abandoned_downloads_give_their_connection_back(
-    portal: tuple[str, Engine], path: str, first_chunk: bool
+    portal: tuple[str, Engine], path: str, how: str
 ) -> None:
     base, engine = portal
-    abandon_many(base, path, first_chunk=first_chunk)
+    abandon_many(base, path, **HOW[how])
     try:
         status = page_status(base, "/activities")
     except TimeoutError:
