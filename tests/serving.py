@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
+from starlette.types import ASGIApp
 
 IATIPORTAL = Path(sys.executable).with_name("iatiportal")
 PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
@@ -97,6 +99,30 @@ def served(db: str, folder: Path, *options: str) -> Iterator[tuple[str, subproce
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@contextlib.contextmanager
+def app_served(app: ASGIApp) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread of this process, on a free port of 127.0.0.1 (a
+    test can then read the app's state, e.g. its engine's pool): its base URL, stopped at the
+    end (requests still running are given two seconds)."""
+    port = _free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                pytest.fail(f"uvicorn did not start on 127.0.0.1:{port}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 class _QuietFiles(http.server.SimpleHTTPRequestHandler):

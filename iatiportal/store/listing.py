@@ -548,7 +548,8 @@ def fetch(conn: Connection, query: Select[Any], offset: int, limit: int) -> list
 
 
 def stream(conn: Connection, query: Select[Any], chunk: int = 1000) -> Iterator[dict[str, Any]]:
-    """Every row of ``query``, fetched ``chunk`` at a time (server-side cursor on PostgreSQL)."""
-    result = conn.execution_options(stream_results=True, yield_per=chunk).execute(query)
-    for row in result:
-        yield dict(row._mapping)
+    """Every row of ``query``, fetched ``chunk`` at a time (server-side cursor on PostgreSQL,
+    closed when the generator is, as when a client goes in the middle of a download)."""
+    with conn.execution_options(stream_results=True, yield_per=chunk).execute(query) as result:
+        for row in result:
+            yield dict(row._mapping)

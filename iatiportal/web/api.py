@@ -26,7 +26,7 @@ from urllib.parse import quote
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from iatiportal import __version__, i18n, rates
@@ -53,6 +53,7 @@ from iatiportal.web.params import (
 )
 from iatiportal.web.render import DataTable
 from iatiportal.web.request import context_of
+from iatiportal.web.stream import Stream, held
 
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
@@ -218,68 +219,60 @@ class RowList:
         if fmt not in writers.FORMATS:
             formats = ", ".join(("json", *writers.FORMATS))
             raise ApiError(400, f"format must be one of {formats}, not {fmt!r}")
+        return await run_in_threadpool(self._download, request, resource, fmt)
+
+    def _download(self, request: Request, resource: listing.Resource, fmt: str) -> Response:
+        """The download, read on one connection (one read transaction) that the stream holds
+        until it is done (web.stream), as a page's data renderings are."""
         engine: Engine = request.app.state.engine
+        with held(engine.connect()) as (conn, hold):
+            ctx = _context(request, conn)
+            filters = _list_filters(resource, ctx)
+            query = resource.select(filters, _sort(ctx.params, resource))
+            bom = request.query_params.get("bom") in ("1", "true")
+            convert = rates.Converter(conn, filters.currency) if filters.currency else None
 
-        def read() -> tuple[Filters, list[str], str]:
-            with engine.connect() as conn:
-                ctx = _context(request, conn)
-                return _list_filters(resource, ctx), _sort(ctx.params, resource), ctx.language
-
-        filters, sort, language = await run_in_threadpool(read)
-        query = resource.select(filters, sort)
-        bom = request.query_params.get("bom") in ("1", "true")
-
-        def rows() -> Iterator[dict[str, Any]]:
-            with engine.connect() as conn:
-                convert = rates.Converter(conn, filters.currency) if filters.currency else None
+            def rows() -> Iterator[dict[str, Any]]:
                 yield from with_conversion(listing.stream(conn, query), convert)
 
-        headers = {
-            **CORS,
-            "Content-Disposition": "attachment; filename="
-            f'"{names.list_filename(resource.name, filters, fmt)}"',
-        }
-        media_type = writers.MEDIA_TYPES[fmt]
-        # The keys are the same in every language; the names of codes are in ``?lang=``'s.
-        keys = writers.columns(resource.fields)
-        label = writers.Labeller(resource.fields, language)
-        if fmt == "csv":
-            body: Iterator[bytes] = writers.csv_chunks(keys, map(label, rows()), bom=bom)
-        elif fmt == "jsonl":
-            body = writers.jsonl_chunks(keys, map(label, rows()))
-        elif fmt == "xlsx":
-
-            def workbook() -> Any:
-                with engine.connect() as conn:
-                    n = listing.count(conn, query)
+            headers = {
+                **CORS,
+                "Content-Disposition": "attachment; filename="
+                f'"{names.list_filename(resource.name, filters, fmt)}"',
+            }
+            media_type = writers.MEDIA_TYPES[fmt]
+            # The keys are the same in every language; the names of codes are in ``?lang=``'s.
+            keys = writers.columns(resource.fields)
+            label = writers.Labeller(resource.fields, ctx.language)
+            if fmt == "csv":
+                body: Iterator[bytes] = writers.csv_chunks(keys, map(label, rows()), bom=bom)
+            elif fmt == "jsonl":
+                body = writers.jsonl_chunks(keys, map(label, rows()))
+            elif fmt == "xlsx":
+                n = listing.count(conn, query)
                 if n > XLSX_MAX_ROWS:
                     raise ApiError(
                         400,
                         f"{n:,} rows do not fit a spreadsheet ({XLSX_MAX_ROWS:,} at most): "
                         "use format=csv or narrow the filters",
                     )
-                return writers.xlsx_file([writers.Sheet(resource.name, keys, map(label, rows()))])
+                sheet = writers.Sheet(resource.name, keys, map(label, rows()))
+                body = writers.file_chunks(writers.xlsx_file([sheet]))
+            else:
+                if resource.name in ("problems", "links"):
+                    raise ApiError(400, f"format=xml gives activities: {resource.name} have none")
+                found = listing.activity_versions(conn, filters)
+                version = found[0] if len(found) == 1 else "2.03"
+                xml_query = listing.activity_xml(filters, engine.dialect.name)
 
-            body = writers.file_chunks(await run_in_threadpool(workbook))
-        else:
-            if resource.name in ("problems", "links"):
-                raise ApiError(400, f"format=xml gives activities: {resource.name} have none")
-
-            def versions() -> list[str]:
-                with engine.connect() as conn:
-                    return listing.activity_versions(conn, filters)
-
-            found = await run_in_threadpool(versions)
-            version = found[0] if len(found) == 1 else "2.03"
-            xml_query = listing.activity_xml(filters, engine.dialect.name)
-
-            def raw() -> Iterator[bytes]:
-                with engine.connect() as conn:
+                def raw() -> Iterator[bytes]:
                     for row in listing.stream(conn, xml_query):
                         yield row["raw_xml"]
 
-            body = writers.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
-        return StreamingResponse(body, media_type=media_type, headers=headers)
+                body = writers.xml_chunks(raw(), version, dt.datetime.now(dt.UTC))
+            response = Stream(body, media_type=media_type, headers=headers)
+            # A workbook is written whole before it is sent: its file needs no connection.
+            return response if fmt == "xlsx" else hold(response)
 
 
 # -- aggregate lists, items, search -----------------------------------------------------------

@@ -9,10 +9,9 @@ profile, cache and Jinja environment are on ``app.state``.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
@@ -30,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,6 +61,7 @@ from iatiportal.web.pages import (
 )
 from iatiportal.web.render import FORMATS, RENDERERS, HtmlRenderer, Page, split_format
 from iatiportal.web.request import context_of
+from iatiportal.web.stream import Stream, held
 
 HERE = Path(__file__).resolve().parent
 Builder = Callable[..., Page | None]
@@ -350,7 +350,7 @@ def raw_xml(request: Request, identifier: str) -> Response:
 
         disposition = security.inline_disposition(identifier, "xml")
         return hold(
-            StreamingResponse(
+            Stream(
                 body(), media_type="application/xml", headers={"Content-Disposition": disposition}
             )
         )
@@ -540,37 +540,6 @@ class Revalidation:
             await send(message)
 
         await self.app(scope, receive, send_with_validators)
-
-
-@contextlib.contextmanager
-def held(conn: Connection) -> Iterator[tuple[Connection, Callable[[Response], Response]]]:
-    """A page's connection, and ``hold`` for its response: a streamed response keeps the
-    connection (its read transaction, so every streamed row comes from the data the rest of the
-    page was built from, whatever an ingest commits meanwhile) until its last chunk is sent or
-    the client goes; any other response closes it here."""
-    kept: list[StreamingResponse] = []
-
-    def hold(response: Response) -> Response:
-        if isinstance(response, StreamingResponse):
-            kept.append(response)
-            response.body_iterator = _closing(response.body_iterator, conn)
-        return response
-
-    try:
-        yield conn, hold
-    except BaseException:
-        conn.close()
-        raise
-    if not kept:
-        conn.close()
-
-
-async def _closing(body: AsyncIterable[Any], conn: Connection) -> AsyncIterator[Any]:
-    try:
-        async for chunk in body:
-            yield chunk
-    finally:
-        await run_in_threadpool(conn.close)
 
 
 class ServerTiming:

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response
 
 from iatiportal import i18n
 from iatiportal.exports import encode, names, writers
+from iatiportal.web.stream import Stream
 
 FORMATS = ("json", "csv", "xlsx")
 """Renderings every page offers besides HTML."""
@@ -145,9 +146,7 @@ def _respond(page: Page, chunks: Iterator[bytes], fmt: str, headers: dict[str, s
     """Streamed when the page streams a table, else one body."""
     media_type = writers.MEDIA_TYPES[fmt]
     if _streamed(page):
-        return StreamingResponse(
-            chunks, status_code=page.status_code, media_type=media_type, headers=headers
-        )
+        return Stream(chunks, status_code=page.status_code, media_type=media_type, headers=headers)
     return Response(
         b"".join(chunks), status_code=page.status_code, media_type=media_type, headers=headers
     )
