@@ -173,7 +173,7 @@ def test_0024_stores_the_search_vectors_of_a_store_indexed_before_it(db_url: str
     (PostgreSQL; SQLite leaves the column NULL), and search finds what it found before."""
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "narratives-ar-ru-zh.xml"
     engine = make_engine(db_url)
-    migrate(engine)  # (today's ingest needs today's schema; then back to 0023, the revision before it)
+    migrate(engine)  # (today's ingest needs today's schema; then back to 0023)
     assert not ingest(engine, [str(fixture)], validate=False).failed
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0023")
