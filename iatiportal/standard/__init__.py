@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 from lxml import etree
@@ -92,47 +93,52 @@ def compiled_schema(version: str, kind: str = "activities") -> etree.XMLSchema:
     return _compiled(path, path.stat().st_mtime_ns)
 
 
+_Stamped = tuple[Path, int, int]
+"""A file with its size and modification time (nanoseconds)."""
+
+
 def check(base: Path | None = None) -> None:
     """Compile every schema and read every codelist under ``base`` (default: the installed
     copy); raise StandardMissingError or SchemaCompileError naming the file and the reason.
     Done once per state of the files in a process: a second call that finds every file as it
     was (same size and modification time) costs only their ``stat``."""
     base = base or data_dir()
-    schemas = [schema_path(v, k, base) for v in SCHEMA_VERSIONS for k in SCHEMA_KINDS]
-    lists = sorted(codelist_dir(base).glob("*.xml"))
-    if not lists:
-        raise StandardMissingError(f"the IATI codelists in {base / 'codelists'} are missing")
-    _checked(tuple(schemas), tuple(lists), tuple(_stamp(p) for p in [*schemas, *lists]))
+    schemas, lists = present(base)
+    _checked(tuple(_stamped(schemas)), tuple(_stamped(lists)))
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    got = path.stat()
-    return got.st_size, got.st_mtime_ns
+def _stamped(paths: list[Path]) -> Iterator[_Stamped]:
+    """Each path with its size and modification time (what ``_checked`` is cached on)."""
+    for path in paths:
+        got = path.stat()
+        yield path, got.st_size, got.st_mtime_ns
 
 
 @functools.cache
 def _checked(
-    schemas: tuple[Path, ...], lists: tuple[Path, ...], stamps: tuple[tuple[int, int], ...]
+    schemas: tuple[tuple[Path, int, int], ...], lists: tuple[tuple[Path, int, int], ...]
 ) -> None:
-    """``check``'s work for these files in this state (``stamps``: the cache key; a failure
-    is not cached, so it is raised again)."""
-    for path, (_size, mtime_ns) in zip(schemas, stamps, strict=False):
+    """``check``'s work for these files in this state (a failure is not cached, so it is
+    raised again)."""
+    for path, _size, mtime_ns in schemas:
         _compiled(path, mtime_ns)
-    for path in lists:
+    for path, _size, _mtime_ns in lists:
         try:
             etree.parse(str(path), _SAFE)
         except etree.XMLSyntaxError as e:
             raise StandardError(f"the IATI codelist {path} is not XML: {e}; {FETCH_HINT}") from e
 
 
-def present() -> None:
-    """Raise StandardMissingError when a schema or the codelists are missing: what a command
-    checks at start when it may not need to compile them (see ``check``)."""
-    base = data_dir()
-    for version in SCHEMA_VERSIONS:
-        for kind in SCHEMA_KINDS:
-            schema_path(version, kind, base)
-    codelist_dir(base)
+def present(base: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """The schemas and the codelists under ``base`` (default: the installed copy); raise
+    StandardMissingError when one is missing. What a command checks at start when it may not
+    need to compile them (see ``check``)."""
+    base = base or data_dir()
+    schemas = [schema_path(v, k, base) for v in SCHEMA_VERSIONS for k in SCHEMA_KINDS]
+    lists = sorted(codelist_dir(base).glob("*.xml"))
+    if not lists:
+        raise StandardMissingError(f"the IATI codelists in {base / 'codelists'} are missing")
+    return schemas, lists
 
 
 def source_note() -> str:
