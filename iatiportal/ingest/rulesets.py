@@ -535,13 +535,36 @@ RULES: dict[str, Rule] = _rules(
 )
 
 
+Children = dict[Any, list[etree._Element]]
+"""An element's children by tag (comments under their function), in document order."""
+
+_HEAD = re.compile(r"([a-z][a-z-]*)(?:[/\[]|$)")
+"""The child element a path starts from (``sector`` of ``sector/@percentage``)."""
+
+
 class X:
-    """An XPath expression compiled once, giving a list (node sets are all the rules use)."""
+    """An XPath expression compiled once, giving a list (node sets are all the rules use).
+
+    ``children``: ``el``'s children by tag, in document order, when the caller has them: a
+    path that starts from a child element not among them finds nothing, and a path that is
+    only a child's name is those children; neither is evaluated (the XPath call is most of
+    the cost of a rule, and most rules are about elements an activity does not have).
+    """
+
+    __slots__ = ("head", "path", "whole")
 
     def __init__(self, path: str) -> None:
         self.path = etree.XPath(path)
+        head = _HEAD.match(path) if "|" not in path else None
+        self.head = head.group(1) if head is not None else None
+        self.whole = path == self.head
 
-    def __call__(self, el: Any, **variables: str) -> list[Any]:
+    def __call__(self, el: Any, children: Children | None = None, **variables: str) -> list[Any]:
+        if children is not None and self.head is not None:
+            if self.head not in children:
+                return []
+            if self.whole:
+                return list(children[self.head])
         found = self.path(el, **variables)
         return found if isinstance(found, list) else []
 
@@ -582,8 +605,15 @@ def _decimal(value: Any) -> Decimal | None:
 class _Found:
     """The rules an element broke: per rule, how often, the first line and what was found."""
 
-    def __init__(self, ident: str | None, line: int | None, line_offset: int) -> None:
+    def __init__(
+        self,
+        ident: str | None,
+        line: int | None,
+        line_offset: int,
+        children: Children | None = None,
+    ) -> None:
         self.ident, self.line, self.offset = ident, line, line_offset
+        self.children = children  # the element's, by tag (see X)
         self.hits: dict[str, list[Any]] = {}
 
     def fail(self, rule: str, node: Any = None, detail: str = "") -> None:
@@ -637,17 +667,28 @@ def _not_future(found: _Found, rule: str, nodes: Iterable[Any], today: dt.date) 
             found.fail(rule, node, str(d))
 
 
-def _first_date(path: X, el: etree._Element) -> tuple[dt.date | None, Any]:
-    for node in path(el):
-        return _date(node), node
+def _first_date(el: etree._Element, tag: str) -> tuple[dt.date | None, Any]:
+    """The date of the first ``tag`` child with an ``iso-date`` (``tag/@iso-date``), and that
+    child (which gives the line)."""
+    for child in el.iterchildren(tag):
+        value = child.get("iso-date")
+        if value is not None:
+            return _date(value), child
     return None, None
 
 
-def _order(found: _Found, rule: str, el: etree._Element, less: X, more: X) -> None:
-    start, node = _first_date(less, el)
-    end, _ = _first_date(more, el)
+def _dated(el: etree._Element | None) -> dt.date | None:
+    return _date(el.get("iso-date")) if el is not None else None
+
+
+def _order(
+    found: _Found, rule: str, less: etree._Element | None, more: etree._Element | None
+) -> None:
+    """The first date of one kind (``less``, an element with ``iso-date``) is not after the
+    first of another (``more``)."""
+    start, end = _dated(less), _dated(more)
     if start is not None and end is not None and start > end:
-        found.fail(rule, node, f"{start} after {end}")
+        found.fail(rule, less, f"{start} after {end}")
 
 
 def _one_year_on(d: dt.date) -> dt.date:
@@ -660,8 +701,8 @@ def _one_year_on(d: dt.date) -> dt.date:
 def _period(found: _Found, el: etree._Element, *, order: str, limit: bool) -> None:
     """``period-start`` before ``period-end`` (rule ``order``) and, with ``limit``, not more
     than a year apart (7.5.3)."""
-    start, node = _first_date(PERIOD_START, el)
-    end, _ = _first_date(PERIOD_END, el)
+    start, node = _first_date(el, "period-start")
+    end, _ = _first_date(el, "period-end")
     if start is None or end is None:
         return
     if start > end:
@@ -870,11 +911,6 @@ PREVIOUS_REPORTING_REF = X("other-identifier[@type='B1']/@ref")
 PREVIOUS_ACTIVITY_REF = X("other-identifier[@type='A3']/@ref")
 RELATED_REF = X("related-activity/@ref")
 OWNER_ORG = X("other-identifier/owner-org")
-START_DATE = X("activity-date[@type='1' or @type='2']")
-PLANNED_START = X("activity-date[@type='1']/@iso-date")
-ACTUAL_START = X("activity-date[@type='2']/@iso-date")
-PLANNED_END = X("activity-date[@type='3']/@iso-date")
-ACTUAL_END = X("activity-date[@type='4']/@iso-date")
 LAST_UPDATED = X("@last-updated-datetime")
 SECTORS = X("sector")
 DAC_SECTORS = X(f"sector{DAC_VOCABULARY}")
@@ -912,14 +948,7 @@ EMPTY_TITLES = X("descendant-or-self::title[not(narrative/text())]")
 EMPTY_DESCRIPTIONS = X("descendant-or-self::description[not(narrative/text())]")
 PLANNED_DISBURSEMENTS = X("planned-disbursement")
 BUDGETS = X("budget")
-PERIOD_START = X("period-start/@iso-date")
-PERIOD_END = X("period-end/@iso-date")
 INDICATORS = X("result/indicator")
-INDICATOR_REFERENCE = X("reference")
-RESULT_REFERENCE = X("../reference")
-PERIODS = X("period")
-BASELINES = X("baseline")
-TARGETS_AND_ACTUALS = X("target | actual")
 
 
 def _measured(
@@ -966,25 +995,28 @@ def _last_updated(found: _Found, rule: str, el: etree._Element, now: dt.datetime
 
 
 def _identifiers(found: _Found, el: etree._Element) -> None:
-    idents = IDENTIFIER(el)
-    refs = [str(v) for v in REPORTING_REF(el)]
+    children = found.children
+    idents = IDENTIFIER(el, children)
+    reporting = REPORTING_REF(el, children)
+    previous = PREVIOUS_REPORTING_REF(el, children)
+    refs = [str(v) for v in reporting]
     _no_spaces(found, "1.3.1", idents)
     _symbols(found, "1.3.13", idents)
-    _no_spaces(found, "1.14.1", REPORTING_REF(el))
-    _symbols(found, "1.14.13", REPORTING_REF(el))
-    _agency_prefix(found, "1.14.8", REPORTING_REF(el))
-    _no_spaces(found, "1.16.1", PREVIOUS_REPORTING_REF(el))
-    _no_spaces(found, "1.6.1", PREVIOUS_ACTIVITY_REF(el))
-    _no_spaces(found, "1.7.1", RELATED_REF(el))
+    _no_spaces(found, "1.14.1", reporting)
+    _symbols(found, "1.14.13", reporting)
+    _agency_prefix(found, "1.14.8", reporting)
+    _no_spaces(found, "1.16.1", previous)
+    _no_spaces(found, "1.6.1", PREVIOUS_ACTIVITY_REF(el, children))
+    _no_spaces(found, "1.7.1", RELATED_REF(el, children))
     if not idents:
         return
     ident = _text(idents[0]).strip()
     if any(ref.strip() == ident for ref in refs):
         found.fail("1.1.3", idents[0], repr(ident))
-    prefixes = [p.strip() for p in [*refs, *map(str, PREVIOUS_REPORTING_REF(el))] if p.strip()]
+    prefixes = [p.strip() for p in [*refs, *map(str, previous)] if p.strip()]
     if prefixes and not any(ident.startswith(p + "-") for p in prefixes):
         found.fail("1.1.21", idents[0], f"{ident!r}, reporting-org {prefixes[0]!r}")
-    for owner in OWNER_ORG(el):
+    for owner in OWNER_ORG(el, children):
         ref = owner.get("ref")
         if ref is None and not NARRATIVE(owner):
             found.fail("6.8.1", owner)
@@ -994,8 +1026,10 @@ def _identifiers(found: _Found, el: etree._Element) -> None:
 
 
 def _sectors(found: _Found, el: etree._Element, transactions: TransactionRules) -> None:
-    sectors = SECTORS(el)
+    sectors = SECTORS(el, found.children)
     transactions.sectors(found, el, bool(sectors))
+    if not sectors:
+        return  # every rule below is about sectors
     dac = DAC_SECTORS(el)
     if len(dac) > 1:
         _each_has_percentage(found, "2.1.1", dac)
@@ -1020,15 +1054,17 @@ def _sectors(found: _Found, el: etree._Element, transactions: TransactionRules) 
 
 
 def _geography(found: _Found, el: etree._Element, transactions: TransactionRules) -> None:
-    countries, regions = COUNTRIES(el), REGIONS(el)
+    children = found.children
+    countries, regions = COUNTRIES(el, children), REGIONS(el, children)
     transactions.geography(found, el, bool(countries or regions))
+    country_percentages = COUNTRY_PERCENTAGES(el, children) if countries else []
     if not regions:
         if len(countries) > 1:
             _each_has_percentage(found, "3.1.1", countries)
-            _sum(found, "3.1.2", el, COUNTRY_PERCENTAGES(el))
+            _sum(found, "3.1.2", el, country_percentages)
         elif len(countries) == 1:
             _single(found, "3.1.4", countries)
-    for vocabulary in dict.fromkeys(map(str, REGION_VOCABULARIES(el))):
+    for vocabulary in dict.fromkeys(map(str, REGION_VOCABULARIES(el, children))):
         of = REGIONS_OF(el, v=vocabulary)
         if len(of) > 1:
             _each_has_percentage(found, "3.4.1", of)
@@ -1039,14 +1075,17 @@ def _geography(found: _Found, el: etree._Element, transactions: TransactionRules
                 found,
                 "3.4.2",
                 el,
-                REGION_PERCENTAGES_OF(el, v=vocabulary) + COUNTRY_PERCENTAGES(el),
+                REGION_PERCENTAGES_OF(el, v=vocabulary) + country_percentages,
             )
-    _range(found, "12.1.1", COUNTRY_PERCENTAGES(el))
-    _range(found, "12.1.1", REGION_PERCENTAGES(el))
+    _range(found, "12.1.1", country_percentages)
+    _range(found, "12.1.1", REGION_PERCENTAGES(el, children))
 
 
 def _budget_items(found: _Found, el: etree._Element) -> None:
-    _range(found, "12.2.1", CAPITAL_SPEND(el))
+    children = found.children
+    _range(found, "12.2.1", CAPITAL_SPEND(el, children))
+    if children is not None and "country-budget-items" not in children:
+        return
     _range(found, "12.2.1", BUDGET_ITEM_PERCENTAGES(el))
     for vocabulary in dict.fromkeys(map(str, BUDGET_ITEM_VOCABULARIES(el))):
         items = BUDGET_ITEMS_OF(el, v=vocabulary)
@@ -1067,26 +1106,35 @@ def _aid_types(
 ) -> None:
     every, dac, vocabularies, of = paths
     also_dac, only_one = rules
-    if also_dac is not None and every(el) and not dac(el):
-        found.fail(also_dac, every(el)[0])
-    if len(dac(el)) > 1:
-        found.fail(only_one, dac(el)[1])
+    elements = every(el, found.children)
+    if not elements:
+        return  # each path selects some of these
+    dacs = dac(el)
+    if also_dac is not None and not dacs:
+        found.fail(also_dac, elements[0])
+    if len(dacs) > 1:
+        found.fail(only_one, dacs[1])
     for vocabulary in _vocabularies(vocabularies(el)):
         if len(found_ := of(el, v=vocabulary)) > 1:
             found.fail(only_one, found_[1])
 
 
 def _results(found: _Found, el: etree._Element) -> None:
-    for indicator in INDICATORS(el):
-        if INDICATOR_REFERENCE(indicator) and RESULT_REFERENCE(indicator):
+    for indicator in INDICATORS(el, found.children):
+        result = indicator.getparent()
+        if (
+            next(indicator.iterchildren("reference"), None) is not None
+            and result is not None
+            and next(result.iterchildren("reference"), None) is not None
+        ):
             found.fail("8.11.1", indicator)
         measure = indicator.get("measure")
-        for baseline in BASELINES(indicator):
+        for baseline in indicator.iterchildren("baseline"):
             _measured(found, baseline, measure, MEASURED["baseline"])
-        for period in PERIODS(indicator):
+        for period in indicator.iterchildren("period"):
             _period(found, period, order="8.6.1", limit=False)
-            for value in TARGETS_AND_ACTUALS(period):
-                _measured(found, value, measure, MEASURED[value.tag])
+            for value in period.iterchildren("target", "actual"):
+                _measured(found, value, measure, MEASURED[str(value.tag)])
 
 
 def activity_problems(
@@ -1105,9 +1153,19 @@ def activity_problems(
     now = now or _now()
     today = now.date()
     line = _line(el)
-    found = _Found(ident, line + line_offset if line is not None else None, line_offset)
+    children: Children = {}
+    for child in el:
+        children.setdefault(child.tag, []).append(child)
+    found = _Found(ident, line + line_offset if line is not None else None, line_offset, children)
     _identifiers(found, el)
-    if not START_DATE(el):
+    started = False
+    first: dict[str | None, etree._Element] = {}  # by type, the first activity-date with a date
+    for date in children.get("activity-date", ()):
+        kind = date.get("type")
+        started = started or kind in ("1", "2")
+        if kind not in first and date.get("iso-date") is not None:
+            first[kind] = date
+    if not started:
         found.fail("6.11.1", el)
     if el.get("default-currency") is None:
         lacking = [v for v in VALUES(el) if v.get("currency") is None]
@@ -1118,10 +1176,12 @@ def activity_problems(
         if lacking:
             found.fail("4.1.1", lacking[0], f"{len(lacking)} narrative(s) without a language")
     _last_updated(found, "11.1.1", el, now)
-    _order(found, "11.1.2", el, PLANNED_START, PLANNED_END)
-    _order(found, "11.1.3", el, ACTUAL_START, ACTUAL_END)
-    _not_future(found, "11.1.4", ACTUAL_START(el)[:1], today)
-    _not_future(found, "11.1.5", ACTUAL_END(el)[:1], today)
+    _order(found, "11.1.2", first.get("1"), first.get("3"))
+    _order(found, "11.1.3", first.get("2"), first.get("4"))
+    for rule, kind in (("11.1.4", "2"), ("11.1.5", "4")):
+        d = _dated(first.get(kind))
+        if d is not None and d > today:
+            found.fail(rule, first[kind], str(d))
     if transactions is None:
         transactions = TransactionRules.of(el, today)
     _sectors(found, el, transactions)
@@ -1134,19 +1194,21 @@ def activity_problems(
         ("107.1.1", "107.1.2"),
     )
     transactions.merge(found, orgs=False)
-    _org_refs(found, PLANNED_ORGS(el), PROVIDER_RULES)
-    _org_refs(found, PLANNED_RECEIVERS(el), RECEIVER_RULES)
+    _org_refs(found, PLANNED_ORGS(el, children), PROVIDER_RULES)
+    _org_refs(found, PLANNED_RECEIVERS(el, children), RECEIVER_RULES)
     transactions.merge(found, orgs=True)
-    _org_refs(found, PARTICIPATING(el), ("6.10.1", "1.8.13", "1.8.1", "1.9.1", "activity-id"))
-    for marker in POLICY_MARKERS(el):
+    _org_refs(
+        found, PARTICIPATING(el, children), ("6.10.1", "1.8.13", "1.8.1", "1.9.1", "activity-id")
+    )
+    for marker in POLICY_MARKERS(el, children):
         vocabulary = marker.get("vocabulary") or "1"
         if vocabulary == "1" and marker.get("significance") is None:
             found.fail("6.14.1", marker)
         if vocabulary == "99" and not NARRATIVE(marker):
             found.fail("6.13.1", marker)
-    for budget in PLANNED_DISBURSEMENTS(el):
+    for budget in PLANNED_DISBURSEMENTS(el, children):
         _period(found, budget, order="8.6.3", limit=False)
-    for budget in BUDGETS(el):
+    for budget in BUDGETS(el, children):
         _period(found, budget, order="8.6.3", limit=True)
     _results(found, el)
     _narratives(found, el)
@@ -1186,8 +1248,8 @@ def organisation_problems(
     for budget in ORG_BUDGETS(el):
         _period(found, budget, order="8.6.3", limit=True)
         if budget.tag == "recipient-country-budget":
-            start, _ = _first_date(PERIOD_START, budget)
-            end, _ = _first_date(PERIOD_END, budget)
+            start, _ = _first_date(budget, "period-start")
+            end, _ = _first_date(budget, "period-end")
             if start is not None and end is not None:
                 for value in BUDGET_LINE_DATES(budget):
                     d = _date(value)

@@ -172,7 +172,8 @@ activity reads back from a file: ingest.spill)."""
 
 def codelist_problems(a: r.Activity) -> list[r.Problem]:
     """Codes that are not in their codelist, and money with no currency at all."""
-    found: dict[str, set[str]] = {name: set() for name, _values in _CHECKS}
+    standard_dir = os.environ.get("IATIPORTAL_STANDARD_DIR")  # once, not per list (issue 14)
+    found: dict[str, set[str]] = {name: set() for name, _code in _TRANSACTION_CODES}
     missing = 0
     for t in a.transactions:
         for name, code in _TRANSACTION_CODES:
@@ -182,9 +183,14 @@ def codelist_problems(a: r.Activity) -> list[r.Problem]:
         missing += t.currency is None and t.value is not None
     out: list[r.Problem] = []
     for name, values in _CHECKS:
-        codes = codelist(name)
-        found[name].update(v for v in values(a) if v is not None)
-        bad = sorted(found[name] - codes)
+        codes = _codelist(name, standard_dir)
+        # Only the codes not in the list are collected: almost every code is in it.
+        unknown = {v for v in values(a) if v not in codes and v is not None}
+        if name in found:
+            unknown.update(found[name] - codes)
+        if not unknown:
+            continue
+        bad = sorted(unknown)
         out.extend(
             r.Problem(
                 "warning",
