@@ -66,10 +66,13 @@ class Reader:
         out: r.Narratives = []
         for n in el.iterchildren("narrative"):
             text = n.text
-            if text is None or not text.strip():
+            if text is None:
+                continue
+            text = text.strip()  # once: this runs for every narrative of the file
+            if not text:
                 continue
             lang = n.get(XML_LANG)
-            out.append((lang.strip().lower() if lang else self.default_lang, text.strip()))
+            out.append((lang.strip().lower() if lang else self.default_lang, text))
         if not out:
             text = el.text
             if text is not None and text.strip():

@@ -742,6 +742,21 @@ def _range(found: _Found, rule: str, nodes: Iterable[Any]) -> None:
             found.fail(rule, node, str(node))
 
 
+_DAC_VOCABULARY = (None, "1", "")
+"""DAC_VOCABULARY, for elements at hand: vocabulary 1, empty or none."""
+
+
+def _dac(elements: list[etree._Element]) -> list[etree._Element]:
+    """Those of ``elements`` in the DAC vocabulary (the path's ``DAC_VOCABULARY``)."""
+    return [e for e in elements if e.get("vocabulary") in _DAC_VOCABULARY]
+
+
+def _attributes(elements: list[etree._Element], name: str) -> list[str]:
+    """The attribute ``name`` of those of ``elements`` that have it (the path's ``/@name``,
+    as strings: for the rules that need no line)."""
+    return [value for e in elements if (value := e.get(name)) is not None]
+
+
 def _vocabularies(nodes: Iterable[Any], dac: str = "1") -> list[str]:
     """The vocabularies other than ``dac`` (and other than empty), once each, in order."""
     return list(dict.fromkeys(str(v) for v in nodes if str(v) not in ("", dac)))
@@ -913,18 +928,14 @@ RELATED_REF = X("related-activity/@ref")
 OWNER_ORG = X("other-identifier/owner-org")
 LAST_UPDATED = X("@last-updated-datetime")
 SECTORS = X("sector")
-DAC_SECTORS = X(f"sector{DAC_VOCABULARY}")
 DAC_SECTOR_PERCENTAGES = X(f"sector{DAC_VOCABULARY}/@percentage")
-SECTOR_VOCABULARIES = X("sector/@vocabulary")
 SECTORS_OF = X("sector[@vocabulary = $v]")
 SECTOR_PERCENTAGES_OF = X("sector[@vocabulary = $v]/@percentage")
-REPORTER_SECTORS = X("sector[@vocabulary = '98' or @vocabulary = '99']")
 SECTOR_PERCENTAGES = X("sector/@percentage")
 COUNTRIES = X("recipient-country")
 REGIONS = X("recipient-region")
 COUNTRY_PERCENTAGES = X("recipient-country/@percentage")
 REGION_PERCENTAGES = X("recipient-region/@percentage")
-REGION_VOCABULARIES = X("recipient-region/@vocabulary")
 REGIONS_OF = X("recipient-region[@vocabulary = $v]")
 REGION_PERCENTAGES_OF = X("recipient-region[@vocabulary = $v]/@percentage")
 CAPITAL_SPEND = X("capital-spend/@percentage")
@@ -933,8 +944,6 @@ BUDGET_ITEM_VOCABULARIES = X("country-budget-items/@vocabulary")
 BUDGET_ITEMS_OF = X("country-budget-items[@vocabulary = $v]/budget-item")
 BUDGET_ITEM_PERCENTAGES_OF = X("country-budget-items[@vocabulary = $v]/budget-item/@percentage")
 AID_TYPES = X("default-aid-type")
-DAC_AID_TYPES = X(f"default-aid-type{DAC_VOCABULARY}")
-AID_TYPE_VOCABULARIES = X("default-aid-type/@vocabulary")
 AID_TYPES_OF = X("default-aid-type[@vocabulary = $v]")
 NARRATIVES = X("descendant::narrative")
 LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -1030,7 +1039,7 @@ def _sectors(found: _Found, el: etree._Element, transactions: TransactionRules) 
     transactions.sectors(found, el, bool(sectors))
     if not sectors:
         return  # every rule below is about sectors
-    dac = DAC_SECTORS(el)
+    dac = _dac(sectors)
     if len(dac) > 1:
         _each_has_percentage(found, "2.1.1", dac)
         percentages = DAC_SECTOR_PERCENTAGES(el)
@@ -1038,14 +1047,14 @@ def _sectors(found: _Found, el: etree._Element, transactions: TransactionRules) 
             _sum(found, "2.1.2", el, percentages)
     elif len(dac) == 1:
         _single(found, "2.1.4", dac)
-    for vocabulary in _vocabularies(SECTOR_VOCABULARIES(el)):
+    for vocabulary in _vocabularies(_attributes(sectors, "vocabulary")):
         of = SECTORS_OF(el, v=vocabulary)
         if len(of) > 1:
             _each_has_percentage(found, "2.1.1", of)
             _sum(found, "2.1.2", el, SECTOR_PERCENTAGES_OF(el, v=vocabulary))
         else:
             _single(found, "2.1.4", of)
-    reporter = REPORTER_SECTORS(el)
+    reporter = [x for x in sectors if x.get("vocabulary") in ("98", "99")]
     if sum(len(NARRATIVE(s)) for s in reporter) < len(reporter):
         found.fail("2.2.1", next(s for s in reporter if not NARRATIVE(s)))
     if sectors and not dac:
@@ -1064,7 +1073,7 @@ def _geography(found: _Found, el: etree._Element, transactions: TransactionRules
             _sum(found, "3.1.2", el, country_percentages)
         elif len(countries) == 1:
             _single(found, "3.1.4", countries)
-    for vocabulary in dict.fromkeys(map(str, REGION_VOCABULARIES(el, children))):
+    for vocabulary in dict.fromkeys(_attributes(regions, "vocabulary")):
         of = REGIONS_OF(el, v=vocabulary)
         if len(of) > 1:
             _each_has_percentage(found, "3.4.1", of)
@@ -1101,20 +1110,20 @@ def _budget_items(found: _Found, el: etree._Element) -> None:
 def _aid_types(
     found: _Found,
     el: etree._Element,
-    paths: tuple[X, X, X, X],
+    paths: tuple[X, X],
     rules: tuple[str | None, str],
 ) -> None:
-    every, dac, vocabularies, of = paths
+    every, of = paths
     also_dac, only_one = rules
     elements = every(el, found.children)
     if not elements:
-        return  # each path selects some of these
-    dacs = dac(el)
+        return  # each rule is about some of these
+    dacs = _dac(elements)
     if also_dac is not None and not dacs:
         found.fail(also_dac, elements[0])
     if len(dacs) > 1:
         found.fail(only_one, dacs[1])
-    for vocabulary in _vocabularies(vocabularies(el)):
+    for vocabulary in _vocabularies(_attributes(elements, "vocabulary")):
         if len(found_ := of(el, v=vocabulary)) > 1:
             found.fail(only_one, found_[1])
 
@@ -1155,7 +1164,12 @@ def activity_problems(
     line = _line(el)
     children: Children = {}
     for child in el:
-        children.setdefault(child.tag, []).append(child)
+        tag = child.tag
+        same = children.get(tag)
+        if same is None:
+            children[tag] = [child]
+        else:
+            same.append(child)
     found = _Found(ident, line + line_offset if line is not None else None, line_offset, children)
     _identifiers(found, el)
     started = False
@@ -1190,7 +1204,7 @@ def activity_problems(
     _aid_types(
         found,
         el,
-        (AID_TYPES, DAC_AID_TYPES, AID_TYPE_VOCABULARIES, AID_TYPES_OF),
+        (AID_TYPES, AID_TYPES_OF),
         ("107.1.1", "107.1.2"),
     )
     transactions.merge(found, orgs=False)

@@ -73,15 +73,17 @@ class RowBuffer:
             kinds = self.conversions.get(table, {})
             plan = [(i, SQLITE_CONVERTERS[kinds[c]]) for i, c in enumerate(columns) if c in kinds]
             if not plan:
-                batch[table] = (columns, [get(row) for row in rows])
+                batch[table] = (columns, list(map(get, rows)))
                 continue
             values: list[tuple[Any, ...]] = []
+            append = values.append
             for row in rows:
                 value = list(get(row))
                 for i, convert in plan:
-                    if value[i] is not None:
-                        value[i] = convert(value[i])
-                values.append(tuple(value))
+                    v = value[i]
+                    if v is not None:
+                        value[i] = convert(v)
+                append(tuple(value))
             batch[table] = (columns, values)
         self.rows, self.count = defaultdict(list), 0
         return batch
@@ -95,9 +97,11 @@ def _narratives(
     owner_id: int | None,
     items: r.Narratives,
 ) -> None:
+    # RowBuffer.add inlined: a file has more narratives than rows of any other kind.
+    rows = buf.rows["narrative"]
+    next_id, step = buf.next_ids["narrative"], buf.step
     for lang, text in items:
-        buf.add(
-            "narrative",
+        rows.append(
             {
                 "activity_id": activity_id,
                 "organisation_id": organisation_id,
@@ -105,8 +109,12 @@ def _narratives(
                 "owner_id": owner_id,
                 "lang": lang,
                 "text": text,
-            },
+                "id": next_id,
+            }
         )
+        next_id += step
+    buf.next_ids["narrative"] = next_id
+    buf.count += len(items)
 
 
 def _org(prefix: str, org: r.OrgRef | None) -> dict[str, Any]:
