@@ -235,7 +235,8 @@ participating_org = Table(
     _code("role"),
     _code("ref", index=True),
     _code("type"),
-    _code("org_activity_id"),
+    # Indexed: the funding links of a changed activity (store.chains, incremental).
+    _code("org_activity_id", index=True),
     _code("crs_channel_code"),
 )
 
@@ -354,7 +355,9 @@ transaction = Table(
     _code("aid_type"),
     _code("tied_status"),
     Index("ix_transaction_type_date", "transaction_type", "transaction_date"),
-    # The disbursements to a changed activity join an incremental refresh (facts.scope).
+    # The activities a transaction links to: the disbursements to a changed activity join an
+    # incremental refresh (facts.scope), and its funding links are made again (store.chains).
+    Index("ix_transaction_provider_org_activity_id", "provider_org_activity_id"),
     Index("ix_transaction_receiver_org_activity_id", "receiver_org_activity_id"),
 )
 

@@ -13,8 +13,10 @@ PostgreSQL store, issue 14). ``group_key`` holds the dimensions as one text (see
 longer than a third of a page). The existing totals get their keys here, with the expression a
 refresh of this revision writes, so that no rebuild is needed.
 
-``ix_transaction_receiver_org_activity_id``: the scope of an incremental refresh takes in the
-activities that disburse to a changed identifier, which read every disbursement.
+An index on each column naming another activity (a transaction's provider and receiver
+activity, a participating organisation's activity): the scope of an incremental refresh takes
+in the activities that disburse to a changed identifier, and ``store.chains`` the links to and
+from the changed identifiers; each read every transaction (and participating organisation).
 """
 
 from collections.abc import Sequence
@@ -35,6 +37,11 @@ _DIMENSIONS = (
 )  # fmt: skip
 _FLAGS = ("budget_superseded", "passed_on", "rate_missing", "humanitarian")
 _TABLES = {"money_total": (), "money_total_sector": ("sector_vocabulary", "sector_code")}
+_LINKS = (
+    ("transaction", "provider_org_activity_id"),
+    ("transaction", "receiver_org_activity_id"),
+    ("participating_org", "org_activity_id"),
+)
 
 
 def _key(columns: Sequence[str]) -> str:
@@ -59,12 +66,8 @@ def upgrade() -> None:
             batch_op.create_index(
                 f"ix_{table}_group_key", ["group_key"], unique=False, postgresql_using="hash"
             )
-    op.create_index(
-        "ix_transaction_receiver_org_activity_id",
-        "transaction",
-        ["receiver_org_activity_id"],
-        unique=False,
-    )
+    for table, column in _LINKS:
+        op.create_index(f"ix_{table}_{column}", table, [column], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         # The planner's figures for the new column (without them it expects half of the
         # table to match any set of keys, and reads all of it).
@@ -73,7 +76,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_transaction_receiver_org_activity_id", table_name="transaction")
+    for table, column in _LINKS:
+        op.drop_index(f"ix_{table}_{column}", table_name=table)
     for table in _TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(f"ix_{table}_group_key")
