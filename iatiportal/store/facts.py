@@ -42,7 +42,9 @@ is the same SQL with the scope's condition added (``_Scope``): a fact of one act
 other activity than its descendants (and, for ``passed_on``, whether the activity it disburses
 to is held and spends), so the scope's facts are those of a full rebuild. The sums over activities
 are updated by difference (old sums of the scope's facts taken away, new ones added, with a
-fact count so that an emptied group goes): exact integers, no fact outside the scope read.
+fact count so that an emptied group goes): exact integers, no fact outside the scope read; the
+groups are found by their ``group_key`` (``_group_key``), which is indexed, so no other group
+is read either.
 Country counts likewise: ``activity_country`` keeps each current activity's countries as
 counted, and the scope's old rows are taken away from ``country_activities`` and its new ones
 added (``_country_counts``). A scope over
@@ -429,9 +431,10 @@ def refresh(conn: Connection, *, scoped: bool = False) -> RefreshSummary:
         # Let sorts and hash tables of the set-based steps work in memory (this transaction only).
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         # No JIT compilation: the planner's estimates of the steps with subqueries pass its
-        # thresholds, and compiling took longer than running them (an incremental refresh in
-        # an 84,000-activity store: 1.5 s to compile the transactions' step, which ran in
-        # 0.06 s; 1.1 s for the sector totals' sums).
+        # thresholds, and compiling took longer than running them (a 300-activity file in an
+        # 84,000-activity store: 1.5 s to compile the transactions' step, which ran in 0.06 s;
+        # 1.1 s for the sector totals' sums). A full rebuild of that store took more processor
+        # time with it too (128 s against 116 s in the database).
         conn.exec_driver_sql("SET LOCAL jit = off")
     if d.sqlite and not scoped:
         # Building an index once is faster than keeping it up to date row by row. (Not on
