@@ -235,7 +235,8 @@ participating_org = Table(
     _code("role"),
     _code("ref", index=True),
     _code("type"),
-    _code("org_activity_id"),
+    # Indexed: the funding links of a changed activity (store.chains, incremental).
+    _code("org_activity_id", index=True),
     _code("crs_channel_code"),
 )
 
@@ -354,6 +355,10 @@ transaction = Table(
     _code("aid_type"),
     _code("tied_status"),
     Index("ix_transaction_type_date", "transaction_type", "transaction_date"),
+    # The activities a transaction links to: the disbursements to a changed activity join an
+    # incremental refresh (facts.scope), and its funding links are made again (store.chains).
+    Index("ix_transaction_provider_org_activity_id", "provider_org_activity_id"),
+    Index("ix_transaction_receiver_org_activity_id", "receiver_org_activity_id"),
 )
 
 result = Table(
@@ -719,10 +724,15 @@ money_total = Table(
     *_fact_columns(per_activity=False),
     Column("value", Exact(), nullable=False),
     Column("fact_count", Integer),  # how many money_fact rows the sum has (0: the row goes)
+    # The group's dimensions as one text (facts._group_key): what an incremental refresh looks
+    # the groups it changes up by. A hash index on PostgreSQL (a B-tree would refuse a key
+    # longer than a third of a page, and names are free text).
+    Column("group_key", Text, nullable=False),
     Index("ix_money_total_measure_year", "measure", "year"),
     Index("ix_money_total_country", "recipient_country_code", "measure", "year"),
     Index("ix_money_total_region", "recipient_region_code", "measure", "year"),
     Index("ix_money_total_provider", "provider_org_ref", "measure"),
+    Index("ix_money_total_group_key", "group_key", postgresql_using="hash"),
 )
 """money_fact summed over activities: what pages without an activity dimension read."""
 
@@ -735,8 +745,10 @@ money_total_sector = Table(
     _code("sector_code", nullable=False),
     Column("value", Exact(), nullable=False),
     Column("fact_count", Integer),  # how many money_fact_sector rows the sum has
+    Column("group_key", Text, nullable=False),  # as in money_total (with the sector)
     Index("ix_money_total_sector_code", "sector_vocabulary", "sector_code", "measure", "year"),
     Index("ix_money_total_sector_country", "recipient_country_code", "sector_vocabulary"),
+    Index("ix_money_total_sector_group_key", "group_key", postgresql_using="hash"),
 )
 """money_fact_sector summed over activities (money without a sector of a vocabulary is the
 difference from money_total)."""
