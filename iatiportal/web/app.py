@@ -42,7 +42,7 @@ from iatiportal.store import activity as stored_activity
 from iatiportal.store import queries
 from iatiportal.store.search import MARK_END, MARK_START
 from iatiportal.web import address, api, conditional, security, theme, vendor
-from iatiportal.web.cache import ResponseCache, validators
+from iatiportal.web.cache import PerVersion, ResponseCache, validators
 from iatiportal.web.guard import InputGuard
 from iatiportal.web.language import LanguageChoice
 from iatiportal.web.pages import (
@@ -360,13 +360,15 @@ def render(
     engine: Engine = request.app.state.engine
     with held(engine.connect()) as (conn, hold):
         version = queries.data_version(conn)
-        ctx = context_of(request, conn, whole_lists=fmt != "html")
+        ctx = context_of(request, conn, whole_lists=fmt != "html", version=version)
         i18n.current_language.set(ctx.language)  # gettext in templates and builders
         page = build(conn, ctx)
         if page is None:
             raise HTTPException(404)
         if fmt == "html":
-            page.context.setdefault("data_status", queries.data_status(conn))
+            page.context.setdefault(
+                "data_status", ctx.kept("data status", lambda: queries.data_status(conn))
+            )
             page.context.setdefault(
                 "currency_choice",
                 {"current": ctx.currency or "", "offered": ctx.rates_loaded},
@@ -565,6 +567,7 @@ def create_app(
     app.state.engine = engine
     app.state.portal = portal or Portal()
     app.state.cache = cache
+    app.state.per_version = PerVersion()
     app.state.public_url = base
     app.state.env = _environment()
     app.state.snapshots = snapshot_dir or snapshot.default_dir(
