@@ -318,7 +318,7 @@ def country_money(conn: Connection, ctx: Context, filters: Filters) -> list[Row]
 
 def countries(conn: Connection, ctx: Context, year: int | None) -> list[Row]:
     """The home publisher's recipient countries by name: activities and money of the year."""
-    counts = queries.countries(conn, ctx.home)
+    counts = ctx.countries(conn)
     money_by_code = grouped(country_money(conn, ctx, ctx.money(year=year)), "country_code")
     return sorted(
         (
@@ -537,7 +537,7 @@ def counts(conn: Connection, ctx: Context, partners: Sequence[Row]) -> list[Row]
         {
             "measure": "countries",
             "label": _("Countries"),
-            "value": len(queries.countries(conn, ctx.home)),
+            "value": len(ctx.countries(conn)),
         },
         {
             "measure": "funding_partners",

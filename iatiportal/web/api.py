@@ -120,8 +120,8 @@ def _first_rows(table: DataTable, limit: int) -> list[dict[str, Any]]:
 # -- answering --------------------------------------------------------------------------------
 
 
-def _context(request: Request, conn: Connection) -> Context:
-    ctx = context_of(request, conn, whole_lists=True, strict=True)
+def _context(request: Request, conn: Connection, version: Any = None) -> Context:
+    ctx = context_of(request, conn, whole_lists=True, strict=True, version=version)
     i18n.current_language.set(ctx.language)
     return ctx
 
@@ -145,7 +145,7 @@ async def answer(request: Request, work: Callable[[Connection, Context], Any]) -
         try:
             with engine.connect() as conn:
                 version = queries.data_version(conn)
-                body = work(conn, _context(request, conn))
+                body = work(conn, _context(request, conn, version))
         except ParameterError as error:
             return error_response(400, error.message), None
         except ApiError as error:
@@ -395,7 +395,7 @@ async def country(request: Request) -> Response:
         if not re.fullmatch(r"[A-Za-z]{2}", code):
             raise ApiError(400, f"a country is an ISO 3166-1 alpha-2 code, not {code!r}")
         upper = code.upper()
-        if upper not in queries.countries(conn, ctx.home):
+        if upper not in ctx.countries(conn):
             raise ApiError(404, f"no activities in country {code!r}")
         _years, year = f.years(conn, ctx, ctx.money(country=upper))
         found = f.country_overview(conn, ctx, upper, year)

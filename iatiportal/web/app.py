@@ -42,7 +42,7 @@ from iatiportal.store import activity as stored_activity
 from iatiportal.store import queries
 from iatiportal.store.search import MARK_END, MARK_START
 from iatiportal.web import address, api, conditional, security, theme, vendor
-from iatiportal.web.cache import ResponseCache, validators
+from iatiportal.web.cache import PerVersion, ResponseCache, validators
 from iatiportal.web.guard import InputGuard
 from iatiportal.web.language import LanguageChoice
 from iatiportal.web.pages import (
@@ -80,10 +80,71 @@ def language_attributes(code: str | None) -> Markup:
     where the publisher gave none) inside a page in the page's language: nothing where they
     are the same language; ``dir="auto"`` (the browser reads the text) where the language is
     not known or not a language tag."""
-    if i18n.same_language(code, i18n.current_language.get()):
+    return _language_attributes(code, i18n.current_language.get())
+
+
+@functools.lru_cache(maxsize=4096)
+def _language_attributes(code: str | None, language: str) -> Markup:
+    # Kept per (code, page language): a page shows up to hundreds of narratives (issue 14).
+    if i18n.same_language(code, language):
         return Markup("")
     tag = i18n.language_tag(code)
     return Markup(' lang="{}" dir="{}"').format(tag or "und", i18n.direction(tag))
+
+
+def narrative(item: tuple[str | None, str] | None, tag: str = "span", class_: str = "") -> Markup:
+    """A narrative, (language, text) as the publisher gave it, as ``<tag>`` marked with its
+    own ``lang`` and ``dir`` where its language is not the page's (language_attributes), so
+    that an Arabic text reads right to left inside an English page and a French one is read
+    as French inside an Arabic page; "(none published)" where there is none. Every
+    narrative of every page is shown through it: in Python, not a Jinja macro, because a page
+    shows hundreds and a macro call costs more than the rest of the work (issue 14). The
+    text is escaped here (autoescape's ``escape``): it comes from a publisher's file."""
+    tag_html = escape(tag)
+    if item:
+        attrs = f' class="{escape(class_)}"' if class_ else ""
+        return Markup(  # noqa: S704 - every part escaped or ours
+            f"<{tag_html}{attrs}{language_attributes(item[0])}>{escape(item[1])}</{tag_html}>"
+        )
+    missing = f"missing {escape(class_)}" if class_ else "missing"
+    none = i18n.gettext("(none published)")  # a message of our catalogs: not escaped
+    return Markup(f'<{tag_html} class="{missing}">{none}</{tag_html}>')  # noqa: S704 - ours
+
+
+def _money_cells(env: Environment) -> Callable[[Any], Markup]:
+    """``money_cells(lines)``: the Budget, Expenditure and Utilisation cells of a table row,
+    a line per currency, each cell named after its column (``data-label``: a table of class
+    "stacked" shows its rows as cards on a phone, each cell under its column's name,
+    site.css). In Python, not a macro: a list renders it per row (issue 14). ``lines`` hold
+    ``budget``, ``expenditure``, ``currency`` and ``utilisation_percent``, read as a template
+    reads them (attribute, else key)."""
+    field = env.getattr
+
+    def cells(lines: Any) -> Markup:
+        lines = list(lines)
+        budget: list[str] = []
+        spent: list[str] = []
+        used: list[str] = []
+        for m in lines:
+            currency = field(m, "currency")
+            budget.append(str(escape(i18n.money(field(m, "budget"), currency))))
+            spent.append(str(escape(i18n.money(field(m, "expenditure"), currency))))
+            used.append(str(escape(i18n.percent(field(m, "utilisation_percent")))))
+        budget = [f'<span class="money">{b}</span>' for b in budget]
+        spent = [f'<span class="money">{e}</span>' for e in spent]
+        labels = (  # messages of our catalogs: not escaped, as Jinja's gettext
+            i18n.gettext("Budget"),
+            i18n.gettext("Expenditure"),
+            i18n.gettext("Utilisation"),
+        )
+        return Markup(  # noqa: S704 - every value escaped above
+            "\n".join(
+                f'<td class="num" data-label="{label}">{"<br>".join(shown) or "–"}</td>'
+                for label, shown in zip(labels, (budget, spent, used), strict=True)
+            )
+        )
+
+    return cells
 
 
 @pass_context
@@ -135,6 +196,8 @@ def _environment() -> Environment:
         language_name=i18n.language_name,
         direction=i18n.direction,
         language_attributes=language_attributes,
+        narrative=narrative,
+        money_cells=_money_cells(env),
         version=__version__,
         formats=FORMATS,
         vendor_available=vendor.available,
@@ -229,11 +292,21 @@ def render_html(request: Request, page: Page) -> str:
     # The language is in the URL once chosen (web.language): links and forms keep it.
     lang_in_url = "lang" in request.query_params or language != i18n.DEFAULT_LANGUAGE
 
+    query = request.query_params.multi_items()
+    made: dict[tuple[tuple[str, Any], ...], str] = {}  # pagination asks for each link twice
+
     def url_with(**changes: Any) -> str:
         """This page's URL with ``changes`` to its query (None: without that key); every
         other key and value is kept, in order, repeated ones too."""
+        key = tuple(changes.items())
+        found = made.get(key)
+        if found is None:
+            found = made[key] = _url_with(changes)
+        return found
+
+    def _url_with(changes: dict[str, Any]) -> str:
         params: list[tuple[str, str]] = []
-        for k, v in request.query_params.multi_items():
+        for k, v in query:
             if k not in changes:
                 params.append((k, v))
             elif changes[k] is not None and all(k != kept for kept, _v in params):
@@ -287,13 +360,15 @@ def render(
     engine: Engine = request.app.state.engine
     with held(engine.connect()) as (conn, hold):
         version = queries.data_version(conn)
-        ctx = context_of(request, conn, whole_lists=fmt != "html")
+        ctx = context_of(request, conn, whole_lists=fmt != "html", version=version)
         i18n.current_language.set(ctx.language)  # gettext in templates and builders
         page = build(conn, ctx)
         if page is None:
             raise HTTPException(404)
         if fmt == "html":
-            page.context.setdefault("data_status", queries.data_status(conn))
+            page.context.setdefault(
+                "data_status", ctx.kept("data status", lambda: queries.data_status(conn))
+            )
             page.context.setdefault(
                 "currency_choice",
                 {"current": ctx.currency or "", "offered": ctx.rates_loaded},
@@ -492,6 +567,7 @@ def create_app(
     app.state.engine = engine
     app.state.portal = portal or Portal()
     app.state.cache = cache
+    app.state.per_version = PerVersion()
     app.state.public_url = base
     app.state.env = _environment()
     app.state.snapshots = snapshot_dir or snapshot.default_dir(

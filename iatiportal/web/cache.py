@@ -54,6 +54,27 @@ def validators(version: Any) -> dict[str, str]:
     return found
 
 
+class PerVersion:
+    """What every page reads of the whole store (its countries, its footer's file count,
+    whether rates are loaded), kept for the data version it was read at (issue 14: read
+    anew by every uncached page before). ``get`` is given the version read in the caller's
+    own transaction, so an answer is only ever used with the data it was read from; a new
+    version drops the old one's. Answers are shared: callers must not change them."""
+
+    def __init__(self) -> None:
+        self._version: Any = None
+        self._kept: dict[Any, Any] = {}
+
+    def get(self, version: Any, key: Any, compute: Callable[[], Any]) -> Any:
+        kept = self._kept
+        if version != self._version:
+            kept = {}
+            self._version, self._kept = version, kept  # thread pool: one assignment each
+        if key not in kept:
+            kept[key] = compute()
+        return kept[key]
+
+
 class ResponseCache:
     """Pages by URL while the data version stays. Used from the event loop only: ``version``
     (a blocking database read) runs in the thread pool, at most one call at a time."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Any
+
 from sqlalchemy import Connection
 from starlette.requests import Request
 
 from iatiportal import i18n
 from iatiportal.datasets.context import Context
 from iatiportal.store import queries
+from iatiportal.web.cache import PerVersion
 from iatiportal.web.params import (
     ParameterError,
     chosen_currency,
@@ -18,12 +22,26 @@ from iatiportal.web.params import (
 
 
 def context_of(
-    request: Request, conn: Connection, *, whole_lists: bool, strict: bool = False
+    request: Request,
+    conn: Connection,
+    *,
+    whole_lists: bool,
+    strict: bool = False,
+    version: Any = None,
 ) -> Context:
     """The request's Context: its language, currency, filters and paging, read once.
     ``strict``: a value that is not valid raises ParameterError (the API's 400); else it is
-    ignored and named in ``notices`` (pages say it)."""
+    ignored and named in ``notices`` (pages say it). ``version``: the data version ``conn``
+    reads, for which what depends on the whole store only is kept (web.cache.PerVersion);
+    None: nothing kept."""
     state = request.app.state
+    kept: Callable[[Hashable, Callable[[], Any]], Any] | None = None
+    if version is not None:
+        per_version: PerVersion = state.per_version
+
+        def kept(key: Hashable, compute: Callable[[], Any]) -> Any:
+            return per_version.get(version, key, compute)
+
     params = request.query_params
     parsed = parse_filters(params, state.portal)
     errors = list(parsed.errors)
@@ -37,7 +55,9 @@ def context_of(
             wanted_language(params)
         except ParameterError as error:
             errors.append(error)
-    rates_loaded = queries.has_rates(conn)
+    rates_loaded: bool = (
+        kept("rates", lambda: queries.has_rates(conn)) if kept else queries.has_rates(conn)
+    )
     if strict and errors:
         raise errors[0]
     return Context(
@@ -50,4 +70,5 @@ def context_of(
         notices=tuple(e.message for e in errors),
         snapshot_dir=state.snapshots,
         rates_loaded=rates_loaded,
+        **({"kept": kept} if kept else {}),
     )

@@ -188,6 +188,29 @@ def test_cached_pages_follow_a_new_ingest(tmp_path: Path, shared: Path) -> None:
     engine.dispose()
 
 
+def test_store_wide_figures_follow_a_new_ingest(tmp_path: Path, shared: Path) -> None:
+    # The countries and the footer's file count are kept per data version (web.cache
+    # .PerVersion): a URL first asked for after an ingest shows the new store's.
+    engine = make_engine(f"sqlite:///{tmp_path / 'kept.db'}")
+    migrate(engine)
+    ingest(engine, [str(p) for p in demo_files()])
+    with TestClient(create_app(engine, recheck_data_every=0)) as c:
+        before = soup(c, "/countries?per_page=100")
+        ingest(engine, [str(shared / UNWOMEN)])
+        after = soup(c, "/countries?per_page=99")
+    engine.dispose()
+
+    def shown(page: BeautifulSoup) -> tuple[int, str]:
+        status = page.select_one("p.data-status").get_text(" ", strip=True)
+        return len(page.select("table.countries tbody tr")), status
+
+    rows_before, status_before = shown(before)
+    rows_after, status_after = shown(after)
+    assert rows_after > rows_before
+    assert "from 2 files" in status_before, status_before
+    assert "from 3 files" in status_after, status_after
+
+
 def test_data_health_says_when_figures_lag_behind_the_files(sqlite_engine: Engine) -> None:
     ingest(sqlite_engine, [str(p) for p in demo_files()], refresh=False)
     with TestClient(create_app(sqlite_engine, recheck_data_every=0)) as c:

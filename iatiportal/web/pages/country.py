@@ -426,7 +426,7 @@ def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> P
     activities publish, and ``locations_map``, their map: the map summary at the page's foot.
     """
     code = code.upper()
-    counts = queries.countries(conn, ctx.home)
+    counts = ctx.countries(conn)
     if code not in counts or tab not in TABS:
         return None
     years, year = f.years(conn, ctx, ctx.money(country=code))
