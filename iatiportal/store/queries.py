@@ -629,7 +629,13 @@ def implementing_partners(
         t.c.receiver_org_ref.label("ref"),
         listing.first_narrative("transaction/receiver-org", t.c.id).label("name"),
         literal("receiver-org").label("role"),
-    ).where(t.c.transaction_type.in_(("3", "4")), t.c.activity_id.in_(chosen))
+    ).where(
+        # Concatenated, so that SQLite finds the transactions by their activities instead of
+        # reading every disbursement and expenditure of the store through the type's index
+        # (without statistics, its planner took that for the narrower: 108 ms against 6 ms).
+        (t.c.transaction_type + "").in_(("3", "4")),
+        t.c.activity_id.in_(chosen),
+    )
     if filters.year is not None:
         when = func.coalesce(t.c.transaction_date, t.c.value_date)
         receivers = receivers.where(
@@ -651,4 +657,9 @@ def implementing_partners(
         counts = names.get(key, {})
         partner["name"] = min(counts, key=lambda n: (-counts[n], n)) if counts else None
         partner["roles"].sort()
-    return sorted(found.values(), key=lambda p: (p["name"] or p["ref"] or "").casefold())
+    # By name, then ref: two partners of one name (one named by its ref) come in one order
+    # whatever order the query's plan gives their rows.
+    return sorted(
+        found.values(),
+        key=lambda p: ((p["name"] or p["ref"] or "").casefold(), p["ref"] or "", p["name"] or ""),
+    )
