@@ -50,7 +50,8 @@ SAME_NAME = """<?xml version="1.0" encoding="UTF-8"?>
     <title><narrative>Two partners of one name</narrative></title>
     <participating-org ref="ZZ-1" role="4" type="22"><narrative>Same</narrative></participating-org>
     <recipient-country code="ML"/>
-    <transaction><transaction-type code="3"/><transaction-date iso-date="2023-05-31"/><value value-date="2023-05-31">60</value><receiver-org ref="Same"/></transaction>
+    <transaction><transaction-type code="3"/><transaction-date iso-date="2023-05-31"/>
+      <value value-date="2023-05-31">60</value><receiver-org ref="Same"/></transaction>
   </iati-activity>
 </iati-activities>
 """
