@@ -83,7 +83,8 @@ class Job:
 
 Message = tuple[str, Any]
 """("rows", Batch), ("progress", (part, bytes, records)), ("done", Produced); from workers
-also ("error", FileError arguments) and ("crash", traceback)."""
+also ("piece", Batch) before the "rows" that ends a batch (see ``pieces``), ("error",
+FileError arguments) and ("crash", traceback)."""
 
 
 def produce(job: Job) -> Iterator[Message]:
@@ -160,8 +161,15 @@ def worker_main() -> None:
     try:
         for kind, payload in produce(job):
             if kind == "rows":
+                # The last piece is "rows": the writer takes a batch's pieces one after the
+                # other, so rows go in in the same order as whole batches (the ids that the
+                # database assigns, of problems and derived rows, stay as they were).
+                last: Batch = {}
                 for piece in pieces(payload, job.tables):
-                    send(("rows", piece))
+                    if last:
+                        send(("piece", last))
+                    last = piece
+                send(("rows", last))
             else:
                 send((kind, payload))
     except FileError as e:
@@ -255,6 +263,17 @@ def _read_ahead(proc: subprocess.Popen[bytes], stop: threading.Event) -> queue.Q
     return ahead
 
 
+def _receive(
+    ahead: queue.Queue[bytes | None], proc: subprocess.Popen[bytes], source: str
+) -> Message:
+    """The worker's next message, read ahead."""
+    data = ahead.get()
+    if data is None:
+        raise RuntimeError(f"an ingest worker for {source} died (exit code {proc.wait()})")
+    message: Message = pickle.loads(data)  # noqa: S301 - our own child
+    return message
+
+
 def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
     """``produce(job)``, shared by worker processes for large files; one "done" at the end
     and progress as (bytes read, records) of the whole file.
@@ -286,15 +305,12 @@ def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
         ahead = [_read_ahead(proc, stop) for proc in procs]
         active = list(enumerate(procs))
         while active:
-            # Round robin, one message per worker: each only writes, so none can deadlock.
+            # Round robin, one batch per worker: each only writes, so none can deadlock.
             for k, proc in list(active):
-                data = ahead[k].get()
-                if data is None:
-                    raise RuntimeError(
-                        f"an ingest worker for {job.source} died (exit code {proc.wait()})"
-                    )
-                kind, payload = pickle.loads(data)  # noqa: S301 - our own child
-                del data  # not held while the rows are inserted
+                kind, payload = _receive(ahead[k], proc, job.source)
+                while kind == "piece":
+                    yield "rows", payload
+                    kind, payload = _receive(ahead[k], proc, job.source)
                 if kind == "error":
                     raise FileError(*payload)
                 if kind == "crash":
