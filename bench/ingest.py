@@ -12,7 +12,8 @@ Prints, for the 69 MB / 5,300-activity D-Portal benchmark file (or --file):
 
 Then the whole `iatiportal ingest` command, timed from outside (issue 14):
 - (a) on the file into a fresh SQLite store, as a ratio to the floor measured in the same run,
-  with the same command under --no-snapshot beside it (what the bulk snapshot costs);
+  with the same command under --no-snapshot beside it (what the bulk snapshot costs), and with
+  --process-peaks each process's own peak (the writer, each parsing worker) beside the tree's;
 - (b) the unchanged re-ingest (above);
 - (c) one changed 300-activity file re-ingested into a store of --changed-store N generated
   activities (default 20,000; --changed-on sqlite or postgresql; 0 skips it).
@@ -157,8 +158,9 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
+def _tree_rss(pid: int, peaks: dict[int, tuple[str, int]] | None = None) -> int:
+    """Resident memory of a process and all its descendants, in bytes; with ``peaks``, also
+    each process's own peak so far (VmHWM, bytes) by pid, with its role (see ``_role``)."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
@@ -166,21 +168,47 @@ def _tree_rss(pid: int) -> int:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
+                elif line.startswith("VmHWM:") and peaks is not None:
+                    # The role of each poll: a worker just forked still has its parent's
+                    # command line.
+                    peaks[p] = (_role(p, p == pid), int(line.split()[1]) * 1024)
         except OSError:
             continue
         todo.extend(_children(p))
     return total
 
 
+def _role(pid: int, root: bool) -> str:
+    """ "writer" for the measured command itself, "worker" for a parsing worker
+    (store/produce.py), else the program's name (the background snapshot, say)."""
+    if root:
+        return "writer"
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    if b"iatiportal.store.worker" in argv:
+        return "worker"
+    return Path(argv[0].decode(errors="replace")).name
+
+
+PROCESS_PEAKS: list[dict[int, tuple[str, int]]] = []
+"""Each process's peak resident memory (role, bytes by pid) of each ``measured`` command, in
+order: the writer and each worker apart, beside the tree's sum (--process-peaks)."""
+
+
 def measured(cmd: list[str]) -> tuple[float, int, str]:
-    """Run cmd; return wall seconds, peak tree RSS and stdout."""
+    """Run cmd; return wall seconds, peak tree RSS and stdout (each process's peak goes to
+    PROCESS_PEAKS)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
         peak = 0
+        peaks: dict[int, tuple[str, int]] = {}
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, _tree_rss(proc.pid, peaks))
             time.sleep(0.05)
+        PROCESS_PEAKS.append(peaks)
         wall = time.perf_counter() - started
         err = proc.stderr.read().decode() if proc.stderr else ""
         out.seek(0)
@@ -329,10 +357,24 @@ CPU: list[float] = []
 time; processor time much less)."""
 
 
-def bench_command(path: Path, repeat: int) -> None:
+def process_peaks(runs: list[dict[int, tuple[str, int]]]) -> str:
+    """The largest peak of each process over ``runs`` (the n-th worker of each run with
+    the n-th of the others), in MiB."""
+    largest: dict[str, int] = {}
+    for run in runs:
+        seen: dict[str, int] = {}
+        for _pid, (role, peak) in sorted(run.items()):
+            seen[role] = seen.get(role, 0) + 1
+            name = f"{role} {seen[role]}" if role == "worker" else role
+            largest[name] = max(largest.get(name, 0), peak)
+    return ", ".join(f"{name} {peak / 2**20:.0f}" for name, peak in largest.items()) + " MiB"
+
+
+def bench_command(path: Path, repeat: int, show_processes: bool = False) -> None:
     """(a) The whole command on ``path`` into a fresh SQLite store, as a ratio to a bare
     parse taken just before each run (the machine is shared: pairs, not separate runs)."""
     ratios, walls, no_snap, peaks, cpu, no_snap_cpu = [], [], [], [], [], []
+    whole_runs, no_snap_runs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
             started = time.perf_counter()
@@ -343,8 +385,10 @@ def bench_command(path: Path, repeat: int) -> None:
             floor = time.perf_counter() - started
             wall, peak = cli_ingest(f"sqlite:///{tmp}/whole{i}.db", [path])
             cpu.append(CPU[-1])
+            whole_runs.append(PROCESS_PEAKS[-1])
             bare, _peak = cli_ingest(f"sqlite:///{tmp}/nosnap{i}.db", [path], "--no-snapshot")
             no_snap_cpu.append(CPU[-1])
+            no_snap_runs.append(PROCESS_PEAKS[-1])
             ratios.append(wall / floor)
             walls.append(wall)
             no_snap.append(bare)
@@ -357,6 +401,9 @@ def bench_command(path: Path, repeat: int) -> None:
         f"{statistics.median(cpu):.2f} s ({statistics.median(no_snap_cpu):.2f} s with "
         f"--no-snapshot); peak memory {max(peaks) / 2**20:.0f} MiB (process tree)"
     )
+    if show_processes:
+        print(f"    peak of each process (VmHWM, largest of {repeat}): {process_peaks(whole_runs)}")
+        print(f"    with --no-snapshot: {process_peaks(no_snap_runs)}")
 
 
 def bench_changed(db: str, tmp: Path, label: str) -> None:
@@ -515,6 +562,11 @@ def main() -> None:
     )
     parser.add_argument("--changed-on", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
+        "--process-peaks",
+        action="store_true",
+        help="(a): also print the peak memory of each process (the writer, each worker)",
+    )
+    parser.add_argument(
         "--pg-large",
         type=int,
         metavar="N",
@@ -540,7 +592,7 @@ def main() -> None:
         bench_pg_large(args.pg_large, args.pages, args.with_snapshot, args.keep_db)
     else:
         bench_file(args.file, args.repeat, args.peer_venv)
-        bench_command(args.file, args.repeat)
+        bench_command(args.file, args.repeat, args.process_peaks)
         if args.changed_store:
             bench_changed_store(args.changed_store, args.changed_on)
 

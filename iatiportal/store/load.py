@@ -28,7 +28,7 @@ from iatiportal.store import facts, registry, search, version
 from iatiportal.store import schema as s
 from iatiportal.store.db import writing
 from iatiportal.store.produce import Job, Produced, messages
-from iatiportal.store.write import BulkInserter, conversions, start_ids
+from iatiportal.store.write import INSERT_ORDER, BulkInserter, conversions, start_ids
 
 FILE_RULES = ("not-xml", "not-iati", "xml-doctype", "xml-syntax", "download", "io", "store")
 DUPLICATE_RULE = "duplicate-identifier"
@@ -499,6 +499,7 @@ def _ingest_file(
         validate,
         recorded_at,
         conversions=conversions(conn.dialect.name),
+        tables=tuple(t.name for t in INSERT_ORDER),
     )
     inserter = BulkInserter(conn)
     done = Produced()

@@ -20,7 +20,7 @@ import sys
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from iatiportal.ingest.split import Part, find_cuts
 from iatiportal.store.rows import (
     FIRST_FLUSH_ROWS,
     FLUSH_ROWS,
+    Batch,
     Conversions,
     RowBuffer,
     add_activity,
@@ -75,11 +76,15 @@ class Job:
     recorded_at: dt.datetime
     part: Part = WHOLE
     conversions: Conversions = dataclasses.field(default_factory=dict)
+    tables: tuple[str, ...] = ()
+    """The tables in the order of inserts (parents first): a worker cuts its batches into
+    messages in this order (see ``pieces``)."""
 
 
 Message = tuple[str, Any]
 """("rows", Batch), ("progress", (part, bytes, records)), ("done", Produced); from workers
-also ("error", FileError arguments) and ("crash", traceback)."""
+also ("piece", Batch) before the "rows" that ends a batch (see ``pieces``), ("error",
+FileError arguments) and ("crash", traceback)."""
 
 
 def produce(job: Job) -> Iterator[Message]:
@@ -154,13 +159,52 @@ def worker_main() -> None:
         out.write(data)
 
     try:
-        for message in produce(job):
-            send(message)
+        for kind, payload in produce(job):
+            if kind == "rows":
+                # The last piece is "rows": the writer takes a batch's pieces one after the
+                # other, so rows go in in the same order as whole batches (the ids that the
+                # database assigns, of problems and derived rows, stay as they were).
+                last: Batch = {}
+                for piece in pieces(payload, job.tables):
+                    if last:
+                        send(("piece", last))
+                    last = piece
+                send(("rows", last))
+            else:
+                send((kind, payload))
     except FileError as e:
         send(("error", (e.rule, e.message, e.line)))
     except Exception:  # noqa: BLE001 - any other failure is reported, with its traceback
         send(("crash", traceback.format_exc()))
     out.flush()
+
+
+MESSAGE_ROWS = 4_000
+"""Rows in one message of a worker at most. A batch (FLUSH_ROWS, 6 MB pickled on average for
+the 69 MB benchmark file) goes in pieces of about 1 MB, so the messages read ahead and the
+one being unpickled cost the writer a few MB instead of tens (issue 14: 31 MB of pickled
+batches were queued at the writer's peak)."""
+
+
+def pieces(batch: Batch, order: Sequence[str], size: int = MESSAGE_ROWS) -> Iterator[Batch]:
+    """``batch`` as batches of at most ``size`` rows, the tables in ``order`` first and in
+    that order (then any other), so that inserted one after the other, parents still go in
+    before their children."""
+    piece: Batch = {}
+    room = size
+    for table in [*(t for t in order if t in batch), *(t for t in batch if t not in order)]:
+        columns, values = batch[table]
+        start = 0
+        while start < len(values):
+            chunk = values[start : start + room]
+            piece[table] = (columns, chunk)
+            start += len(chunk)
+            room -= len(chunk)
+            if room == 0:
+                yield piece
+                piece, room = {}, size
+    if piece:
+        yield piece
 
 
 def worker_count(path: Path) -> int:
@@ -219,6 +263,17 @@ def _read_ahead(proc: subprocess.Popen[bytes], stop: threading.Event) -> queue.Q
     return ahead
 
 
+def _receive(
+    ahead: queue.Queue[bytes | None], proc: subprocess.Popen[bytes], source: str
+) -> Message:
+    """The worker's next message, read ahead."""
+    data = ahead.get()
+    if data is None:
+        raise RuntimeError(f"an ingest worker for {source} died (exit code {proc.wait()})")
+    message: Message = pickle.loads(data)  # noqa: S301 - our own child
+    return message
+
+
 def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
     """``produce(job)``, shared by worker processes for large files; one "done" at the end
     and progress as (bytes read, records) of the whole file.
@@ -250,14 +305,12 @@ def messages(job: Job, workers: int | None = None) -> Iterator[Message]:
         ahead = [_read_ahead(proc, stop) for proc in procs]
         active = list(enumerate(procs))
         while active:
-            # Round robin, one message per worker: each only writes, so none can deadlock.
+            # Round robin, one batch per worker: each only writes, so none can deadlock.
             for k, proc in list(active):
-                data = ahead[k].get()
-                if data is None:
-                    raise RuntimeError(
-                        f"an ingest worker for {job.source} died (exit code {proc.wait()})"
-                    )
-                kind, payload = pickle.loads(data)  # noqa: S301 - our own child
+                kind, payload = _receive(ahead[k], proc, job.source)
+                while kind == "piece":
+                    yield "rows", payload
+                    kind, payload = _receive(ahead[k], proc, job.source)
                 if kind == "error":
                     raise FileError(*payload)
                 if kind == "crash":

@@ -128,7 +128,9 @@ def make_searchable(conn: Connection, *, scoped: bool = False, vector: bool = Tr
     rows = select(t.c.activity_id, t.c.title, t.c.body)
     if scoped:
         rows = rows.where(t.c.activity_id.in_(text(f"SELECT activity_id FROM {SCOPE}")))
-    for activity_id, title, body in conn.execute(rows):
+    # In pieces: psycopg would otherwise hold every row's text at once (issue 14: 60 MB for
+    # 20,000 generated activities, the peak of the ingest's writer).
+    for activity_id, title, body in conn.execute(rows, execution_options={"yield_per": 2000}):
         new_title, new_body = searchable(title), searchable(body)
         if (new_title, new_body) != (title, body):
             changed.append({"row": activity_id, "new_title": new_title, "new_body": new_body})

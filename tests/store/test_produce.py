@@ -14,6 +14,7 @@ from iatiportal.ingest.parse import FileError
 from iatiportal.ingest.split import Part, find_cuts
 from iatiportal.store import produce
 from iatiportal.store.produce import Job
+from iatiportal.store.rows import FLUSH_ROWS
 from iatiportal.store.write import INSERT_ORDER
 
 TRANSACTIONS = 3000
@@ -98,3 +99,47 @@ def test_a_syntax_error_found_by_a_worker_is_the_files_error(tmp_path: Path) -> 
         list(produce.messages(job, workers=2))
     assert workers.value.rule == inline.value.rule == "xml-syntax"
     assert workers.value.line == inline.value.line == 703
+
+
+def test_a_batch_goes_in_pieces_of_bounded_size_parents_first() -> None:
+    batch = {
+        "transaction": (("id", "activity_id"), [(1, 1), (2, 1), (3, 2)]),
+        "problem": (("rule",), [("a",)]),
+        "activity": (("id",), [(1,), (2,)]),
+    }
+    got = list(produce.pieces(batch, ("activity", "transaction"), size=2))
+    assert got == [
+        {"activity": (("id",), [(1,), (2,)])},
+        {"transaction": (("id", "activity_id"), [(1, 1), (2, 1)])},
+        {"transaction": (("id", "activity_id"), [(3, 2)]), "problem": (("rule",), [("a",)])},
+    ]
+
+
+def test_a_workers_messages_are_small_and_bring_parents_before_children(
+    tmp_path: Path,
+) -> None:
+    """Issue 14: a worker's batch of 20,000 rows (6 MB pickled) goes to the writer in
+    messages of at most MESSAGE_ROWS rows, so that those read ahead cost the writer little;
+    inserted in the order they arrive, every child row finds its activity."""
+    source = _many(tmp_path / "many.xml", 2400)
+    first_ids = {t.name: 1 for t in INSERT_ORDER if "id" in t.c}
+    job = Job(source, str(source), 1, first_ids, True, dt.datetime(2024, 1, 1),
+              tables=tuple(t.name for t in INSERT_ORDER))  # fmt: skip
+    there = list(produce.messages(job, workers=2))
+    sizes = [sum(len(v) for _c, v in b.values()) for k, b in there if k == "rows"]
+    assert sum(sizes) > 2 * FLUSH_ROWS  # some batches were larger than a message
+    assert max(sizes) <= produce.MESSAGE_ROWS
+    cuts = find_cuts(source, 2) or ()
+    here = [m for k in range(2) for m in produce.produce(replace(job, part=Part(k, 2, cuts)))]
+    assert _rows(there) == _rows(here)
+    activities: set[int] = set()
+    for kind, batch in there:
+        if kind != "rows":
+            continue
+        for table in [t.name for t in INSERT_ORDER if t.name in batch]:  # as write.py inserts
+            columns, values = batch[table]  # type: ignore[index]
+            if table == "activity":
+                activities.update(v[columns.index("id")] for v in values)
+            elif "activity_id" in columns:
+                at = columns.index("activity_id")
+                assert {v[at] for v in values} <= activities, table
