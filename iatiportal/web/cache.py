@@ -62,14 +62,15 @@ class PerVersion:
     version drops the old one's. Answers are shared: callers must not change them."""
 
     def __init__(self) -> None:
-        self._version: Any = None
-        self._kept: dict[Any, Any] = {}
+        # The version and its answers in one attribute, read and replaced at once: with two
+        # attributes a thread of the pool could pair a new version with the old answers.
+        self._kept: tuple[Any, dict[Any, Any]] = (None, {})
 
     def get(self, version: Any, key: Any, compute: Callable[[], Any]) -> Any:
-        kept = self._kept
-        if version != self._version:
+        kept_version, kept = self._kept
+        if version != kept_version:
             kept = {}
-            self._version, self._kept = version, kept  # thread pool: one assignment each
+            self._kept = (version, kept)
         if key not in kept:
             kept[key] = compute()
         return kept[key]
