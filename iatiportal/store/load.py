@@ -160,12 +160,17 @@ def ingest(
             position = lost.index + 1
             continue
         except SQLAlchemyError as e:
-            # The refresh or the commit failed: none of the batch was stored.
+            # The refresh or the commit failed: none of the batch was stored. Its files are
+            # recorded as failed and the run goes on after them (they were read again, and
+            # failed again, for ever). Nothing read yet: the store itself is not there.
+            if not batch:
+                raise
             failure = FileError("store", _store_message(e))
             for source, outcome in batch:
                 failed = _failed(outcome.source, failure, outcome.seconds)
                 _record_failure_alone(engine, source, failed, failure, on_wait)
                 _finished(summary, progress, failed)
+            position += len(batch)
             continue
         summary.files.extend(outcome for _source, outcome in batch)
     if refresh:

@@ -393,13 +393,25 @@ class _Source:
         return self.sectors.join(self.dims, self.dims.c.id == self.sectors.c.money_fact_id)
 
 
-def _source(*, per_activity: bool, by_sector: bool) -> _Source:
-    """Per-activity questions read the facts; the others their sums over activities."""
+def _source(*, per_activity: bool, by_sector: bool, orgs: bool = True) -> _Source:
+    """Per-activity questions read the facts; the others their sums over activities, and
+    those that name no provider or receiver organisation (``orgs`` False) these sums summed
+    over the organisations (``money_summary``: a row per group, where the totals keep about
+    a row per transaction's receiver)."""
     if per_activity:
         return _Source(s.money_fact, s.money_fact_sector if by_sector else None)
     if by_sector:
-        return _Source(s.money_total_sector, s.money_total_sector)
-    return _Source(s.money_total)
+        table = s.money_total_sector if orgs else s.money_summary_sector
+        return _Source(table, table)
+    return _Source(s.money_total if orgs else s.money_summary)
+
+
+_ORG_DIMENSIONS = frozenset({"provider", "receiver"})
+
+
+def _names_orgs(by: Sequence[Dimension], filters: _Money) -> bool:
+    """Whether a question groups or filters by a provider or receiver organisation."""
+    return filters.provider_org is not None or not _ORG_DIMENSIONS.isdisjoint(by)
 
 
 # -- statements built once per shape of question ----------------------------------------------
@@ -565,7 +577,11 @@ def _breakdown(
     # Money of chosen activities is read per activity: the sums over activities have no ids.
     per_activity = bool(filters.identifiers) or filters.chosen is not None or "activity" in by
     unclassified = "sector" in by and filters.sector is None
-    src = _source(per_activity=per_activity, by_sector="sector" in by or filters.sector is not None)
+    src = _source(
+        per_activity=per_activity,
+        by_sector="sector" in by or filters.sector is not None,
+        orgs=_names_orgs(by, filters),
+    )
     shape = _shape(filters)
 
     def build() -> Executable:
@@ -629,7 +645,14 @@ def _unclassified_rows(
         ("unclassified", _rules_key(portal), tuple(others), shape, tuple(measures)),
         lambda: _union(
             [
-                _measure_select(portal, _Source(s.money_total), m, others, shape, None)
+                _measure_select(
+                    portal,
+                    _source(per_activity=False, by_sector=False, orgs=_names_orgs(others, shape)),
+                    m,
+                    others,
+                    shape,
+                    None,
+                )
                 for m in measures
             ]
         ),

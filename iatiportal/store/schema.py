@@ -651,9 +651,18 @@ ACTIVITY_CHILD_TABLES: tuple[Table, ...] = (
 # rules that make them.
 
 
-def _fact_columns(*, per_activity: bool) -> list[Column[Any]]:
-    """The dimensions every money fact carries."""
+def _fact_columns(*, per_activity: bool, orgs: bool = True) -> list[Column[Any]]:
+    """The dimensions every money fact carries (``orgs`` False: without the provider and
+    receiver organisations, for the money summaries)."""
     activity = [Column("activity_id", Integer, nullable=False)] if per_activity else []
+    organisations = [
+        _code("provider_org_ref"),  # incoming funds
+        Column("provider_org_name", Text),
+        # commitments, disbursements, expenditure: the transaction's receiver-org @ref and its
+        # first narrative (NULL: not published; see the money rules in store/money.py)
+        _code("receiver_org_ref"),
+        Column("receiver_org_name", Text),
+    ]
     return [
         *activity,
         _code("reporting_org_ref"),
@@ -663,12 +672,7 @@ def _fact_columns(*, per_activity: bool) -> list[Column[Any]]:
         _code("budget_status"),  # budgets: 1 indicative (also when not given) | 2 committed
         # budgets: a committed budget of the same activity and period exists
         Column("budget_superseded", Boolean, nullable=False, default=False),
-        _code("provider_org_ref"),  # incoming funds
-        Column("provider_org_name", Text),
-        # commitments, disbursements, expenditure: the transaction's receiver-org @ref and its
-        # first narrative (NULL: not published; see the money rules in store/money.py)
-        _code("receiver_org_ref"),
-        Column("receiver_org_name", Text),
+        *(organisations if orgs else ()),
         # disbursements: passed on to an activity we hold that reports its own disbursements
         # or expenditure (its receiver-org @receiver-activity-id), so never counted as
         # expenditure (the money rules in store/money.py, "Money passed between activities")
@@ -752,6 +756,40 @@ money_total_sector = Table(
 )
 """money_fact_sector summed over activities (money without a sector of a vocabulary is the
 difference from money_total)."""
+
+money_summary = Table(
+    "money_summary",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    *_fact_columns(per_activity=False, orgs=False),
+    Column("value", Exact(), nullable=False),
+    Column("fact_count", Integer),  # as in money_total
+    Column("group_key", Text, nullable=False),  # as in money_total (of these dimensions)
+    Index("ix_money_summary_measure_year", "measure", "year"),
+    Index("ix_money_summary_country", "recipient_country_code", "measure", "year"),
+    Index("ix_money_summary_region", "recipient_region_code", "measure", "year"),
+    Index("ix_money_summary_group_key", "group_key", postgresql_using="hash"),
+)
+"""money_total summed over the provider and receiver organisations: what the questions that
+name neither read (a country's or a year's totals). A transaction's receiver is nearly as many
+groups as transactions, so money_total keeps about a row per fact, and a country's totals read
+all of them (issue 14: 2,700 rows for one country of an 18,000-activity store, 11 here)."""
+
+money_summary_sector = Table(
+    "money_summary_sector",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    *_fact_columns(per_activity=False, orgs=False),
+    _code("sector_vocabulary", nullable=False),
+    _code("sector_code", nullable=False),
+    Column("value", Exact(), nullable=False),
+    Column("fact_count", Integer),
+    Column("group_key", Text, nullable=False),
+    Index("ix_money_summary_sector_code", "sector_vocabulary", "sector_code", "measure", "year"),
+    Index("ix_money_summary_sector_country", "recipient_country_code", "sector_vocabulary"),
+    Index("ix_money_summary_sector_group_key", "group_key", postgresql_using="hash"),
+)
+"""money_total_sector summed over the provider and receiver organisations (as money_summary)."""
 
 participating_funder = Table(
     "participating_funder",

@@ -194,3 +194,47 @@ def test_refused_rows_fail_one_file_without_sql_in_the_message(
         ).scalars().all()  # fmt: skip
     engine.dispose()
     assert message == "could not store the file: refused by the test"
+
+
+def test_a_refresh_the_store_refuses_fails_its_files_once(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """A batch whose refresh fails is recorded as failed, and the run goes on to its end: the
+    batch was tried again for ever (the files' position was not moved past it)."""
+    engine = make_engine(postgresql_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text("""
+            CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN
+              RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse BEFORE INSERT ON money_fact FOR EACH ROW
+              EXECUTE FUNCTION refuse();
+        """)
+        )
+    refreshes = 0
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(*args: Any) -> None:
+        nonlocal refreshes
+        if "LOCK TABLE money_refresh" in args[2]:
+            refreshes += 1
+            assert refreshes <= 3, "the batch's refresh was tried again and again"
+
+    files = [FIXTURES / "money-exact-sums.xml", FIXTURES / "money-currencies.xml"]
+    summary = ingest(engine, [str(f) for f in files], batch_seconds=60.0)
+    with engine.connect() as conn:
+        recorded = conn.execute(
+            select(s.problem.c.file_path, s.problem.c.message).where(s.problem.c.rule == "store")
+        ).all()
+        activities = conn.execute(select(s.activity.c.id)).all()
+    engine.dispose()
+    assert [(f.source, f.status) for f in summary.files] == [
+        ("money-exact-sums.xml", "failed"),
+        ("money-currencies.xml", "failed"),
+    ]
+    assert sorted(recorded) == [
+        ("money-currencies.xml", "could not store the file: refused by the test"),
+        ("money-exact-sums.xml", "could not store the file: refused by the test"),
+    ]
+    assert activities == []  # none of the batch was kept

@@ -49,6 +49,8 @@ DERIVED: dict[str, str] = {
         for t in (
             s.money_total,
             s.money_total_sector,
+            s.money_summary,
+            s.money_summary_sector,
             s.participating_funder,
             s.activity_year,
             s.country_activities,

@@ -267,3 +267,62 @@ def test_0026_gives_existing_totals_the_group_keys_a_refresh_writes(db_url: str)
         facts.clear_pending(conn)
     assert scoped and totals() == refreshed
     engine.dispose()
+
+
+def test_0027_sums_the_existing_totals_into_the_summaries_a_refresh_writes(db_url: str) -> None:
+    """The money summaries (the totals summed over the provider and receiver organisations)
+    are filled by the migration from the totals a store already has: the rows and group keys a
+    refresh writes, so that an incremental refresh of the next changed file gives a full
+    rebuild's summaries."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    files = [
+        str(fixtures / name)
+        for name in (
+            "money-passed-on.xml",
+            "flows-receivers.xml",
+            "money-humanitarian.xml",
+            "money-percentage-split.xml",
+            "money-conversion.xml",
+        )
+    ]
+    tables = ("money_summary", "money_summary_sector")
+    engine = make_engine(db_url)
+    migrate(engine)
+    assert not ingest(engine, files, validate=False).failed
+
+    def summaries() -> dict[str, list[tuple[object, ...]]]:
+        with engine.connect() as conn:
+            return {
+                t: sorted(
+                    (tuple(r)[1:] for r in conn.execute(text(f"SELECT * FROM {t}")).all()),
+                    key=repr,
+                )
+                for t in tables
+            }
+
+    refreshed = summaries()
+    with engine.connect() as conn:
+        # Fewer groups than the totals: receivers and providers summed away.
+        counts = {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("money_total", "money_summary")
+        }
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0026")
+    assert not set(tables) & set(inspect(engine).get_table_names())
+    migrate(engine)
+    migrated = summaries()
+    assert all(len(rows) > 5 for rows in refreshed.values())
+    assert counts["money_summary"] < counts["money_total"]
+    assert migrated == refreshed
+    with writing(engine) as conn:
+        file_id = conn.execute(
+            select(schema.source_file.c.id).order_by(schema.source_file.c.id).limit(1)
+        ).scalar_one()
+        facts.note_file(conn, file_id)
+        scoped = facts.scope(conn)
+        facts.refresh(conn, scoped=scoped)
+        facts.drop_scope(conn)
+        facts.clear_pending(conn)
+    assert scoped and summaries() == refreshed
+    engine.dispose()
