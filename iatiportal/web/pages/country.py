@@ -208,15 +208,24 @@ def _result(ctx: Context, plan: StrategicPlan | None, r: dict[str, Any]) -> dict
 
 
 def _plan_period(
-    plan: StrategicPlan | None, identifiers: list[str], year: int | None
+    conn: Connection, ctx: Context, code: str, year: int | None
 ) -> dict[str, Any] | None:
-    """The current plan period in ``year`` of the office of these identifiers: the first
-    office with its own period, else the period of every office."""
+    """The current plan period in ``year`` of the country's office (read from its activity
+    identifiers): the first office with its own period, else the period of every office."""
+    plan = ctx.portal.home.strategic_plan
     if plan is None:
         return None
-    offices = [p.office for p in map(plan.parse_identifier, identifiers) if p and p.office]
+
+    def offices_of_country() -> list[str]:
+        identifiers = progress.country_identifiers(conn, code, ctx.home)
+        parsed = map(plan.parse_identifier, identifiers)
+        return list(dict.fromkeys(p.office for p in parsed if p and p.office))
+
+    # The offices depend on the store only: kept per data version (a country of a large store
+    # has thousands of identifiers to read and parse).
+    offices: list[str] = ctx.kept(("country_offices", code, ctx.home), offices_of_country)
     found: PlanPeriod | None = None
-    for office in dict.fromkeys(offices):
+    for office in offices:
         period = plan.period_for(office, year)
         if period is not None and period.office is not None:
             found = period
@@ -443,11 +452,7 @@ def build(conn: Connection, ctx: Context, code: str, tab: str = "overview") -> P
         "activity_label": ctx.portal.home.activity_label_plural.get(ctx.language),
         "totals": f.totals(conn, ctx, in_year),
         **reference_panel(conn, code, year),
-        "plan_period": _plan_period(
-            ctx.portal.home.strategic_plan,
-            progress.country_identifiers(conn, code, ctx.home),
-            year,
-        ),
+        "plan_period": _plan_period(conn, ctx, code, year),
         "unconverted": f.unconverted(conn, ctx, in_year),
     }
     # The map summary at the foot of every tab: the map of the located places and their count.
