@@ -831,11 +831,11 @@ def _serve(
 )
 @click.option(
     "--threads",
-    default=5,
+    default=40,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Threads per worker that render pages and read the store at once (the size of its "
-    "pool of database connections). More let slow queries overlap but cost CPU per answer.",
+    help="Threads per worker that render pages and read the store at once (the default is "
+    "anyio's own). Streamed downloads have threads of their own.",
 )
 def serve_command(
     db: str | None,

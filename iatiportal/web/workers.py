@@ -26,10 +26,10 @@ from iatiportal.web.app import create_app
 
 SETTINGS_VAR = "IATIPORTAL_SERVE_SETTINGS"
 
-DEFAULT_THREADS = 5
-"""Threads per worker that render pages and run queries: SQLAlchemy's pool of 5 connections.
-anyio's own default is 40, and with 64 clients the 40 threads took turns on one interpreter
-lock and waited for the 5 connections: more CPU per answer (docs/serving.md, the HTTP path)."""
+DEFAULT_THREADS = 40
+"""Threads per worker that render pages and run queries: anyio's own default. Fewer (5, the
+connections of SQLAlchemy's pool; 2) gave no lower CPU per answer that the noise of the
+measurements could show (docs/serving.md, the HTTP path)."""
 
 
 @dataclass(frozen=True)
