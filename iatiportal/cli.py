@@ -835,7 +835,8 @@ def _serve(
     show_default=True,
     type=click.IntRange(1, 64),
     help="Threads per worker that render pages and read the store at once (the default is "
-    "anyio's own). Streamed downloads have threads of their own.",
+    "anyio's own; fewer gave no lower CPU per answer: docs/serving.md). Streamed answers "
+    "have threads of their own.",
 )
 def serve_command(
     db: str | None,
