@@ -453,13 +453,16 @@ def uncached_mix(
 
 
 @contextlib.contextmanager
-def serving(db: str, port: int, workers: int = 1) -> Iterator[subprocess.Popen[bytes]]:
-    """``iatiportal serve --workers N`` over ``db`` on 127.0.0.1:``port``, ready (its
-    process), stopped at the end."""
+def serving(
+    db: str, port: int, workers: int = 1, threads: int | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``iatiportal serve --workers N [--threads T]`` over ``db`` on 127.0.0.1:``port``, ready
+    (its process), stopped at the end."""
     server = subprocess.Popen(
         [
             *(sys.executable, "-m", "iatiportal.cli", "serve", "--db", db, "--port", str(port)),
             *(("--workers", str(workers)) if workers != 1 else ()),
+            *(("--threads", str(threads)) if threads is not None else ()),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -514,6 +517,9 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="iatiportal serve --workers (0: one per core)"
     )
+    parser.add_argument(
+        "--threads", type=int, help="iatiportal serve --threads (default: the command's own)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -522,9 +528,10 @@ def main() -> None:
             build(db)
         if args.uncached:
             urls = uncached_urls(db, args.uncached)
-            with serving(db, args.port, args.workers) as server:
+            with serving(db, args.port, args.workers, args.threads) as server:
                 measure(args.port, ["/about"], 5)
-                print(f"iatiportal serve --workers {args.workers}")
+                threads = f" --threads {args.threads}" if args.threads is not None else ""
+                print(f"iatiportal serve --workers {args.workers}{threads}")
                 uncached_mix(args.port, urls, args.connections, server=server.pid)
                 # The cache keeps 4,096 pages, 128 MB: the last 300 URLs walked are still there.
                 print("the last 300 of them again, 10 times (from the page cache):")

@@ -740,16 +740,24 @@ def _serve(
     frame_ancestors: str = security.DEFAULT_FRAME_ANCESTORS,
     public_url: str | None = None,
     workers: int = 1,
+    threads: int | None = None,
 ) -> None:
-    """Serve the store with ``workers`` processes (0: one per core); the profiles are read
-    (and refused with a usage error) before the store is opened."""
+    """Serve the store with ``workers`` processes (0: one per core), each rendering in at most
+    ``threads`` threads (None: web.workers.DEFAULT_THREADS); the profiles are read (and refused
+    with a usage error) before the store is opened. uvicorn chooses its HTTP parser and event
+    loop (httptools and uvloop where installed, else h11 and asyncio) and logs no access line."""
     import uvicorn  # noqa: PLC0415 - see the module docstring
 
     from iatiportal.web.app import create_app  # noqa: PLC0415 - see the module docstring
-    from iatiportal.web.workers import ServeSettings  # noqa: PLC0415 - see the module docstring
+    from iatiportal.web.workers import (  # noqa: PLC0415 - see the module docstring
+        DEFAULT_THREADS,
+        ServeSettings,
+        ThreadLimit,
+    )
 
     portal = _portal(profiles)
     workers = workers or os.cpu_count() or 1
+    threads = threads or DEFAULT_THREADS
     with store(engine_url) as engine:
         folder = _snapshot_folder(snapshot_dir, engine)
         click.echo(
@@ -766,7 +774,13 @@ def _serve(
                 frame_ancestors=frame_ancestors,
                 public_url=public_url,
             )
-            uvicorn.run(app, host=host, port=port, log_level="warning")
+            uvicorn.run(
+                ThreadLimit(app, threads),
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+            )
             return
         # Each worker process builds its own app from these settings (web.workers).
         settings = ServeSettings(
@@ -775,6 +789,7 @@ def _serve(
             snapshot_dir=str(folder.resolve()),
             frame_ancestors=frame_ancestors,
             public_url=public_url,
+            threads=threads,
         )
         engine.dispose()  # the workers open their own
     os.environ.update(settings.environment())
@@ -785,6 +800,7 @@ def _serve(
         port=port,
         workers=workers,
         log_level="warning",
+        access_log=False,
     )
 
 
@@ -813,6 +829,15 @@ def _serve(
     help="Worker processes sharing the port (0: one per core). Each keeps its own page "
     "cache, dropped when the store changes.",
 )
+@click.option(
+    "--threads",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker that render pages and read the store at once (the default is "
+    "anyio's own; fewer gave no lower CPU per answer: docs/serving.md). Streamed answers "
+    "have threads of their own.",
+)
 def serve_command(
     db: str | None,
     host: str,
@@ -822,10 +847,11 @@ def serve_command(
     frame_ancestors: str,
     public_url: str | None,
     workers: int,
+    threads: int,
 ) -> None:
     """Serve the portal over the store."""
     _check_standard()
-    _serve(db, host, port, profiles, snapshot_dir, frame_ancestors, public_url, workers)
+    _serve(db, host, port, profiles, snapshot_dir, frame_ancestors, public_url, workers, threads)
 
 
 @main.command("demo")

@@ -10,19 +10,63 @@ or never being sent at all. Starlette's StreamingResponse does not close its bod
 client goes, and a close awaited in the task that the client's going cancels is cancelled in
 turn: the pool (5 + 10 overflow) was empty after fifteen abandoned downloads, and every page
 then waited for it.
+
+A Stream's chunks are made in threads of its own limiter (``STREAM_THREADS`` per event loop),
+not of the default one the pages render in: ``iatiportal serve --threads`` bounds the pages'
+threads, and a stream waiting for one of those while it holds its connection could leave the
+pages that hold them waiting for a connection (with 2 threads and the activities' JSON of
+the crawler's mix, both workers stood still).
 """
 
 from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 import anyio
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 from sqlalchemy import Connection
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
+
+STREAM_THREADS = 40
+"""Threads at once for the chunks of streams (anyio's default limiter, which they used before
+the pages' threads were bounded)."""
+
+_stream_limiter: RunVar[anyio.CapacityLimiter] = RunVar("iatiportal_stream_limiter")
+
+
+def stream_limiter() -> anyio.CapacityLimiter:
+    """The limiter of the streams' threads in this event loop."""
+    try:
+        return _stream_limiter.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(STREAM_THREADS)
+        _stream_limiter.set(limiter)
+        return limiter
+
+
+class _NoMoreChunksError(Exception):
+    """The chunks are all made (StopIteration cannot cross a thread's future)."""
+
+
+async def _chunks_in_threads(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """``chunks``, each made in a thread of the streams' limiter (as Starlette's
+    iterate_in_threadpool does with the default one)."""
+
+    def following() -> bytes:
+        try:
+            return next(chunks)
+        except StopIteration:
+            raise _NoMoreChunksError from None
+
+    while True:
+        try:
+            yield await anyio.to_thread.run_sync(following, limiter=stream_limiter())
+        except _NoMoreChunksError:
+            break
 
 
 def _release(chunks: Iterator[bytes], connections: list[Connection]) -> None:
@@ -48,7 +92,7 @@ class Stream(StreamingResponse):
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
     ) -> None:
-        super().__init__(chunks, status_code, headers, media_type)
+        super().__init__(_chunks_in_threads(iter(chunks)), status_code, headers, media_type)
         self._connections: list[Connection] = []
         # Also when the response is dropped without being sent (an error after it was made).
         self._release = weakref.finalize(self, _release, chunks, self._connections)
@@ -78,7 +122,7 @@ class Stream(StreamingResponse):
                 aclose = getattr(self.body_iterator, "aclose", None)
                 if aclose is not None:
                     await aclose()  # the thread-pool wrapper around ``chunks``
-                await anyio.to_thread.run_sync(self._release)
+                await anyio.to_thread.run_sync(self._release, limiter=stream_limiter())
 
 
 @contextlib.contextmanager

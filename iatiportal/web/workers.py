@@ -16,13 +16,20 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from iatiportal.profile import load_portal
 from iatiportal.store.db import make_engine
 from iatiportal.web.app import create_app
 
 SETTINGS_VAR = "IATIPORTAL_SERVE_SETTINGS"
+
+DEFAULT_THREADS = 40
+"""Threads per worker that render pages and run queries: anyio's own default. Fewer (5, the
+connections of SQLAlchemy's pool; 2) gave no lower CPU per answer that the noise of the
+measurements could show (docs/serving.md, the HTTP path)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class ServeSettings:
     snapshot_dir: str
     frame_ancestors: str
     public_url: str | None = None  # validated by the command (web.address)
+    threads: int = DEFAULT_THREADS  # the worker's thread pool (ThreadLimit)
 
     def environment(self) -> dict[str, str]:
         """The environment variable that carries these settings to the workers."""
@@ -53,16 +61,38 @@ class ServeSettings:
             snapshot_dir=str(found["snapshot_dir"]),
             frame_ancestors=str(found["frame_ancestors"]),
             public_url=found.get("public_url"),
+            threads=int(found.get("threads", DEFAULT_THREADS)),
         )
 
 
-def app() -> Starlette:
+class ThreadLimit:
+    """The app with at most ``threads`` threads of the thread pool at once (anyio's default
+    limiter, which Starlette's run_in_threadpool and the streamed downloads use). The limiter
+    belongs to the event loop, so it is set on the first call (uvicorn's lifespan startup),
+    inside the loop that serves."""
+
+    def __init__(self, app: ASGIApp, threads: int) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, not {threads}")
+        self.app = app
+        self.threads = threads
+        self._set = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._set:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
+            self._set = True
+        await self.app(scope, receive, send)
+
+
+def app() -> ThreadLimit:
     """One worker's app (uvicorn's factory, ``iatiportal.web.workers:app``)."""
     settings = ServeSettings.from_environment()
-    return create_app(
+    portal: Starlette = create_app(
         make_engine(settings.db_url),
         load_portal(list(settings.profiles)),
         snapshot_dir=Path(settings.snapshot_dir),
         frame_ancestors=settings.frame_ancestors,
         public_url=settings.public_url,
     )
+    return ThreadLimit(portal, settings.threads)
