@@ -147,6 +147,99 @@ def _money_cells(env: Environment) -> Callable[[Any], Markup]:
     return cells
 
 
+def isolated(value: Any, class_: str | None = "code") -> Markup:
+    """An identifier or code inside running text: isolated, left to right, so that
+    "XM-DAC-41146" or "1.2" keeps its order inside Arabic text (``class_``: of the ``<bdi>``,
+    None for none). In Python, not a Jinja macro: lists show one per row (issue 14)."""
+    attrs = f' class="{escape(class_)}"' if class_ else ""
+    return Markup(f'<bdi dir="ltr"{attrs}>{escape(value)}</bdi>')  # noqa: S704 - escaped
+
+
+def country_options(choices: Any, code: str | None) -> Markup:
+    """The ``<option>`` of each (code, name) of a country page's selector, the one of ``code``
+    selected: the options are built once per (language, choices) and kept (issue 14: every
+    country page lists every country of the store, about 250 options through Jinja's loop)."""
+    kept = _country_options(i18n.current_language.get(), tuple(choices))
+    if code is None:
+        return kept
+    option = f'<option value="{escape(code)}">'
+    html = str(kept)  # Markup's replace would escape the new option
+    if option not in html:
+        return kept
+    return Markup(  # noqa: S704 - made of escaped parts only
+        html.replace(option, f'<option value="{escape(code)}" selected>', 1)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _country_options(language: str, choices: tuple[tuple[str, str], ...]) -> Markup:
+    # ``language`` is in the key because the names are: a list of the same codes differs by it.
+    return Markup(  # noqa: S704 - every value escaped
+        "".join(f'<option value="{escape(c)}">{escape(n)}</option>' for c, n in choices)
+    )
+
+
+def place_rows(points: Any, link: Callable[[str], str]) -> Markup:
+    """The rows of a map's table of places (``charts.location_map``'s points: coordinates,
+    names, activities), each activity a link to its page through the page's ``link``. In
+    Python, not a Jinja loop: a country tab lists every located place of the country's
+    activities, often hundreds (issue 14)."""
+    language = i18n.current_language.get()
+    latitude = _translated(language, True, "Latitude")
+    longitude = _translated(language, True, "Longitude")
+    activities = _translated(language, True, "Activities")
+    rows = []
+    for p in points:
+        lat, lon = escape(p["lat"]), escape(p["lon"])
+        names = " · ".join(str(escape(n)) for n in p["names"]) or "–"
+        links = ", ".join(
+            f'<a href="{escape(link("/activities/" + quote(str(a), safe="")))}">{escape(a)}</a>'
+            for a in p["activities"]
+        )
+        rows.append(
+            f'<tr data-lat="{lat}" data-lon="{lon}"><th scope="row">{names}</th>'
+            f'<td class="num" dir="ltr" data-label="{latitude}">{lat}</td>'
+            f'<td class="num" dir="ltr" data-label="{longitude}">{lon}</td>'
+            f'<td data-label="{activities}">{links}</td></tr>'
+        )
+    return Markup("".join(rows))  # noqa: S704 - every value escaped above
+
+
+def _outcome_rows(env: Environment, money_cells: Callable[[Any], Markup]) -> Callable[..., Markup]:
+    """``outcome_rows(items, link, impact_area=True)``: the rows of a country's table of
+    outcomes (its Results and Strategic plan tabs): identifier (a link to the activity, shown
+    as the outcome code where there is one), statement, impact area (``impact_area``), and
+    the money cells. In Python, not a Jinja loop: a tab lists up to 100 outcomes, and the
+    loop was half of the tab's rendering (issue 14). ``items`` are read as a template reads
+    them (attribute, else key)."""
+    field = env.getattr
+
+    def rows(items: Any, link: Callable[[str], str], impact_area: bool = True) -> Markup:
+        language = i18n.current_language.get()
+        identifier_label = _translated(language, True, "Identifier")
+        statement_label = _translated(language, True, "Statement")
+        plan_label = _translated(language, True, "Strategic plan")
+        made = []
+        for i in items:
+            identifier = field(i, "iati_identifier")
+            href = escape(link("/activities/" + quote(str(identifier), safe="")))
+            shown = escape(field(i, "outcome_code") or identifier)
+            area = (
+                f'<td data-label="{plan_label}">{escape(field(i, "impact_area") or "–")}</td>'
+                if impact_area
+                else ""
+            )
+            made.append(
+                f'<tr data-id="{escape(identifier)}"><td data-label="{identifier_label}">'
+                f'<a href="{href}">{shown}</a></td>'
+                f'<td data-label="{statement_label}">{narrative(field(i, "title"))}</td>'
+                f"{area}{money_cells(field(i, 'money'))}</tr>"
+            )
+        return Markup("".join(made))  # noqa: S704 - every value escaped or ours
+
+    return rows
+
+
 @pass_context
 def template_gettext(context: JinjaContext, message: str, **variables: Any) -> str:
     """Jinja's newstyle ``gettext`` (the message in the page's language, Markup under
@@ -197,7 +290,11 @@ def _environment() -> Environment:
         direction=i18n.direction,
         language_attributes=language_attributes,
         narrative=narrative,
-        money_cells=_money_cells(env),
+        money_cells=(money_cells := _money_cells(env)),
+        country_options=country_options,
+        isolated=isolated,
+        outcome_rows=_outcome_rows(env, money_cells),
+        place_rows=place_rows,
         version=__version__,
         formats=FORMATS,
         vendor_available=vendor.available,
