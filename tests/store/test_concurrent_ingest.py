@@ -166,23 +166,28 @@ def test_full_disk_fails_one_file_and_the_run_goes_on(shared: Path, tmp_path: Pa
 
 
 @pytest.mark.postgres
-def test_refused_rows_fail_one_file_without_sql_in_the_message(
-    postgresql_url: str, tmp_path: Path
-) -> None:
-    """A store error's problem names the file and what the database said, not the statement."""
+def _refusing(postgresql_url: str, table: str, when: str) -> Engine:
+    """A migrated store whose ``table`` refuses the rows for which ``when`` (SQL over NEW,
+    a constant of this file) holds, with "refused by the test"."""
     engine = make_engine(postgresql_url)
     migrate(engine)
     with engine.begin() as conn:
         conn.execute(
-            text("""
+            text(f"""
             CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN
-              IF NEW.iati_identifier LIKE 'XX-CUR-%' THEN
-                RAISE EXCEPTION 'refused by the test';
-              END IF;
+              IF {when} THEN RAISE EXCEPTION 'refused by the test'; END IF;
               RETURN NEW; END $$ LANGUAGE plpgsql;
-            CREATE TRIGGER refuse BEFORE INSERT ON activity FOR EACH ROW EXECUTE FUNCTION refuse();
+            CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse();
         """)
         )
+    return engine
+
+
+def test_refused_rows_fail_one_file_without_sql_in_the_message(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """A store error's problem names the file and what the database said, not the statement."""
+    engine = _refusing(postgresql_url, "activity", "NEW.iati_identifier LIKE 'XX-CUR-%'")
     small = FIXTURES / "money-exact-sums.xml"
     other = FIXTURES / "money-currencies.xml"
     summary = ingest(engine, [str(other), str(small)])
@@ -201,17 +206,7 @@ def test_a_refresh_the_store_refuses_fails_its_files_once(
 ) -> None:
     """A batch whose refresh fails is recorded as failed, and the run goes on to its end: the
     batch was tried again for ever (the files' position was not moved past it)."""
-    engine = make_engine(postgresql_url)
-    migrate(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            text("""
-            CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN
-              RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql;
-            CREATE TRIGGER refuse BEFORE INSERT ON money_fact FOR EACH ROW
-              EXECUTE FUNCTION refuse();
-        """)
-        )
+    engine = _refusing(postgresql_url, "money_fact", "true")
     refreshes = 0
 
     @event.listens_for(engine, "before_cursor_execute")

@@ -197,36 +197,59 @@ def test_0024_stores_the_search_vectors_of_a_store_indexed_before_it(db_url: str
     assert hits == {"妇女": ["XX-TEST-ZH"], "المرأة": ["XX-TEST-AR"]}
 
 
+_MONEY_FIXTURES = [
+    str(Path(__file__).resolve().parents[1] / "fixtures" / name)
+    for name in (
+        "money-passed-on.xml",
+        "flows-receivers.xml",
+        "money-humanitarian.xml",
+        "money-percentage-split.xml",
+        "money-conversion.xml",
+    )
+]
+"""Fixtures whose money fills every kind of total: passed on, receivers, humanitarian,
+split by percentages, converted."""
+
+
+def _rows_without_ids(
+    engine: Engine, tables: tuple[str, ...]
+) -> dict[str, list[tuple[object, ...]]]:
+    """Each table's rows, without their ids (a refresh writes its groups' rows anew)."""
+    with engine.connect() as conn:
+        return {
+            t: sorted(
+                (tuple(r)[1:] for r in conn.execute(text(f"SELECT * FROM {t}")).all()),
+                key=repr,
+            )
+            for t in tables
+        }
+
+
+def _refresh_first_file(engine: Engine) -> bool:
+    """Refresh the derived tables incrementally for the first file; whether it was scoped."""
+    with writing(engine) as conn:
+        file_id = conn.execute(
+            select(schema.source_file.c.id).order_by(schema.source_file.c.id).limit(1)
+        ).scalar_one()
+        facts.note_file(conn, file_id)
+        scoped = facts.scope(conn)
+        facts.refresh(conn, scoped=scoped)
+        facts.drop_scope(conn)
+        facts.clear_pending(conn)
+    return scoped
+
+
 def test_0026_gives_existing_totals_the_group_keys_a_refresh_writes(db_url: str) -> None:
     """Totals summed before 0026 have no group key: the migration writes each row's, the same
     text a refresh writes (an incremental refresh finds the groups it changes by it), and the
     next changed file is refreshed incrementally with the result of a full rebuild."""
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    files = [
-        str(fixtures / name)
-        for name in (
-            "money-passed-on.xml",
-            "flows-receivers.xml",
-            "money-humanitarian.xml",
-            "money-percentage-split.xml",
-            "money-conversion.xml",
-        )
-    ]
     tables = ("money_total", "money_total_sector")
     engine = make_engine(db_url)
     migrate(engine)  # (today's ingest needs today's schema; then back to 0025)
-    assert not ingest(engine, files, validate=False).failed
+    assert not ingest(engine, _MONEY_FIXTURES, validate=False).failed
 
     def totals() -> dict[str, list[tuple[object, ...]]]:
-        """Each table's rows, without their ids (a refresh writes its groups' rows anew)."""
-        with engine.connect() as conn:
-            return {
-                t: sorted(
-                    (tuple(r)[1:] for r in conn.execute(text(f"SELECT * FROM {t}")).all()),
-                    key=repr,
-                )
-                for t in tables
-            }
+        return _rows_without_ids(engine, tables)
 
     refreshed = totals()
     with engine.begin() as conn:
@@ -256,15 +279,7 @@ def test_0026_gives_existing_totals_the_group_keys_a_refresh_writes(db_url: str)
     assert all(names <= indexes[t] for t, names in links.items())
     # An incremental refresh takes the old sums of the groups it changes away by their keys:
     # a key of the migration's that a refresh would not write leaves the old sum standing.
-    with writing(engine) as conn:
-        file_id = conn.execute(
-            select(schema.source_file.c.id).order_by(schema.source_file.c.id).limit(1)
-        ).scalar_one()
-        facts.note_file(conn, file_id)
-        scoped = facts.scope(conn)
-        facts.refresh(conn, scoped=scoped)
-        facts.drop_scope(conn)
-        facts.clear_pending(conn)
+    scoped = _refresh_first_file(engine)
     assert scoped and totals() == refreshed
     engine.dispose()
 
@@ -274,31 +289,13 @@ def test_0027_sums_the_existing_totals_into_the_summaries_a_refresh_writes(db_ur
     are filled by the migration from the totals a store already has: the rows and group keys a
     refresh writes, so that an incremental refresh of the next changed file gives a full
     rebuild's summaries."""
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    files = [
-        str(fixtures / name)
-        for name in (
-            "money-passed-on.xml",
-            "flows-receivers.xml",
-            "money-humanitarian.xml",
-            "money-percentage-split.xml",
-            "money-conversion.xml",
-        )
-    ]
     tables = ("money_summary", "money_summary_sector")
     engine = make_engine(db_url)
     migrate(engine)
-    assert not ingest(engine, files, validate=False).failed
+    assert not ingest(engine, _MONEY_FIXTURES, validate=False).failed
 
     def summaries() -> dict[str, list[tuple[object, ...]]]:
-        with engine.connect() as conn:
-            return {
-                t: sorted(
-                    (tuple(r)[1:] for r in conn.execute(text(f"SELECT * FROM {t}")).all()),
-                    key=repr,
-                )
-                for t in tables
-            }
+        return _rows_without_ids(engine, tables)
 
     refreshed = summaries()
     with engine.connect() as conn:
@@ -315,14 +312,6 @@ def test_0027_sums_the_existing_totals_into_the_summaries_a_refresh_writes(db_ur
     assert all(len(rows) > 5 for rows in refreshed.values())
     assert counts["money_summary"] < counts["money_total"]
     assert migrated == refreshed
-    with writing(engine) as conn:
-        file_id = conn.execute(
-            select(schema.source_file.c.id).order_by(schema.source_file.c.id).limit(1)
-        ).scalar_one()
-        facts.note_file(conn, file_id)
-        scoped = facts.scope(conn)
-        facts.refresh(conn, scoped=scoped)
-        facts.drop_scope(conn)
-        facts.clear_pending(conn)
+    scoped = _refresh_first_file(engine)
     assert scoped and summaries() == refreshed
     engine.dispose()
