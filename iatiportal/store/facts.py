@@ -1129,68 +1129,67 @@ def _totals(conn: Connection, d: _Dialect, sc: _Scope) -> None:
         # hashing is several times faster here (6.4 M sector facts: 26 s -> 8 s).
         conn.exec_driver_sql("SET LOCAL enable_sort = off")
     sector = ("sector_vocabulary", "sector_code")
-    summary_columns = {(): _SUMMARY_DIMENSIONS, sector: ", ".join([_SUMMARY_DIMENSIONS, *sector])}
-
-    def summed(source: str, count: str, extra: tuple[str, ...]) -> str:
-        columns = summary_columns[extra]
-        return (
+    for table, delta, sums, extra in (
+        ("money_total", "mf_delta", _fact_sums(sc), ()),
+        ("money_total_sector", "mf_delta_sector", _sector_fact_sums(sc), sector),
+    ):
+        if sc.scoped:
+            # The scope's old sums, negated, are in the delta already (_forget_scope).
+            conn.exec_driver_sql(f"INSERT INTO {delta} {sums}")
+        _sum_into(conn, d, sc, table, delta, sums, extra, _TOTAL_DIMENSIONS)
+        # Its summary: the totals just made summed (full), or their differences (scoped).
+        columns = ", ".join([_SUMMARY_DIMENSIONS, *extra])
+        source, count = (delta, "n") if sc.scoped else (table, "fact_count")
+        summed = (
             f"SELECT {columns}, SUM(value) AS value, SUM({count}) AS n "
             f"FROM {source} GROUP BY {columns}"
         )
-
-    steps: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
-        ("money_total", "mf_delta", _fact_sums(sc), (), _TOTAL_DIMENSIONS),
-        ("money_total_sector", "mf_delta_sector", _sector_fact_sums(sc), sector, _TOTAL_DIMENSIONS),
-        # Full: from the totals just made; scoped: the totals' differences, summed.
-        (
-            "money_summary",
-            "mf_delta_summary",
-            summed("mf_delta", "n", ()) if sc.scoped else summed("money_total", "fact_count", ()),
-            (),
-            _SUMMARY_DIMENSIONS,
-        ),
-        (
-            "money_summary_sector",
-            "mf_delta_summary_sector",
-            summed("mf_delta_sector", "n", sector)
-            if sc.scoped
-            else summed("money_total_sector", "fact_count", sector),
-            sector,
-            _SUMMARY_DIMENSIONS,
-        ),
-    )
-    for table, delta, sums, extra, dimensions in steps:
-        columns = ", ".join([dimensions, *extra])
-        key = _group_key("", extra, dimensions)
-        stored = f"{columns}, group_key, value, fact_count"
-        if not sc.scoped:
-            conn.exec_driver_sql(
-                f"INSERT INTO {table} ({stored}) SELECT {columns}, {key}, value, n FROM ({sums}) x"
-            )
-            continue
-        if table.startswith("money_total"):
-            conn.exec_driver_sql(f"INSERT INTO {delta} {sums}")  # after the old, negated
-        else:
-            conn.exec_driver_sql(f"CREATE TEMP TABLE {delta} AS {sums}")
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE mf_delta_keys AS SELECT DISTINCT {key} AS group_key FROM {delta}"
-        )
-        _analyze(conn, d, "mf_delta_keys")
-        touched = "group_key IN (SELECT group_key FROM mf_delta_keys)"
-        conn.exec_driver_sql(
-            f"""CREATE TEMP TABLE mf_sum AS
-            SELECT {columns}, group_key, SUM(value) AS value, SUM(n) AS n FROM (
-                SELECT {columns}, group_key, value, fact_count AS n FROM {table} WHERE {touched}
-                UNION ALL
-                SELECT {columns}, {key}, value, n FROM {delta}) x
-            GROUP BY group_key, {columns}"""
-        )
-        conn.exec_driver_sql(f"DELETE FROM {table} WHERE {touched}")
-        conn.exec_driver_sql(
-            f"INSERT INTO {table} ({stored}) SELECT {columns}, group_key, value, n FROM mf_sum "
-            "WHERE n > 0"
-        )
-        conn.exec_driver_sql("DROP TABLE mf_sum")
-        conn.exec_driver_sql("DROP TABLE mf_delta_keys")
+        summary_delta = delta.replace("mf_delta", "mf_delta_summary")
+        if sc.scoped:
+            conn.exec_driver_sql(f"CREATE TEMP TABLE {summary_delta} AS {summed}")
+        summary = table.replace("money_total", "money_summary")
+        _sum_into(conn, d, sc, summary, summary_delta, summed, extra, _SUMMARY_DIMENSIONS)
     if not d.sqlite:
         conn.exec_driver_sql("SET LOCAL enable_sort = on")
+
+
+def _sum_into(
+    conn: Connection,
+    d: _Dialect,
+    sc: _Scope,
+    table: str,
+    delta: str,
+    sums: str,
+    extra: tuple[str, ...],
+    dimensions: str,
+) -> None:
+    """Fill ``table`` (``dimensions`` and ``extra``) with ``sums`` (full), or add the
+    differences in the temporary table ``delta`` to the groups they touch (scoped)."""
+    columns = ", ".join([dimensions, *extra])
+    key = _group_key("", extra, dimensions)
+    stored = f"{columns}, group_key, value, fact_count"
+    if not sc.scoped:
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({stored}) SELECT {columns}, {key}, value, n FROM ({sums}) x"
+        )
+        return
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE mf_delta_keys AS SELECT DISTINCT {key} AS group_key FROM {delta}"
+    )
+    _analyze(conn, d, "mf_delta_keys")
+    touched = "group_key IN (SELECT group_key FROM mf_delta_keys)"
+    conn.exec_driver_sql(
+        f"""CREATE TEMP TABLE mf_sum AS
+        SELECT {columns}, group_key, SUM(value) AS value, SUM(n) AS n FROM (
+            SELECT {columns}, group_key, value, fact_count AS n FROM {table} WHERE {touched}
+            UNION ALL
+            SELECT {columns}, {key}, value, n FROM {delta}) x
+        GROUP BY group_key, {columns}"""
+    )
+    conn.exec_driver_sql(f"DELETE FROM {table} WHERE {touched}")
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({stored}) SELECT {columns}, group_key, value, n FROM mf_sum "
+        "WHERE n > 0"
+    )
+    conn.exec_driver_sql("DROP TABLE mf_sum")
+    conn.exec_driver_sql("DROP TABLE mf_delta_keys")
