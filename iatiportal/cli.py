@@ -1,46 +1,55 @@
 """The ``iatiportal`` command. Thin: each command calls one library function.
 
 A command imports what only it needs (the web application, uvicorn, the snapshot writer, the
-reference and rates readers) when it runs: ``iatiportal ingest`` of an unchanged file is
-mostly start-up, and importing all of them doubled it.
+reference and rates readers, rich's console and tables, the profiles, the store's page queries)
+when it runs: ``iatiportal ingest`` of an unchanged file is mostly start-up, and importing all
+of them doubled it (``tests/test_cli_imports.py`` holds the quiet re-ingest to what it needs).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal import __version__, refresh, standard
 from iatiportal.ingest.sources import DownloadLimits, SourceError, install_sigterm_exit, is_url
-from iatiportal.profile import Portal, ProfileError, bundled, load_portal
-from iatiportal.standard import install
-from iatiportal.store import queries, registry
+from iatiportal.store import registry
 from iatiportal.store.db import store
 from iatiportal.store.load import FileOutcome, IngestSummary, ingest, rebuild_derived
 from iatiportal.web import address, security
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from iatiportal.profile import Portal
+    from iatiportal.standard import install
+
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
+
+
+def _console(*, stderr: bool = True, quiet: bool = False) -> Console:
+    from rich.console import Console  # noqa: PLC0415 - see the module docstring
+
+    return Console(stderr=stderr, quiet=quiet)
+
+
+def _table(*headers: str, **options: Any) -> Table:
+    from rich.table import Table  # noqa: PLC0415 - see the module docstring
+
+    return Table(*headers, **options)
+
 
 db_option = click.option(
     "--db",
@@ -145,6 +154,15 @@ class _RichProgress:
     """Bytes and activities of the file being read, on stderr."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import (  # noqa: PLC0415 - see the module docstring
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
+
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -155,7 +173,7 @@ class _RichProgress:
             console=console,
             transient=True,
         )
-        self.task: TaskID | None = None
+        self.task: Any = None  # rich's TaskID
         self.console = console
 
     def __enter__(self) -> _RichProgress:
@@ -193,7 +211,7 @@ class _RichProgress:
 
 
 def _print_summary(console: Console, summary: IngestSummary, totals: dict[str, Any]) -> None:
-    table = Table(title="Ingest summary", show_header=False)
+    table = _table(title="Ingest summary", show_header=False)
     table.add_row("files ingested", str(summary.count("ingested")))
     table.add_row("files unchanged (skipped)", str(summary.count("unchanged")))
     table.add_row("files that could not be read", str(summary.count("failed")))
@@ -279,11 +297,12 @@ def ingest_command(
     """
     if not no_validate:  # present here; compiled before the first changed file (load.ingest)
         _check_standard(", or ingest with --no-validate", compile_now=False)
-    console = Console(stderr=True, quiet=quiet)
+    # No console under --quiet until one is needed (rich is a tenth of a quiet re-ingest).
+    console = None if quiet else _console()
     install_sigterm_exit()  # a stopped ingest rolls back and removes its downloads
     with store(db) as engine:
         try:
-            with _RichProgress(console) as progress:
+            with _RichProgress(console) if console else contextlib.nullcontext() as progress:
                 summary = ingest(
                     engine,
                     list(sources),
@@ -296,7 +315,9 @@ def ingest_command(
             raise click.UsageError(str(e)) from e
         except standard.StandardError as e:
             raise InstallationError(str(e)) from e
-        if not quiet:  # (the summary's figures of the whole store: for nobody with --quiet)
+        if console:  # (the summary's figures of the whole store: for nobody with --quiet)
+            from iatiportal.store import queries  # noqa: PLC0415 - see the module docstring
+
             with engine.connect() as conn:
                 totals = queries.store_counts(conn)
             _print_summary(console, summary, totals)
@@ -306,6 +327,7 @@ def ingest_command(
 
         folder = _snapshot_folder(snapshot_dir, engine)
         if not snapshot.is_current(engine, folder):
+            console = console or _console(quiet=True)
             if wait_snapshot:
                 _write_snapshot(console, engine, folder, if_stale=True, wait=True)
             else:
@@ -397,7 +419,7 @@ def refresh_command(
         raise click.UsageError(str(e)) from e
     if not no_validate:
         _check_standard(", or refresh with --no-validate")
-    console = Console(stderr=True, quiet=quiet)
+    console = _console(quiet=quiet)
     install_sigterm_exit()  # a stopped refresh rolls back and removes its downloads
     limits = DownloadLimits(read_timeout=timeout)
     with store(db) as engine:
@@ -504,7 +526,7 @@ def reference_load(folder: Path, db: str | None) -> None:
     note. Both are counted here and listed on /-/data-health."""
     from iatiportal import reference  # noqa: PLC0415 - see the module docstring
 
-    console = Console(stderr=True)
+    console = _console()
     with store(db) as engine:
         try:
             summary = reference.load(engine, folder)
@@ -537,7 +559,7 @@ def rates_load(file: Path, db: str | None) -> None:
     eurofxref-hist.csv) and rebuild the money figures with them."""
     from iatiportal import rates  # noqa: PLC0415 - see the module docstring
 
-    console = Console(stderr=True)
+    console = _console()
     with store(db) as engine:
         try:
             with console.status("Storing the rates and converting the money figures"):
@@ -564,7 +586,7 @@ def snapshot_command(
     compressed SQLite file and as a zip of CSVs with a data dictionary and code names in every
     language (what /-/download/ offers). The previous snapshot is served until the new one is
     complete. Exit status 1 when it could not be written."""
-    console = Console(stderr=True, quiet=quiet)
+    console = _console(quiet=quiet)
     with store(db) as engine:
         folder = _snapshot_folder(snapshot_dir, engine)
         if if_stale:
@@ -592,14 +614,15 @@ def stats_document(totals: dict[str, Any]) -> dict[str, Any]:
 def stats_command(db: str | None, as_json: bool) -> None:
     """Counts and sums of what the store holds."""
     from iatiportal.exports import encode  # noqa: PLC0415 - see the module docstring
+    from iatiportal.store import queries  # noqa: PLC0415 - see the module docstring
 
     with store(db) as engine, engine.connect() as conn:
         totals = queries.stats(conn)
     if as_json:
         click.echo(encode.dumps(stats_document(totals), indent=2))
         return
-    console = Console()
-    table = Table(show_header=False, title="iatiportal store")
+    console = _console(stderr=False)
+    table = _table(show_header=False, title="iatiportal store")
     for key in (
         "files",
         "files_failed",
@@ -614,7 +637,7 @@ def stats_command(db: str | None, as_json: bool) -> None:
     for sev, n in totals["problems"].items():
         table.add_row(f"problems ({sev})", f"{n:,}")
     console.print(table)
-    sums = Table(
+    sums = _table(
         "transaction type", "currency", "value", "count", title="Transactions by type and currency"
     )
     for row in totals["transaction_sums"]:
@@ -653,6 +676,7 @@ def problems_command(
 ) -> None:
     """List the problems found in ingested files."""
     from iatiportal.exports import encode  # noqa: PLC0415 - see the module docstring
+    from iatiportal.store import queries  # noqa: PLC0415 - see the module docstring
 
     with store(db) as engine, engine.connect() as conn:
         rows = queries.problems(
@@ -692,10 +716,14 @@ profile_option = click.option(
 
 
 def _profile_files(profiles: tuple[str, ...]) -> list[str]:
+    from iatiportal.profile import bundled  # noqa: PLC0415 - see the module docstring
+
     return [p if Path(p).suffix == ".toml" else str(bundled(p)) for p in profiles]
 
 
 def _portal(profiles: tuple[str, ...]) -> Portal:
+    from iatiportal.profile import ProfileError, load_portal  # noqa: PLC0415 - see above
+
     try:
         return load_portal(_profile_files(profiles))
     except ProfileError as e:
@@ -874,6 +902,7 @@ def demo_command(db: str, host: str, port: int, serve: bool, public_url: str | N
     """Load the bundled sample data (clearly marked as such) and the reference extract for its
     countries into a fresh SQLite file and serve the portal over it."""
     from iatiportal.demo.load import load_demo  # noqa: PLC0415 - see the module docstring
+    from iatiportal.store import queries  # noqa: PLC0415 - see the module docstring
 
     _check_standard()
     path = Path(db)
@@ -884,7 +913,7 @@ def demo_command(db: str, host: str, port: int, serve: bool, public_url: str | N
         summary = loaded.ingest
         with engine.connect() as conn:
             totals = queries.store_counts(conn)
-        console = Console(stderr=True)
+        console = _console()
         _print_summary(console, summary, totals)
         console.print(
             f"Sample data loaded into {path}, with {loaded.reference.values} reference values "
@@ -946,6 +975,8 @@ def standard_fetch(
     """Install the IATI schemas (1.01-2.03) and the 2.03 codelists, each checked against the
     SHA-256 pinned in the code. A checksum mismatch is refused and nothing is installed.
     Exit status: 0 when installed, 1 when no source could be used or a file was refused."""
+    from iatiportal.standard import install  # noqa: PLC0415 - see the module docstring
+
     try:
         done = install.fetch(
             target,

@@ -97,6 +97,50 @@ def test_ingest_exits_0_when_every_file_is_read(db_url: str) -> None:
                fixture("organisation-203.xml")).returncode == 0  # fmt: skip
 
 
+MODULES_AT_EXIT = """
+import atexit, sys
+atexit.register(lambda: print(" ".join(sorted(sys.modules))))
+from iatiportal.cli import main
+sys.argv[0] = "iatiportal"
+main()
+"""
+
+# What a quiet re-ingest of unchanged files must not import: it reads no file (the parser,
+# lxml, the rulesets, the parsing workers, the row writer), prints nothing (rich), renders
+# nothing (the profiles, the page queries). (The PostgreSQL dialect stays: SQLAlchemy loads it
+# to check the hash indexes' ``postgresql_using`` in store.schema, even for a SQLite store.)
+NOT_FOR_AN_UNCHANGED_FILE = (
+    "lxml.etree",
+    "iatiportal.ingest.parse",
+    "iatiportal.ingest.rulesets",
+    "iatiportal.store.produce",
+    "iatiportal.store.write",
+    "rich.console",
+    "rich.progress",
+    "iatiportal.profile",
+    "iatiportal.store.queries",
+    "iatiportal.standard.install",
+    "alembic",
+)
+
+
+def test_a_quiet_unchanged_reingest_imports_only_what_it_needs(sqlite_url: str) -> None:
+    files = (fixture("v201-hierarchy-parent-child.xml"), fixture("organisation-203.xml"))
+    assert run("ingest", "--db", sqlite_url, "--no-snapshot", *files).returncode == 0
+
+    again = subprocess.run(
+        [sys.executable, "-c", MODULES_AT_EXIT, "ingest", "--db", sqlite_url, "-q",
+         "--no-snapshot", *files],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert again.returncode == 0, again.stderr
+    imported = set(again.stdout.split())
+    assert "iatiportal.store.load" in imported  # (the modules were printed)
+    assert [m for m in NOT_FOR_AN_UNCHANGED_FILE if m in imported] == []
+    assert store_stats(sqlite_url)["files"] == 2
+
+
 def test_ingest_exits_1_when_a_file_cannot_be_read_and_stores_the_others(db_url: str) -> None:
     result = run("ingest", "--db", db_url, fixture("v201-hierarchy-parent-child.xml"),
                  fixture("malformed.xml"), fixture("organisation-203.xml"))  # fmt: skip

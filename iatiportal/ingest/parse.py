@@ -20,6 +20,7 @@ from lxml import etree
 from iatiportal import standard
 from iatiportal.ingest import records as r
 from iatiportal.ingest import rulesets
+from iatiportal.ingest.errors import FileError
 from iatiportal.ingest.extract import clean, line_of, read_activity, read_organisation
 from iatiportal.ingest.long_activity import LONG, LongActivity
 from iatiportal.ingest.sanity import sanity_problems
@@ -39,16 +40,6 @@ _ROOTS = {
     "iati-organisations": ("organisations", "iati-organisation"),
     "iati-organisation": ("organisations", "iati-organisation"),
 }
-
-
-class FileError(Exception):
-    """The file as a whole cannot be read (not XML, not IATI, hostile)."""
-
-    def __init__(self, rule: str, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
-        self.line = line
 
 
 def _localname(tag: str) -> str:

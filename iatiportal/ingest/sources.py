@@ -48,7 +48,7 @@ from types import FrameType
 from typing import IO, Any, BinaryIO, Protocol
 from urllib.parse import unquote, unquote_plus, urljoin, urlsplit
 
-from iatiportal.ingest.parse import FileError
+from iatiportal.ingest.errors import FileError
 
 REDACTED = "REDACTED"
 DOWNLOAD_PREFIX = "iatiportal-downloads-"

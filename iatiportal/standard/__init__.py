@@ -16,15 +16,25 @@ import os
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree
 
 SCHEMA_VERSIONS = ("1.01", "1.02", "1.03", "1.04", "1.05", "2.01", "2.02", "2.03")
 SCHEMA_KINDS = ("activities", "organisations")
 CODELIST_VERSION = "2.03"
 FETCH_HINT = "run `iatiportal standard fetch` (or `make`) to install a working copy"
 
-_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+def _parse(path: Path) -> etree._ElementTree:
+    """``path`` read as XML without entities, network or DTD. lxml is imported here, not with
+    the module: a command that finds its files unchanged never reads a schema or codelist."""
+    from lxml import etree  # noqa: PLC0415 - see the docstring
+
+    return etree.parse(
+        str(path), etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    )
 
 
 class StandardError(Exception):
@@ -81,8 +91,10 @@ def is_installed() -> bool:
 
 @functools.cache
 def _compiled(path: Path, mtime_ns: int) -> etree.XMLSchema:
+    from lxml import etree  # noqa: PLC0415 - see _parse
+
     try:
-        return etree.XMLSchema(etree.parse(str(path), _SAFE))
+        return etree.XMLSchema(_parse(path))
     except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as e:
         raise SchemaCompileError(path, str(e)) from e
 
@@ -123,8 +135,10 @@ def _checked(
     for path, _size, mtime_ns in schemas:
         _compiled(path, mtime_ns)
     for path, _size, _mtime_ns in lists:
+        from lxml import etree  # noqa: PLC0415 - see _parse
+
         try:
-            etree.parse(str(path), _SAFE)
+            _parse(path)
         except etree.XMLSyntaxError as e:
             raise StandardError(f"the IATI codelist {path} is not XML: {e}; {FETCH_HINT}") from e
 
@@ -174,7 +188,7 @@ def _code_names(path: Path, language: str) -> dict[str, str]:
     lang_attr = "{http://www.w3.org/XML/1998/namespace}lang"
     shipped = shipped_names(language).get(path.stem, {})
     names: dict[str, str] = {}
-    tree = etree.parse(str(path), _SAFE)
+    tree = _parse(path)
     for item in tree.iterfind(".//codelist-item"):
         code = (item.findtext("code") or "").strip()
         chosen = english = None

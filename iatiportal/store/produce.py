@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from iatiportal.ingest import records as r
-from iatiportal.ingest.parse import WHOLE, FileError, iter_file
+from iatiportal.ingest.errors import FileError
+from iatiportal.ingest.parse import WHOLE, iter_file
 from iatiportal.ingest.split import Part, find_cuts
 from iatiportal.store.rows import (
     FIRST_FLUSH_ROWS,

@@ -31,7 +31,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
@@ -86,6 +85,9 @@ class SearchVector(TypeDecorator[str]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
+            # Imported here: a SQLite store's commands never load the PostgreSQL dialect.
+            from sqlalchemy.dialects.postgresql import TSVECTOR  # noqa: PLC0415
+
             return dialect.type_descriptor(TSVECTOR())
         return dialect.type_descriptor(Text())
 

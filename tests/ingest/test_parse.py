@@ -17,7 +17,8 @@ import pytest
 from own_rules import own
 
 from iatiportal.ingest import records as r
-from iatiportal.ingest.parse import FileError, Item, iter_file
+from iatiportal.ingest.errors import FileError
+from iatiportal.ingest.parse import Item, iter_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from iatiportal.ingest.parse import FileError
+from iatiportal.ingest.errors import FileError
 from iatiportal.ingest.sources import (
     DownloadError,
     DownloadLimits,
