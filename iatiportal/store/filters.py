@@ -147,7 +147,7 @@ def activity_condition(
         rr = s.recipient_region
         region = select(rr.c.activity_id).where(rr.c.recipient_region_code == filters.region)
         if filters.region_vocabulary is not None:
-            region = region.where(rr.c.recipient_region_vocabulary == filters.region_vocabulary)
+            region = region.where(rr.c.vocabulary == filters.region_vocabulary)
         conditions.append(a.c.id.in_(region))
     if filters.year is not None:
         ay = s.activity_year

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from iatiportal.profile import MoneyRules, Portal, Profile, load_profile
 from iatiportal.store import facts, money
 from iatiportal.store import schema as s
-from iatiportal.store.filters import Filters
+from iatiportal.store.filters import Filters, selected_ids
 from iatiportal.store.load import ingest
 from iatiportal.store.money import FundingPartner, MoneyRow
 
@@ -253,8 +253,25 @@ def test_a_region_filter(engine: Engine) -> None:
         other_vocabulary = money.totals(
             conn, None, Filters(region="289", region_vocabulary="99"), ("expenditure",)
         )
+        # The activities the same filters select (what lists and downloads show).
+        selected = {
+            vocabulary: set(
+                conn.scalars(
+                    select(s.activity.c.iati_identifier).where(
+                        s.activity.c.id.in_(
+                            selected_ids(
+                                Filters(region="289", region_vocabulary=vocabulary),
+                                engine.dialect.name,
+                            )
+                        )
+                    )
+                )
+            )
+            for vocabulary in (None, "1", "99")
+        }
     assert [r.value for r in region] == [D("400")]
     assert other_vocabulary == []
+    assert selected == {None: {"XX-SPLIT-MIXED"}, "1": {"XX-SPLIT-MIXED"}, "99": set()}
 
 
 # -- currencies ---------------------------------------------------------------------------------
