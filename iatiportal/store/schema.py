@@ -606,11 +606,13 @@ problem = Table(
     Column("source_file_id", Integer, ForeignKey("source_file.id"), index=True),
     Column("file_path", Text, nullable=False),
     Column("line", Integer),
-    Column("iati_identifier", String(), index=True),
+    Column("iati_identifier", String()),
     _code("severity", nullable=False),  # error | warning | info
     _code("rule", nullable=False),
     Column("message", Text, nullable=False),
     Column("recorded_at", DateTime, nullable=False),
+    # An activity's problems, by line (migration 0028); also any lookup by identifier.
+    Index("ix_problem_activity", "iati_identifier", "source_file_id", "line"),
 )
 
 ACTIVITY_CHILD_TABLES: tuple[Table, ...] = (
