@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from artifacts import ARTIFACTS, written_since
 from sqlalchemy import Engine
-from stores import PG_URL, SQLITE_ONLY, postgresql_database
+from stores import PG_URL, SQLITE_ONLY, drop_all_shared_files, postgresql_database
 
 from iatiportal.store.db import make_engine, migrate
 
@@ -49,6 +49,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     runs the session, after every worker is done."""
     if not _is_controller(session.config):
         return
+    drop_all_shared_files(session.config._tmp_path_factory)  # type: ignore[attr-defined]
     folder = session.config.invocation_params.dir
     left = sorted(_names_in(folder) - session.stash[_run_folder_before] - RUN_FOLDER_MAY_GAIN)
     if not left:

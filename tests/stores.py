@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
@@ -15,6 +18,7 @@ from starlette.testclient import TestClient
 from iatiportal.demo.load import load_demo
 from iatiportal.profile import bundled, load_portal
 from iatiportal.store.db import make_engine, migrate
+from iatiportal.store.load import ingest
 from iatiportal.web.app import create_app
 
 PG_URL = os.environ.get("IATIPORTAL_TEST_PG_URL")
@@ -39,6 +43,86 @@ def postgresql_database() -> Iterator[str]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         finally:
             admin.dispose()
+
+
+ALL_SHARED_FILES = "all-shared-files"
+"""The folder, in the run's tmp folder, of the stores of all shared files (one per database)."""
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory, config: pytest.Config) -> Path:
+    """The tmp folder of this run, the same for every worker of ``pytest -n``: a worker's own
+    tmp folder is a folder in the run's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if hasattr(config, "workerinput") else base
+
+
+@contextlib.contextmanager
+def all_shared_files(
+    kind: str, shared: Path, tmp_path_factory: pytest.TempPathFactory, config: pytest.Config
+) -> Iterator[tuple[Engine, list[str]]]:
+    """A store holding every shared IATI file on ``kind``, and each file's ingest status.
+
+    Ingesting the shared files takes a minute per database, and several test files only
+    read the result, so the first worker that asks builds it (the others wait on a lock) and
+    every test file of the run reads that one store. Its PostgreSQL database is dropped when
+    the run ends (``drop_all_shared_files``)."""
+    folder = _run_folder(tmp_path_factory, config) / ALL_SHARED_FILES
+    folder.mkdir(exist_ok=True)
+    built = folder / f"{kind}.json"
+    with (folder / f"{kind}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            _build_all_shared_files(kind, shared, folder, built)
+    record = json.loads(built.read_text(encoding="utf-8"))
+    engine = make_engine(record["url"])
+    try:
+        yield engine, record["statuses"]
+    finally:
+        engine.dispose()
+
+
+def _build_all_shared_files(kind: str, shared: Path, folder: Path, built: Path) -> None:
+
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / 'store.db'}"
+        database = None
+    else:
+        assert PG_URL, "IATIPORTAL_TEST_PG_URL is not set"
+        database = f"iatiportal_t_all_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
+        finally:
+            admin.dispose()
+        url = make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+    # Recorded before the ingest, so that the database is dropped even if the ingest fails.
+    (folder / f"{kind}.database").write_text(database or "", encoding="utf-8")
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        summary = ingest(engine, [str(shared / "iati")])
+    finally:
+        engine.dispose()
+    statuses = [f.status for f in summary.files]
+    built.write_text(json.dumps({"url": url, "statuses": statuses}), encoding="utf-8")
+
+
+def drop_all_shared_files(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Drop the PostgreSQL database of the store of all shared files, if this run built one
+    (called once, by the process that runs the session, after every worker is done)."""
+    recorded = tmp_path_factory.getbasetemp() / ALL_SHARED_FILES / "postgresql.database"
+    if not recorded.exists() or not PG_URL:
+        return
+    database = recorded.read_text(encoding="utf-8").strip()
+    if not database:
+        return
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 @contextlib.contextmanager

@@ -18,13 +18,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from sqlalchemy import Engine, func, select
-from stores import KINDS, migrated_store
+from stores import KINDS, all_shared_files
 
 from iatiportal.store import chains
 from iatiportal.store import schema as s
-from iatiportal.store.load import ingest
 
-pytestmark = pytest.mark.slow  # ingests all shared files once per database
+pytestmark = pytest.mark.slow  # reads the store of all shared files, built once per run
 
 TYPES = {"1": "1", "IF": "1", "2": "2", "C": "2", "3": "3", "D": "3"}
 
@@ -65,9 +64,11 @@ def from_xml(folder: Path) -> tuple[set[str], set[tuple[str, str]], int, int]:
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared: Path
 ) -> Iterator[Engine]:
-    with migrated_store(request.param, tmp_path_factory.mktemp("chains")) as engine:
-        summary = ingest(engine, [str(shared / "iati")])
-        assert summary.count("ingested") >= 50
+    with all_shared_files(request.param, shared, tmp_path_factory, request.config) as (
+        engine,
+        statuses,
+    ):
+        assert statuses.count("ingested") >= 50
         yield engine
 
 

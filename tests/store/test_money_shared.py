@@ -20,16 +20,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, select
-from stores import KINDS, migrated_store
+from stores import KINDS, all_shared_files
 
 from iatiportal.profile import MoneyRules, Profile
 from iatiportal.store import money
 from iatiportal.store import schema as s
 from iatiportal.store.filters import Filters
-from iatiportal.store.load import ingest
 from iatiportal.store.money import Dimension, Measure, MoneyRow
 
-pytestmark = pytest.mark.slow  # ingests all shared files once per database
+pytestmark = pytest.mark.slow  # reads the store of all shared files, built once per run
 
 UNIT = Decimal("0.0001")
 Key = tuple[int | None, str | None]  # (year, currency)
@@ -39,10 +38,12 @@ Key = tuple[int | None, str | None]  # (year, currency)
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared: Path
 ) -> Iterator[Engine]:
-    """A store holding every shared IATI file, built once per database for this module."""
-    with migrated_store(request.param, tmp_path_factory.mktemp("money")) as engine:
-        summary = ingest(engine, [str(shared / "iati")])
-        assert summary.count("ingested") >= 50
+    """The store of every shared IATI file on each database (built once for the run)."""
+    with all_shared_files(request.param, shared, tmp_path_factory, request.config) as (
+        engine,
+        statuses,
+    ):
+        assert statuses.count("ingested") >= 50
         yield engine
 
 
