@@ -27,22 +27,36 @@ KINDS = ["sqlite"] if SQLITE_ONLY else ["sqlite", "postgresql"]
 """The databases the suite runs on (tests/conftest.py says why PostgreSQL is not optional)."""
 
 
+def _create_database(prefix: str) -> tuple[str, str]:
+    """(name, URL) of a new PostgreSQL database on the test server."""
+    assert PG_URL, "IATIPORTAL_TEST_PG_URL is not set"
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    _on_server(f'CREATE DATABASE "{name}"')
+    return name, make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(name: str) -> None:
+    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _on_server(statement: str) -> None:
+    assert PG_URL, "IATIPORTAL_TEST_PG_URL is not set"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
 @contextlib.contextmanager
 def postgresql_database() -> Iterator[str]:
     """The URL of a fresh PostgreSQL database, dropped afterwards."""
-    assert PG_URL, "IATIPORTAL_TEST_PG_URL is not set"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"iatiportal_t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    name, url = _create_database("iatiportal_t_")
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
+        _drop_database(name)
 
 
 ALL_SHARED_FILES = "all-shared-files"
@@ -82,22 +96,12 @@ def all_shared_files(
 
 
 def _build_all_shared_files(kind: str, shared: Path, folder: Path, built: Path) -> None:
-
     if kind == "sqlite":
-        url = f"sqlite:///{folder / 'store.db'}"
-        database = None
+        database, url = "", f"sqlite:///{folder / 'store.db'}"
     else:
-        assert PG_URL, "IATIPORTAL_TEST_PG_URL is not set"
-        database = f"iatiportal_t_all_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{database}"'))
-        finally:
-            admin.dispose()
-        url = make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+        database, url = _create_database("iatiportal_t_all_")
     # Recorded before the ingest, so that the database is dropped even if the ingest fails.
-    (folder / f"{kind}.database").write_text(database or "", encoding="utf-8")
+    (folder / f"{kind}.database").write_text(database, encoding="utf-8")
     engine = make_engine(url)
     try:
         migrate(engine)
@@ -115,14 +119,8 @@ def drop_all_shared_files(tmp_path_factory: pytest.TempPathFactory) -> None:
     if not recorded.exists() or not PG_URL:
         return
     database = recorded.read_text(encoding="utf-8").strip()
-    if not database:
-        return
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    if database:
+        _drop_database(database)
 
 
 @contextlib.contextmanager
