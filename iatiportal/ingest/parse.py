@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from lxml import etree
 
@@ -54,35 +54,59 @@ def _doctype_line(path: Path) -> int | None:
     return head.count(b"\n", 0, at) + 1 if at >= 0 else None
 
 
+HEADER_CHUNK = 512
+"""Bytes fed at a time while looking for the root element: lxml 6.2's ``iterparse`` parses a
+whole buffer before it gives the first start event, so an error further in (or a refused
+entity) would be reported as the header's."""
+
+
+def _root_start(path: Path) -> Iterator[etree._Element]:
+    """The root element of ``path`` as soon as its start tag is read (nothing if none is)."""
+    parser = etree.XMLPullParser(events=("start",), **SAFE_PARSER_OPTIONS)
+    with path.open("rb") as f:
+        while chunk := f.read(HEADER_CHUNK):
+            parser.feed(chunk)
+            for _event, root in parser.read_events():
+                yield cast(etree._Element, root)
+                return
+
+
 def read_header(path: Path) -> r.FileHeader:
     """What kind of IATI file ``path`` is; raises FileError when it is none."""
     if path.stat().st_size == 0:
         raise FileError("not-xml", "the file is empty")
     try:
-        with path.open("rb") as f:
-            for _event, root in etree.iterparse(f, events=("start",), **SAFE_PARSER_OPTIONS):
-                doctype = root.getroottree().docinfo.doctype
-                if doctype:
-                    raise FileError(
-                        "xml-doctype",
-                        f"the file declares {doctype!r}: DOCTYPE declarations (and the entities "
-                        "they carry) are refused in IATI files",
-                        _doctype_line(path),
-                    )
-                name = _localname(root.tag)
-                if name not in _ROOTS or "}" in root.tag:
-                    raise FileError(
-                        "not-iati",
-                        f"the root element is <{root.tag}>, not <iati-activities> or "
-                        "<iati-organisations>",
-                        line_of(root),
-                    )
-                return r.FileHeader(
-                    _ROOTS[name][0],
-                    clean(root.get("version")),
-                    clean(root.get("generated-datetime")),
+        for root in _root_start(path):
+            doctype = root.getroottree().docinfo.doctype  # type: ignore[attr-defined]
+            if doctype:
+                raise FileError(
+                    "xml-doctype",
+                    f"the file declares {doctype!r}: DOCTYPE declarations (and the entities "
+                    "they carry) are refused in IATI files",
+                    _doctype_line(path),
                 )
+            name = _localname(root.tag)
+            if name not in _ROOTS or "}" in root.tag:
+                raise FileError(
+                    "not-iati",
+                    f"the root element is <{root.tag}>, not <iati-activities> or "
+                    "<iati-organisations>",
+                    line_of(root),
+                )
+            return r.FileHeader(
+                _ROOTS[name][0],
+                clean(root.get("version")),
+                clean(root.get("generated-datetime")),
+            )
     except etree.XMLSyntaxError as e:
+        line = _doctype_line(path)
+        if line is not None:  # lxml 6.2 refuses the entities before the root is read
+            raise FileError(
+                "xml-doctype",
+                "the file declares a DOCTYPE whose entities could not be read "
+                f"({e.msg}): DOCTYPE declarations are refused in IATI files",
+                line,
+            ) from e
         raise FileError("not-xml", f"not well-formed XML: {e.msg}", e.lineno) from e
     raise FileError("not-xml", "no root element")
 
