@@ -61,6 +61,8 @@ def postgresql_database() -> Iterator[str]:
 
 ALL_SHARED_FILES = "all-shared-files"
 """The folder, in the run's tmp folder, of the stores of all shared files (one per database)."""
+DATABASES = "postgresql.databases"
+"""The file, in that folder, naming each PostgreSQL database built for it, one per line."""
 
 
 def _run_folder(tmp_path_factory: pytest.TempPathFactory, config: pytest.Config) -> Path:
@@ -97,11 +99,13 @@ def all_shared_files(
 
 def _build_all_shared_files(kind: str, shared: Path, folder: Path, built: Path) -> None:
     if kind == "sqlite":
-        database, url = "", f"sqlite:///{folder / 'store.db'}"
+        url = f"sqlite:///{folder / 'store.db'}"
     else:
         database, url = _create_database("iatiportal_t_all_")
-    # Recorded before the ingest, so that the database is dropped even if the ingest fails.
-    (folder / f"{kind}.database").write_text(database, encoding="utf-8")
+        # Recorded before the ingest, so that it is dropped even if the ingest fails (and a
+        # later worker builds another).
+        with (folder / DATABASES).open("a", encoding="utf-8") as names:
+            names.write(database + "\n")
     engine = make_engine(url)
     try:
         migrate(engine)
@@ -113,14 +117,12 @@ def _build_all_shared_files(kind: str, shared: Path, folder: Path, built: Path) 
 
 
 def drop_all_shared_files(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Drop the PostgreSQL database of the store of all shared files, if this run built one
+    """Drop the PostgreSQL databases of the stores of all shared files that this run built
     (called once, by the process that runs the session, after every worker is done)."""
-    recorded = tmp_path_factory.getbasetemp() / ALL_SHARED_FILES / "postgresql.database"
-    if not recorded.exists() or not PG_URL:
-        return
-    database = recorded.read_text(encoding="utf-8").strip()
-    if database:
-        _drop_database(database)
+    recorded = tmp_path_factory.getbasetemp() / ALL_SHARED_FILES / DATABASES
+    if recorded.exists():
+        for database in recorded.read_text(encoding="utf-8").split():
+            _drop_database(database)
 
 
 @contextlib.contextmanager

@@ -60,15 +60,24 @@ whole buffer before it gives the first start event, so an error further in (or a
 entity) would be reported as the header's."""
 
 
-def _root_start(path: Path) -> Iterator[etree._Element]:
-    """The root element of ``path`` as soon as its start tag is read (nothing if none is)."""
+def _root_start(path: Path) -> etree._Element | None:
+    """The root element of ``path`` as soon as its start tag is read (None if none is)."""
     parser = etree.XMLPullParser(events=("start",), **SAFE_PARSER_OPTIONS)
     with path.open("rb") as f:
         while chunk := f.read(HEADER_CHUNK):
             parser.feed(chunk)
             for _event, root in parser.read_events():
-                yield cast(etree._Element, root)
-                return
+                return cast(etree._Element, root)
+    return None
+
+
+def _doctype_refused(path: Path, declared: str) -> FileError:
+    return FileError(
+        "xml-doctype",
+        f"the file declares {declared}: DOCTYPE declarations (and the entities they carry) "
+        "are refused in IATI files",
+        _doctype_line(path),
+    )
 
 
 def read_header(path: Path) -> r.FileHeader:
@@ -76,39 +85,28 @@ def read_header(path: Path) -> r.FileHeader:
     if path.stat().st_size == 0:
         raise FileError("not-xml", "the file is empty")
     try:
-        for root in _root_start(path):
-            doctype = root.getroottree().docinfo.doctype  # type: ignore[attr-defined]
-            if doctype:
-                raise FileError(
-                    "xml-doctype",
-                    f"the file declares {doctype!r}: DOCTYPE declarations (and the entities "
-                    "they carry) are refused in IATI files",
-                    _doctype_line(path),
-                )
-            name = _localname(root.tag)
-            if name not in _ROOTS or "}" in root.tag:
-                raise FileError(
-                    "not-iati",
-                    f"the root element is <{root.tag}>, not <iati-activities> or "
-                    "<iati-organisations>",
-                    line_of(root),
-                )
-            return r.FileHeader(
-                _ROOTS[name][0],
-                clean(root.get("version")),
-                clean(root.get("generated-datetime")),
-            )
+        root = _root_start(path)
     except etree.XMLSyntaxError as e:
-        line = _doctype_line(path)
-        if line is not None:  # lxml 6.2 refuses the entities before the root is read
-            raise FileError(
-                "xml-doctype",
-                "the file declares a DOCTYPE whose entities could not be read "
-                f"({e.msg}): DOCTYPE declarations are refused in IATI files",
-                line,
-            ) from e
+        if _doctype_line(path) is not None:  # lxml 6.2 refuses the entities before the root
+            raise _doctype_refused(path, f"a DOCTYPE whose entities it refused ({e.msg})") from e
         raise FileError("not-xml", f"not well-formed XML: {e.msg}", e.lineno) from e
-    raise FileError("not-xml", "no root element")
+    if root is None:
+        raise FileError("not-xml", "no root element")
+    doctype = root.getroottree().docinfo.doctype  # type: ignore[attr-defined]
+    if doctype:
+        raise _doctype_refused(path, repr(doctype))
+    name = _localname(root.tag)
+    if name not in _ROOTS or "}" in root.tag:
+        raise FileError(
+            "not-iati",
+            f"the root element is <{root.tag}>, not <iati-activities> or <iati-organisations>",
+            line_of(root),
+        )
+    return r.FileHeader(
+        _ROOTS[name][0],
+        clean(root.get("version")),
+        clean(root.get("generated-datetime")),
+    )
 
 
 def activity_version(el: etree._Element, file_version: str | None) -> str | None:
