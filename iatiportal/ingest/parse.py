@@ -1,6 +1,6 @@
 """The one streaming parser for IATI activity and organisation files, every version.
 
-``iter_file`` reads a file with lxml ``iterparse`` and clears each activity after use, so memory
+``iter_file`` reads a file with an lxml pull parser and clears each activity after use, so memory
 does not grow with file size; an activity with very many transactions has them read as they
 are parsed (ingest.long_activity), so it does not grow with one activity's size either.
 Hostile XML is refused before any activity is read: a file with a DOCTYPE (the carrier of
@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Literal, cast
 
 from lxml import etree
 
@@ -54,20 +54,48 @@ def _doctype_line(path: Path) -> int | None:
     return head.count(b"\n", 0, at) + 1 if at >= 0 else None
 
 
+CHUNK = 32 * 1024
+"""Bytes fed at a time to the parser. lxml 6.2's ``iterparse`` gives no event before it has
+parsed a whole (large) buffer, so an error half-way lost the activities read before it and a
+refused entity was reported as a broken root; a pull parser fed in pieces gives every event
+completed before the error."""
+
 HEADER_CHUNK = 512
-"""Bytes fed at a time while looking for the root element: lxml 6.2's ``iterparse`` parses a
-whole buffer before it gives the first start event, so an error further in (or a refused
-entity) would be reported as the header's."""
+"""Bytes fed at a time while looking for the root element, which is in the first few."""
+
+
+def _events(
+    f: IO[bytes] | io.RawIOBase,
+    events: tuple[Literal["start", "end"], ...],
+    tags: tuple[str, ...] | None = None,
+    chunk: int = CHUNK,
+) -> Iterator[tuple[str, etree._Element]]:
+    """The ``events`` of elements (of ``tags``, or all) in ``f``, as they complete; an
+    XMLSyntaxError is raised after every event that the well-formed part before it gave."""
+    parser = etree.XMLPullParser(events=events, tag=tags, **SAFE_PARSER_OPTIONS)
+    while True:
+        data = f.read(chunk)
+        failed: etree.XMLSyntaxError | None = None
+        try:
+            if data:
+                parser.feed(data)
+            else:
+                parser.close()
+        except etree.XMLSyntaxError as e:
+            failed = e
+        # Only element events are asked for (no namespace, comment or PI events).
+        yield from cast(Iterator[tuple[str, etree._Element]], parser.read_events())
+        if failed is not None:
+            raise failed
+        if not data:
+            return
 
 
 def _root_start(path: Path) -> etree._Element | None:
     """The root element of ``path`` as soon as its start tag is read (None if none is)."""
-    parser = etree.XMLPullParser(events=("start",), **SAFE_PARSER_OPTIONS)
     with path.open("rb") as f:
-        while chunk := f.read(HEADER_CHUNK):
-            parser.feed(chunk)
-            for _event, root in parser.read_events():
-                return cast(etree._Element, root)
+        for _event, root in _events(f, ("start",), chunk=HEADER_CHUNK):
+            return root
     return None
 
 
@@ -293,7 +321,7 @@ def _iter_elements(
 ) -> Iterator[Item]:
     # Transactions end events too: past LONG of them, an activity's are read as they come.
     tags = (tag, "transaction") if tag == "iati-activity" else (tag,)
-    context = etree.iterparse(f, events=("end",), tag=tags, **SAFE_PARSER_OPTIONS)
+    context = _events(f, ("end",), tags)
     every = 1 if part.cuts else part.count  # a byte range is all ours; else every n-th
     mine = 0 if part.cuts else part.index
     index = -1
