@@ -27,7 +27,8 @@ no window over the parts is needed, and both databases give identical figures.
 
 Finally ``money_total`` and ``money_total_sector`` sum the facts over activities (what pages
 without an activity in question read); ``participating_funder`` lists the role-1
-participating organisations of activities without incoming funds; ``activity_year`` lists the
+participating organisations of activities without incoming funds; ``activity_implementer``
+the implementing partners each activity names (``_implementers``); ``activity_year`` lists the
 years of each activity's budgets and transactions; ``country_activities`` counts the current
 activities naming each recipient country (descendants of another activity counted under it, not
 on their own); ``activity_descendant`` keeps the closure of step 4, ``activity_link`` its links;
@@ -120,6 +121,7 @@ _FACT_TABLES = (
     s.money_summary,
     s.money_summary_sector,
     s.participating_funder,
+    s.activity_implementer,
     s.activity_year,
     s.country_activities,
     s.activity_country,
@@ -402,7 +404,7 @@ def _forget_scope(conn: Connection, d: _Dialect) -> tuple[int, int]:
             SELECT id FROM money_fact WHERE activity_id {in_scope})"""
     ).rowcount
     facts = conn.exec_driver_sql(f"DELETE FROM money_fact WHERE activity_id {in_scope}").rowcount
-    for name in ("participating_funder", "activity_year"):
+    for name in ("participating_funder", "activity_implementer", "activity_year"):
         conn.exec_driver_sql(f"DELETE FROM {name} WHERE activity_id {in_scope}")
     conn.exec_driver_sql(
         f"DELETE FROM activity_descendant WHERE ancestor_id {in_scope} OR descendant_id {in_scope}"
@@ -471,6 +473,7 @@ def refresh(conn: Connection, *, scoped: bool = False) -> RefreshSummary:
     _budgets(conn, d, sc)
     _transactions(conn, d, sc)
     _participating_funders(conn, sc)
+    _implementers(conn, d, sc)
     _hierarchy(conn, d, sc)
     added = (_split_by_geography(conn, d, sc), _split_by_sector(conn, d, sc))
     if not scoped:
@@ -792,6 +795,36 @@ def _participating_funders(conn: Connection, sc: _Scope) -> None:
         LEFT JOIN mf_span sp ON sp.activity_id = po.activity_id
         WHERE a.is_current = TRUE AND po.role = '1' AND COALESCE(sp.has_incoming, 0) = 0
               {sc.where("po.activity_id")}"""
+    )
+
+
+def _implementers(conn: Connection, d: _Dialect, sc: _Scope) -> None:
+    """The implementing partners of each current activity, counted by (role, ref, first
+    name, year): participating orgs of role 4 (no year), and the receivers of disbursements
+    and expenditure (type 3, 4) by year of the transaction's date, else of its value date."""
+    year = d.year_of("COALESCE(t.transaction_date, t.value_date)")
+    conn.exec_driver_sql(
+        f"""INSERT INTO activity_implementer (activity_id, role, ref, name, year, n)
+        SELECT activity_id, role, ref, name, year, COUNT(*) FROM (
+            SELECT po.activity_id, 'participating-org' AS role, po.ref,
+                   (SELECT n.text FROM narrative n
+                    WHERE n.element = 'participating-org' AND n.owner_id = po.id
+                    ORDER BY n.id LIMIT 1) AS name,
+                   CAST(NULL AS INTEGER) AS year
+            FROM participating_org po JOIN activity a ON a.id = po.activity_id
+            WHERE a.is_current = TRUE AND po.role = '4' {sc.where("po.activity_id")}
+            UNION ALL
+            SELECT t.activity_id, 'receiver-org', t.receiver_org_ref,
+                   (SELECT n.text FROM narrative n
+                    WHERE n.element = 'transaction/receiver-org' AND n.owner_id = t.id
+                    ORDER BY n.id LIMIT 1),
+                   {year}
+            FROM "transaction" t JOIN activity a ON a.id = t.activity_id
+            WHERE a.is_current = TRUE AND t.transaction_type IN ('3', '4')
+                  {sc.where("t.activity_id")}
+        ) named
+        WHERE ref IS NOT NULL OR name <> ''
+        GROUP BY activity_id, role, ref, name, year"""
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, literal, or_, select, union_all
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from iatiportal.store import facts, listing, version
 from iatiportal.store import schema as s
@@ -618,32 +618,20 @@ def implementing_partners(
     are left out. One row per partner (``ref``, else its name), ``ref`` and ``name`` (the
     most frequent name), by name; ``roles`` lists where it was named: "participating-org",
     "receiver-org"."""
-    po, t = s.participating_org, s.transaction
-    chosen = selected_ids(filters, conn.dialect.name)
-    named = select(
-        po.c.ref.label("ref"),
-        listing.first_narrative("participating-org", po.c.id).label("name"),
-        literal("participating-org").label("role"),
-    ).where(po.c.role == "4", po.c.activity_id.in_(chosen))
-    receivers = select(
-        t.c.receiver_org_ref.label("ref"),
-        listing.first_narrative("transaction/receiver-org", t.c.id).label("name"),
-        literal("receiver-org").label("role"),
-    ).where(
-        # Concatenated, so that SQLite finds the transactions by their activities instead of
-        # reading every disbursement and expenditure of the store through the type's index
-        # (without statistics, its planner took that for the narrower: 108 ms against 6 ms).
-        (t.c.transaction_type + "").in_(("3", "4")),
-        t.c.activity_id.in_(chosen),
+    # Read from the precomputed counts (store.facts._implementers), not from every
+    # transaction of the activities with its receiver's name looked up: one country of a
+    # 200,000-activity store took 350 ms that way.
+    ai = s.activity_implementer
+    query = (
+        select(ai.c.ref, ai.c.name, ai.c.role, func.sum(ai.c.n).label("n"))
+        .where(ai.c.activity_id.in_(selected_ids(filters, conn.dialect.name)))
+        .group_by(ai.c.ref, ai.c.name, ai.c.role)
     )
     if filters.year is not None:
-        when = func.coalesce(t.c.transaction_date, t.c.value_date)
-        receivers = receivers.where(
-            when >= dt.date(filters.year, 1, 1), when < dt.date(filters.year + 1, 1, 1)
-        )
+        query = query.where(or_(ai.c.role == "participating-org", ai.c.year == filters.year))
     found: dict[str, dict[str, Any]] = {}
     names: dict[str, dict[str, int]] = {}
-    for row in conn.execute(union_all(named, receivers)):
+    for row in conn.execute(query):
         if (row.ref is None and not row.name) or (row.ref is not None and row.ref in exclude):
             continue
         key = f"ref:{row.ref}" if row.ref is not None else f"name:{row.name}"
@@ -652,7 +640,7 @@ def implementing_partners(
             partner["roles"].append(row.role)
         if row.name:
             counts = names.setdefault(key, {})
-            counts[row.name] = counts.get(row.name, 0) + 1
+            counts[row.name] = counts.get(row.name, 0) + int(row.n)
     for key, partner in found.items():
         counts = names.get(key, {})
         partner["name"] = min(counts, key=lambda n: (-counts[n], n)) if counts else None

@@ -810,6 +810,23 @@ participating_funder = Table(
 """Funding partners named only as participating-org role 1, by activities that publish no
 incoming funds (their partners are listed without amounts)."""
 
+activity_implementer = Table(
+    "activity_implementer",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("activity_id", Integer, nullable=False, index=True),
+    # "participating-org" (role 4, year NULL) or "receiver-org" (of disbursements and
+    # expenditure, by year of the transaction date, else of the value date; NULL: neither).
+    Column("role", String(), nullable=False),
+    _code("ref"),
+    Column("name", Text),
+    Column("year", Integer),
+    Column("n", Integer, nullable=False),
+)
+"""The implementing partners a current activity names, each (role, ref, first name, year) once
+with how many times (``n``): what a page's implementing partners read, instead of every
+transaction of the activities with a narrative looked up for each."""
+
 activity_year = Table(
     "activity_year",
     metadata,

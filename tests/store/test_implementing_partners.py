@@ -68,3 +68,31 @@ def test_partners_of_one_name_come_by_ref_whatever_the_plan(engine: Engine, tmp_
         ("Same", None, ["receiver-org"]),
         ("ZZ-1", "Same", ["participating-org"]),
     ]
+
+
+def _payment(name: str, day: int) -> str:
+    return (
+        f'<transaction><transaction-type code="4"/><transaction-date iso-date="2023-06-{day:02d}"/>'
+        f'<value value-date="2023-06-{day:02d}">10</value>'
+        f'<receiver-org ref="XX-NGO-9"><narrative>{name}</narrative></receiver-org></transaction>'
+    )
+
+
+def test_the_name_most_often_given_wins_counting_every_payment(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # "Zeta Aid" on three payments, "Beta Aid" on two: Zeta wins, though in one activity
+    # (the counts kept per activity and name must be summed, not counted as one each).
+    payments = "".join(
+        [_payment("Zeta Aid", d) for d in (1, 2, 3)] + [_payment("Beta Aid", d) for d in (4, 5)]
+    )
+    path = tmp_path / "names.xml"
+    path.write_text(
+        SAME_NAME.replace("XX-HOME-3", "XX-HOME-4").replace(
+            '<recipient-country code="ML"/>', f'<recipient-country code="ML"/>{payments}'
+        ),
+        encoding="utf-8",
+    )
+    assert not ingest(engine, [str(path)]).failed
+    assert ("XX-NGO-9", "Zeta Aid", ["receiver-org"]) in _partners(engine)
+    assert ("XX-NGO-9", "Zeta Aid", ["receiver-org"]) in _partners(engine, year=2023)

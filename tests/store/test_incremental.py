@@ -52,6 +52,7 @@ DERIVED: dict[str, str] = {
             s.money_summary,
             s.money_summary_sector,
             s.participating_funder,
+            s.activity_implementer,
             s.activity_year,
             s.country_activities,
             s.activity_country,
