@@ -708,16 +708,12 @@ def _transactions(conn: Connection, d: _Dialect, sc: _Scope) -> None:
                COALESCE(t.currency, a.default_currency) AS currency,
                CASE WHEN t.transaction_type = '1' THEN t.provider_org_ref END
                    AS provider_org_ref,
-               CASE WHEN t.transaction_type = '1' THEN (
-                   SELECT n.text FROM narrative n
-                   WHERE n.element = 'transaction/provider-org' AND n.owner_id = t.id
-                   ORDER BY n.id LIMIT 1) END AS provider_org_name,
+               CASE WHEN t.transaction_type = '1'
+                   THEN {_first_name("transaction/provider-org", "t.id")} END AS provider_org_name,
                CASE WHEN t.transaction_type <> '1' THEN t.receiver_org_ref END
                    AS receiver_org_ref,
-               CASE WHEN t.transaction_type <> '1' THEN (
-                   SELECT n.text FROM narrative n
-                   WHERE n.element = 'transaction/receiver-org' AND n.owner_id = t.id
-                   ORDER BY n.id LIMIT 1) END AS receiver_org_name,
+               CASE WHEN t.transaction_type <> '1'
+                   THEN {_first_name("transaction/receiver-org", "t.id")} END AS receiver_org_name,
                {_PASSED_ON} AS passed_on,
                t.recipient_country_code AS tx_country,
                CASE WHEN t.recipient_country_code IS NULL
@@ -760,6 +756,14 @@ def _transactions(conn: Connection, d: _Dialect, sc: _Scope) -> None:
     )
 
 
+def _first_name(element: str, owner: str) -> str:
+    """SQL for the first published narrative of an element (listing.first_narrative's)."""
+    return (
+        f"(SELECT n.text FROM narrative n WHERE n.element = '{element}' AND n.owner_id = {owner} "
+        "ORDER BY n.id LIMIT 1)"
+    )
+
+
 def _analyze(conn: Connection, d: _Dialect, *tables: str) -> None:
     """Give PostgreSQL's planner the sizes of tables just filled (it would guess)."""
     if not d.sqlite:
@@ -786,9 +790,7 @@ def _participating_funders(conn: Connection, sc: _Scope) -> None:
         f"""INSERT INTO participating_funder
             (activity_id, reporting_org_ref, ref, name, first_year, last_year)
         SELECT po.activity_id, a.reporting_org_ref, po.ref,
-               (SELECT n.text FROM narrative n
-                WHERE n.element = 'participating-org' AND n.owner_id = po.id
-                ORDER BY n.id LIMIT 1),
+               {_first_name("participating-org", "po.id")},
                sp.first_year, sp.last_year
         FROM participating_org po
         JOIN activity a ON a.id = po.activity_id
@@ -807,17 +809,13 @@ def _implementers(conn: Connection, d: _Dialect, sc: _Scope) -> None:
         f"""INSERT INTO activity_implementer (activity_id, role, ref, name, year, n)
         SELECT activity_id, role, ref, name, year, COUNT(*) FROM (
             SELECT po.activity_id, 'participating-org' AS role, po.ref,
-                   (SELECT n.text FROM narrative n
-                    WHERE n.element = 'participating-org' AND n.owner_id = po.id
-                    ORDER BY n.id LIMIT 1) AS name,
+                   {_first_name("participating-org", "po.id")} AS name,
                    CAST(NULL AS INTEGER) AS year
             FROM participating_org po JOIN activity a ON a.id = po.activity_id
             WHERE a.is_current = TRUE AND po.role = '4' {sc.where("po.activity_id")}
             UNION ALL
             SELECT t.activity_id, 'receiver-org', t.receiver_org_ref,
-                   (SELECT n.text FROM narrative n
-                    WHERE n.element = 'transaction/receiver-org' AND n.owner_id = t.id
-                    ORDER BY n.id LIMIT 1),
+                   {_first_name("transaction/receiver-org", "t.id")},
                    {year}
             FROM "transaction" t JOIN activity a ON a.id = t.activity_id
             WHERE a.is_current = TRUE AND t.transaction_type IN ('3', '4')
