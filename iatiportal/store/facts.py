@@ -556,7 +556,13 @@ def _budgets(conn: Connection, d: _Dialect, sc: _Scope) -> None:
         SELECT c.*, c.budget_id * {len(TARGET_CURRENCIES) + 1} + c.copy_k AS budget_key
         FROM ({_conversions(d, source, columns, _has_rates(conn))}) c"""
     )
-    conn.exec_driver_sql("CREATE INDEX mf_budget_activity ON mf_budget (activity_id)")
+    # The period with the activity and status: the checks below compare each budget with its
+    # activity's others, so an activity of hundreds of budgets made them quadratic (issue 14:
+    # 1.1 s of the refresh of the 69 MB benchmark file, now 0.08 s).
+    conn.exec_driver_sql(
+        "CREATE INDEX mf_budget_activity "
+        "ON mf_budget (activity_id, budget_status, period_start, period_end)"
+    )
     _analyze(conn, d, "mf_budget")
     # Revised replaces original within a status and period; committed marks indicative (each
     # among the copies converted to the same currency, or among the budgets as published).
