@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import Connection, Select, and_, exists, func, or_, select
 
 from iatiportal.store import facts, listing, version
 from iatiportal.store import schema as s
@@ -153,27 +153,38 @@ def activity_page(
     """(total, one page) of current activities by identifier, with their titles and sectors.
     ``outcomes_only``: without the descendants of another activity (``activity_descendant``:
     an output published as a child activity is shown under its parent)."""
-    query = select(s.activity.c.id).where(_current)
-    if outcomes_only:
-        query = query.where(s.activity.c.id.not_in(select(s.activity_descendant.c.descendant_id)))
+    query: Select[Any]
+    if country:
+        # A country's current activities, whether each is a descendant, and its reporting org
+        # are in ``activity_country`` (kept with the money facts), found through its index:
+        # PostgreSQL otherwise reads every activity to keep one country's (issue 14: 120-370
+        # ms on a store of 200,000 activities).
+        ac = s.activity_country
+        query = select(ac.c.activity_id.label("id")).where(
+            ac.c.recipient_country_code == country.upper()
+        )
+        if outcomes_only:
+            query = query.where(ac.c.counted)
+        if reporting_orgs:
+            query = query.where(ac.c.reporting_org_ref.in_(list(reporting_orgs)))
+        matched_id = ac.c.activity_id
+    else:
+        query = select(s.activity.c.id).where(_current)
+        if outcomes_only:
+            query = query.where(
+                s.activity.c.id.not_in(select(s.activity_descendant.c.descendant_id))
+            )
+        if reporting_orgs:
+            query = query.where(s.activity.c.reporting_org_ref.in_(list(reporting_orgs)))
+        matched_id = s.activity.c.id
     if region:
         query = query.where(
-            s.activity.c.id.in_(
+            matched_id.in_(
                 select(s.recipient_region.c.activity_id).where(
                     s.recipient_region.c.recipient_region_code == region
                 )
             )
         )
-    if country:
-        query = query.where(
-            s.activity.c.id.in_(
-                select(s.recipient_country.c.activity_id).where(
-                    s.recipient_country.c.recipient_country_code == country.upper()
-                )
-            )
-        )
-    if reporting_orgs:
-        query = query.where(s.activity.c.reporting_org_ref.in_(list(reporting_orgs)))
     columns = (
         s.activity.c.id,
         s.activity.c.iati_identifier,

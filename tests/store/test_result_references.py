@@ -79,3 +79,16 @@ def test_a_countrys_outcomes_leave_out_child_activities(engine: Engine) -> None:
     )
     assert every == 4
     assert counted == {"ML": 2}
+
+
+def test_a_countrys_activities_are_only_the_portals_publishers(engine: Engine) -> None:
+    # Both files name Mali; a portal of XX-RESULTS lists its own activities there only.
+    load(engine, "results-linked-activity.xml")
+    load(engine, "money-percentage-split.xml")
+    with engine.connect() as conn:
+        total, page = queries.activity_page(conn, country="ML", reporting_orgs=("XX-RESULTS",))
+        everyone, pages = queries.activity_page(conn, country="ml", limit=None)
+    assert total == 4
+    assert {a["reporting_org_ref"] for a in page} == {"XX-RESULTS"}
+    assert {a["reporting_org_ref"] for a in pages} == {"XX-RESULTS", "XX-SPLIT"}
+    assert everyone > total
