@@ -8,6 +8,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -19,7 +20,7 @@ from iatiportal.demo import demo_files
 from iatiportal.profile import bundled, load_portal
 from iatiportal.store.load import ingest
 from iatiportal.web.app import create_app
-from iatiportal.web.charts import MOST_FLOWS, flow_diagram
+from iatiportal.web.charts import MOST_FLOW_ROWS, MOST_FLOWS, flow_diagram, flow_table
 
 ACTIVITIES = next(p for p in demo_files() if "activities" in p.name)
 YEAR = 2023
@@ -219,3 +220,50 @@ def test_small_implementing_partners_are_one_other_link_and_not_named_stays_apar
         100 - i for i in range(MOST_FLOWS - 1, MOST_FLOWS + 2)
     )
     assert panel["links"][-2]["target_name"] == "Other implementing partners (3)"
+
+
+def _spent(target: str, currency: str | None, amount: Decimal | None) -> dict[str, Any]:
+    return {
+        "stage": "spending",
+        "source": "home",
+        "source_name": "Home",
+        "target": target,
+        "target_name": f"Name of {target}",
+        "currency": currency,
+        "amount": amount,
+    }
+
+
+def test_a_long_flow_table_lists_the_largest_and_sums_the_rest() -> None:
+    extra = 16
+    paid = [_spent(f"N{i}", "EUR", Decimal(1000 - i)) for i in range(MOST_FLOW_ROWS - 1 + extra)]
+    paid.reverse()  # the table sorts them, largest first
+    few = [_spent(f"U{i}", "USD", Decimal(5 + i)) for i in range(3)]
+    named = [_spent(f"X{i}", None, None) for i in range(MOST_FLOW_ROWS + 5)]
+    rows = [*paid, _spent("not-named", "EUR", Decimal(7)), *few, *named]
+    table = flow_table(rows)
+    eur = [r for r in table if r["currency"] == "EUR"]
+    assert [r["target"] for r in eur] == [
+        *(f"N{i}" for i in range(MOST_FLOW_ROWS - 1)),
+        "other",
+        "not-named",
+    ]
+    assert eur[-2]["target_name"] == f"Other implementing partners ({extra})"
+    assert eur[-2]["amount"] == sum(Decimal(1000 - i) for i in range(MOST_FLOW_ROWS - 1, 40))
+    # Nothing is lost: the table adds up to the data, currency by currency.
+    for currency in ("EUR", "USD"):
+        assert sum(r["amount"] for r in table if r["currency"] == currency) == sum(
+            r["amount"] for r in rows if r["currency"] == currency
+        )
+    assert [r for r in table if r["currency"] == "USD"] == few  # short: as it is
+    listed = [r for r in table if r["amount"] is None]
+    assert [r["target"] for r in listed] == [
+        *(f"X{i}" for i in range(MOST_FLOW_ROWS - 1)),
+        "other",
+    ]
+    assert listed[-1]["target_name"] == "Other implementing partners named (6)"
+
+
+def test_a_short_flow_table_is_the_data_as_it_is() -> None:
+    rows = [_spent(f"N{i}", "EUR", Decimal(i)) for i in range(MOST_FLOW_ROWS)]
+    assert flow_table(rows) == rows

@@ -320,6 +320,7 @@ def _overview(
         "sdgs": sdgs,
         "partner_years": charts.pivot_by_year(partner_years),
         "flows": flows,
+        "flow_table": charts.flow_table(flows),
         "home_name": ctx.portal.home.name.get(ctx.language),
         "charts": {
             "by_year": charts.budget_by_year("by-year", by_year),

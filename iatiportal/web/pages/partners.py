@@ -76,6 +76,7 @@ def partner(conn: Connection, ctx: Context, ref: str) -> Page | None:
             "where": where,
             "funded": funded,
             "flows": flows,
+            "flow_table": charts.flow_table(flows),
             "home_name": ctx.portal.home.name.get(ctx.language),
             "years": years,
             "year": year,
