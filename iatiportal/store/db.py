@@ -216,9 +216,14 @@ def migrate(engine: Engine) -> None:
 
     if engine.dialect.name != "sqlite":
         with writing(engine) as conn:
-            command.upgrade(alembic_config(conn), "head")
+            if not _create_new(conn):
+                command.upgrade(alembic_config(conn), "head")
         return
     with _sqlite_lock(engine, None), engine.connect() as conn:
+        with conn.execution_options(sqlite_immediate=True).begin():
+            created = _create_new(conn)
+        if created:
+            return
         # SQLite alters a table by copying it, which its foreign keys forbid while they are
         # on (and they cannot be switched inside a transaction): off for the migration, then
         # every reference checked before it commits.
@@ -232,6 +237,25 @@ def migrate(engine: Engine) -> None:
                     raise RuntimeError(f"the migration left broken references: {broken[:5]}")
         finally:
             raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _create_new(conn: Connection) -> bool:
+    """Make a store that has no tables yet from the schema as it is now, and mark it at the
+    latest migration; False (nothing done) when the store has tables. The same schema as
+    running every migration (a test compares the two), in a fraction of the time: 0.5 s on
+    SQLite and 1.5 s on PostgreSQL for the 29 migrations, which every new store, and every
+    test's store, paid."""
+    from alembic import command  # noqa: PLC0415 - only when migrating
+    from sqlalchemy import inspect  # noqa: PLC0415 - see above
+
+    from iatiportal.store import schema, search  # noqa: PLC0415 - see above
+
+    if inspect(conn).get_table_names():
+        return False
+    schema.metadata.create_all(conn)
+    search.create_full_text(conn)
+    command.stamp(alembic_config(conn), "head")
+    return True
 
 
 def open_store(option: str | None) -> Engine:

@@ -91,6 +91,20 @@ SEARCHED = (
 )
 
 
+def create_full_text(conn: Connection) -> None:
+    """The full-text index beside ``search_text`` that the schema cannot describe, as the
+    migrations leave it (0003, 0024): SQLite's FTS5 table ``search_fts``, PostgreSQL's GIN
+    index on ``search_text.vector``. For a new store, made from the schema (``db.migrate``);
+    a test compares that store with one the migrations made."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_text', "
+            "content_rowid='activity_id', tokenize='unicode61 remove_diacritics 2')"
+        )
+    else:
+        conn.exec_driver_sql("CREATE INDEX ix_search_text_tsv ON search_text USING GIN (vector)")
+
+
 # PostgreSQL's tsvector of a search text row from its title and body (SQL expressions): what
 # search_text.vector holds and ix_search_text_tsv indexes; the 'simple' configuration (no
 # stemming, no stop words) as the module's docstring says.
