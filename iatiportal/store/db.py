@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
@@ -246,7 +246,6 @@ def _create_new(conn: Connection) -> bool:
     SQLite and 1.5 s on PostgreSQL for the 29 migrations, which every new store, and every
     test's store, paid."""
     from alembic import command  # noqa: PLC0415 - only when migrating
-    from sqlalchemy import inspect  # noqa: PLC0415 - see above
 
     from iatiportal.store import schema, search  # noqa: PLC0415 - see above
 

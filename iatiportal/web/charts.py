@@ -299,6 +299,22 @@ def _largest(
     return [*rows, *apart]
 
 
+def _other_name(stage: str, *, named: bool = False) -> str:
+    """The name of the flow or row that sums a stage's smaller partners (``%(count)s`` of
+    them); ``named``: those named without an amount."""
+    if stage == "funding":
+        return (
+            _("Other funding partners named (%(count)s)")
+            if named
+            else _("Other funding partners (%(count)s)")
+        )
+    return (
+        _("Other implementing partners named (%(count)s)")
+        if named
+        else _("Other implementing partners (%(count)s)")
+    )
+
+
 def flow_table(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of the table beside the flow diagram: FLOWS rows as they are when no stage
     has more than MOST_FLOW_ROWS of a currency; else, for each stage and currency with more,
@@ -317,20 +333,11 @@ def flow_table(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             table += group
         elif named_only:
             rest = group[MOST_FLOW_ROWS - 1 :]
-            label = (
-                _("Other funding partners named (%(count)s)")
-                if stage == "funding"
-                else _("Other implementing partners named (%(count)s)")
-            )
+            label = _other_name(stage, named=True)
             other = {**rest[0], side: "other", f"{side}_name": label % {"count": len(rest)}}
             table += [*group[: MOST_FLOW_ROWS - 1], other]
         else:
-            label = (
-                _("Other funding partners (%(count)s)")
-                if stage == "funding"
-                else _("Other implementing partners (%(count)s)")
-            )
-            table += _largest(group, side, label, MOST_FLOW_ROWS)
+            table += _largest(group, side, _other_name(stage), MOST_FLOW_ROWS)
     return table
 
 
@@ -352,12 +359,12 @@ def flow_diagram(chart_id: str, title: str, rows: Sequence[dict[str, Any]]) -> d
         funding = _largest(
             [r for r in drawn if r["stage"] == "funding"],
             "source",
-            _("Other funding partners (%(count)s)"),
+            _other_name("funding"),
         )
         spending = _largest(
             [r for r in drawn if r["stage"] != "funding"],
             "target",
-            _("Other implementing partners (%(count)s)"),
+            _other_name("spending"),
         )
         links = [
             # Node ids by side: a funder and an implementing partner of the same name are
