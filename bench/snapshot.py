@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from iatiportal.exports import snapshot
+from iatiportal.exports import manifest as snapshot_manifest
 
 COUNTRIES = ("ML", "SN", "KE", "NP", "JO", "CO", "UA", "BD", "HT", "SO")
 SECTORS = ("15170", "15180", "13010", "72010", "16010")
@@ -180,7 +180,7 @@ def main() -> None:
             folder = Path(tmp)
             filled = fill(url, folder, size, args.per_file)
             wall, cpu, peak = measured_snapshot(url, folder / "snapshot")
-            manifest = snapshot.read_manifest(folder / "snapshot")
+            manifest = snapshot_manifest.read_manifest(folder / "snapshot")
             assert manifest is not None
             sizes_mb = ", ".join(f"{f.name} {f.bytes / 1e6:.1f} MB" for f in manifest.files)
             rows = ", ".join(f"{name} {n:,}" for name, n in manifest.rows.items())

@@ -19,24 +19,42 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from iatiportal import __version__, refresh, standard
-from iatiportal.ingest.sources import DownloadLimits, SourceError, install_sigterm_exit, is_url
-from iatiportal.store import registry
-from iatiportal.store.db import store
-from iatiportal.store.load import FileOutcome, IngestSummary, ingest, rebuild_derived
+from iatiportal import __version__, standard
+from iatiportal.ingest.sources import (
+    REGISTRY_ENV,
+    REGISTRY_URL,
+    DownloadLimits,
+    SourceError,
+    install_sigterm_exit,
+    is_url,
+)
+from iatiportal.store.quick import resolve_url, unchanged_ingest
 from iatiportal.web import address, security
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from rich.console import Console
     from rich.table import Table
+    from sqlalchemy import Engine
 
+    from iatiportal import refresh
     from iatiportal.profile import Portal
     from iatiportal.standard import install
+    from iatiportal.store.load import FileOutcome, IngestSummary
 
 EXIT_OK, EXIT_FILE_FAILED, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
+
+
+@contextlib.contextmanager
+def store(db: str | None) -> Iterator[Engine]:
+    """The store ``--db`` names, opened and migrated (``store.db.store``; SQLAlchemy is loaded
+    only now: see the module docstring)."""
+    from iatiportal.store import db as store_db  # noqa: PLC0415 - see the module docstring
+
+    with store_db.store(db) as engine:
+        yield engine
 
 
 def _console(*, stderr: bool = True, quiet: bool = False) -> Console:
@@ -79,6 +97,8 @@ def _write_snapshot(
     while another builder runs, which builds again when done; ``wait``: wait for it, then
     check). False (and said on stderr, even with --quiet) when it could not be written, for
     instance on a full disk: the previous snapshot stays and is still served."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - see the module docstring
+
     from iatiportal.exports import snapshot  # noqa: PLC0415 - see the module docstring
 
     try:
@@ -137,7 +157,12 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except SQLAlchemyError as e:
+        except Exception as e:
+            # (SQLAlchemy is loaded only by the commands that open a store: an error cannot be
+            # its own before.)
+            errors = sys.modules.get("sqlalchemy.exc")
+            if errors is None or not isinstance(e, errors.SQLAlchemyError):
+                raise
             # The driver's own message (no SQL, no parameters); SQLAlchemy never puts a
             # password in it, and neither do sqlite3 or psycopg.
             reason = " ".join(str(getattr(e, "orig", None) or e).split())
@@ -300,6 +325,18 @@ def ingest_command(
     # No console under --quiet until one is needed (rich is a tenth of a quiet re-ingest).
     console = None if quiet else _console()
     install_sigterm_exit()  # a stopped ingest rolls back and removes its downloads
+    # Quiet, and nothing to do (unchanged local files, an SQLite store, a current snapshot):
+    # recorded without loading SQLAlchemy (store.quick); else the usual path below.
+    if (
+        quiet
+        and not force
+        and unchanged_ingest(
+            resolve_url(db), sources, snapshot_dir=snapshot_dir, snapshot=not no_snapshot
+        )
+    ):
+        sys.exit(EXIT_OK)
+    from iatiportal.store.load import ingest  # noqa: PLC0415 - see the module docstring
+
     with store(db) as engine:
         try:
             with _RichProgress(console) if console else contextlib.nullcontext() as progress:
@@ -352,11 +389,10 @@ def _print_outcome(outcome: refresh.Outcome, quiet: bool) -> None:
 @click.option(
     "--registry",
     metavar="URL",
-    envvar=refresh.REGISTRY_ENV,
-    default=refresh.REGISTRY_URL,
+    envvar=REGISTRY_ENV,
+    default=REGISTRY_URL,
     show_default=True,
-    help="The IATI Registry (its CKAN API) that resolves publisher ids; "
-    f"or ${refresh.REGISTRY_ENV}.",
+    help=f"The IATI Registry (its CKAN API) that resolves publisher ids; or ${REGISTRY_ENV}.",
 )
 @click.option(
     "--wait",
@@ -411,6 +447,8 @@ def refresh_command(
     (the others were refreshed), 2 for usage errors, 3 when another refresh of the store is
     running (without --wait).
     """
+    from iatiportal import refresh  # noqa: PLC0415 - see the module docstring
+
     if not is_url(registry):
         raise click.BadParameter("the registry must be an http(s) URL", param_hint="--registry")
     try:
@@ -468,11 +506,11 @@ def registry_group() -> None:
     "--from",
     "source",
     metavar="FILE|URL",
-    envvar=refresh.REGISTRY_ENV,
-    default=refresh.REGISTRY_URL,
+    envvar=REGISTRY_ENV,
+    default=REGISTRY_URL,
     show_default=True,
     help="The IATI Registry (its CKAN API), or a file: a saved organization_list answer "
-    f"(JSON) or one identifier a line; or ${refresh.REGISTRY_ENV}.",
+    f"(JSON) or one identifier a line; or ${REGISTRY_ENV}.",
 )
 @db_option
 def registry_publishers(source: str, db: str | None) -> None:
@@ -481,6 +519,9 @@ def registry_publishers(source: str, db: str | None) -> None:
     identifier starts with a registration agency prefix) spare them, as the IATI Validator
     does: their problems are removed from the store now and at each ingest. Until a list is
     loaded those problems say that registered publishers could not be spared."""
+    from iatiportal import refresh  # noqa: PLC0415 - see the module docstring
+    from iatiportal.store import registry  # noqa: PLC0415 - see the module docstring
+
     try:
         if is_url(source):
             ids = refresh.registry_publishers(source)
@@ -503,6 +544,8 @@ def rebuild_command(db: str | None) -> None:
     country counts, hierarchies and search text (after an upgrade, or to check the figures;
     an ingest updates them for what changed only). Pages keep showing the previous figures
     until it has finished."""
+    from iatiportal.store.load import rebuild_derived  # noqa: PLC0415 - see the module docstring
+
     install_sigterm_exit()
     started = time.perf_counter()
     with store(db) as engine:

@@ -46,6 +46,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, delete, insert, select, update
 
 from iatiportal.ingest.sources import (
+    REGISTRY_URL,
     DownloadError,
     DownloadLimits,
     Source,
@@ -55,6 +56,7 @@ from iatiportal.ingest.sources import (
     download_file,
     expand,
     is_url,
+    location_key,
     redact,
     sha256_of,
 )
@@ -62,10 +64,8 @@ from iatiportal.store import registry as registry_store
 from iatiportal.store import schema as s
 from iatiportal.store import version
 from iatiportal.store.db import writing
-from iatiportal.store.load import ingest, location_key, remove
+from iatiportal.store.load import ingest, remove
 
-REGISTRY_URL = "https://iatiregistry.org"
-REGISTRY_ENV = "IATIPORTAL_REGISTRY_URL"
 PUBLISHER_PREFIX = "publisher:"
 REFRESH_LOCK_KEY = 0x1A71_9048
 """The PostgreSQL advisory lock (session level) that a refresh holds for its whole run; not

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from iatiportal.cli import main
 from iatiportal.demo import demo_files
+from iatiportal.exports import manifest as snapshot_manifest
 from iatiportal.exports import snapshot
 from iatiportal.store import queries
 from iatiportal.store import schema as s
@@ -99,11 +100,11 @@ def test_ingest_rebuilds_the_snapshot_when_the_store_changes(tmp_path: Path) -> 
     )
     assert first.exit_code == 0, first.output
     folder = Path(f"{db}.snapshot")
-    built = snapshot.read_manifest(folder)
+    built = snapshot_manifest.read_manifest(folder)
     assert built is not None and snapshot.file_path(folder, built, snapshot.CSV_NAME).is_file()
     unchanged = runner.invoke(main, ["ingest", "--db", str(db), "-q", *map(str, demo_files())])
     assert unchanged.exit_code == 0
-    assert snapshot.read_manifest(folder) == built  # nothing changed: not rebuilt
+    assert snapshot_manifest.read_manifest(folder) == built  # nothing changed: not rebuilt
     other = tmp_path / "elsewhere"
     skipped = runner.invoke(
         main,
@@ -113,12 +114,12 @@ def test_ingest_rebuilds_the_snapshot_when_the_store_changes(tmp_path: Path) -> 
     assert skipped.exit_code == 0 and not other.exists()
     forced = runner.invoke(main, ["snapshot", "--db", str(db), "--snapshot-dir", str(other)])
     assert forced.exit_code == 0, forced.output
-    written = snapshot.read_manifest(other)
+    written = snapshot_manifest.read_manifest(other)
     assert written is not None
     args = ["snapshot", "--db", str(db), "--snapshot-dir", str(other), "--if-stale", "-q"]
     timer = runner.invoke(main, args)  # as cron runs it: current, so not rebuilt, and silent
     assert timer.exit_code == 0 and timer.stderr == "", timer.output
-    assert snapshot.read_manifest(other) == written
+    assert snapshot_manifest.read_manifest(other) == written
 
 
 def test_each_database_has_its_own_default_snapshot_folder() -> None:

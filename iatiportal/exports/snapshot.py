@@ -38,7 +38,6 @@ import datetime as dt
 import fcntl
 import gzip
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -48,7 +47,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +59,15 @@ from iatiportal import __version__, i18n, standard
 from iatiportal.datasets import organisation as org_files
 from iatiportal.datasets.context import Context
 from iatiportal.exports import encode, writers
+from iatiportal.exports.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    SnapshotFile,
+    beside_sqlite,
+    configured_dir,
+    key_of,
+    read_manifest,
+)
 from iatiportal.store import listing
 from iatiportal.store import schema as s
 from iatiportal.store import version as store_version
@@ -68,14 +76,12 @@ from iatiportal.store.filters import Filters
 
 SQLITE_NAME = "iatiportal.sqlite.gz"
 CSV_NAME = "iatiportal-csv.zip"
-MANIFEST_NAME = "manifest.json"
 CODE_NAMES_NAME = "code-names.csv"
 DICTIONARY_NAME = "data-dictionary.csv"
 ORGANISATION_BUDGETS_NAME = "organisation-budgets.csv"
 LOCK_NAME = ".lock"
 LOG_NAME = "build.log"
 GENERATION_PREFIX = "files-"
-GENERATION_NAME = re.compile(r"(files-\d{8}T\d{6}Z-[0-9a-f]{6})?")
 LEFTOVER_PREFIXES = (GENERATION_PREFIX, ".building-")  # .building-: folders of older versions
 COPY_BATCH = 1000  # rows per insert into the copy: its memory, whatever the store
 DICTIONARY_COLUMNS = ("file", "column", "type", "description", "codelist")
@@ -86,31 +92,14 @@ NAME_LANGUAGES = (
 """The languages of code-names.csv, English first (the language of the ``_name`` columns)."""
 
 
-@dataclass
-class SnapshotFile:
-    name: str
-    bytes: int
-    sha256: str
-
-
-@dataclass
-class Manifest:
-    built_at: str  # ISO 8601, UTC
-    data_version: str  # queries.data_version of the store when built
-    iatiportal_version: str
-    files: list[SnapshotFile]
-    rows: dict[str, int]  # rows per CSV
-    folder: str = ""  # the subfolder holding the files ("": beside the manifest, as before)
-
-
 def default_dir(url: str) -> Path:
     """Where a store's snapshot lives unless told otherwise."""
-    configured = os.environ.get("IATIPORTAL_SNAPSHOT_DIR")
-    if configured:
-        return Path(configured)
+    configured = configured_dir()
+    if configured is not None:
+        return configured
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return Path(f"{parsed.database}.snapshot")
+        return beside_sqlite(parsed.database)
     # One folder per database server and database, so that a server for one store never
     # serves another's snapshot; the name says which (no password), the digest keeps apart
     # what the name cannot (users, ports, sockets).
@@ -123,23 +112,12 @@ def default_dir(url: str) -> Path:
 def version_key(conn: Connection) -> str:
     """What the store holds, as the manifest records it: the store's content version (raised
     by every writer, but not when unchanged files were only checked again)."""
-    return json.dumps(["store", store_version.current(conn).content_version])
+    return key_of(store_version.current(conn).content_version)
 
 
 def data_version(engine: Engine) -> str:
     with engine.connect() as conn:
         return version_key(conn)
-
-
-def read_manifest(folder: Path) -> Manifest | None:
-    try:
-        raw = json.loads((folder / MANIFEST_NAME).read_text())
-        raw["files"] = [SnapshotFile(**f) for f in raw["files"]]
-        manifest = Manifest(**raw)
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-    # Only a subfolder this module names: the manifest never sends a download elsewhere.
-    return manifest if GENERATION_NAME.fullmatch(manifest.folder) else None
 
 
 def file_path(folder: Path, manifest: Manifest, name: str) -> Path:

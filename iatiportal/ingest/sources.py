@@ -63,6 +63,11 @@ _SECRET_SUFFIXES = ("_token", "_key", "_secret", "_signature", "_password")
 _URL_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
+REGISTRY_URL = "https://iatiregistry.org"
+"""The IATI Registry, whose API names the files of a publisher (``iatiportal refresh``)."""
+REGISTRY_ENV = "IATIPORTAL_REGISTRY_URL"
+
+
 class SourceError(Exception):
     """A SOURCE argument names nothing that can be read: a usage error."""
 
@@ -235,6 +240,13 @@ def _shown(argument: str | Source) -> str:
     return argument.name if isinstance(argument, Source) else redact(argument)
 
 
+def location_key(source: Source) -> str:
+    """Which file a source_file row stands for: the digest of its location (a URL's redacted
+    form, so that a new token does not make it another file)."""
+    basis = source.name if is_url(source.location) else source.location
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
 def expand(sources: Sequence[str | Source]) -> list[Source]:
     """The files that SOURCE arguments name, in a stable order, without repeats (by location).
 
@@ -256,7 +268,7 @@ def expand(sources: Sequence[str | Source]) -> list[Source]:
         for source in _sources_of(argument):
             if source.location in by_location:
                 continue
-            # Files are told apart by their location (store.load.location_key), URLs by their
+            # Files are told apart by their location (location_key), URLs by their
             # redacted form, so that a new token does not make another file: two URLs that
             # differ only in their secrets would be one file read twice.
             first = argument_of.setdefault(source.name, i) if is_url(source.location) else i

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
-import os
 import re
 import sqlite3
 import threading
@@ -17,25 +16,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from iatiportal.store.quick import (
+    BUSY_TIMEOUT_MS,
+    MIGRATIONS,
+    head_revision,
+    lock_path,
+    resolve_url,
+)
+
 if TYPE_CHECKING:
     from alembic.config import Config
-
-DEFAULT_URL = "sqlite:///iatiportal.db"
-ENV_VAR = "IATIPORTAL_DATABASE_URL"
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def resolve_url(option: str | None) -> str:
-    """``--db`` if given, else ``$IATIPORTAL_DATABASE_URL``, else ./iatiportal.db.
-
-    A value without ``://`` is a path to an SQLite file; ``postgresql://`` URLs use psycopg 3.
-    """
-    url = option or os.environ.get(ENV_VAR) or DEFAULT_URL
-    if "://" not in url:
-        url = f"sqlite:///{url}"
-    if url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -49,10 +39,6 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
     dbapi_conn.create_function("regexp_group", 3, regexp_group, deterministic=True)
-
-
-BUSY_TIMEOUT_MS = 60_000
-"""How long an SQLite statement waits for another connection's lock before it fails."""
 
 
 def _switch_to_wal(cur: Any) -> None:
@@ -126,7 +112,7 @@ def lock_file(engine: Engine) -> Path | None:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
         return None
-    return Path(f"{database}.lock")
+    return lock_path(database)
 
 
 @contextlib.contextmanager
@@ -184,12 +170,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
     return cfg
-
-
-def head_revision() -> str:
-    """The latest migration: migrations are named by their revision, ``NNNN_what.py``, in
-    the order they apply (a test checks that this is Alembic's head)."""
-    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -10,7 +10,6 @@ losing copy is recorded as a ``duplicate-identifier`` problem.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -22,10 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from iatiportal import standard
 from iatiportal.ingest.errors import FileError
-from iatiportal.ingest.sources import Source, expand, is_url, local_copy, sha256_of
+from iatiportal.ingest.sources import Source, expand, local_copy, location_key, sha256_of
 from iatiportal.store import facts, registry, search, version
 from iatiportal.store import schema as s
 from iatiportal.store.db import writing
+from iatiportal.store.quick import same_as_stored
 
 FILE_RULES = ("not-xml", "not-iati", "xml-doctype", "xml-syntax", "download", "io", "store")
 DUPLICATE_RULE = "duplicate-identifier"
@@ -360,13 +360,6 @@ def remove(
     return removed
 
 
-def location_key(source: Source) -> str:
-    """Which file a source_file row stands for: the digest of its location (a URL's redacted
-    form, so that a new token does not make it another file)."""
-    basis = source.name if is_url(source.location) else source.location
-    return hashlib.sha256(basis.encode()).hexdigest()
-
-
 def _file_row(conn: Connection, source: Source) -> Any:
     return conn.execute(
         select(s.source_file).where(s.source_file.c.location_key == location_key(source))
@@ -464,10 +457,7 @@ def _ingest_file(
     stored = (
         row is not None and not force and row.ingested_at is not None and row.error_rule is None
     )
-    if stored and mtime_ns is not None and (row.size_bytes, row.mtime_ns) == (size, mtime_ns):
-        digest = row.sha256
-    else:
-        digest = sha256_of(path)
+    digest = row.sha256 if stored and same_as_stored(row, size, mtime_ns) else sha256_of(path)
     if stored and row.sha256 == digest:
         conn.execute(
             update(s.source_file)

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iatiportal import __version__, i18n
 from iatiportal.datasets.context import Context
+from iatiportal.exports import manifest as snapshot_manifest
 from iatiportal.exports import names, snapshot
 from iatiportal.profile import Portal
 from iatiportal.store import activity as stored_activity
@@ -546,7 +547,7 @@ def snapshot_file(request: Request) -> Response:
     # Twice at most: a build may switch snapshots (and remove this one's files) between the
     # reading of the manifest and the look at the file.
     for _attempt in range(2):
-        manifest = snapshot.read_manifest(snapshots)
+        manifest = snapshot_manifest.read_manifest(snapshots)
         listed = {f.name: f for f in manifest.files} if manifest else {}
         if manifest is None or name not in listed:
             raise HTTPException(404)

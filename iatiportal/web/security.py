@@ -14,11 +14,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iatiportal.exports import names
+# Starlette and the export names are imported where they are used: the command line reads this
+# module's defaults and checks (``--frame-ancestors``), and a quiet ``iatiportal ingest`` of
+# unchanged files loads no web framework (store.quick).
 
 DEFAULT_FRAME_ANCESTORS = "'self'"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -121,6 +124,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        from starlette.datastructures import MutableHeaders  # noqa: PLC0415 - see the imports
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
@@ -169,4 +174,6 @@ def own_path(path: str) -> str:
 def inline_disposition(stem: str, ext: str) -> str:
     """``Content-Disposition`` for a file shown in the browser, under a name of safe characters
     only (no quote, semicolon or line break of the data reaches the header)."""
+    from iatiportal.exports import names  # noqa: PLC0415 - see the imports
+
     return f'inline; filename="{names.activity_filename(stem, ext)}"'

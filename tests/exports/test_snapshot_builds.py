@@ -28,6 +28,7 @@ from starlette.testclient import TestClient
 
 from iatiportal.cli import main
 from iatiportal.demo import demo_files
+from iatiportal.exports import manifest as snapshot_manifest
 from iatiportal.exports import snapshot
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.load import ingest
@@ -87,7 +88,7 @@ def served(client: TestClient, name: str = snapshot.CSV_NAME) -> bytes:
     return response.content
 
 
-def files_of(folder: Path, manifest: snapshot.Manifest) -> bytes:
+def files_of(folder: Path, manifest: snapshot_manifest.Manifest) -> bytes:
     return snapshot.file_path(folder, manifest, snapshot.CSV_NAME).read_bytes()
 
 
@@ -103,12 +104,12 @@ def test_an_ingest_does_not_wait_for_the_snapshot(tmp_path: Path) -> None:
         fcntl.flock(held, fcntl.LOCK_EX)  # as a build that is running
         done = runner.invoke(main, [*args, *demo()])
         assert done.exit_code == 0, done.output
-        assert snapshot.read_manifest(folder) is None  # ended without building
+        assert snapshot_manifest.read_manifest(folder) is None  # ended without building
         wait_for(
             lambda: log.exists() and "being built by another process" in log.read_text(),
             "the background builder left the build to the lock's holder",
         )
-        assert snapshot.read_manifest(folder) is None
+        assert snapshot_manifest.read_manifest(folder) is None
     again = runner.invoke(main, [*args, str(FIXTURES / "money-exact-sums.xml")])
     assert again.exit_code == 0, again.output
     engine = make_engine(f"sqlite:///{db}")
@@ -184,12 +185,12 @@ def test_the_previous_snapshot_is_served_during_a_build_and_after_a_killed_one(
             # the running builder, which builds once more when done.
             assert not ingest(engine, [str(FIXTURES / "money-exact-sums.xml")]).failed
             assert snapshot.build_if_stale(engine, folder) is None
-            assert snapshot.read_manifest(folder) == before
+            assert snapshot_manifest.read_manifest(folder) == before
         finally:
             os.killpg(running.pid, signal.SIGCONT)
         _out, err = running.communicate(timeout=DEADLINE)
         assert running.returncode == 0, err
-        after = snapshot.read_manifest(folder)
+        after = snapshot_manifest.read_manifest(folder)
         assert after is not None
         # Current although its first build read the version before the last ingest.
         assert after.data_version == snapshot.data_version(engine)
@@ -205,7 +206,7 @@ def test_the_previous_snapshot_is_served_during_a_build_and_after_a_killed_one(
             os.killpg(killed.pid, signal.SIGKILL)
             killed.communicate(timeout=DEADLINE)
         assert killed.returncode == -signal.SIGKILL
-        assert snapshot.read_manifest(folder) == after
+        assert snapshot_manifest.read_manifest(folder) == after
         assert served(client) == files_of(folder, after)
         assert len(generations(folder)) == 2  # what the killed build left
 
@@ -232,7 +233,7 @@ def test_a_full_disk_half_way_leaves_the_previous_snapshot(
     _out, err = full.communicate(timeout=DEADLINE)
     assert full.returncode == 1
     assert b"could not write the bulk snapshot" in err
-    assert snapshot.read_manifest(folder) == before
+    assert snapshot_manifest.read_manifest(folder) == before
     assert generations(folder) == [before.folder]  # the failed build's files removed
     with TestClient(create_app(engine, snapshot_dir=folder)) as client:
         assert served(client) == files_of(folder, before)
@@ -249,9 +250,9 @@ def test_a_snapshot_laid_out_before_subfolders_is_served_then_replaced(
     for f in built.files:
         (folder / built.folder / f.name).replace(folder / f.name)
     shutil.rmtree(folder / built.folder)
-    raw = json.loads((folder / snapshot.MANIFEST_NAME).read_text())
+    raw = json.loads((folder / snapshot_manifest.MANIFEST_NAME).read_text())
     del raw["folder"]
-    (folder / snapshot.MANIFEST_NAME).write_text(json.dumps(raw))
+    (folder / snapshot_manifest.MANIFEST_NAME).write_text(json.dumps(raw))
     with TestClient(create_app(engine, snapshot_dir=folder)) as client:
         assert served(client) == (folder / snapshot.CSV_NAME).read_bytes()
         assert not ingest(engine, [str(FIXTURES / "money-exact-sums.xml")]).failed
@@ -332,9 +333,9 @@ def test_a_manifest_naming_a_folder_elsewhere_is_refused(
     built = snapshot.build(engine, folder)
     elsewhere = tmp_path / "elsewhere"
     shutil.copytree(folder / built.folder, elsewhere)
-    raw = json.loads((folder / snapshot.MANIFEST_NAME).read_text())
+    raw = json.loads((folder / snapshot_manifest.MANIFEST_NAME).read_text())
     raw["folder"] = "../elsewhere"
-    (folder / snapshot.MANIFEST_NAME).write_text(json.dumps(raw))
-    assert snapshot.read_manifest(folder) is None
+    (folder / snapshot_manifest.MANIFEST_NAME).write_text(json.dumps(raw))
+    assert snapshot_manifest.read_manifest(folder) is None
     with TestClient(create_app(engine, snapshot_dir=folder)) as client:
         assert client.get(f"/-/download/{snapshot.CSV_NAME}").status_code == 404

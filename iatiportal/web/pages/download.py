@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from iatiportal.datasets import Dataset, Field
 from iatiportal.datasets.context import Context
 from iatiportal.exports import snapshot
+from iatiportal.exports.manifest import read_manifest
 from iatiportal.i18n import gettext as _
 from iatiportal.web.pages import table
 from iatiportal.web.render import Page
@@ -26,7 +27,7 @@ FILES = Dataset(
 
 
 def build(conn: Connection, ctx: Context) -> Page:
-    manifest = snapshot.read_manifest(ctx.snapshot_dir) if ctx.snapshot_dir else None
+    manifest = read_manifest(ctx.snapshot_dir) if ctx.snapshot_dir else None
     current = manifest is not None and manifest.data_version == snapshot.version_key(conn)
     files = [
         {
