@@ -25,7 +25,7 @@ from iatiportal.ingest.sources import Source, expand, local_copy, location_key, 
 from iatiportal.store import facts, registry, search, version
 from iatiportal.store import schema as s
 from iatiportal.store.db import writing
-from iatiportal.store.quick import same_as_stored
+from iatiportal.store.quick import same_stat, was_read
 
 FILE_RULES = ("not-xml", "not-iati", "xml-doctype", "xml-syntax", "download", "io", "store")
 DUPLICATE_RULE = "duplicate-identifier"
@@ -454,10 +454,8 @@ def _ingest_file(
     # time, is not hashed again (as make and rsync decide; --force reads it).
     mtime_ns = found.st_mtime_ns if str(path) == source.location else None
     row = _file_row(conn, source)
-    stored = (
-        row is not None and not force and row.ingested_at is not None and row.error_rule is None
-    )
-    digest = row.sha256 if stored and same_as_stored(row, size, mtime_ns) else sha256_of(path)
+    stored = row is not None and not force and was_read(row)
+    digest = row.sha256 if stored and same_stat(row, size, mtime_ns) else sha256_of(path)
     if stored and row.sha256 == digest:
         conn.execute(
             update(s.source_file)

@@ -12,8 +12,8 @@ size and time, and the store's version raised without its content version. Any o
 returns None, and the command takes the usual path, which also explains what it finds
 (a lock held by another writer, a file that changed, a store to migrate).
 
-Both paths decide "unchanged" with ``same_as_stored``; ``db`` takes the names of the store's
-files (``lock_path``), its migrations (``head_revision``) and its wait for a lock
+Both paths decide "unchanged" with ``was_read`` and ``same_stat``; ``db`` takes the names of
+the store's files (``lock_path``), its migrations (``head_revision``) and its wait for a lock
 (``BUSY_TIMEOUT_MS``) from here, so there is one rule for each.
 """
 
@@ -68,16 +68,15 @@ def lock_path(database: str) -> Path:
     return Path(f"{database}.lock")
 
 
-def same_as_stored(row: Any, size: int, mtime_ns: int | None) -> bool:
-    """Whether a ``source_file`` row holds what its file held when last read successfully,
-    and the file (a local one: ``mtime_ns`` None for a download) still has that size and
-    modification time, so it need not be hashed again (as make and rsync decide)."""
-    return (
-        row.ingested_at is not None
-        and row.error_rule is None
-        and mtime_ns is not None
-        and (row.size_bytes, row.mtime_ns) == (size, mtime_ns)
-    )
+def was_read(row: Any) -> bool:
+    """Whether a ``source_file`` row holds what its file held when last read (not a failure)."""
+    return row.ingested_at is not None and row.error_rule is None
+
+
+def same_stat(row: Any, size: int, mtime_ns: int | None) -> bool:
+    """Whether the file (a local one: ``mtime_ns`` None for a download) still has the size and
+    modification time of the row, so it need not be hashed again (as make and rsync decide)."""
+    return mtime_ns is not None and (row.size_bytes, row.mtime_ns) == (size, mtime_ns)
 
 
 def stored_time(when: dt.datetime) -> str:
@@ -186,7 +185,8 @@ def _unchanged_files(
         if values is None:
             return None
         found.append(Path(source.location).stat())
-        if not same_as_stored(_Row(cursor, values), found[-1].st_size, found[-1].st_mtime_ns):
+        row = _Row(cursor, values)
+        if not (was_read(row) and same_stat(row, found[-1].st_size, found[-1].st_mtime_ns)):
             return None
     return found
 
