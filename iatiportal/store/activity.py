@@ -17,9 +17,22 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, LargeBinary, Table, and_, case, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    LargeBinary,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
 
 from iatiportal.store import schema as s
+from iatiportal.store import statements
 
 Narrative = tuple[str | None, str]
 
@@ -55,9 +68,15 @@ LISTS: dict[str, ChildList] = {
 def current(conn: Connection, identifier: str) -> dict[str, Any] | None:
     """The current copy of an activity (its row and its file's path), without its lists."""
     row = conn.execute(
-        select(s.activity, s.source_file.c.path.label("source_path"))
-        .join(s.source_file, s.source_file.c.id == s.activity.c.source_file_id)
-        .where(s.activity.c.iati_identifier == identifier, _current)
+        statements.kept(
+            ("activity.current",),
+            lambda: (
+                select(s.activity, s.source_file.c.path.label("source_path"))
+                .join(s.source_file, s.source_file.c.id == s.activity.c.source_file_id)
+                .where(s.activity.c.iati_identifier == bindparam("identifier"), _current)
+            ),
+        ),
+        {"identifier": identifier},
     ).first()
     return dict(row._mapping) if row is not None else None
 
@@ -74,17 +93,34 @@ def picked_narratives(
     reporting-org)."""
     if not elements or owners == []:
         return {}
+    statement = statements.kept(
+        ("activity.picked_narratives", tuple(elements), owners is None),
+        lambda: _picked_narratives(tuple(elements), own=owners is None),
+    )
+    values = {
+        "activity_id": activity_id,
+        "owners": list(owners or ()),
+        # As i18n.pick_narrative: the page's language exactly, then a tag of it (zh-CN for
+        # zh), then the first published; stored in lower case.
+        "language": language.lower(),
+        "language_tag": language.split("-", 1)[0].lower() + "-%",
+    }
+    return {
+        (element, owner): (lang, text)
+        for element, owner, lang, text in conn.execute(statement, values)
+    }
+
+
+def _picked_narratives(elements: tuple[str, ...], *, own: bool) -> Select[Any]:
     n = s.narrative
     rank = (
         func.row_number()
         .over(
             partition_by=(n.c.element, n.c.owner_id),
-            # As i18n.pick_narrative: the page's language exactly, then a tag of it
-            # (zh-CN for zh), then the first published.
             order_by=(
                 case(
-                    (n.c.lang == language.lower(), 0),  # stored in lower case
-                    (n.c.lang.like(language.split("-", 1)[0].lower() + "-%"), 1),
+                    (n.c.lang == bindparam("language"), 0),
+                    (n.c.lang.like(bindparam("language_tag")), 1),
                     else_=2,
                 ),
                 n.c.id,
@@ -95,21 +131,16 @@ def picked_narratives(
     query = select(n.c.element, n.c.owner_id, n.c.lang, n.c.text, rank).where(
         n.c.element.in_(list(elements))
     )
-    if owners is None:
-        query = query.where(n.c.activity_id == activity_id, n.c.owner_id.is_(None))
+    if own:
+        query = query.where(n.c.activity_id == bindparam("activity_id"), n.c.owner_id.is_(None))
     else:
         # An element and its owner's row id name one row of one table: the (element,
         # owner_id) index finds them (the activity's index would walk all its narratives).
-        query = query.where(n.c.owner_id.in_(list(owners)))
+        query = query.where(n.c.owner_id.in_(bindparam("owners", expanding=True)))
     ranked = query.subquery()
-    return {
-        (element, owner): (lang, text)
-        for element, owner, lang, text in conn.execute(
-            select(ranked.c.element, ranked.c.owner_id, ranked.c.lang, ranked.c.text).where(
-                ranked.c.rank == 1
-            )
-        )
-    }
+    return select(ranked.c.element, ranked.c.owner_id, ranked.c.lang, ranked.c.text).where(
+        ranked.c.rank == 1
+    )
 
 
 def _with_narratives(
@@ -128,16 +159,23 @@ def _with_narratives(
 
 def counts(conn: Connection, activity_id: int) -> dict[str, int]:
     """How many rows each list (``LISTS``) of the activity has, in one query."""
-    totals = [
-        select(func.count())
-        .select_from(spec.table)
-        .where(spec.table.c.activity_id == activity_id)
-        .scalar_subquery()
-        .label(name)
-        for name, spec in LISTS.items()
-    ]
-    row = conn.execute(select(*totals)).one()
+    row = conn.execute(
+        statements.kept(("activity.counts",), _list_counts), {"activity_id": activity_id}
+    ).one()
     return {name: int(n) for name, n in row._mapping.items()}
+
+
+def _list_counts() -> Select[Any]:
+    return select(
+        *(
+            select(func.count())
+            .select_from(spec.table)
+            .where(spec.table.c.activity_id == bindparam("activity_id"))
+            .scalar_subquery()
+            .label(name)
+            for name, spec in LISTS.items()
+        )
+    )
 
 
 def list_page(
@@ -148,16 +186,18 @@ def list_page(
         return []
     spec = LISTS[name]
     t = spec.table
-    rows = [
-        dict(r._mapping)
-        for r in conn.execute(
+    statement = statements.kept(
+        ("activity.list_page", name),
+        lambda: (
             select(t)
-            .where(t.c.activity_id == activity_id)
+            .where(t.c.activity_id == bindparam("activity_id"))
             .order_by(t.c.id)
-            .offset(offset)
-            .limit(limit)
-        )
-    ]
+            .offset(bindparam("offset", type_=Integer))
+            .limit(bindparam("limit", type_=Integer))
+        ),
+    )
+    values = {"activity_id": activity_id, "offset": offset, "limit": limit}
+    rows = [dict(r._mapping) for r in conn.execute(statement, values)]
     return _with_narratives(conn, activity_id, spec.narratives, rows, language)
 
 

@@ -115,8 +115,7 @@ within 1/10,000 of its exact share, and the parts add up exactly to the whole.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -142,6 +141,7 @@ from sqlalchemy.sql.expression import BindParameter, Executable
 
 from iatiportal.profile import BudgetStatusRule, Portal, Profile
 from iatiportal.store import schema as s
+from iatiportal.store import statements
 from iatiportal.store.filters import Filters, selected_ids
 
 Measure = Literal["budget", "expenditure", "incoming", "commitment", "disbursement", "outgoing"]
@@ -472,29 +472,6 @@ def _rules_key(portal: Portal) -> tuple[Any, ...]:
     )
 
 
-MAX_STATEMENTS = 1024
-"""Statements kept (``_statement``); past that the oldest are dropped. The shapes of
-question are a few hundred; searches (whose words are in the statement) come and go."""
-
-_STATEMENTS: OrderedDict[tuple[Any, ...], Executable] = OrderedDict()
-_STATEMENTS_LOCK = threading.Lock()
-
-
-def _statement(key: tuple[Any, ...], build: Callable[[], Executable]) -> Executable:
-    """The statement kept under ``key``, else ``build()`` kept (least recently used out)."""
-    with _STATEMENTS_LOCK:
-        found = _STATEMENTS.get(key)
-        if found is not None:
-            _STATEMENTS.move_to_end(key)
-            return found
-    built = build()
-    with _STATEMENTS_LOCK:
-        _STATEMENTS[key] = built
-        while len(_STATEMENTS) > MAX_STATEMENTS:
-            _STATEMENTS.popitem(last=False)
-    return built
-
-
 def _filter_conditions(src: _Source, filters: _Money) -> list[ColumnElement[bool]]:
     """The conditions of the set filters, their values bound by name (``_parameters``)."""
     c = src.dims.c
@@ -597,7 +574,7 @@ def _breakdown(
         return _union(selects)
 
     key = ("breakdown", _rules_key(portal), tuple(by), shape, tuple(measures), sector_vocabulary)
-    statement = _statement(key, build)
+    statement = statements.kept(key, build)
     result = [_row(row, by) for row in conn.execute(statement, _parameters(filters)).all()]
     if unclassified and per_activity:
         result = _without_empty_unclassified(result)
@@ -641,7 +618,7 @@ def _unclassified_rows(
     vocabulary (sums over activities keep no per-activity trace of it)."""
     others = [d for d in by if d != "sector"]
     shape = _shape(filters)
-    statement = _statement(
+    statement = statements.kept(
         ("unclassified", _rules_key(portal), tuple(others), shape, tuple(measures)),
         lambda: _union(
             [
@@ -918,7 +895,7 @@ def funding_partners(
     fact = src.dims
     portal = _portal(rules)
     shape = _shape(money)
-    statement = _statement(
+    statement = statements.kept(
         ("funding_partners", _rules_key(portal), shape),
         lambda: (
             select(
@@ -1037,7 +1014,7 @@ def _participating_funders(
     year when their budgets and transactions span it.
     """
     shape = _shape(filters)
-    query = _statement(("participating", shape), lambda: _funders_select(shape))
+    query = statements.kept(("participating", shape), lambda: _funders_select(shape))
     names: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
     refs: dict[str, str | None] = {}
     for row in conn.execute(query, _parameters(filters)):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, exists, func, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, or_, select
 
-from iatiportal.store import facts, listing, version
+from iatiportal.store import facts, listing, statements, version
 from iatiportal.store import schema as s
 from iatiportal.store.filters import Filters, selected_ids
 
@@ -249,14 +249,18 @@ def titles_of(conn: Connection, activity_ids: Sequence[int]) -> dict[int, Narrat
     titles: dict[int, Narratives] = {}
     if not activity_ids:
         return titles
-    for aid, lang, text_ in conn.execute(
-        select(s.narrative.c.activity_id, s.narrative.c.lang, s.narrative.c.text)
-        .where(
-            s.narrative.c.activity_id.in_(list(activity_ids)),
-            s.narrative.c.element == "title",
-        )
-        .order_by(s.narrative.c.id)
-    ):
+    statement = statements.kept(
+        ("queries.titles_of",),
+        lambda: (
+            select(s.narrative.c.activity_id, s.narrative.c.lang, s.narrative.c.text)
+            .where(
+                s.narrative.c.activity_id.in_(bindparam("activity_ids", expanding=True)),
+                s.narrative.c.element == "title",
+            )
+            .order_by(s.narrative.c.id)
+        ),
+    )
+    for aid, lang, text_ in conn.execute(statement, {"activity_ids": list(activity_ids)}):
         titles.setdefault(aid, []).append((lang, text_))
     return titles
 
@@ -440,6 +444,21 @@ def locations(
 ) -> list[dict[str, Any]]:
     """Located points (with coordinates) of current activities, of one recipient country or of
     the given activities: one row per location, with its first name and its activity."""
+    statement = statements.kept(
+        ("queries.locations", bool(country), bool(activity_ids), bool(reporting_orgs)),
+        lambda: _locations(
+            country=bool(country), activities=bool(activity_ids), orgs=bool(reporting_orgs)
+        ),
+    )
+    values = {
+        "country": country,
+        "activity_ids": list(activity_ids),
+        "reporting_orgs": list(reporting_orgs),
+    }
+    return [dict(r._mapping) for r in conn.execute(statement, values)]
+
+
+def _locations(*, country: bool, activities: bool, orgs: bool) -> Select[Any]:
     loc, a = s.location, s.activity
     name = (
         select(s.narrative.c.text)
@@ -458,15 +477,15 @@ def locations(
         query = query.where(
             a.c.id.in_(
                 select(s.recipient_country.c.activity_id).where(
-                    s.recipient_country.c.recipient_country_code == country
+                    s.recipient_country.c.recipient_country_code == bindparam("country")
                 )
             )
         )
-    if activity_ids:
-        query = query.where(a.c.id.in_(list(activity_ids)))
-    if reporting_orgs:
-        query = query.where(a.c.reporting_org_ref.in_(list(reporting_orgs)))
-    return [dict(r._mapping) for r in conn.execute(query)]
+    if activities:
+        query = query.where(a.c.id.in_(bindparam("activity_ids", expanding=True)))
+    if orgs:
+        query = query.where(a.c.reporting_org_ref.in_(bindparam("reporting_orgs", expanding=True)))
+    return query
 
 
 def has_rates(conn: Connection) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from iatiportal.store import money
+from iatiportal.store import money, statements
 from iatiportal.store.filters import Filters
 from iatiportal.store.load import ingest
 
@@ -31,13 +31,13 @@ def test_one_statement_per_shape_answers_each_country_with_its_own_values(
     engine: Engine,
 ) -> None:
     load(engine)
-    money._STATEMENTS.clear()
+    statements.clear()
     with engine.connect() as conn:
         found = {
             code: money.totals(conn, None, Filters(country=code), ("expenditure",))
             for code in ("ML", "SN", "KE", "UG", "TZ", "NE")
         }
-        kept = len(money._STATEMENTS)
+        kept = statements.count()
         again = money.totals(conn, None, Filters(country="ML"), ("expenditure",))
     assert {code: [r.value for r in rows] for code, rows in found.items()} == {
         "ML": [D("615")],
@@ -53,7 +53,7 @@ def test_one_statement_per_shape_answers_each_country_with_its_own_values(
 
 def test_named_activities_and_sector_shares_are_bound_too(engine: Engine) -> None:
     load(engine)
-    money._STATEMENTS.clear()
+    statements.clear()
     with engine.connect() as conn:
         mixed = money.by_country(conn, None, Filters(activity="XX-SPLIT-MIXED"), ("expenditure",))
         tx = money.by_country(conn, None, Filters(activity="XX-SPLIT-TX"), ("expenditure",))
@@ -64,7 +64,7 @@ def test_named_activities_and_sector_shares_are_bound_too(engine: Engine) -> Non
         other_sector = money.totals(
             conn, None, Filters(sectors=(("1", "11120"),)), ("expenditure",)
         )
-        kept = len(money._STATEMENTS)
+        kept = statements.count()
     assert {r.recipient_country_code: r.value for r in mixed} == {"ML": D("600"), None: D("400")}
     assert {r.recipient_country_code: r.value for r in tx} == {"ML": D("15"), "SN": D("25")}
     assert [r.value for r in both] == [D("15")]  # 10 and 5
@@ -76,11 +76,11 @@ def test_named_activities_and_sector_shares_are_bound_too(engine: Engine) -> Non
 
 def test_funding_partners_of_two_countries_from_one_statement(engine: Engine) -> None:
     load(engine)
-    money._STATEMENTS.clear()
+    statements.clear()
     with engine.connect() as conn:
         mali = money.funding_partners(conn, None, Filters(country="ML"))
         kenya = money.funding_partners(conn, None, Filters(country="KE"))
-        kept = len(money._STATEMENTS)
+        kept = statements.count()
     # The fixture publishes no incoming funds and no funding participants.
     assert mali == kenya == []
     assert kept == 2  # the incoming funds and the participating funders
