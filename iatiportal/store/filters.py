@@ -131,9 +131,23 @@ def activity_condition(
         if text_match
         else func.coalesce(a.c.is_current, false()).is_(True)  # an expression: no index
     )
-    conditions: list[ColumnElement[bool]] = [current]
+    conditions: list[ColumnElement[bool]] = []
     if filters.identifiers:
         conditions.append(a.c.iati_identifier.in_(filters.identifiers))
+    # A funding partner's activities are few: named before the larger lists (a country's, a
+    # year's), they are the list SQLite's planner starts from.
+    if filters.partner:
+        po, t = s.participating_org, s.transaction
+        conditions.append(
+            a.c.id.in_(
+                union(
+                    select(po.c.activity_id).where(po.c.role == "1", po.c.ref == filters.partner),
+                    select(t.c.activity_id).where(
+                        t.c.transaction_type == "1", t.c.provider_org_ref == filters.partner
+                    ),
+                )
+            )
+        )
     if filters.country:
         rc = s.recipient_country
         conditions.append(
@@ -159,18 +173,6 @@ def activity_condition(
         conditions.append(a.c.id.in_(spanned))
     if filters.reporting_org:
         conditions.append(a.c.reporting_org_ref.in_(list(filters.reporting_org)))
-    if filters.partner:
-        po, t = s.participating_org, s.transaction
-        conditions.append(
-            a.c.id.in_(
-                union(
-                    select(po.c.activity_id).where(po.c.role == "1", po.c.ref == filters.partner),
-                    select(t.c.activity_id).where(
-                        t.c.transaction_type == "1", t.c.provider_org_ref == filters.partner
-                    ),
-                )
-            )
-        )
     for vocabulary, code in filters.sectors:
         se = s.sector
         which = select(se.c.activity_id).where(se.c.vocabulary == vocabulary)
@@ -182,7 +184,30 @@ def activity_condition(
     if text_match and filters.q is not None:
         ids = _search_ids(filters.q, dialect)
         conditions.append(a.c.id.in_(ids) if ids is not None else false())
-    return and_(*conditions)
+    by_lists = bool(
+        filters.identifiers
+        or filters.partner
+        or filters.country
+        or filters.region
+        or filters.year is not None
+        or filters.years is not None
+        or filters.sectors
+        or filters.q is not None
+    )
+    if by_lists and text_match:
+        # The activities are found from the lists the filters name, not by walking every
+        # current one and probing the lists for each (a partner's activities in one year:
+        # 7.3 ms against 3.4 on the store of all shared files).
+        current = usually_true(current, dialect)
+    return and_(current, *conditions)
+
+
+def usually_true(condition: ColumnElement[bool], dialect: str) -> ColumnElement[bool]:
+    """``condition`` marked, for SQLite's planner, as true of most rows (``likely``), so that it
+    looks for a more selective way in than an index on this condition's columns. SQLite keeps
+    no statistics here and otherwise takes any indexed equality for selective. PostgreSQL's
+    planner has statistics and needs no mark."""
+    return func.likely(condition) if dialect == "sqlite" else condition
 
 
 def selected_ids(filters: Filters, dialect: str, *, text_match: bool = True) -> Select[tuple[int]]:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
@@ -362,6 +363,16 @@ transaction = Table(
     # incremental refresh (facts.scope), and its funding links are made again (store.chains).
     Index("ix_transaction_provider_org_activity_id", "provider_org_activity_id"),
     Index("ix_transaction_receiver_org_activity_id", "receiver_org_activity_id"),
+    # A funding partner's activities (store.filters, the partner filter: its incoming funds):
+    # without it every incoming transaction of the store was read for each partner's page.
+    # Only the transactions that name a provider are in it.
+    Index(
+        "ix_transaction_provider_org_ref",
+        "provider_org_ref",
+        "transaction_type",
+        sqlite_where=text("provider_org_ref IS NOT NULL"),
+        postgresql_where=text("provider_org_ref IS NOT NULL"),
+    ),
 )
 
 result = Table(

@@ -379,7 +379,7 @@ def _described(engine: Engine) -> dict[str, Any]:
 
 
 def test_a_new_store_is_the_store_the_migrations_make(db_url: str, tmp_path: Path) -> None:
-    """A new store is made from the schema (db.migrate), not by running the 29 migrations:
+    """A new store is made from the schema (db.migrate), not by running the 30 migrations:
     both must give the same store, to the column, index and full-text table."""
     new = make_engine(db_url)
     migrate(new)

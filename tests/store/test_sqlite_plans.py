@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event
 from iatiportal.profile import Portal
 from iatiportal.store import money
 from iatiportal.store.db import make_engine, migrate
-from iatiportal.store.filters import Filters
+from iatiportal.store.filters import Filters, selected_ids
 from iatiportal.store.load import ingest
 
 ACTIVITIES = 400
@@ -87,3 +87,16 @@ def test_the_money_of_one_activity_by_sector_is_found_by_the_activity(
     assert not any("ix_money_fact_sector_code" in step for step in plan), plan
     assert any("ix_money_fact_activity" in step for step in plan), plan
     assert any("ix_money_fact_sector_fact" in step for step in plan), plan
+
+
+def test_a_funding_partners_activities_are_found_from_its_funds(sqlite_store: Engine) -> None:
+    """A partner's page selects the activities it funds in a year: SQLite starts from the
+    partner's incoming funds (by the provider index) and participating-org entries, not from
+    every current activity nor from every incoming transaction of the store."""
+    ids = selected_ids(Filters(partner="XX-FUNDER", year=2022), "sqlite")
+    with sqlite_store.connect() as conn:
+        sql = str(ids.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = [step[-1] for step in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()]
+    assert any("ix_transaction_provider_org_ref" in step for step in plan), plan
+    assert not any("ix_transaction_type_date" in step for step in plan), plan
+    assert not any("ix_activity_current_identifier" in step for step in plan), plan
