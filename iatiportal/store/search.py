@@ -75,6 +75,7 @@ from iatiportal.store.filters import (
     activity_condition,
     searchable,
     terms,
+    usually_true,
 )
 
 MARK_START, MARK_END = "\ue000", "\ue001"
@@ -318,33 +319,44 @@ def search(
         .where(po.c.role == "1", po.c.ref.is_not(None)),
         select(tx.c.activity_id, tx.c.provider_org_ref.label("ref"))
         .select_from(tx.join(m, m.c.id == tx.c.activity_id))
-        .where(tx.c.transaction_type == "1", tx.c.provider_org_ref.is_not(None)),
+        .where(
+            # The matches' transactions by their activity, not every incoming transaction of
+            # the store probed against the matches (SQLite).
+            usually_true(tx.c.transaction_type == "1", conn.dialect.name),
+            tx.c.provider_org_ref.is_not(None),
+        ),
     ).subquery()
 
-    def counted(name: str, key: Any, n: Any, *rest: Any) -> Any:
-        return select(
+    def counted(name: str, key: Any, n: Any, *rest: Any, grouped: bool = True) -> Any:
+        shown = func.cast(key, String)
+        query = select(
             literal(name).label("facet"),
-            func.cast(key, String).label("key"),
+            shown.label("key"),
             n.label("n"),
             func.cast(literal_column("NULL"), Float).label("rank"),
         ).where(*rest)
+        # Grouped by the key as shown, an expression: grouped by the column, SQLite walked
+        # the whole table's index on it (its order saves a sort) and probed the matches for
+        # each row, instead of going from the matches to their rows (a third of the statement
+        # on the store of all shared files).
+        return query.group_by(shown) if grouped else query
 
     parts: list[Any] = [
-        counted("#total", literal_column("NULL"), func.count()).select_from(m),
-        counted("country", rc.c.recipient_country_code, func.count(distinct(rc.c.activity_id)))
-        .select_from(rc.join(m, m.c.id == rc.c.activity_id))
-        .group_by(rc.c.recipient_country_code),
-        counted("region", rr.c.recipient_region_code, func.count(distinct(rr.c.activity_id)))
-        .select_from(rr.join(m, m.c.id == rr.c.activity_id))
-        .group_by(rr.c.recipient_region_code),
-        counted("year", ay.c.year, func.count())
-        .select_from(ay.join(m, m.c.id == ay.c.activity_id))
-        .group_by(ay.c.year),
+        counted("#total", literal_column("NULL"), func.count(), grouped=False).select_from(m),
+        counted(
+            "country", rc.c.recipient_country_code, func.count(distinct(rc.c.activity_id))
+        ).select_from(rc.join(m, m.c.id == rc.c.activity_id)),
+        counted(
+            "region", rr.c.recipient_region_code, func.count(distinct(rr.c.activity_id))
+        ).select_from(rr.join(m, m.c.id == rr.c.activity_id)),
+        counted("year", ay.c.year, func.count()).select_from(
+            ay.join(m, m.c.id == ay.c.activity_id)
+        ),
         # A funding partner as the ``partner`` filter means it (store.filters).
-        counted("partner", funders.c.ref, func.count(distinct(funders.c.activity_id)))
-        .select_from(funders)
-        .group_by(funders.c.ref),
-        counted("humanitarian", m.c.flag, func.count()).select_from(m).group_by(m.c.flag),
+        counted("partner", funders.c.ref, func.count(distinct(funders.c.activity_id))).select_from(
+            funders
+        ),
+        counted("humanitarian", m.c.flag, func.count()).select_from(m),
     ]
     for name, vocabulary in facet_vocabularies:
         parts.append(
@@ -352,10 +364,9 @@ def search(
                 name,
                 se.c.sector_code,
                 func.count(distinct(se.c.activity_id)),
-                se.c.vocabulary == vocabulary,
-            )
-            .select_from(se.join(m, m.c.id == se.c.activity_id))
-            .group_by(se.c.sector_code)
+                # The matches' sectors by their activity, not every sector of the vocabulary.
+                usually_true(se.c.vocabulary == vocabulary, conn.dialect.name),
+            ).select_from(se.join(m, m.c.id == se.c.activity_id))
         )
     # The page: top offset + limit by rank (a bounded sort), its place kept as ``n``.
     best = (

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from iatiportal.profile import Portal
-from iatiportal.store import money
+from iatiportal.store import money, search
 from iatiportal.store.db import make_engine, migrate
 from iatiportal.store.filters import Filters, selected_ids
 from iatiportal.store.load import ingest
@@ -100,3 +100,32 @@ def test_a_funding_partners_activities_are_found_from_its_funds(sqlite_store: En
     assert any("ix_transaction_provider_org_ref" in step for step in plan), plan
     assert not any("ix_transaction_type_date" in step for step in plan), plan
     assert not any("ix_activity_current_identifier" in step for step in plan), plan
+
+
+def test_search_facets_go_from_the_matches_to_their_rows(sqlite_store: Engine) -> None:
+    """Each facet of a search reads the rows of the matching activities, found by activity;
+    never a whole table walked in the order of its key (which saves a sort) and probed
+    against the matches, nor every incoming transaction or sector of a vocabulary."""
+    seen: list[tuple[str, object]] = []
+
+    def keep(_conn: object, _cur: object, statement: str, params: object, *_: object) -> None:
+        seen.append((statement, params))
+
+    event.listen(sqlite_store, "before_cursor_execute", keep)
+    try:
+        with sqlite_store.connect() as conn:
+            found = search.search(conn, "activity", facet_vocabularies=[("sdg", "7")])
+            statement, params = next(x for x in seen if "matched" in x[0])
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+    finally:
+        event.remove(sqlite_store, "before_cursor_execute", keep)
+    steps = [step[-1] for step in plan]
+    assert found.total == ACTIVITIES
+    assert dict(found.facets["country"]) == {"KE": ACTIVITIES}
+    assert sum(n for _code, n in found.facets["sdg"]) == ACTIVITIES  # one SDG each
+    walked = [s for s in steps if s.startswith("SCAN ") and "matched" not in s]
+    assert not [s for s in walked if "recipient_country" in s or "activity_year" in s], steps
+    assert not any("ix_transaction_type_date" in s for s in steps), steps
+    assert not any("ix_sector_vocabulary_code" in s for s in steps), steps
+    for table in ("recipient_country", "activity_year", "sector", "transaction"):
+        assert any(s.startswith(f"SEARCH {table} ") and "activity_id" in s for s in steps), table
