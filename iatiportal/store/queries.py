@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, exists, func, or_, s
 
 from iatiportal.store import facts, listing, statements, version
 from iatiportal.store import schema as s
-from iatiportal.store.filters import Filters, selected_ids
+from iatiportal.store.filters import Filters, selected_ids, usually_true
 
 _current = s.activity.c.is_current.is_(True)
 
@@ -444,11 +444,11 @@ def locations(
 ) -> list[dict[str, Any]]:
     """Located points (with coordinates) of current activities, of one recipient country or of
     the given activities: one row per location, with its first name and its activity."""
+    dialect = conn.dialect.name
+    shape = (bool(country), bool(activity_ids), bool(reporting_orgs))
     statement = statements.kept(
-        ("queries.locations", bool(country), bool(activity_ids), bool(reporting_orgs)),
-        lambda: _locations(
-            country=bool(country), activities=bool(activity_ids), orgs=bool(reporting_orgs)
-        ),
+        ("queries.locations", dialect, *shape),
+        lambda: _locations(*shape, dialect=dialect),
     )
     values = {
         "country": country,
@@ -458,7 +458,7 @@ def locations(
     return [dict(r._mapping) for r in conn.execute(statement, values)]
 
 
-def _locations(*, country: bool, activities: bool, orgs: bool) -> Select[Any]:
+def _locations(country: bool, activities: bool, orgs: bool, *, dialect: str) -> Select[Any]:
     loc, a = s.location, s.activity
     name = (
         select(s.narrative.c.text)
@@ -467,10 +467,13 @@ def _locations(*, country: bool, activities: bool, orgs: bool) -> Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
+    # The country's (or the named) activities are found from their list, not by walking every
+    # current activity and probing the list (SQLite).
+    current = usually_true(_current, dialect) if country or activities else _current
     query = (
         select(loc.c.id, loc.c.latitude, loc.c.longitude, name.label("name"), a.c.iati_identifier)
         .join(a, a.c.id == loc.c.activity_id)
-        .where(_current, loc.c.latitude.is_not(None), loc.c.longitude.is_not(None))
+        .where(current, loc.c.latitude.is_not(None), loc.c.longitude.is_not(None))
         .order_by(a.c.iati_identifier, loc.c.id)
     )
     if country:
