@@ -150,3 +150,15 @@ def test_a_countrys_places_are_found_from_its_activities(sqlite_store: Engine) -
     plan = _plan_of(sqlite_store, lambda conn: queries.locations(conn, country="KE"))
     assert not any("ix_activity_current_identifier" in step for step in plan), plan
     assert any("ix_recipient_country_recipient_country_code" in step for step in plan), plan
+
+
+def test_expenditure_by_year_is_read_by_the_measure_index(sqlite_store: Engine) -> None:
+    """The list of countries asks every country's expenditure in a year: read by the index on
+    measure and year, not the whole summary table (when no publisher counts disbursements as
+    expenditure, the condition was "measure = ? OR 0 = 1", which no index serves)."""
+    asked = Filters(year=2022)
+    plan = _plan_of(
+        sqlite_store, lambda conn: money.by_country(conn, Portal(), asked, ("expenditure",))
+    )
+    assert not any(step.startswith("SCAN money_summary") for step in plan), plan
+    assert any("ix_money_summary_measure_year" in step for step in plan), plan
