@@ -181,10 +181,10 @@ def worker_main() -> None:
 
 
 MESSAGE_ROWS = 4_000
-"""Rows in one message of a worker at most. A batch (FLUSH_ROWS, 6 MB pickled on average for
-the 69 MB benchmark file) goes in pieces of about 1 MB, so the messages read ahead and the
-one being unpickled cost the writer a few MB instead of tens (issue 14: 31 MB of pickled
-batches were queued at the writer's peak)."""
+"""Rows in one message of a worker at most. A batch (FLUSH_ROWS; at 20,000 rows, 6 MB pickled
+on average for the 69 MB benchmark file) goes in pieces of about 1 MB, so the messages read
+ahead and the one being unpickled cost the writer a few MB instead of tens (issue 14: 31 MB
+of pickled batches were queued at the writer's peak)."""
 
 
 def pieces(batch: Batch, order: Sequence[str], size: int = MESSAGE_ROWS) -> Iterator[Batch]:
